@@ -34,3 +34,12 @@ ROLE_LABELS: dict[Role, str] = {
 ROLES_SEEING_PERSONAL_DATA: frozenset[Role] = frozenset(
     {Role.GRID_WORKER, Role.MEDIATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.ADMIN}
 )
+
+
+def _register() -> None:
+    from app.system.enums import register
+
+    register("role", Role, ROLE_LABELS)
+
+
+_register()

@@ -1,0 +1,118 @@
+"""Request dependencies: who is calling and what their role lets them reach."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from app.auth import repository
+from app.auth.roles import Role
+from app.auth.scope import Principal
+from app.auth.security import api_key_matches, decode_token, split_api_key
+from app.config import Settings
+from app.db import SessionDep
+from app.errors import Forbidden, Unauthorized
+
+bearer_scheme = HTTPBearer(auto_error=False, description="JWT from POST /api/v1/auth/token, or an API key")
+api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="integration API key")
+
+
+def get_app_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+async def _principal_from_api_key(session: SessionDep, plaintext: str) -> Principal:
+    prefix = split_api_key(plaintext)
+    found = await repository.api_key_with_owner(session, prefix) if prefix else None
+    if found is None:
+        raise Unauthorized("Unknown API key.", code="invalid_api_key")
+    key, owner, area_path = found
+    if not api_key_matches(plaintext, key.key_hash):
+        raise Unauthorized("Unknown API key.", code="invalid_api_key")
+    if key.revoked_at is not None or not owner.is_active:
+        raise Unauthorized("This API key has been revoked.", code="api_key_revoked")
+    return Principal(
+        user_id=owner.id,
+        username=owner.username,
+        display_name=owner.display_name,
+        role=Role(owner.role),
+        area_id=key.area_id,
+        area_path=area_path,
+        unit_id=owner.unit_id,
+        api_key_id=key.id,
+    )
+
+
+async def current_principal(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
+) -> Principal:
+    """Authenticate the caller (401 when missing or invalid). Deactivation takes effect at once."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    token = bearer.credentials if bearer else None
+    if api_key or (token and split_api_key(token)):
+        principal = await _principal_from_api_key(session, api_key or token or "")
+    elif token:
+        user_id = decode_token(token, secret=settings.require_jwt_secret(), issuer=settings.jwt_issuer)
+        found = await repository.user_with_area(session, user_id) if user_id else None
+        if found is None:
+            raise Unauthorized("The token is invalid or has expired.", code="invalid_token")
+        user, area_path = found
+        if not user.is_active:
+            raise Unauthorized("This account has been deactivated.", code="account_deactivated")
+        principal = Principal(
+            user_id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            role=Role(user.role),
+            area_id=user.home_area_id,
+            area_path=area_path,
+            unit_id=user.unit_id,
+        )
+    else:
+        raise Unauthorized("Send 'Authorization: Bearer <token>' or an API key.", code="not_authenticated")
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency admitting only ``roles`` (403 ``role_not_allowed`` otherwise)."""
+    allowed = frozenset(roles)
+
+    async def _check(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in allowed:
+            raise Forbidden(
+                f"Role '{principal.role}' may not do this.",
+                code="role_not_allowed",
+                allowed_roles=sorted(r.value for r in allowed),
+            )
+        return principal
+
+    _check.__name__ = "require_" + "_".join(sorted(r.value for r in allowed))
+    return _check
+
+
+STAFF_ROLES = (
+    Role.GRID_WORKER,
+    Role.MEDIATOR,
+    Role.COMMUNITY_ADMIN,
+    Role.STREET_ADMIN,
+    Role.DEPARTMENT,
+    Role.VIEWER,
+    Role.ADMIN,
+)
+AdminOnly = Annotated[Principal, Depends(require_roles(Role.ADMIN))]

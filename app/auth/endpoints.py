@@ -1,0 +1,204 @@
+"""/api/v1/auth, /me, /users, /units, /api-keys."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.security import OAuth2PasswordRequestForm
+
+from app.auth import repository, service
+from app.auth.deps import CurrentPrincipal, SettingsDep, require_roles
+from app.auth.roles import Role
+from app.auth.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyOut,
+    MeOut,
+    TokenOut,
+    UnitCreate,
+    UnitOut,
+    UserCreate,
+    UserOut,
+    UserUpdate,
+)
+from app.auth.scope import Principal
+from app.db import SessionDep
+from app.grids import repository as areas
+from app.kit.etag import etag_of, require_version
+from app.kit.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from app.kit.schemas import Page
+
+public_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+router = APIRouter(prefix="/api/v1", tags=["users"])
+
+AdminDep = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+UserManagers = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.STREET_ADMIN, Role.COMMUNITY_ADMIN))]
+
+
+@public_router.post(
+    "/token",
+    response_model=TokenOut,
+    operation_id="auth_token",
+    summary="Sign in (登录) and get a bearer token",
+    description="OAuth2 password form (`username`, `password`). Repeated failures per username or client "
+    "address are throttled: 429 `login_throttled` with `Retry-After`.",
+    responses={401: {"description": "wrong credentials"}, 429: {"description": "throttled"}},
+)
+async def token(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+) -> TokenOut:
+    client = request.client.host if request.client else "unknown"
+    access_token, ttl = await service.login(
+        session,
+        request.app.state.sessionmaker,
+        settings,
+        username=form.username[:64],
+        password=form.password[:256],
+        client_addr=client,
+    )
+    return TokenOut(access_token=access_token, expires_in=ttl)
+
+
+@router.get("/me", response_model=MeOut, operation_id="me_get", summary="Who am I (当前用户)", tags=["auth"])
+async def me(principal: CurrentPrincipal, session: SessionDep) -> MeOut:
+    area = await areas.get_unscoped(session, principal.area_id)
+    return MeOut(
+        id=principal.user_id,
+        username=principal.username,
+        display_name=principal.display_name,
+        role=principal.role,
+        home_area_id=principal.area_id,
+        home_area_name=area.name if area else None,
+        unit_id=principal.unit_id,
+        via_api_key=principal.api_key_id is not None,
+    )
+
+
+@router.post(
+    "/users",
+    status_code=201,
+    response_model=UserOut,
+    operation_id="users_create",
+    summary="Create a staff account (新建用户)",
+    description="Admins only. The home area must be inside the admin's own area.",
+)
+async def create_user(body: UserCreate, session: SessionDep, principal: AdminDep, response: Response) -> UserOut:
+    user = await service.create_user(session, principal, body.model_dump())
+    response.headers["Location"] = f"/api/v1/users/{user.id}"
+    response.headers["ETag"] = etag_of(user.version)
+    return UserOut.model_validate(user)
+
+
+@router.get(
+    "/users",
+    response_model=Page[UserOut],
+    operation_id="users_list",
+    summary="Staff in your jurisdiction (用户列表)",
+    description="For admins and community/street administrators choosing whom to dispatch to.",
+)
+async def list_users(
+    session: SessionDep,
+    principal: UserManagers,
+    role: Role | None = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Page[UserOut]:
+    after = decode_cursor(cursor, 1)[0] if cursor else None
+    rows = await repository.list_users(session, principal, role=role, after=after, limit=limit)
+    items = rows[:limit]
+    nxt = encode_cursor([items[-1][0].username]) if len(rows) > limit else None
+    return Page[UserOut](items=[UserOut.model_validate(r[0]) for r in items], next_cursor=nxt)
+
+
+@router.get("/users/{user_id}", response_model=UserOut, operation_id="users_get", summary="A staff account")
+async def get_user(user_id: uuid.UUID, session: SessionDep, principal: UserManagers, response: Response) -> UserOut:
+    user = await service.get_user(session, principal, user_id)
+    response.headers["ETag"] = etag_of(user.version)
+    return UserOut.model_validate(user)
+
+
+@router.patch(
+    "/users/{user_id}",
+    response_model=UserOut,
+    operation_id="users_update",
+    summary="Change or deactivate a staff account (停用/修改用户)",
+    description="Requires `If-Match`. Deactivation takes effect at once: the user's tokens and API keys stop "
+    "working on their next request.",
+)
+async def update_user(
+    user_id: uuid.UUID,
+    body: UserUpdate,
+    session: SessionDep,
+    principal: AdminDep,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> UserOut:
+    user = await service.get_user(session, principal, user_id)
+    require_version(if_match, user.version)
+    user = await service.update_user(session, principal, user, body.model_dump(exclude_unset=True))
+    response.headers["ETag"] = etag_of(user.version)
+    return UserOut.model_validate(user)
+
+
+@router.post(
+    "/units",
+    status_code=201,
+    response_model=UnitOut,
+    operation_id="units_create",
+    summary="Create a unit (新建单位: 职能部门、物业、派出所)",
+)
+async def create_unit(body: UnitCreate, session: SessionDep, principal: AdminDep, response: Response) -> UnitOut:
+    unit = await service.create_unit(session, principal, body.model_dump())
+    response.headers["Location"] = f"/api/v1/units/{unit.id}"
+    return UnitOut.model_validate(unit)
+
+
+@router.get(
+    "/units",
+    response_model=list[UnitOut],
+    operation_id="units_list",
+    summary="Units work can be dispatched to (派单单位)",
+)
+async def list_units(session: SessionDep, principal: CurrentPrincipal) -> list[UnitOut]:
+    return [UnitOut.model_validate(u) for u in await repository.list_units(session, principal)]
+
+
+@router.post(
+    "/api-keys",
+    status_code=201,
+    response_model=ApiKeyCreated,
+    operation_id="api_keys_create",
+    summary="Create an integration API key (接口密钥)",
+    description="The key and its signing secret are shown once, in this response; only a hash is stored. "
+    "The key acts as `user_id` (usually an `integration` account) within `area_id`'s subtree.",
+)
+async def create_api_key(
+    body: ApiKeyCreate, session: SessionDep, principal: AdminDep, response: Response
+) -> ApiKeyCreated:
+    key, plaintext = await service.create_api_key(session, principal, body.model_dump())
+    response.headers["Location"] = f"/api/v1/api-keys/{key.id}"
+    out: dict[str, Any] = ApiKeyOut.model_validate(key).model_dump()
+    return ApiKeyCreated(**out, key=plaintext, signing_secret=key.signing_secret or "")
+
+
+@router.get("/api-keys", response_model=list[ApiKeyOut], operation_id="api_keys_list", summary="API keys")
+async def list_api_keys(session: SessionDep, principal: AdminDep) -> list[ApiKeyOut]:
+    return [ApiKeyOut.model_validate(k) for k in await repository.list_api_keys(session, principal)]
+
+
+@router.delete(
+    "/api-keys/{key_id}",
+    response_model=ApiKeyOut,
+    operation_id="api_keys_revoke",
+    summary="Revoke an API key (吊销密钥)",
+    description="Revocation takes effect at once.",
+)
+async def revoke_api_key(
+    key_id: uuid.UUID, session: SessionDep, principal: AdminDep, _: Annotated[str | None, Query()] = None
+) -> ApiKeyOut:
+    return ApiKeyOut.model_validate(await service.revoke_api_key(session, principal, key_id))

@@ -1,0 +1,114 @@
+"""SQL for users, units, API keys and login throttling."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.models import ApiKey, LoginFailure, Unit, User
+from app.auth.scope import Principal, scope_filter
+from app.grids.models import Area
+
+
+async def user_with_area(session: AsyncSession, user_id: uuid.UUID) -> tuple[User, str] | None:
+    row = (
+        await session.execute(
+            sa.select(User, Area.path).join(Area, Area.id == User.home_area_id).where(User.id == user_id)
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+async def user_by_username(session: AsyncSession, username: str) -> User | None:
+    return (await session.execute(sa.select(User).where(User.username == username))).scalar_one_or_none()
+
+
+async def api_key_with_owner(session: AsyncSession, prefix: str) -> tuple[ApiKey, User, str] | None:
+    row = (
+        await session.execute(
+            sa.select(ApiKey, User, Area.path)
+            .join(User, User.id == ApiKey.user_id)
+            .join(Area, Area.id == ApiKey.area_id)
+            .where(ApiKey.prefix == prefix)
+        )
+    ).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+async def list_users(
+    session: AsyncSession, principal: Principal, *, role: str | None, after: Any, limit: int
+) -> Sequence[tuple[User, str, str]]:
+    stmt = (
+        sa.select(User, Area.code, Area.name)
+        .join(Area, Area.id == User.home_area_id)
+        .where(scope_filter(principal, area_column=User.home_area_id))
+    )
+    if role:
+        stmt = stmt.where(User.role == role)
+    if after is not None:
+        stmt = stmt.where(User.username > after)
+    stmt = stmt.order_by(User.username).limit(limit + 1)
+    return [(r[0], r[1], r[2]) for r in (await session.execute(stmt)).all()]
+
+
+async def get_user_in_scope(session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> User | None:
+    stmt = sa.select(User).where(User.id == user_id, scope_filter(principal, area_column=User.home_area_id))
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get_unit_in_scope(session: AsyncSession, principal: Principal, unit_id: uuid.UUID) -> Unit | None:
+    stmt = sa.select(Unit).where(Unit.id == unit_id, scope_filter(principal, area_column=Unit.area_id))
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def list_units(session: AsyncSession, principal: Principal) -> Sequence[Unit]:
+    stmt = (
+        sa.select(Unit)
+        .where(scope_filter(principal, area_column=Unit.area_id) if principal.role != "department" else sa.true())
+        .order_by(Unit.code)
+    )
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def list_api_keys(session: AsyncSession, principal: Principal) -> Sequence[ApiKey]:
+    stmt = (
+        sa.select(ApiKey)
+        .where(scope_filter(principal, area_column=ApiKey.area_id))
+        .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+    )
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def get_api_key_in_scope(session: AsyncSession, principal: Principal, key_id: uuid.UUID) -> ApiKey | None:
+    stmt = sa.select(ApiKey).where(ApiKey.id == key_id, scope_filter(principal, area_column=ApiKey.area_id))
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+# --- login throttling -------------------------------------------------------------------------
+
+
+async def throttle_state(session: AsyncSession, keys: Sequence[str]) -> Sequence[LoginFailure]:
+    return (await session.execute(sa.select(LoginFailure).where(LoginFailure.key.in_(keys)))).scalars().all()
+
+
+async def record_failure(session: AsyncSession, key: str, now: dt.datetime, window_seconds: int) -> None:
+    window_start_expired = LoginFailure.window_start < now - dt.timedelta(seconds=window_seconds)
+    stmt = insert(LoginFailure).values(key=key, window_start=now, failures=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[LoginFailure.key],
+        set_={
+            "failures": sa.case((window_start_expired, 1), else_=LoginFailure.failures + 1),
+            "window_start": sa.case((window_start_expired, now), else_=LoginFailure.window_start),
+        },
+    )
+    await session.execute(stmt)
+
+
+async def clear_failures(session: AsyncSession, key: str) -> None:
+    await session.execute(sa.delete(LoginFailure).where(LoginFailure.key == key))

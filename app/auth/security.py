@@ -1,0 +1,85 @@
+"""Password hashing (argon2id), bearer JWTs and API key material."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so both paths cost the same (no user enumeration).
+_DUMMY_HASH = _hasher.hash("minqing-dummy-password")
+
+API_KEY_PREFIX = "mq_"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def issue_token(*, user_id: uuid.UUID, role: str, secret: str, ttl_seconds: int, issuer: str) -> tuple[str, int]:
+    now = dt.datetime.now(dt.UTC)
+    claims = {
+        "sub": str(user_id),
+        "role": role,
+        "iss": issuer,
+        "iat": int(now.timestamp()),
+        "exp": int((now + dt.timedelta(seconds=ttl_seconds)).timestamp()),
+    }
+    return jwt.encode(claims, secret, algorithm="HS256"), ttl_seconds
+
+
+def decode_token(token: str, *, secret: str, issuer: str) -> uuid.UUID | None:
+    """The user id of a valid, unexpired token, or None."""
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=["HS256"], issuer=issuer, options={"require": ["exp", "sub", "iat"]}
+        )
+        return uuid.UUID(claims["sub"])
+    except (jwt.PyJWTError, ValueError, TypeError):
+        return None
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    plaintext: str  # shown to the caller once
+    prefix: str
+    key_hash: str
+
+
+def hash_api_key(plaintext: str) -> str:
+    # Keys carry 256 bits of entropy, so a fast hash is enough (a slow KDF would tax every request).
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+def generate_api_key() -> NewApiKey:
+    prefix = secrets.token_hex(6)
+    plaintext = f"{API_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    return NewApiKey(plaintext=plaintext, prefix=prefix, key_hash=hash_api_key(plaintext))
+
+
+def split_api_key(plaintext: str) -> str | None:
+    """The lookup prefix of a key that looks like ours, else None."""
+    if not plaintext.startswith(API_KEY_PREFIX):
+        return None
+    rest = plaintext[len(API_KEY_PREFIX) :]
+    prefix, sep, _ = rest.partition("_")
+    return prefix if sep and len(prefix) == 12 else None
+
+
+def api_key_matches(plaintext: str, key_hash: str) -> bool:
+    return hmac.compare_digest(hash_api_key(plaintext), key_hash)

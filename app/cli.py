@@ -1,0 +1,288 @@
+"""The ``minqing`` command: serve, migrate, seed the demo, manage users and areas, run the embedded DB."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from app.config import Settings, get_settings
+
+app = typer.Typer(help="民情 Minqing: residents' requests through the community grid.", no_args_is_help=True)
+db_app = typer.Typer(help="The embedded PostgreSQL server used when DATABASE_URL is not set.")
+app.add_typer(db_app, name="db")
+console = Console(stderr=True)
+
+
+def _database_url(settings: Settings, *, start_embedded: bool = True) -> str:
+    """DATABASE_URL, or the embedded server's URL (started if needed, stopped when this process exits)."""
+    if settings.database_url:
+        return settings.database_url
+    if not start_embedded:
+        raise typer.BadParameter("DATABASE_URL is not set")
+    from app import dbserver
+
+    _, url = dbserver.start(settings.pg_data_dir, cleanup="stop")
+    console.print(f"[green]embedded PostgreSQL[/] running in {settings.pg_data_dir} ({url})")
+    return url
+
+
+def _migrate(url: str) -> None:
+    from alembic import command
+
+    from app.migrations_state import alembic_config
+
+    command.upgrade(alembic_config(url), "head")
+
+
+def _ensure_jwt_secret(settings: Settings) -> None:
+    if settings.jwt_secret.get_secret_value():
+        return
+    if settings.env == "prod":
+        console.print("[red]MINQING_JWT_SECRET must be set in production[/]")
+        raise typer.Exit(2)
+    path = Path("var/jwt_secret")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    os.environ["MINQING_JWT_SECRET"] = path.read_text().strip()
+
+
+def _ensure_data_keys(settings: Settings) -> None:
+    """Development keys for encrypted personal data, persisted so data stays readable across runs."""
+    import base64
+
+    for env, attr in (("MINQING_DATA_KEY", "data_key"), ("MINQING_BLIND_INDEX_KEY", "blind_index_key")):
+        if getattr(settings, attr).get_secret_value():
+            continue
+        if settings.env == "prod":
+            console.print(f"[red]{env} must be set in production[/]")
+            raise typer.Exit(2)
+        path = Path("var") / attr
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.write_text(base64.b64encode(secrets.token_bytes(32)).decode())
+            path.chmod(0o600)
+        os.environ[env] = path.read_text().strip()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="uvicorn worker processes")] = 1,
+    demo: Annotated[bool, typer.Option("--demo", help="load the demo data into an empty database")] = False,
+    migrate: Annotated[bool, typer.Option(help="apply migrations first")] = True,
+) -> None:
+    """Run the API (migrations first; with --demo, demo data into an empty database)."""
+    import uvicorn
+
+    settings = get_settings()
+    url = _database_url(settings)
+    os.environ["DATABASE_URL"] = url
+    _ensure_jwt_secret(settings)
+    _ensure_data_keys(settings)
+    get_settings.cache_clear()
+    if migrate:
+        _migrate(url)
+    if demo:
+        from app.demo.load import DEMO_LOGINS, seed_demo
+
+        created = asyncio.run(seed_demo(url))
+        console.print("[green]demo data loaded[/]" if created else "demo data already present")
+        _print_logins(DEMO_LOGINS)
+    if workers > 1:
+        prom_dir = Path("var/prometheus")
+        shutil.rmtree(prom_dir, ignore_errors=True)
+        prom_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prom_dir.resolve())
+    console.print(f"serving on http://{host}:{port}  (OpenAPI: http://{host}:{port}/docs)")
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_config=None,
+        proxy_headers=True,
+        timeout_graceful_shutdown=10,
+    )
+
+
+def _print_logins(logins: list[tuple[str, str, str, str]]) -> None:
+    table = Table(title="Demo logins (演示账号)")
+    for col in ("username", "password", "role", "area"):
+        table.add_column(col)
+    for row in logins:
+        table.add_row(*row)
+    Console().print(table)
+
+
+@app.command("migrate")
+def migrate_cmd() -> None:
+    """Apply database migrations (alembic upgrade head)."""
+    settings = get_settings()
+    _migrate(_database_url(settings))
+    console.print("[green]migrations applied[/]")
+
+
+@app.command("seed-demo")
+def seed_demo_cmd() -> None:
+    """Load the demo data (周至县 and 如意庄社区, from the seed documents) into an empty database."""
+    from app.demo.load import DEMO_LOGINS, seed_demo
+
+    settings = get_settings()
+    url = _database_url(settings)
+    _ensure_data_keys(settings)
+    get_settings.cache_clear()
+    _migrate(url)
+    created = asyncio.run(seed_demo(url))
+    console.print("[green]demo data loaded[/]" if created else "demo data already present; nothing changed")
+    _print_logins(DEMO_LOGINS)
+
+
+@app.command("create-user")
+def create_user_cmd(
+    username: Annotated[str, typer.Argument()],
+    role: Annotated[str, typer.Option(help="grid_worker, community_admin, street_admin, admin, …")],
+    area_code: Annotated[str, typer.Option(help="code of the user's home area")],
+    display_name: Annotated[str | None, typer.Option()] = None,
+    password: Annotated[str | None, typer.Option(help="prompted when omitted")] = None,
+) -> None:
+    """Create a staff account (the first admin of a deployment is made this way)."""
+    from app.auth.roles import Role
+
+    try:
+        role_enum = Role(role)
+    except ValueError:
+        raise typer.BadParameter(f"role must be one of {', '.join(r.value for r in Role)}") from None
+    if password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 8:
+        raise typer.BadParameter("password must have at least 8 characters")
+    url = _database_url(get_settings())
+    asyncio.run(_create_user(url, username, role_enum, area_code, display_name or username, password))
+    console.print(f"[green]user {username} created[/]")
+
+
+async def _create_user(url: str, username: str, role: Any, area_code: str, display_name: str, password: str) -> None:
+    from app.auth.models import User
+    from app.auth.security import hash_password
+    from app.db import create_engine, session_factory
+    from app.grids import repository as areas
+
+    engine = create_engine(get_settings(), url=url, pool_size=1, max_overflow=0)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            found = await areas.by_codes(session, [area_code])
+            if area_code not in found:
+                raise typer.BadParameter(f"no area with code {area_code}")
+            session.add(
+                User(
+                    username=username,
+                    display_name=display_name,
+                    password_hash=hash_password(password),
+                    role=role.value,
+                    home_area_id=found[area_code].id,
+                )
+            )
+    finally:
+        await engine.dispose()
+
+
+@app.command("import-areas")
+def import_areas_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="GeoJSON FeatureCollection")],
+) -> None:
+    """Import or update areas from a GeoJSON FeatureCollection (properties: code, name, level, parent_code)."""
+    from app.errors import AppError
+    from app.grids.service import parse_feature_collection
+
+    try:
+        features = parse_feature_collection(json.loads(file.read_text(encoding="utf-8")))
+    except json.JSONDecodeError as exc:
+        console.print(f"[red]{file} is not JSON: {exc}[/]")
+        raise typer.Exit(1) from exc
+    except AppError as exc:
+        _print_problem(exc)
+        raise typer.Exit(1) from exc
+    url = _database_url(get_settings())
+    _migrate(url)
+    try:
+        stats = asyncio.run(_import(url, features))
+    except AppError as exc:
+        _print_problem(exc)
+        raise typer.Exit(1) from exc
+    console.print(f"[green]{stats.created} created, {stats.updated} updated[/]")
+
+
+def _print_problem(exc: Any) -> None:
+    console.print(f"[red]{exc.detail}[/]")
+    for e in exc.errors[:20]:
+        console.print(f"  {e.get('field')}: {e.get('message')}")
+
+
+async def _import(url: str, features: list[dict[str, Any]]) -> Any:
+    from app.db import create_engine, session_factory
+    from app.grids.service import import_features
+
+    engine = create_engine(get_settings(), url=url, pool_size=1, max_overflow=0)
+    try:
+        with Progress(
+            TextColumn("importing areas"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        ) as progress:
+            task = progress.add_task("areas", total=len(features))
+            async with session_factory(engine)() as session, session.begin():
+                return await import_features(
+                    session,
+                    features,
+                    tolerance=get_settings().area_containment_tolerance,
+                    scope_path=None,
+                    on_each=lambda: progress.advance(task),
+                )
+    finally:
+        await engine.dispose()
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start the embedded server in the background and print its URL (it keeps running)."""
+    from app import dbserver
+
+    settings = get_settings()
+    _, url = dbserver.start(settings.pg_data_dir, cleanup=None)
+    print(url)
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded server."""
+    from app import dbserver
+
+    stopped = dbserver.stop(get_settings().pg_data_dir)
+    console.print("stopped" if stopped else "not running")
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the URL of the embedded server (starting it if needed; it keeps running)."""
+    from app import dbserver
+
+    _, url = dbserver.start(get_settings().pg_data_dir, cleanup=None)
+    print(url)
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())

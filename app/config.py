@@ -1,0 +1,74 @@
+"""Settings: one object, read from the environment (prefix ``MINQING_``) and ``DATABASE_URL``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MINQING_", extra="ignore", env_file=None)
+
+    env: Literal["dev", "test", "prod"] = "dev"
+
+    # Database. Without DATABASE_URL the CLI starts an embedded PostgreSQL in ``pg_data_dir``.
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "MINQING_DATABASE_URL")
+    )
+    pg_data_dir: Path = Path("var/pg")
+    db_pool_size: int = Field(default=10, ge=1, le=500)
+    db_max_overflow: int = Field(default=5, ge=0, le=500)
+    db_pool_timeout: float = Field(default=5.0, gt=0, description="seconds to wait for a pooled connection")
+    db_connect_timeout: float = Field(default=3.0, gt=0)
+    db_statement_timeout_ms: int = Field(default=15_000, ge=0)
+    db_echo: bool = False
+
+    # Auth
+    jwt_secret: SecretStr = SecretStr("")
+    jwt_ttl_seconds: int = Field(default=8 * 3600, ge=60)
+    jwt_issuer: str = "minqing"
+    login_max_failures: int = Field(default=5, ge=1, description="failures per username or address per window")
+    login_window_seconds: int = Field(default=300, ge=1)
+
+    # Requests
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_upload_bytes: int = Field(default=10 * 1_048_576, ge=1024)
+    attachments_dir: Path = Path("var/attachments")
+    cors_origins: list[str] = []
+
+    # Domain
+    timezone: str = "Asia/Shanghai"
+    holiday_calendar_file: Path | None = None
+    area_containment_tolerance: float = Field(
+        default=0.01, ge=0, le=1, description="share of a child's area allowed outside its parent"
+    )
+
+    # Personal data (residents' archive): AES-GCM key and HMAC blind-index key, base64 32 bytes.
+    data_key: SecretStr = SecretStr("")
+    blind_index_key: SecretStr = SecretStr("")
+
+    # Integrations
+    webhook_allowlist: list[str] = []
+    webhook_allow_private: bool = False
+    webhook_allow_loopback: bool = False
+    run_worker_in_process: bool = True
+
+    # Observability
+    log_level: str = "INFO"
+    log_json: bool = True
+    access_log: bool = True
+
+    def require_jwt_secret(self) -> str:
+        secret = self.jwt_secret.get_secret_value()
+        if not secret:
+            raise RuntimeError("MINQING_JWT_SECRET is not set")
+        return secret
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,128 @@
+"""Engine, declarative base and the per-request session (one transaction per request)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import Depends, Request
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from app.config import Settings
+from app.kit.ids import new_id
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        uuid.UUID: UUID(as_uuid=True),
+        dt.datetime: sa.DateTime(timezone=True),
+    }
+
+
+class IdMixin:
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+
+
+class TimestampMixin:
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=sa.func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(server_default=sa.func.now(), onupdate=sa.func.now())
+
+
+class VersionMixin:
+    """Optimistic concurrency: ``version`` is the strong ETag of the row."""
+
+    version: Mapped[int] = mapped_column(server_default="1", default=1)
+
+
+def to_async_url(url: str) -> str:
+    """Accept ``postgres://``, ``postgresql://`` or an explicit driver; return an asyncpg URL."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError(f"not a PostgreSQL URL: {url.split('://', 1)[0]}://…")
+
+
+def create_engine(settings: Settings, url: str | None = None, **overrides: Any) -> AsyncEngine:
+    url = url or settings.database_url
+    if not url:
+        raise RuntimeError("DATABASE_URL is not set")
+    options: dict[str, Any] = {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_max_overflow,
+        "pool_timeout": settings.db_pool_timeout,
+        "pool_pre_ping": True,
+        "pool_recycle": 1800,
+        "echo": settings.db_echo,
+        "connect_args": {
+            "timeout": settings.db_connect_timeout,
+            "command_timeout": max(settings.db_statement_timeout_ms / 1000 + 5, 10),
+            "server_settings": {
+                "application_name": "minqing",
+                "statement_timeout": str(settings.db_statement_timeout_ms),
+                "timezone": "UTC",
+            },
+        },
+    }
+    options.update(overrides)
+    return create_async_engine(to_async_url(url), **options)
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed when the endpoint returns, rolled back on error.
+
+    Used with ``scope="function"`` so the commit happens before the response is sent: a client
+    never sees a 2xx for a write that did not commit.
+    """
+    factory: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with factory() as session, session.begin():
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+_UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "08000", "08001", "08003", "08004", "08006", "53300"}
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` means PostgreSQL cannot be reached right now (→ 503, not 500)."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, PoolTimeoutError | ConnectionError | TimeoutError):
+            return True
+        if isinstance(cur, OSError) and not isinstance(cur, FileNotFoundError):
+            return True
+        if isinstance(cur, DBAPIError) and getattr(cur, "connection_invalidated", False):
+            return True
+        if isinstance(cur, OperationalError | InterfaceError):
+            return True
+        sqlstate = getattr(cur, "sqlstate", None) or getattr(getattr(cur, "orig", None), "sqlstate", None)
+        if sqlstate in _UNAVAILABLE_SQLSTATES:
+            return True
+        name = type(cur).__name__
+        if name in {"ConnectionDoesNotExistError", "CannotConnectNowError", "InterfaceError"}:
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False

@@ -1,0 +1,215 @@
+"""Domain errors and their RFC 9457 ``application/problem+json`` rendering.
+
+Every error a client can see is an :class:`AppError` (or a subclass) with a stable ``code``.
+Services raise these; one handler in :func:`install_error_handlers` renders them. Nothing below
+the endpoint layer raises ``HTTPException``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger("minqing.errors")
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://minqing.example/problems/"
+
+
+class AppError(Exception):
+    """An error the client is meant to see, rendered as problem+json."""
+
+    status: int = 400
+    code: str = "bad_request"
+    title: str = "Bad request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        title: str | None = None,
+        errors: Sequence[Mapping[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+        if title is not None:
+            self.title = title
+        self.detail = detail or self.title
+        self.errors = [dict(e) for e in errors] if errors else []
+        self.headers = dict(headers or {})
+        self.extra = extra
+        super().__init__(self.detail)
+
+    def to_problem(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": PROBLEM_BASE + self.code,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "code": self.code,
+        }
+        if instance:
+            body["instance"] = instance
+        if self.errors:
+            body["errors"] = self.errors
+        body.update(self.extra)
+        return body
+
+
+class BadRequest(AppError):
+    status, code, title = 400, "bad_request", "Bad request"
+
+
+class Unauthorized(AppError):
+    status, code, title = 401, "unauthorized", "Authentication required"
+
+    def __init__(self, detail: str | None = None, **kw: Any) -> None:
+        kw.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(detail, **kw)
+
+
+class Forbidden(AppError):
+    status, code, title = 403, "forbidden", "Not allowed for your role"
+
+
+class NotFound(AppError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class Conflict(AppError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class Gone(AppError):
+    status, code, title = 410, "gone", "Gone"
+
+
+class PreconditionFailed(AppError):
+    status, code, title = 412, "precondition_failed", "The resource has changed"
+
+
+class PayloadTooLarge(AppError):
+    status, code, title = 413, "payload_too_large", "Request body too large"
+
+
+class UnsupportedMediaType(AppError):
+    status, code, title = 415, "unsupported_media_type", "Unsupported media type"
+
+
+class ValidationFailed(AppError):
+    status, code, title = 422, "validation_failed", "The request is not valid"
+
+
+class PreconditionRequired(AppError):
+    status, code, title = 428, "precondition_required", "If-Match header required"
+
+
+class RateLimited(AppError):
+    status, code, title = 429, "rate_limited", "Too many requests"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int, **kw: Any) -> None:
+        kw.setdefault("headers", {"Retry-After": str(max(1, int(retry_after)))})
+        super().__init__(detail, **kw)
+
+
+class ServiceUnavailable(AppError):
+    status, code, title = 503, "service_unavailable", "Service temporarily unavailable"
+
+    def __init__(self, detail: str | None = None, **kw: Any) -> None:
+        kw.setdefault("headers", {"Retry-After": "2"})
+        super().__init__(detail, **kw)
+
+
+def field_error(field: str, message: str, **extra: Any) -> dict[str, Any]:
+    """One entry of a problem's ``errors`` list."""
+    return {"field": field, "message": message, **extra}
+
+
+def problem_response(err: AppError, request: Request | None = None) -> JSONResponse:
+    instance = request.url.path if request is not None else None
+    return JSONResponse(
+        err.to_problem(instance),
+        status_code=err.status,
+        headers=err.headers,
+        media_type=PROBLEM_JSON,
+    )
+
+
+def _loc_to_field(loc: Iterable[Any]) -> str:
+    parts = [str(p) for p in loc]
+    # Drop the pydantic location prefix ("body", "query", ...) but keep it readable.
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie", "form"}:
+        where, rest = parts[0], parts[1:]
+        return ".".join(rest) if rest and where in {"body", "form"} else ".".join(parts)
+    return ".".join(parts)
+
+
+_ALLOWED_KEYS = ("expected", "ge", "gt", "le", "lt", "max_length", "min_length", "pattern")
+
+
+def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for e in exc.errors():
+        item: dict[str, Any] = {
+            "field": _loc_to_field(e.get("loc", ())) or "body",
+            "message": e.get("msg", "invalid"),
+            "type": e.get("type", "value_error"),
+        }
+        ctx = e.get("ctx") or {}
+        allowed = {k: ctx[k] for k in _ALLOWED_KEYS if k in ctx}
+        if allowed:
+            item["allowed"] = {k: v if isinstance(v, int | float | str) else str(v) for k, v in allowed.items()}
+        out.append(item)
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    from app.db import is_database_unavailable  # late import: db imports settings
+
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+        return problem_response(exc, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = validation_errors(exc)
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        return problem_response(ValidationFailed(detail, errors=errors), request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+        err = AppError(
+            str(exc.detail),
+            status=exc.status_code,
+            code=codes.get(exc.status_code, "http_error"),
+            title=str(exc.detail),
+            headers=getattr(exc, "headers", None),
+        )
+        return problem_response(err, request)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_database_unavailable(exc):
+            logger.warning("database unavailable: %s", exc.__class__.__name__)
+            return problem_response(
+                ServiceUnavailable("The database is unavailable; retry shortly.", code="database_unavailable"),
+                request,
+            )
+        logger.exception("unhandled error")
+        return problem_response(
+            AppError("An unexpected error occurred.", status=500, code="internal_error", title="Internal error"),
+            request,
+        )

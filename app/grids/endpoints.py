@@ -1,0 +1,186 @@
+"""/api/v1/areas — the area tree (辖区树)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+
+from app.auth.deps import CurrentPrincipal, SettingsDep, require_roles
+from app.auth.roles import Role
+from app.auth.scope import Principal
+from app.db import SessionDep
+from app.errors import NotFound
+from app.grids import repository, service
+from app.grids.models import Area, Level
+from app.grids.schemas import AreaCreate, AreaImportResult, AreaOut, AreaUpdate
+from app.kit.etag import etag_of, not_modified, require_version
+from app.kit.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from app.kit.schemas import Page
+
+router = APIRouter(prefix="/api/v1/areas", tags=["areas"])
+AdminDep = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+
+
+def _out(area: Area, *, with_boundary: bool = False) -> AreaOut:
+    out = AreaOut.model_validate(area)
+    out.has_boundary = area.boundary is not None
+    out.boundary = area.boundary if with_boundary else None
+    return out
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=AreaOut,
+    operation_id="areas_create",
+    summary="Create an area (新建辖区)",
+    description="Adds an area below `parent_id`, one level down (district → street → community → grid → "
+    "micro_grid). The boundary must be a valid GeoJSON polygon lying inside the parent's. Admins only.",
+)
+async def create_area(
+    body: AreaCreate, session: SessionDep, principal: AdminDep, settings: SettingsDep, response: Response
+) -> AreaOut:
+    area = await service.create_in_scope(
+        session,
+        principal,
+        code=body.code,
+        name=body.name,
+        level=body.level,
+        parent_id=body.parent_id,
+        boundary=body.boundary,
+        tolerance=settings.area_containment_tolerance,
+    )
+    response.headers["Location"] = f"/api/v1/areas/{area.id}"
+    response.headers["ETag"] = etag_of(area.version)
+    return _out(area, with_boundary=True)
+
+
+@router.get(
+    "",
+    response_model=Page[AreaOut],
+    operation_id="areas_list",
+    summary="List areas in your jurisdiction (辖区列表)",
+    description="Areas in the caller's subtree, ordered by code. Filter by `level`, `parent_id` or `q` (name).",
+)
+async def list_areas(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    level: Level | None = None,
+    parent_id: uuid.UUID | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Page[AreaOut]:
+    after = decode_cursor(cursor, 1)[0] if cursor else None
+    rows = await repository.list_in_scope(
+        session, principal.area_path, level=level, parent_id=parent_id, q=q, after_code=after, limit=limit
+    )
+    items = rows[:limit]
+    next_cursor = encode_cursor([items[-1].code]) if len(rows) > limit else None
+    return Page[AreaOut](items=[_out(a) for a in items], next_cursor=next_cursor)
+
+
+@router.get(
+    "/locate",
+    response_model=AreaOut,
+    operation_id="areas_locate",
+    summary="Find the area at a point (坐标定位网格)",
+    description="The deepest area in your jurisdiction whose boundary contains the point (WGS84). "
+    "404 `no_area_at_point` when none does.",
+)
+async def locate(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    lng: Annotated[float, Query(ge=-180, le=180)],
+) -> AreaOut:
+    area = await service.locate(session, lng, lat, principal.area_path)
+    if area is None:
+        raise NotFound(f"No area in your jurisdiction contains the point ({lat}, {lng}).", code="no_area_at_point")
+    return _out(area)
+
+
+@router.post(
+    "/import",
+    response_model=AreaImportResult,
+    operation_id="areas_import",
+    summary="Import areas from GeoJSON (批量导入辖区)",
+    description="A FeatureCollection whose features carry `properties.code`, `name`, `level` and "
+    "`parent_code`; areas are created or updated by code, parents first, all or nothing. Admins only; "
+    "every parent must be inside the caller's area.",
+)
+async def import_areas(
+    session: SessionDep,
+    principal: AdminDep,
+    settings: SettingsDep,
+    doc: Annotated[dict[str, Any], Body(examples=[{"type": "FeatureCollection", "features": []}])],
+) -> AreaImportResult:
+    features = service.parse_feature_collection(doc)
+    stats = await service.import_features(
+        session, features, tolerance=settings.area_containment_tolerance, scope_path=principal.area_path
+    )
+    return AreaImportResult(created=stats.created, updated=stats.updated, total=stats.total)
+
+
+@router.get(
+    "/{area_id}",
+    response_model=AreaOut,
+    operation_id="areas_get",
+    summary="Get an area with its boundary (辖区详情)",
+    responses={304: {"description": "Not modified"}},
+)
+async def get_area(
+    area_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, request: Request, response: Response
+) -> Any:
+    area = await service.get_in_scope(session, principal, area_id)
+    etag = etag_of(area.version)
+    if not_modified(request, etag):
+        return Response(status_code=304, headers={"ETag": etag})
+    response.headers["ETag"] = etag
+    return _out(area, with_boundary=True)
+
+
+@router.patch(
+    "/{area_id}",
+    response_model=AreaOut,
+    operation_id="areas_update",
+    summary="Rename an area or change its boundary (修改辖区)",
+    description="Requires `If-Match` with the area's ETag (428 without, 412 when stale). Admins only.",
+)
+async def update_area(
+    area_id: uuid.UUID,
+    body: AreaUpdate,
+    session: SessionDep,
+    principal: AdminDep,
+    settings: SettingsDep,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> AreaOut:
+    area = await service.get_in_scope(session, principal, area_id)
+    require_version(if_match, area.version)
+    area = await service.update_area(
+        session,
+        area,
+        name=body.name,
+        boundary=body.boundary,
+        fields=body.model_fields_set,
+        tolerance=settings.area_containment_tolerance,
+    )
+    response.headers["ETag"] = etag_of(area.version)
+    return _out(area, with_boundary=True)
+
+
+@router.get(
+    "/{area_id}/children",
+    response_model=list[AreaOut],
+    operation_id="areas_children",
+    summary="Direct children of an area (下级辖区)",
+)
+async def children(area_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal) -> list[AreaOut]:
+    area = await service.get_in_scope(session, principal, area_id)
+    rows = await repository.list_in_scope(
+        session, area.path, level=None, parent_id=area.id, q=None, after_code=None, limit=10_000
+    )
+    return [_out(a) for a in rows]

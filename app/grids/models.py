@@ -1,0 +1,77 @@
+"""The area tree (辖区): district → street → community → grid → micro-grid."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import UserDefinedType
+
+from app.db import Base, IdMixin, TimestampMixin, VersionMixin
+from app.system.enums import register as register_enum
+
+
+class Ltree(UserDefinedType[str]):
+    """PostgreSQL ``ltree`` (materialised path); values travel as text."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "LTREE"
+
+
+class Level(StrEnum):
+    DISTRICT = "district"
+    STREET = "street"
+    COMMUNITY = "community"
+    GRID = "grid"
+    MICRO_GRID = "micro_grid"
+
+    @property
+    def depth(self) -> int:
+        return LEVEL_ORDER.index(self)
+
+
+LEVEL_ORDER: list[Level] = list(Level)
+LEVEL_LABELS = {
+    Level.DISTRICT: "区/县",
+    Level.STREET: "街道/镇",
+    Level.COMMUNITY: "社区",
+    Level.GRID: "网格",
+    Level.MICRO_GRID: "微网格",
+}
+
+
+class Area(IdMixin, TimestampMixin, VersionMixin, Base):
+    __tablename__ = "areas"
+
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    level: Mapped[str] = mapped_column(sa.String(16))
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("areas.id", ondelete="RESTRICT"), index=True)
+    # ltree of id hex labels from the root: subtree queries are ``path <@ :ancestor_path``.
+    path: Mapped[str] = mapped_column(Ltree(), unique=True)
+    boundary: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # Bounding box of the boundary; a GiST expression index on ``box(...)`` prefilters point lookups.
+    min_lng: Mapped[float | None] = mapped_column(sa.Float)
+    min_lat: Mapped[float | None] = mapped_column(sa.Float)
+    max_lng: Mapped[float | None] = mapped_column(sa.Float)
+    max_lat: Mapped[float | None] = mapped_column(sa.Float)
+
+    __table_args__ = (
+        sa.CheckConstraint("level in ('district','street','community','grid','micro_grid')", name="level_known"),
+        sa.Index("ix_areas_path_gist", "path", postgresql_using="gist"),
+        sa.Index(
+            "ix_areas_bbox_gist",
+            sa.text("box(point(min_lng, min_lat), point(max_lng, max_lat))"),
+            postgresql_using="gist",
+            postgresql_where=sa.text("min_lng IS NOT NULL"),
+        ),
+    )
+
+
+register_enum("area_level", Level, LEVEL_LABELS)

@@ -1,0 +1,68 @@
+"""SQL for the area tree."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.grids.models import Area
+
+
+def within(path: str) -> sa.ColumnElement[bool]:
+    """Areas in the subtree rooted at ``path`` (inclusive)."""
+    return Area.path.op("<@")(sa.cast(path, Area.path.type))
+
+
+async def get(session: AsyncSession, area_id: uuid.UUID, scope_path: str) -> Area | None:
+    stmt = sa.select(Area).where(Area.id == area_id, within(scope_path))
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get_unscoped(session: AsyncSession, area_id: uuid.UUID) -> Area | None:
+    return await session.get(Area, area_id)
+
+
+async def by_codes(session: AsyncSession, codes: Sequence[str]) -> dict[str, Area]:
+    if not codes:
+        return {}
+    rows = (await session.execute(sa.select(Area).where(Area.code.in_(codes)))).scalars().all()
+    return {a.code: a for a in rows}
+
+
+async def list_in_scope(
+    session: AsyncSession,
+    scope_path: str,
+    *,
+    level: str | None,
+    parent_id: uuid.UUID | None,
+    q: str | None,
+    after_code: str | None,
+    limit: int,
+) -> Sequence[Area]:
+    stmt = sa.select(Area).where(within(scope_path))
+    if level:
+        stmt = stmt.where(Area.level == level)
+    if parent_id:
+        stmt = stmt.where(Area.parent_id == parent_id)
+    if q:
+        stmt = stmt.where(Area.name.contains(q, autoescape=True) | (Area.code == q))
+    if after_code is not None:
+        stmt = stmt.where(Area.code > after_code)
+    return (await session.execute(stmt.order_by(Area.code).limit(limit + 1))).scalars().all()
+
+
+async def candidates_at(session: AsyncSession, lng: float, lat: float, scope_path: str | None) -> Sequence[Area]:
+    """Areas whose bounding box holds the point, deepest first."""
+    box = sa.func.box(sa.func.point(Area.min_lng, Area.min_lat), sa.func.point(Area.max_lng, Area.max_lat))
+    stmt = sa.select(Area).where(Area.min_lng.is_not(None), box.op("@>")(sa.func.point(lng, lat)))
+    if scope_path:
+        stmt = stmt.where(within(scope_path))
+    stmt = stmt.order_by(sa.func.nlevel(Area.path).desc(), Area.code)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def has_children(session: AsyncSession, area_id: uuid.UUID) -> bool:
+    return bool((await session.execute(sa.select(sa.exists().where(Area.parent_id == area_id)))).scalar())

@@ -1,0 +1,52 @@
+"""Base schemas shared by every domain: strict input, bounded integers, NUL-free strings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Int32 = Annotated[int, Field(ge=INT32_MIN, le=INT32_MAX)]
+Text = Annotated[str, AfterValidator(_no_nul)]
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError("must include a UTC offset (RFC 3339), e.g. 2026-11-23T09:30:00+08:00")
+    return value
+
+
+AwareDatetime = Annotated[dt.datetime, AfterValidator(_aware)]
+
+
+class InputModel(BaseModel):
+    """Request bodies: unknown fields are errors, strings are stripped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class OutputModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(default=None, description="opaque; pass as `cursor` for the next page")
+
+
+def example(value: Any) -> dict[str, Any]:
+    """``json_schema_extra`` helper for OpenAPI examples."""
+    return {"examples": [value]}

@@ -1,0 +1,67 @@
+"""Application factory: ``create_app(settings)`` wires routers, errors, middleware and the database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+
+from app.auth.deps import current_principal
+from app.config import Settings, get_settings
+from app.db import create_engine, session_factory
+from app.errors import install_error_handlers
+from app.middleware import RequestMiddleware
+from app.routers import PRIVATE_ROUTERS, PUBLIC_ROUTERS
+
+DESCRIPTION = """
+民情 Minqing tracks residents' requests (诉求 / 工单) through the community grid (网格):
+from a grid worker's visit or a 12345 hotline ticket to the resident's rating.
+
+Conventions: JSON in snake_case, RFC 3339 timestamps, UUIDv7 ids, keyset pagination
+(`limit`, `cursor` → `next_cursor`), `ETag`/`If-Match` on single resources, `Idempotency-Key` on
+creating POSTs, and RFC 9457 `application/problem+json` errors with a stable `code`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        app.state.engine = engine
+        app.state.sessionmaker = session_factory(engine)
+        try:
+            for hook in app.state.startup_hooks:
+                await hook(app)
+            yield
+        finally:
+            for hook in reversed(app.state.shutdown_hooks):
+                await hook(app)
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Minqing 民情",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+    )
+    app.state.settings = settings
+    app.state.startup_hooks = []
+    app.state.shutdown_hooks = []
+    install_error_handlers(app)
+    for router in PUBLIC_ROUTERS:
+        app.include_router(router)
+    for router in PRIVATE_ROUTERS:
+        # Private by default: every route below requires an authenticated caller.
+        app.include_router(router, dependencies=[Depends(current_principal)])
+    app.add_middleware(
+        RequestMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+        access_log_enabled=settings.access_log,
+    )
+    return app

@@ -1,0 +1,171 @@
+"""One pure-ASGI middleware for every request: request id, body limits, NUL bytes, metrics, access log."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import AppError, PayloadTooLarge, ValidationFailed, field_error
+from app.observability import LATENCY, REQUESTS, request_id_var
+
+access_log = logging.getLogger("minqing.access")
+_REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+async def _send_problem(send: Send, err: AppError, request_id: str, path: str) -> None:
+    import json
+
+    body = json.dumps(err.to_problem(path), ensure_ascii=False).encode()
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", request_id.encode()),
+    ] + [(k.lower().encode(), v.encode()) for k, v in err.headers.items()]
+    await send({"type": "http.response.start", "status": err.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestMiddleware:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int, access_log_enabled: bool = True
+    ) -> None:
+        self.app = app
+        self.max_body = max_body_bytes
+        self.max_upload = max_upload_bytes
+        self.log_enabled = access_log_enabled
+
+    def _limit_for(self, path: str) -> int:
+        return self.max_upload if path.endswith("/attachments") else self.max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        headers = dict(scope.get("headers") or [])
+        rid_raw = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = rid_raw if _REQUEST_ID_OK.match(rid_raw) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        path: str = scope.get("path", "")
+        status_holder = {"status": 500}
+        limit = self._limit_for(path)
+
+        try:
+            raw_path = scope.get("raw_path") or path.encode()
+            if b"%00" in scope.get("query_string", b"") or b"%00" in raw_path or "\x00" in path:
+                await _send_problem(
+                    send,
+                    ValidationFailed(
+                        "NUL characters are not allowed in URLs.",
+                        code="nul_character",
+                        errors=[field_error("query", "must not contain %00")],
+                    ),
+                    request_id,
+                    path,
+                )
+                status_holder["status"] = 422
+                return
+            length = headers.get(b"content-length")
+            if length is not None and length.isdigit() and int(length) > limit:
+                await _send_problem(send, self._too_large(limit), request_id, path)
+                status_holder["status"] = 413
+                return
+
+            content_type = headers.get(b"content-type", b"")
+            body_problem, replay = await self._read_body(receive, limit, content_type)
+            if body_problem is not None:
+                status_holder["status"] = body_problem.status
+                await _send_problem(send, body_problem, request_id, path)
+                return
+
+            async def send_wrapper(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    status_holder["status"] = message["status"]
+                    message.setdefault("headers", [])
+                    message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                await send(message)
+
+            await self.app(scope, replay, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - start
+            route = scope.get("route")
+            template = getattr(route, "path", None) or ("<unmatched>" if status_holder["status"] == 404 else path)
+            method = scope.get("method", "")
+            REQUESTS.labels(method, template, str(status_holder["status"])).inc()
+            LATENCY.labels(method, template).observe(elapsed)
+            if self.log_enabled:
+                access_log.info(
+                    "request",
+                    extra={
+                        "method": method,
+                        "path": path,
+                        "route": template,
+                        "status": status_holder["status"],
+                        "duration_ms": round(elapsed * 1000, 2),
+                    },
+                )
+            request_id_var.reset(token)
+
+    async def _read_body(self, receive: Receive, limit: int, content_type: bytes) -> tuple[AppError | None, Receive]:
+        """Buffer the (bounded) body so limits and NUL checks answer before any parsing starts."""
+        chunks: list[bytes] = []
+        received = 0
+        more = True
+        disconnect: Message | None = None
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                disconnect = message
+                break
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > limit:
+                return self._too_large(limit), receive
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if b"\x00" in body and b"multipart" not in content_type:
+            return self._nul_error(), receive
+        if (b"json" in content_type and b"\\u0000" in body) or (
+            b"x-www-form-urlencoded" in content_type and b"%00" in body
+        ):
+            return self._nul_error(), receive
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            if disconnect is not None:
+                return disconnect
+            return await receive()
+
+        return None, replay
+
+    @staticmethod
+    def _nul_error() -> ValidationFailed:
+        return ValidationFailed(
+            "NUL characters are not allowed in text.",
+            code="nul_character",
+            errors=[field_error("body", "must not contain NUL (\\u0000)")],
+        )
+
+    @staticmethod
+    def _too_large(limit: int) -> PayloadTooLarge:
+        return PayloadTooLarge(
+            f"The request body exceeds {limit} bytes.",
+            code="payload_too_large",
+            errors=[field_error("body", "too large", max_bytes=limit)],
+            max_bytes=limit,
+        )
+
+
+def client_host(scope: dict[str, Any]) -> str:
+    client = scope.get("client")
+    return client[0] if client else "unknown"

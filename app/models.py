@@ -1,0 +1,6 @@
+"""Imports every ORM model so the metadata is complete (for alembic and tests)."""
+
+
+def load_all_models() -> None:
+    import app.auth.models
+    import app.grids.models  # noqa: F401

@@ -1,0 +1,91 @@
+"""Structured JSON logs with request ids, and Prometheus metrics (multi-worker aware)."""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import json
+import logging
+import os
+import sys
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id and any ``extra`` fields."""
+
+    _skip = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        rid = request_id_var.get()
+        if rid:
+            out["request_id"] = rid
+        for key, value in record.__dict__.items():
+            if key not in self._skip and not key.startswith("_"):
+                out[key] = value
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False, default=str)
+
+
+def configure_logging(level: str = "INFO", as_json: bool = True) -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter() if as_json else logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("uvicorn.access",):
+        logging.getLogger(noisy).disabled = True
+    logging.getLogger("uvicorn.error").handlers[:] = []
+    logging.getLogger("uvicorn.error").propagate = True
+
+
+# --- metrics -----------------------------------------------------------------------------------
+
+REQUESTS = Counter("minqing_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram(
+    "minqing_http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+POOL_CHECKED_OUT = Gauge("minqing_db_pool_checked_out", "connections in use", ["pid"], multiprocess_mode="livesum")
+POOL_SIZE = Gauge("minqing_db_pool_size", "configured pool size", ["pid"], multiprocess_mode="livesum")
+
+
+def update_pool_gauges(engine: Any) -> None:
+    pool = engine.pool
+    pid = str(os.getpid())
+    try:
+        POOL_CHECKED_OUT.labels(pid).set(pool.checkedout())
+        POOL_SIZE.labels(pid).set(pool.size())
+    except AttributeError:  # NullPool in some tests
+        pass
+
+
+def render_metrics() -> tuple[bytes, str]:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    from prometheus_client import REGISTRY
+
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

@@ -1,0 +1,18 @@
+"""Every router of the service, in one place. Private routers require authentication."""
+
+from fastapi import APIRouter
+
+from app.auth import endpoints as auth
+from app.grids import endpoints as grids
+from app.system import endpoints as system
+
+PUBLIC_ROUTERS: list[APIRouter] = [
+    system.router,
+    system.meta_router,
+    auth.public_router,
+]
+
+PRIVATE_ROUTERS: list[APIRouter] = [
+    auth.router,
+    grids.router,
+]

@@ -1,0 +1,65 @@
+"""Liveness, readiness, metrics and enum labels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from app.errors import PROBLEM_JSON, ServiceUnavailable
+from app.migrations_state import head_revision
+from app.observability import render_metrics, update_pool_gauges
+from app.system.enums import all_enums
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/health", operation_id="system_health", summary="Process is up (存活检查)")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/ready",
+    operation_id="system_ready",
+    summary="Database reachable and migrated (就绪检查)",
+    description="200 when PostgreSQL answers and its schema is at the latest migration; 503 otherwise.",
+    responses={503: {"description": "not ready"}},
+)
+async def ready(request: Request) -> Any:
+    engine = request.app.state.engine
+    try:
+        async with engine.connect() as conn:
+            current = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar()
+    except Exception as exc:  # any failure here means "not ready"
+        err = ServiceUnavailable(f"Database not reachable: {type(exc).__name__}", code="database_unavailable")
+        return JSONResponse(err.to_problem("/ready"), status_code=503, media_type=PROBLEM_JSON, headers=err.headers)
+    head = head_revision()
+    if current != head:
+        err = ServiceUnavailable(
+            f"Database schema is at {current}, expected {head}: run `minqing migrate`.", code="migrations_pending"
+        )
+        return JSONResponse(err.to_problem("/ready"), status_code=503, media_type=PROBLEM_JSON, headers=err.headers)
+    return {"status": "ready", "migration": current}
+
+
+@router.get("/metrics", operation_id="system_metrics", summary="Prometheus metrics", include_in_schema=True)
+async def metrics(request: Request) -> Response:
+    update_pool_gauges(request.app.state.engine)
+    body, content_type = render_metrics()
+    return Response(body, media_type=content_type)
+
+
+meta_router = APIRouter(prefix="/api/v1/meta", tags=["meta"])
+
+
+@meta_router.get(
+    "/enums",
+    operation_id="meta_enums",
+    summary="Every enum with its Chinese label (枚举与中文标签)",
+    description="Clients render labels from here instead of hard-coding them.",
+)
+async def enums() -> dict[str, list[dict[str, str]]]:
+    return all_enums()

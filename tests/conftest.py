@@ -1,0 +1,191 @@
+"""Test harness: a real PostgreSQL (embedded, or TEST_DATABASE_URL), real migrations, and a fresh
+database per test copied from a migrated template that already holds the small test world."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+
+from app.auth.security import issue_token
+from app.config import Settings
+from tests import world
+
+JWT_SECRET = "test-secret-" + "x" * 32
+TEMPLATE_EMPTY = "minqing_tpl_empty"
+TEMPLATE_WORLD = "minqing_tpl_world"
+
+
+def _with_db(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+
+
+def _plain(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """URL of a maintenance database on a real PostgreSQL server for the whole session."""
+    external = os.environ.get("TEST_DATABASE_URL")
+    if external:
+        yield _plain(external)
+        return
+    from app import dbserver
+
+    tmp = Path(tempfile.mkdtemp(prefix="minqing-test-"))
+    server, _ = dbserver.start(tmp / "pg", cleanup="delete", database="postgres")
+    dbserver.tune_for_tests(server)
+    yield _plain(dbserver.url_of(server, "postgres"))
+    server.cleanup()
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "env": "test",
+        "jwt_secret": JWT_SECRET,
+        "access_log": False,
+        "log_json": False,
+        "db_pool_size": 5,
+        "db_max_overflow": 25,
+        "data_key": base64.b64encode(b"k" * 32).decode(),
+        "blind_index_key": base64.b64encode(b"b" * 32).decode(),
+        "webhook_allow_loopback": True,
+        "run_worker_in_process": False,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+async def _recreate(admin: asyncpg.Connection, name: str, template: str | None = None) -> None:
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    tpl = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
+    await admin.execute(f'CREATE DATABASE "{name}"{tpl}')
+
+
+def _migrate(url: str) -> None:
+    from alembic import command
+
+    from app.migrations_state import alembic_config
+
+    command.upgrade(alembic_config(url), "head")
+
+
+async def _load_world(url: str) -> None:
+    from app.db import create_engine, session_factory
+
+    engine = create_engine(make_settings(url), pool_size=1, max_overflow=0)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            await world.load(session)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def templates(pg_server_url: str) -> str:
+    """Build the two template databases once: migrated-empty and migrated-with-world."""
+
+    async def build() -> None:
+        admin = await asyncpg.connect(pg_server_url)
+        try:
+            await _recreate(admin, TEMPLATE_EMPTY)
+        finally:
+            await admin.close()
+        await asyncio.to_thread(_migrate, _with_db(pg_server_url, TEMPLATE_EMPTY))
+        admin = await asyncpg.connect(pg_server_url)
+        try:
+            await _recreate(admin, TEMPLATE_WORLD, TEMPLATE_EMPTY)
+        finally:
+            await admin.close()
+        await _load_world(_with_db(pg_server_url, TEMPLATE_WORLD))
+
+    asyncio.run(build())
+    return pg_server_url
+
+
+async def _fresh_db(server_url: str, template: str) -> str:
+    name = "t_" + uuid.uuid4().hex[:16]
+    admin = await asyncpg.connect(server_url)
+    try:
+        await _recreate(admin, name, template)
+    finally:
+        await admin.close()
+    return name
+
+
+async def _drop_db(server_url: str, name: str) -> None:
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def db_url(templates: str) -> AsyncIterator[str]:
+    """A fresh database holding the test world; dropped afterwards."""
+    name = await _fresh_db(templates, TEMPLATE_WORLD)
+    yield _with_db(templates, name)
+    await _drop_db(templates, name)
+
+
+@pytest.fixture
+async def empty_db_url(templates: str) -> AsyncIterator[str]:
+    """A fresh database with no tables at all (for migration tests)."""
+    name = "t_" + uuid.uuid4().hex[:16]
+    admin = await asyncpg.connect(templates)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield _with_db(templates, name)
+    await _drop_db(templates, name)
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    return make_settings(db_url)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[object]:
+    from app.main import create_app
+
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+def token_for(user_key: str) -> str:
+    spec = world.USER[user_key]
+    token, _ = issue_token(user_id=spec.id, role=spec.role.value, secret=JWT_SECRET, ttl_seconds=3600, issuer="minqing")
+    return token
+
+
+def auth(user_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(user_key)}"}
+
+
+@pytest.fixture
+def as_user() -> object:
+    """``as_user("grid_worker")`` → headers for that test-world user."""
+    return auth
