@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.auth import repository, service
@@ -198,7 +198,5 @@ async def list_api_keys(session: SessionDep, principal: AdminDep) -> list[ApiKey
     summary="Revoke an API key (吊销密钥)",
     description="Revocation takes effect at once.",
 )
-async def revoke_api_key(
-    key_id: uuid.UUID, session: SessionDep, principal: AdminDep, _: Annotated[str | None, Query()] = None
-) -> ApiKeyOut:
+async def revoke_api_key(key_id: uuid.UUID, session: SessionDep, principal: AdminDep) -> ApiKeyOut:
     return ApiKeyOut.model_validate(await service.revoke_api_key(session, principal, key_id))

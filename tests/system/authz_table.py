@@ -1,0 +1,42 @@
+"""Who may call what: every route of the OpenAPI schema must appear here (the matrix test checks).
+
+Keys are ``"METHOD /path/template"``; values are the roles admitted past the role check, or
+``PUBLIC`` for routes that need no credentials. Object-level scope (another grid's issue → 404)
+is tested in each domain's tests; this table is about functions per role.
+"""
+
+from app.auth.roles import Role
+
+PUBLIC = "public"
+ALL = frozenset(Role)
+STAFF = ALL - {Role.INTEGRATION}
+ADMIN = frozenset({Role.ADMIN})
+MANAGERS = frozenset({Role.ADMIN, Role.STREET_ADMIN, Role.COMMUNITY_ADMIN})
+
+ROUTES: dict[str, frozenset[Role] | str] = {
+    # system
+    "GET /health": PUBLIC,
+    "GET /ready": PUBLIC,
+    "GET /metrics": PUBLIC,
+    "GET /api/v1/meta/enums": PUBLIC,
+    "POST /api/v1/auth/token": PUBLIC,
+    # users, units, keys
+    "GET /api/v1/me": ALL,
+    "POST /api/v1/users": ADMIN,
+    "GET /api/v1/users": MANAGERS,
+    "GET /api/v1/users/{user_id}": MANAGERS,
+    "PATCH /api/v1/users/{user_id}": ADMIN,
+    "POST /api/v1/units": ADMIN,
+    "GET /api/v1/units": ALL,
+    "POST /api/v1/api-keys": ADMIN,
+    "GET /api/v1/api-keys": ADMIN,
+    "DELETE /api/v1/api-keys/{key_id}": ADMIN,
+    # areas
+    "POST /api/v1/areas": ADMIN,
+    "GET /api/v1/areas": ALL,
+    "GET /api/v1/areas/locate": ALL,
+    "POST /api/v1/areas/import": ADMIN,
+    "GET /api/v1/areas/{area_id}": ALL,
+    "PATCH /api/v1/areas/{area_id}": ADMIN,
+    "GET /api/v1/areas/{area_id}/children": ALL,
+}
