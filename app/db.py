@@ -35,13 +35,17 @@ class Base(DeclarativeBase):
     }
 
 
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 class IdMixin:
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
 
 
 class TimestampMixin:
     created_at: Mapped[dt.datetime] = mapped_column(server_default=sa.func.now())
-    updated_at: Mapped[dt.datetime] = mapped_column(server_default=sa.func.now(), onupdate=sa.func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(server_default=sa.func.now(), onupdate=utcnow)
 
 
 class VersionMixin:
