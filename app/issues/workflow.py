@@ -1,0 +1,400 @@
+"""The issue state machine (诉求闭环), as data.
+
+Every allowed ``(status, action)`` pair is one row of :data:`TRANSITIONS`, with the status it
+leads to and the actors who may take it. :func:`apply` is the only way a status changes; the
+service loads the issue, calls it, records the event and queues side effects.
+
+Decisions behind the table:
+
+* **Dispatch side** (调度): ``community_admin`` and ``street_admin`` accept, reject, merge,
+  dispatch, escalate, approve extensions, supervise (督办), verify, close and reopen. They may also
+  ``resolve`` an *accepted* issue directly (see below) but do not work dispatched tickets: those
+  belong to the assignee.
+* **Handling side** (承办): ``department`` and ``grid_worker`` start, suspend, resume, return
+  (退单), resolve and request extensions on dispatched tickets. Whether the ticket is assigned to
+  the caller or the caller's unit is the service's check, not this table's.
+* **Grid workers** also accept reports, verify results (核查) and escalate. A grid worker may only
+  escalate from ``grid`` to ``community``; like every area rule, the service enforces that from
+  the issue's tier and the worker's grid.
+* **Resolve on the spot** (首问负责, 小事不出网格): an *accepted* issue may go straight to
+  ``resolved`` without a dispatch, for what the person who took it can settle or answer at once (a
+  consultation at the walk-in window, a blocked drain cleared on patrol). Grid workers and both
+  admin roles may do this; departments only act on what was dispatched to them.
+* **Verification is separate from handling**: ``verify`` / ``verify_fail`` need a dispatch-side
+  role or a grid worker; "someone other than the handler" is checked by the service.
+* **Escalate** (上报上级) keeps the status ``accepted`` (from accepted, dispatched or in progress)
+  and moves the tier up by one via :func:`next_tier`, which refuses at ``street``.
+* **No status change**: ``supervise`` (any open status), ``request_extension`` and
+  ``approve_extension`` (dispatched, in progress, suspended) and ``evaluate`` (on a closed issue)
+  lead back to the status they start from; they exist as actions so they are permitted and
+  recorded like every other.
+* **Closed is not terminal**: the resident's rating (``evaluate``, 民事民评) arrives after
+  closing, and 不满意 within 7 days reopens the issue (重办) into ``in_progress``. Both come either
+  from staff taking the 回访 call or from the resident's one-time feedback link; the latter is
+  applied as :data:`SYSTEM`, an actor that is not a staff role and may do nothing else. The 7-day
+  window is the service's check.
+* **Terminal**: ``rejected`` and ``merged`` allow nothing.
+* ``admin`` may take every action. ``viewer`` and ``mediator`` take none. ``integration`` (12345
+  hotline, 信访) takes none either: integrations create tickets and read their status; their
+  callbacks are outbound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from app.auth.roles import Role
+from app.errors import Conflict, Forbidden
+
+
+class Status(StrEnum):
+    REPORTED = "reported"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    MERGED = "merged"
+    DISPATCHED = "dispatched"
+    IN_PROGRESS = "in_progress"
+    SUSPENDED = "suspended"
+    RESOLVED = "resolved"
+    VERIFIED = "verified"
+    CLOSED = "closed"
+
+
+STATUS_LABELS: dict[Status, str] = {
+    Status.REPORTED: "待受理",
+    Status.ACCEPTED: "已受理",
+    Status.REJECTED: "不予受理",
+    Status.MERGED: "已合并",
+    Status.DISPATCHED: "已派单",
+    Status.IN_PROGRESS: "处置中",
+    Status.SUSPENDED: "挂起",
+    Status.RESOLVED: "已办结",
+    Status.VERIFIED: "核查通过",
+    Status.CLOSED: "已结案",
+}
+
+
+class Action(StrEnum):
+    ACCEPT = "accept"
+    REJECT = "reject"
+    MERGE = "merge"
+    DISPATCH = "dispatch"
+    RETURN = "return"
+    START = "start"
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    REQUEST_EXTENSION = "request_extension"
+    APPROVE_EXTENSION = "approve_extension"
+    SUPERVISE = "supervise"
+    ESCALATE = "escalate"
+    RESOLVE = "resolve"
+    VERIFY = "verify"
+    VERIFY_FAIL = "verify_fail"
+    CLOSE = "close"
+    REOPEN = "reopen"
+    EVALUATE = "evaluate"
+
+
+ACTION_LABELS: dict[Action, str] = {
+    Action.ACCEPT: "受理",
+    Action.REJECT: "不予受理",
+    Action.MERGE: "合并",
+    Action.DISPATCH: "派单",
+    Action.RETURN: "退单",
+    Action.START: "开始处置",
+    Action.SUSPEND: "挂起",
+    Action.RESUME: "恢复处置",
+    Action.REQUEST_EXTENSION: "申请延期",
+    Action.APPROVE_EXTENSION: "批准延期",
+    Action.SUPERVISE: "督办",
+    Action.ESCALATE: "上报上级",
+    Action.RESOLVE: "办结",
+    Action.VERIFY: "核查通过",
+    Action.VERIFY_FAIL: "核查不通过",
+    Action.CLOSE: "结案",
+    Action.REOPEN: "重办",
+    Action.EVALUATE: "评价",
+}
+
+
+class Tier(StrEnum):
+    """Where an issue is being handled: 小事不出网格,大事不出社区,矛盾不上交."""
+
+    GRID = "grid"
+    COMMUNITY = "community"
+    STREET = "street"
+
+    @property
+    def rank(self) -> int:
+        return TIER_ORDER.index(self)
+
+
+TIER_ORDER: tuple[Tier, ...] = (Tier.GRID, Tier.COMMUNITY, Tier.STREET)
+
+TIER_LABELS: dict[Tier, str] = {Tier.GRID: "网格", Tier.COMMUNITY: "社区", Tier.STREET: "街道"}
+
+
+class Priority(StrEnum):
+    URGENT = "urgent"
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+
+PRIORITY_LABELS: dict[Priority, str] = {
+    Priority.URGENT: "紧急",
+    Priority.HIGH: "较急",
+    Priority.NORMAL: "一般",
+    Priority.LOW: "不急",
+}
+
+
+class Kind(StrEnum):
+    CONSULTATION = "consultation"
+    HELP = "help"
+    COMPLAINT = "complaint"
+    REPORT = "report"
+    SUGGESTION = "suggestion"
+    PRAISE = "praise"
+
+
+KIND_LABELS: dict[Kind, str] = {
+    Kind.CONSULTATION: "咨询",
+    Kind.HELP: "求助",
+    Kind.COMPLAINT: "投诉",
+    Kind.REPORT: "举报",
+    Kind.SUGGESTION: "建议",
+    Kind.PRAISE: "表扬",
+}
+
+
+class Channel(StrEnum):
+    PATROL = "patrol"
+    DIARY = "diary"
+    WALK_IN = "walk_in"
+    PHONE = "phone"
+    APP = "app"
+    HOTLINE = "hotline"
+    PETITION = "petition"
+    OPEN311 = "open311"
+
+
+CHANNEL_LABELS: dict[Channel, str] = {
+    Channel.PATROL: "巡查走访",
+    Channel.DIARY: "民情日记",
+    Channel.WALK_IN: "首问窗口",
+    Channel.PHONE: "电话",
+    Channel.APP: "在线报修",
+    Channel.HOTLINE: "12345热线",
+    Channel.PETITION: "信访",
+    Channel.OPEN311: "Open311",
+}
+
+
+class Outcome(StrEnum):
+    SOLVED = "solved"
+    ANSWERED = "answered"
+    UNSOLVABLE = "unsolvable"
+
+
+OUTCOME_LABELS: dict[Outcome, str] = {
+    Outcome.SOLVED: "已解决",
+    Outcome.ANSWERED: "已答复",
+    Outcome.UNSOLVABLE: "无法解决",
+}
+
+
+class Rating(StrEnum):
+    SATISFIED = "satisfied"
+    BASICALLY_SATISFIED = "basically_satisfied"
+    DISSATISFIED = "dissatisfied"
+
+
+RATING_LABELS: dict[Rating, str] = {
+    Rating.SATISFIED: "满意",
+    Rating.BASICALLY_SATISFIED: "基本满意",
+    Rating.DISSATISFIED: "不满意",
+}
+
+
+class ReturnReason(StrEnum):
+    WRONG_AREA = "wrong_area"
+    UNCLEAR_OWNERSHIP = "unclear_ownership"
+    OVERLAPPING_DUTIES = "overlapping_duties"
+
+
+RETURN_REASON_LABELS: dict[ReturnReason, str] = {
+    ReturnReason.WRONG_AREA: "属地不符",
+    ReturnReason.UNCLEAR_OWNERSHIP: "权属不清",
+    ReturnReason.OVERLAPPING_DUTIES: "职能交叉",
+}
+
+
+class RejectReason(StrEnum):
+    DUPLICATE = "duplicate"
+    INVALID = "invalid"
+    OUT_OF_SCOPE = "out_of_scope"
+
+
+REJECT_REASON_LABELS: dict[RejectReason, str] = {
+    RejectReason.DUPLICATE: "重复诉求",
+    RejectReason.INVALID: "无效诉求",
+    RejectReason.OUT_OF_SCOPE: "不属于受理范围",
+}
+
+
+class SystemActor(StrEnum):
+    """Actors that are not staff: the resident's feedback link acts as :data:`SYSTEM`."""
+
+    SYSTEM = "system"
+
+
+SYSTEM = SystemActor.SYSTEM
+
+Actor = Role | SystemActor
+"""Whoever takes an action: a staff role, or the system on a resident's behalf."""
+
+
+@dataclass(frozen=True)
+class Transition:
+    to: Status
+    roles: frozenset[Actor]
+
+
+def _by(to: Status, *actors: Actor) -> Transition:
+    return Transition(to, frozenset(actors))
+
+
+_GRID = Role.GRID_WORKER
+_COMMUNITY = Role.COMMUNITY_ADMIN
+_STREET = Role.STREET_ADMIN
+_DEPT = Role.DEPARTMENT
+_ADMIN = Role.ADMIN
+
+S, A = Status, Action
+
+# fmt: off
+TRANSITIONS: dict[tuple[Status, Action], Transition] = {
+    # 受理 / 不予受理 / 合并
+    (S.REPORTED, A.ACCEPT):              _by(S.ACCEPTED,    _GRID, _COMMUNITY, _STREET, _ADMIN),
+    (S.REPORTED, A.REJECT):              _by(S.REJECTED,    _COMMUNITY, _STREET, _ADMIN),
+    (S.REPORTED, A.MERGE):               _by(S.MERGED,      _COMMUNITY, _STREET, _ADMIN),
+    (S.REPORTED, A.SUPERVISE):           _by(S.REPORTED,    _COMMUNITY, _STREET, _ADMIN),
+    (S.ACCEPTED, A.REJECT):              _by(S.REJECTED,    _COMMUNITY, _STREET, _ADMIN),
+    (S.ACCEPTED, A.MERGE):               _by(S.MERGED,      _COMMUNITY, _STREET, _ADMIN),
+    # 派单, or settle on the spot, or 上报上级
+    (S.ACCEPTED, A.DISPATCH):            _by(S.DISPATCHED,  _COMMUNITY, _STREET, _ADMIN),
+    (S.ACCEPTED, A.RESOLVE):             _by(S.RESOLVED,    _GRID, _COMMUNITY, _STREET, _ADMIN),
+    (S.ACCEPTED, A.ESCALATE):            _by(S.ACCEPTED,    _GRID, _COMMUNITY, _STREET, _ADMIN),
+    (S.ACCEPTED, A.SUPERVISE):           _by(S.ACCEPTED,    _COMMUNITY, _STREET, _ADMIN),
+    # the assignee works the ticket
+    (S.DISPATCHED, A.RETURN):            _by(S.ACCEPTED,    _GRID, _DEPT, _ADMIN),
+    (S.DISPATCHED, A.START):             _by(S.IN_PROGRESS, _GRID, _DEPT, _ADMIN),
+    (S.DISPATCHED, A.RESOLVE):           _by(S.RESOLVED,    _GRID, _DEPT, _ADMIN),
+    (S.DISPATCHED, A.ESCALATE):          _by(S.ACCEPTED,    _GRID, _COMMUNITY, _STREET, _ADMIN),
+    (S.DISPATCHED, A.REQUEST_EXTENSION): _by(S.DISPATCHED,  _GRID, _DEPT, _ADMIN),
+    (S.DISPATCHED, A.APPROVE_EXTENSION): _by(S.DISPATCHED,  _COMMUNITY, _STREET, _ADMIN),
+    (S.DISPATCHED, A.SUPERVISE):         _by(S.DISPATCHED,  _COMMUNITY, _STREET, _ADMIN),
+    (S.IN_PROGRESS, A.SUSPEND):          _by(S.SUSPENDED,   _GRID, _DEPT, _ADMIN),
+    (S.IN_PROGRESS, A.RESOLVE):          _by(S.RESOLVED,    _GRID, _DEPT, _ADMIN),
+    (S.IN_PROGRESS, A.ESCALATE):         _by(S.ACCEPTED,    _GRID, _COMMUNITY, _STREET, _ADMIN),
+    (S.IN_PROGRESS, A.REQUEST_EXTENSION): _by(S.IN_PROGRESS, _GRID, _DEPT, _ADMIN),
+    (S.IN_PROGRESS, A.APPROVE_EXTENSION): _by(S.IN_PROGRESS, _COMMUNITY, _STREET, _ADMIN),
+    (S.IN_PROGRESS, A.SUPERVISE):        _by(S.IN_PROGRESS, _COMMUNITY, _STREET, _ADMIN),
+    (S.SUSPENDED, A.RESUME):             _by(S.IN_PROGRESS, _GRID, _DEPT, _ADMIN),
+    (S.SUSPENDED, A.REQUEST_EXTENSION):  _by(S.SUSPENDED,   _GRID, _DEPT, _ADMIN),
+    (S.SUSPENDED, A.APPROVE_EXTENSION):  _by(S.SUSPENDED,   _COMMUNITY, _STREET, _ADMIN),
+    (S.SUSPENDED, A.SUPERVISE):          _by(S.SUSPENDED,   _COMMUNITY, _STREET, _ADMIN),
+    # 核查 and 结案
+    (S.RESOLVED, A.VERIFY):              _by(S.VERIFIED,    _GRID, _COMMUNITY, _STREET, _ADMIN),
+    (S.RESOLVED, A.VERIFY_FAIL):         _by(S.IN_PROGRESS, _GRID, _COMMUNITY, _STREET, _ADMIN),
+    (S.RESOLVED, A.SUPERVISE):           _by(S.RESOLVED,    _COMMUNITY, _STREET, _ADMIN),
+    (S.VERIFIED, A.CLOSE):               _by(S.CLOSED,      _COMMUNITY, _STREET, _ADMIN),
+    (S.VERIFIED, A.SUPERVISE):           _by(S.VERIFIED,    _COMMUNITY, _STREET, _ADMIN),
+    # 回访: the rating, and 重办 when the resident is not satisfied
+    (S.CLOSED, A.EVALUATE):              _by(S.CLOSED,      _COMMUNITY, _STREET, _ADMIN, SYSTEM),
+    (S.CLOSED, A.REOPEN):                _by(S.IN_PROGRESS, _COMMUNITY, _STREET, _ADMIN, SYSTEM),
+}
+# fmt: on
+
+del S, A
+
+TERMINAL_STATUSES: frozenset[Status] = frozenset({Status.REJECTED, Status.MERGED})
+OPEN_STATUSES: frozenset[Status] = frozenset(Status) - TERMINAL_STATUSES - {Status.CLOSED}
+
+
+class InvalidTransition(Conflict):
+    """The action does not apply to an issue in this status (whoever asks)."""
+
+    code = "invalid_transition"
+    title = "Action not possible in this status"
+
+    def __init__(self, status: Status, action: Action, allowed: list[Action], **kw: Any) -> None:
+        super().__init__(
+            f"Cannot {action.value} an issue that is {status.value} ({STATUS_LABELS[status]}).",
+            issue_status=status.value,
+            action=action.value,
+            allowed_actions=[a.value for a in allowed],
+            **kw,
+        )
+
+
+class ActionNotPermitted(Forbidden):
+    """The action applies to this status, but not for the caller's role."""
+
+    code = "action_not_permitted"
+    title = "Action not permitted for your role"
+
+    def __init__(self, status: Status, action: Action, by: Actor, allowed: list[Action], **kw: Any) -> None:
+        super().__init__(
+            f"The {by.value} role may not {action.value} an issue that is {status.value}.",
+            issue_status=status.value,
+            action=action.value,
+            allowed_actions=[a.value for a in allowed],
+            **kw,
+        )
+
+
+class CannotEscalate(Conflict):
+    """Escalation past the street tier: 矛盾不上交 ends at the street office."""
+
+    code = "cannot_escalate"
+    title = "Already at the highest tier"
+
+
+_ACTION_ORDER = {action: i for i, action in enumerate(Action)}
+
+
+def allowed_actions(status: Status, role: Actor) -> list[Action]:
+    """Actions ``role`` may take on an issue in ``status``, in :class:`Action` declaration order."""
+    return sorted(
+        (action for (src, action), t in TRANSITIONS.items() if src == status and role in t.roles),
+        key=_ACTION_ORDER.__getitem__,
+    )
+
+
+def apply(status: Status, action: Action, role: Actor) -> Status:
+    """The status an issue moves to when ``role`` takes ``action`` on it.
+
+    Raises :class:`InvalidTransition` (409) when the action does not exist for this status and
+    :class:`ActionNotPermitted` (403) when it does but not for this role; both list the actions
+    the role may take now.
+    """
+    transition = TRANSITIONS.get((status, action))
+    if transition is None:
+        raise InvalidTransition(status, action, allowed_actions(status, role))
+    if role not in transition.roles:
+        raise ActionNotPermitted(status, action, role, allowed_actions(status, role))
+    return transition.to
+
+
+def next_tier(tier: Tier) -> Tier:
+    """The tier an escalation moves an issue to; raises :class:`CannotEscalate` at ``street``."""
+    if tier.rank + 1 >= len(TIER_ORDER):
+        raise CannotEscalate(
+            f"An issue at the {tier.value} tier ({TIER_LABELS[tier]}) cannot be escalated further.",
+            tier=tier.value,
+        )
+    return TIER_ORDER[tier.rank + 1]
