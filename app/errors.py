@@ -200,7 +200,6 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         return problem_response(err, request)
 
-    @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         if is_database_unavailable(exc):
             logger.warning("database unavailable: %s", exc.__class__.__name__)
@@ -213,3 +212,12 @@ def install_error_handlers(app: FastAPI) -> None:
             AppError("An unexpected error occurred.", status=500, code="internal_error", title="Internal error"),
             request,
         )
+
+    # Specific classes are handled inside the exception middleware (the response is final there);
+    # the catch-all ``Exception`` handler runs in the outermost middleware, which re-raises.
+    import asyncpg
+    from sqlalchemy.exc import SQLAlchemyError
+
+    for exc_class in (OSError, TimeoutError, SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        app.add_exception_handler(exc_class, _unexpected)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)  # type: ignore[arg-type]

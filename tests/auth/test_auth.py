@@ -10,9 +10,7 @@ from tests.conftest import JWT_SECRET, auth
 
 async def _login(client, username: str, password: str, ip: str | None = None):
     headers = {"X-Forwarded-For": ip} if ip else {}
-    return await client.post(
-        "/api/v1/auth/token", data={"username": username, "password": password}, headers=headers
-    )
+    return await client.post("/api/v1/auth/token", data={"username": username, "password": password}, headers=headers)
 
 
 async def test_login_returns_a_token_that_works(client):
@@ -144,7 +142,8 @@ async def test_admin_creates_users_only_inside_own_area(client):
     again = await client.post("/api/v1/users", json=body, headers=auth("admin"))
     assert again.status_code == 409 and again.json()["code"] == "username_taken"
     outside = await client.post(
-        "/api/v1/users", json={**body, "username": "far_away", "home_area_id": str(world.AREA["X"].id)},
+        "/api/v1/users",
+        json={**body, "username": "far_away", "home_area_id": str(world.AREA["X"].id)},
         headers=auth("admin"),
     )
     assert outside.status_code == 422

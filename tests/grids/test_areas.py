@@ -115,8 +115,11 @@ async def test_patch_boundary_with_if_match(client):
 
 
 def _feature(code, name, level, parent, geom):
-    return {"type": "Feature", "properties": {"code": code, "name": name, "level": level, "parent_code": parent},
-            "geometry": geom}
+    return {
+        "type": "Feature",
+        "properties": {"code": code, "name": name, "level": level, "parent_code": parent},
+        "geometry": geom,
+    }
 
 
 async def test_geojson_import_creates_parents_first_and_updates_by_code(client):
