@@ -83,7 +83,7 @@ def serve(
     port: Annotated[int, typer.Option(help="port")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="uvicorn worker processes")] = 1,
     demo: Annotated[bool, typer.Option("--demo", help="load the demo data into an empty database")] = False,
-    migrate: Annotated[bool, typer.Option(help="apply migrations first")] = True,
+    migrate: Annotated[bool, typer.Option("--migrate/--no-migrate", help="apply migrations first")] = True,
 ) -> None:
     """Run the API (migrations first; with --demo, demo data into an empty database)."""
     import uvicorn

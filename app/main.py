@@ -12,6 +12,7 @@ from app.config import Settings, get_settings
 from app.db import create_engine, session_factory
 from app.errors import install_error_handlers
 from app.middleware import RequestMiddleware
+from app.observability import configure_logging
 from app.routers import PRIVATE_ROUTERS, PUBLIC_ROUTERS
 
 DESCRIPTION = """
@@ -26,6 +27,8 @@ creating POSTs, and RFC 9457 `application/problem+json` errors with a stable `co
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    if settings.env != "test":
+        configure_logging(settings.log_level, settings.log_json)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

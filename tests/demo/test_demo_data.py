@@ -19,7 +19,14 @@ ISSUE_KINDS = {"consultation", "help", "complaint", "report", "suggestion", "pra
 CHANNELS = {"patrol", "diary", "walk_in", "phone", "app", "hotline", "petition", "open311"}
 PRIORITIES = {"urgent", "high", "normal", "low"}
 TARGET_STATUSES = [
-    "reported", "accepted", "dispatched", "in_progress", "suspended", "resolved", "verified", "closed",
+    "reported",
+    "accepted",
+    "dispatched",
+    "in_progress",
+    "suspended",
+    "resolved",
+    "verified",
+    "closed",
 ]
 RATINGS = {"satisfied", "basically_satisfied", "dissatisfied"}
 RESOLVE_OUTCOMES = {"solved", "answered", "unsolvable"}
@@ -31,11 +38,29 @@ RISK_LEVELS = {"red", "orange", "yellow", "green"}
 PARTY_ROLES = {"applicant", "respondent", "other"}
 DISPUTE_OUTCOMES = {"agreement", "failed", "referred", None}
 RESIDENT_TAGS = {
-    "elderly_alone", "empty_nest", "disabled", "low_income", "left_behind_child", "veteran", "party_member",
+    "elderly_alone",
+    "empty_nest",
+    "disabled",
+    "low_income",
+    "left_behind_child",
+    "veteran",
+    "party_member",
 }
 DEFAULT_CATEGORIES = {
-    "property", "dispute", "environment", "facility", "lighting", "sewage", "ev_charging", "safety_hazard",
-    "public_order", "welfare", "subsistence_allowance", "social_security", "employment", "elderly_care",
+    "property",
+    "dispute",
+    "environment",
+    "facility",
+    "lighting",
+    "sewage",
+    "ev_charging",
+    "safety_hazard",
+    "public_order",
+    "welfare",
+    "subsistence_allowance",
+    "social_security",
+    "employment",
+    "elderly_care",
     "other",
 }
 
@@ -126,8 +151,14 @@ def test_seed_places_present() -> None:
     for town in ("终南镇", "楼观镇", "马召镇", "富仁镇"):
         assert by_name[(town, "street")].parent_code == "610124"
     expected_parent = {
-        "终南社区": "终南镇", "楼观社区": "楼观镇", "新镇社区": "楼观镇", "安富园社区": "马召镇",
-        "马召社区": "马召镇", "辛家寨社区": "富仁镇", "如意庄社区": "赛鱼街道", "新源社区": "蔡洼街道",
+        "终南社区": "终南镇",
+        "楼观社区": "楼观镇",
+        "新镇社区": "楼观镇",
+        "安富园社区": "马召镇",
+        "马召社区": "马召镇",
+        "辛家寨社区": "富仁镇",
+        "如意庄社区": "赛鱼街道",
+        "新源社区": "蔡洼街道",
     }
     for community, street in expected_parent.items():
         area = by_name[(community, "community")]
@@ -186,9 +217,7 @@ def test_streets_tile_their_district(district: str) -> None:
     _assert_tiles(district)
 
 
-@pytest.mark.parametrize(
-    "parent", sorted({a.parent_code for a in d.AREAS if a.level in ("community", "micro_grid")})
-)
+@pytest.mark.parametrize("parent", sorted({a.parent_code for a in d.AREAS if a.level in ("community", "micro_grid")}))
 def test_siblings_do_not_overlap(parent: str) -> None:
     kids = [SHAPES[c] for c in CHILDREN[parent] if AREAS[c].level in ("community", "micro_grid")]
     for a, b in itertools.combinations(kids, 2):
@@ -263,7 +292,9 @@ def test_categories() -> None:
             assert codes[cat.parent_code].parent_code is None
     assert {c.code for c in d.CATEGORIES if c.parent_code == "facility"} == {"lighting", "sewage", "ev_charging"}
     assert {c.code for c in d.CATEGORIES if c.parent_code == "welfare"} == {
-        "subsistence_allowance", "social_security", "employment",
+        "subsistence_allowance",
+        "social_security",
+        "employment",
     }
 
 
@@ -347,8 +378,19 @@ def test_issue_area_has_a_handler() -> None:
 
 def test_seed_stories_present() -> None:
     text = " ".join(i.title + i.description for i in d.ISSUES)
-    for needle in ("鸽子", "房顶漏水", "悬窑沟3号楼", "排污管道", "楼观台实验林场小区", "坤坤超市", "楼道照明",
-                   "名筑新东城", "私拉电线", "草坪", "消防"):
+    for needle in (
+        "鸽子",
+        "房顶漏水",
+        "悬窑沟3号楼",
+        "排污管道",
+        "楼观台实验林场小区",
+        "坤坤超市",
+        "楼道照明",
+        "名筑新东城",
+        "私拉电线",
+        "草坪",
+        "消防",
+    ):
         assert needle in text, needle
 
 

@@ -1,0 +1,39 @@
+"""The demo loads into an empty, migrated database through the same validation as real data."""
+
+from __future__ import annotations
+
+import httpx
+
+from app.demo import data
+from app.demo.load import DEMO_ACCOUNTS, seed_demo
+from app.main import create_app
+from tests.conftest import make_settings
+
+
+async def test_demo_loads_once_and_its_logins_work(empty_db_url, monkeypatch):
+    import asyncio
+
+    from tests.conftest import _migrate
+
+    await asyncio.to_thread(_migrate, empty_db_url)
+    monkeypatch.setenv("MINQING_DATA_KEY", make_settings(empty_db_url).data_key.get_secret_value())
+    monkeypatch.setenv("MINQING_BLIND_INDEX_KEY", make_settings(empty_db_url).blind_index_key.get_secret_value())
+    assert await seed_demo(empty_db_url) is True
+    assert await seed_demo(empty_db_url) is False  # idempotent: data present, nothing changed
+
+    app = create_app(make_settings(empty_db_url))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            for username, role, _ in DEMO_ACCOUNTS:
+                r = await client.post("/api/v1/auth/token", data={"username": username, "password": data.DEMO_PASSWORD})
+                assert r.status_code == 200, (username, r.text)
+                me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"})
+                assert me.json()["role"] == role
+            token = (
+                await client.post(
+                    "/api/v1/auth/token", data={"username": "community_ruyizhuang", "password": data.DEMO_PASSWORD}
+                )
+            ).json()["access_token"]
+            grids = await client.get("/api/v1/areas?level=grid", headers={"Authorization": f"Bearer {token}"})
+            assert len(grids.json()["items"]) == 6
