@@ -1,0 +1,153 @@
+"""Start servers on loopback, drive them with wrk, and collect figures. Everything here is bounded:
+servers are stopped at the end, wrk runs for a fixed duration, only 127.0.0.1 is targeted."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+WRK_SCRIPT = Path(__file__).resolve().parent / "wrk" / "report.lua"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def require_wrk() -> str:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit(
+            "wrk is not installed. On Debian/Ubuntu: `apt-get install wrk` (it is the load generator: "
+            "written in C, it is not the bottleneck on 2 cores the way a Python client would be)."
+        )
+    return wrk
+
+
+@dataclass
+class Result:
+    scenario: str
+    target: str
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    requests: int
+    errors: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def run_wrk(
+    url_base: str,
+    paths: list[str],
+    *,
+    scenario: str,
+    target: str,
+    connections: int,
+    duration: int,
+    token: str | None = None,
+    method: str = "GET",
+    body: str | None = None,
+    if_none_match: str | None = None,
+    idempotent: bool = False,
+    threads: int = 2,
+) -> Result:
+    env = {
+        **os.environ,
+        "BENCH_PATHS": "\n".join(paths),
+        "BENCH_METHOD": method,
+        "BENCH_TOKEN": token or "",
+        "BENCH_IF_NONE_MATCH": if_none_match or "",
+        "BENCH_IDEMPOTENT": "1" if idempotent else "0",
+    }
+    if body is not None:
+        env["BENCH_BODY"] = body
+    cmd = [
+        require_wrk(),
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(WRK_SCRIPT),
+        url_base + paths[0],
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=duration + 60, check=True).stdout
+    line = next(line for line in out.splitlines() if line.startswith("BENCH_JSON "))
+    data = json.loads(line.removeprefix("BENCH_JSON "))
+    seconds = data["duration_us"] / 1e6
+    return Result(
+        scenario=scenario,
+        target=target,
+        rps=data["requests"] / seconds if seconds else 0.0,
+        p50_ms=data["p50_ms"],
+        p95_ms=data["p95_ms"],
+        p99_ms=data["p99_ms"],
+        max_ms=data["max_ms"],
+        requests=data["requests"],
+        errors=data["errors"],
+    )
+
+
+@contextmanager
+def server(cmd: list[str], *, env: dict[str, str], port: int, ready_path: str, name: str) -> Iterator[subprocess.Popen]:
+    """Start a server process group, wait until ``ready_path`` answers 200, stop it afterwards."""
+    log = open(ROOT / "var" / f"bench-{name}.log", "w")
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited early; see var/bench-{name}.log")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}{ready_path}", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} not ready after 60 s; see var/bench-{name}.log")
+            time.sleep(0.3)
+        yield proc
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        log.close()
+
+
+def worker_rss_mb(proc: subprocess.Popen) -> list[float]:
+    """RSS of each uvicorn worker (children of the supervisor), in MB."""
+    try:
+        parent = psutil.Process(proc.pid)
+        kids = [c for c in parent.children(recursive=True) if "multiprocessing" in " ".join(c.cmdline()) or True]
+        return [round(c.memory_info().rss / 1e6, 1) for c in kids if c.is_running()]
+    except psutil.Error:
+        return []
+
+
+def python() -> str:
+    return sys.executable
