@@ -4,12 +4,14 @@ from fastapi import APIRouter
 
 from app.auth import endpoints as auth
 from app.grids import endpoints as grids
+from app.stats import page as dashboard_page
 from app.system import endpoints as system
 
 PUBLIC_ROUTERS: list[APIRouter] = [
     system.router,
     system.meta_router,
     auth.public_router,
+    dashboard_page.router,
 ]
 
 PRIVATE_ROUTERS: list[APIRouter] = [
