@@ -4,15 +4,19 @@ from fastapi import APIRouter
 
 from app.auth import endpoints as auth
 from app.grids import endpoints as grids
+from app.issues import endpoints as issues
 from app.system import endpoints as system
 
 PUBLIC_ROUTERS: list[APIRouter] = [
     system.router,
     system.meta_router,
     auth.public_router,
+    issues.public_router,
 ]
 
 PRIVATE_ROUTERS: list[APIRouter] = [
     auth.router,
     grids.router,
+    issues.router,
+    issues.config_router,
 ]
