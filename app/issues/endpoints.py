@@ -16,12 +16,10 @@ from app.auth.scope import Principal
 from app.db import SessionDep
 from app.errors import NotFound, ValidationFailed, field_error
 from app.issues import export, files, repository, schemas, service
-from app.issues.models import IssueAttachment
 from app.issues.sla import SlaState
 from app.issues.workflow import Action, Channel, Kind, Priority, Status, Tier
 from app.kit import clock, idempotency
 from app.kit.etag import etag_of, not_modified
-from app.kit.ids import new_id
 from app.kit.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page_of
 from app.kit.schemas import Page
 
@@ -52,8 +50,6 @@ Manager = Annotated[Principal, Depends(require_roles(*MANAGERS))]
 Admin = Annotated[Principal, Depends(require_roles(_R.ADMIN))]
 AnyStaff = Annotated[Principal, Depends(require_roles(*Role))]
 IssueId = Annotated[uuid.UUID, Path(description="issue id")]
-IfMatch = Annotated[str | None, Header(description='`"<version>"` from the ETag')]
-IdempotencyKey = Annotated[str | None, Header(max_length=255, description=idempotency.POLICY_DOC)]
 
 _TEXT = {
     400: "Bad request",
@@ -475,35 +471,14 @@ async def attach(
     file: Annotated[UploadFile, File(description="the photo or document")],
     kind: Annotated[schemas.AttachmentKind, Form()] = schemas.AttachmentKind.OTHER,
 ) -> Response:
-    issue = await repository.get(session, principal, issue_id, for_update=True)
-    if issue is None:
-        raise NotFound("No such issue in your jurisdiction.", code="issue_not_found")
     data = await file.read()
-    content_type = files.check(data)
-    attachment_id = new_id()
-    digest = await files.store(settings.attachments_dir, issue.id, attachment_id, data)
-    row = IssueAttachment(
-        id=attachment_id,
-        issue_id=issue.id,
-        kind=kind.value,
-        filename=(file.filename or "file")[:255],
-        content_type=content_type,
-        size=len(data),
-        sha256=digest,
-        uploaded_by=principal.user_id,
-        created_at=clock.now(),
+    row = await service.add_attachment(
+        session, principal, settings, issue_id, data=data, filename=file.filename, kind=kind.value
     )
-    session.add(row)
-    service.record_attachment(session, principal, issue, attachment_id, kind.value)
-    try:
-        await session.flush()
-    except BaseException:
-        await files.remove(settings.attachments_dir, issue.id, attachment_id)
-        raise
     return _json(
         schemas.AttachmentOut.model_validate(row),
         201,
-        {"Location": f"/api/v1/issues/{issue.id}/attachments/{attachment_id}"},
+        {"Location": f"/api/v1/issues/{issue_id}/attachments/{row.id}"},
     )
 
 

@@ -23,7 +23,6 @@ import sqlalchemy as sa
 import xlsxwriter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.issues.sla import SLA_STATE_LABELS
 from app.issues.workflow import (
     CHANNEL_LABELS,
     KIND_LABELS,
@@ -83,7 +82,6 @@ _LABELS: list[dict[Any, str] | None] = [
     {k.value: v for k, v in RATING_LABELS.items()},
     None,
 ]
-_ = SLA_STATE_LABELS
 
 
 def format_row(row: Sequence[Any], tz: ZoneInfo, categories: dict[str, str]) -> list[str]:

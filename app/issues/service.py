@@ -28,8 +28,16 @@ from app.config import Settings
 from app.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed, field_error
 from app.grids import service as grids
 from app.grids.models import Area, Level
-from app.issues import repository, schemas
-from app.issues.models import FeedbackToken, Issue, IssueEvent, IssueReporter, SlaPolicyRow
+from app.issues import files, repository, schemas
+from app.issues.models import (
+    FeedbackToken,
+    Issue,
+    IssueAttachment,
+    IssueComment,
+    IssueEvent,
+    IssueReporter,
+    SlaPolicyRow,
+)
 from app.issues.sla import (
     DEFAULT_CALENDAR_FILE,
     DUE_SOON_SHARE,
@@ -863,8 +871,6 @@ async def submit_feedback(
 
 
 async def add_comment(session: AsyncSession, principal: Principal, issue_id: uuid.UUID, text: str) -> Any:
-    from app.issues.models import IssueComment
-
     issue = await _locked(session, principal, issue_id)
     now = clock.now()
     comment = IssueComment(
@@ -885,20 +891,40 @@ async def add_comment(session: AsyncSession, principal: Principal, issue_id: uui
     return comment
 
 
-def record_attachment(
-    session: AsyncSession, principal: Principal, issue: Issue, attachment_id: uuid.UUID, kind: str
-) -> None:
-    status = Status(issue.status)
-    _record(
-        session,
-        issue,
-        principal,
-        "attach",
-        status,
-        status,
-        {"attachment_id": str(attachment_id), "kind": kind},
-        clock.now(),
+async def add_attachment(
+    session: AsyncSession,
+    principal: Principal,
+    settings: Settings,
+    issue_id: uuid.UUID,
+    *,
+    data: bytes,
+    filename: str | None,
+    kind: str,
+) -> IssueAttachment:
+    """Store a photo or document (type sniffed from its bytes) and note it on the timeline."""
+    issue = await _locked(session, principal, issue_id)
+    content_type = files.check(data)
+    now = clock.now()
+    row = IssueAttachment(
+        id=new_id(),
+        issue_id=issue.id,
+        kind=kind,
+        filename=(filename or "file")[:255],
+        content_type=content_type,
+        size=len(data),
+        uploaded_by=principal.user_id,
+        created_at=now,
     )
+    row.sha256 = await files.store(settings.attachments_dir, issue.id, row.id, data)
+    session.add(row)
+    status = Status(issue.status)
+    _record(session, issue, principal, "attach", status, status, {"attachment_id": str(row.id), "kind": kind}, now)
+    try:
+        await session.flush()
+    except BaseException:
+        await files.remove(settings.attachments_dir, issue.id, row.id)
+        raise
+    return row
 
 
 # --- SLA policies -----------------------------------------------------------------------------
