@@ -3,4 +3,7 @@
 
 def load_all_models() -> None:
     import app.auth.models
-    import app.grids.models  # noqa: F401
+    import app.grids.models
+    import app.issues.models
+    import app.kit.idempotency
+    import app.kit.outbox  # noqa: F401

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from app.auth import endpoints as auth
 from app.grids import endpoints as grids
+from app.issues import endpoints as issues
 from app.stats import page as dashboard_page
 from app.system import endpoints as system
 
@@ -12,9 +13,12 @@ PUBLIC_ROUTERS: list[APIRouter] = [
     system.meta_router,
     auth.public_router,
     dashboard_page.router,
+    issues.public_router,
 ]
 
 PRIVATE_ROUTERS: list[APIRouter] = [
     auth.router,
     grids.router,
+    issues.router,
+    issues.config_router,
 ]

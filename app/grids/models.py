@@ -61,6 +61,9 @@ class Area(IdMixin, TimestampMixin, VersionMixin, Base):
     min_lat: Mapped[float | None] = mapped_column(sa.Float)
     max_lng: Mapped[float | None] = mapped_column(sa.Float)
     max_lat: Mapped[float | None] = mapped_column(sa.Float)
+    # Prefix of issue numbers filed here or below (``ZZ-20261123-000123``); the nearest ancestor's
+    # prefix applies, then the district's code.
+    number_prefix: Mapped[str | None] = mapped_column(sa.String(16))
 
     __table_args__ = (
         sa.CheckConstraint("level in ('district','street','community','grid','micro_grid')", name="level_known"),

@@ -12,6 +12,10 @@ ALL = frozenset(Role)
 STAFF = ALL - {Role.INTEGRATION}
 ADMIN = frozenset({Role.ADMIN})
 MANAGERS = frozenset({Role.ADMIN, Role.STREET_ADMIN, Role.COMMUNITY_ADMIN})
+ISSUE_CREATORS = MANAGERS | {Role.GRID_WORKER, Role.INTEGRATION}
+ISSUE_READERS = ALL - {Role.VIEWER}
+ISSUE_ACTORS = MANAGERS | {Role.GRID_WORKER, Role.DEPARTMENT}
+ISSUE_EDITORS = MANAGERS | {Role.GRID_WORKER}
 
 ROUTES: dict[str, frozenset[Role] | str] = {
     # system
@@ -39,4 +43,23 @@ ROUTES: dict[str, frozenset[Role] | str] = {
     "GET /api/v1/areas/{area_id}": ALL,
     "PATCH /api/v1/areas/{area_id}": ADMIN,
     "GET /api/v1/areas/{area_id}/children": ALL,
+    # issues
+    "POST /api/v1/issues": ISSUE_CREATORS,
+    "GET /api/v1/issues": ISSUE_READERS,
+    "GET /api/v1/issues/export.csv": MANAGERS,
+    "GET /api/v1/issues/export.xlsx": MANAGERS,
+    "GET /api/v1/issues/{issue_id}": ISSUE_READERS,
+    "PATCH /api/v1/issues/{issue_id}": ISSUE_EDITORS,
+    "POST /api/v1/issues/{issue_id}/actions/{action}": ISSUE_ACTORS,
+    "GET /api/v1/issues/{issue_id}/events": ISSUE_READERS,
+    "GET /api/v1/issues/{issue_id}/similar": ISSUE_EDITORS,
+    "POST /api/v1/issues/{issue_id}/comments": ISSUE_ACTORS,
+    "GET /api/v1/issues/{issue_id}/comments": ISSUE_READERS,
+    "POST /api/v1/issues/{issue_id}/attachments": ISSUE_ACTORS,
+    "GET /api/v1/issues/{issue_id}/attachments": ISSUE_READERS,
+    "GET /api/v1/issues/{issue_id}/attachments/{attachment_id}": ISSUE_READERS,
+    "GET /api/v1/issue-categories": ALL,
+    "GET /api/v1/sla-policies": MANAGERS,
+    "PUT /api/v1/sla-policies": ADMIN,
+    "POST /api/v1/feedback/{token}": PUBLIC,
 }

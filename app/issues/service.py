@@ -1,0 +1,968 @@
+"""The closed loop (诉求闭环): creating issues, taking actions, SLA clocks, 回访 feedback.
+
+:func:`act` is the single entry for every workflow action: it locks the issue, checks
+``If-Match``, asks :func:`app.issues.workflow.apply` for the new status, applies the service
+rules on top of the table, runs the action's handler (one function per action, e.g.
+:func:`_escalate`), records the timeline event and queues outbox messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.roles import Role
+from app.auth.scope import Principal, path_within
+from app.config import Settings
+from app.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed, field_error
+from app.grids import service as grids
+from app.grids.models import Area, Level
+from app.issues import files, repository, schemas
+from app.issues.models import (
+    FeedbackToken,
+    Issue,
+    IssueAttachment,
+    IssueComment,
+    IssueEvent,
+    IssueReporter,
+    SlaPolicyRow,
+)
+from app.issues.sla import (
+    DEFAULT_CALENDAR_FILE,
+    DUE_SOON_SHARE,
+    UNIT_SECONDS,
+    BusinessClock,
+    SlaState,
+    Unit,
+    WorkCalendar,
+    deadline,
+    pick_policy,
+)
+from app.issues.workflow import (
+    OPEN_STATUSES,
+    SYSTEM,
+    Action,
+    Actor,
+    Priority,
+    Rating,
+    Status,
+    Tier,
+    allowed_actions,
+    apply,
+    next_tier,
+)
+from app.kit import clock, outbox
+from app.kit.etag import require_version
+from app.kit.ids import new_id
+from app.kit.masking import mask_name, mask_phone
+
+FEEDBACK_TTL = dt.timedelta(days=30)
+"""A resident's 回访 link works once, for 30 days after closing."""
+REOPEN_WINDOW = dt.timedelta(days=7)
+"""不满意 within 7 days of closing reopens the issue (重办)."""
+FEEDBACK_PATH = "/api/v1/feedback/"
+
+HANDLING_ACTIONS = frozenset(
+    {
+        Action.RETURN,
+        Action.START,
+        Action.SUSPEND,
+        Action.RESUME,
+        Action.REQUEST_EXTENSION,
+    }
+)
+"""Actions on a dispatched ticket that only its assignee (user or unit) may take."""
+
+_PRIORITY_UP = {
+    Priority.LOW: Priority.NORMAL,
+    Priority.NORMAL: Priority.HIGH,
+    Priority.HIGH: Priority.URGENT,
+    Priority.URGENT: Priority.URGENT,
+}
+
+
+# --- SLA clocks -------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=8)
+def _calendar(path: str, tz: str) -> WorkCalendar:
+    return WorkCalendar.from_json(Path(path), tz=tz)
+
+
+def calendar_for(settings: Settings) -> WorkCalendar:
+    return _calendar(str(settings.holiday_calendar_file or DEFAULT_CALENDAR_FILE), settings.timezone)
+
+
+def _refresh_due(issue: Issue, cal: WorkCalendar) -> None:
+    """Set ``due_at`` / ``due_soon_at`` for the clock now running (respond, resolve, or none)."""
+    status = Status(issue.status)
+    if status is Status.REPORTED:
+        start, due = issue.created_at, issue.respond_due_at
+        unit, window = Unit(issue.respond_unit), issue.respond_amount * UNIT_SECONDS[Unit(issue.respond_unit)]
+    elif status in {Status.ACCEPTED, Status.DISPATCHED, Status.IN_PROGRESS, Status.SUSPENDED}:
+        start, due = issue.resolve_started_at, issue.resolve_due_at
+        unit = Unit(issue.resolve_unit)
+        window = issue.resolve_amount * UNIT_SECONDS[unit] + issue.extension_business_seconds
+    else:
+        issue.due_at = issue.due_soon_at = None
+        return
+    bclock = BusinessClock(cal, unit)
+    soon = bclock.from_business(bclock.to_business(due) - window * DUE_SOON_SHARE)
+    issue.due_at = due
+    issue.due_soon_at = max(soon, start)
+
+
+def _recompute_resolve_due(issue: Issue, cal: WorkCalendar) -> None:
+    issue.resolve_due_at = deadline(
+        issue.resolve_started_at,
+        issue.resolve_amount,
+        Unit(issue.resolve_unit),
+        cal,
+        paused_seconds_business=issue.paused_business_seconds + issue.extension_business_seconds,
+    )
+
+
+def sla_state_of(issue: Issue, now: dt.datetime) -> SlaState | None:
+    """Where the running clock stands; a suspended issue is judged at the moment it stopped."""
+    if issue.due_at is None or issue.due_soon_at is None:
+        return None
+    effective = issue.suspended_since or now
+    if effective > issue.due_at:
+        return SlaState.OVERDUE
+    if effective >= issue.due_soon_at:
+        return SlaState.DUE_SOON
+    return SlaState.ON_TRACK
+
+
+async def _apply_policy(session: AsyncSession, issue: Issue, cal: WorkCalendar) -> None:
+    policy = pick_policy(issue.category, Priority(issue.priority), issue.kind, await repository.policies(session))  # type: ignore[arg-type]
+    issue.respond_amount, issue.respond_unit = policy.respond_within.amount, policy.respond_within.unit.value
+    issue.resolve_amount, issue.resolve_unit = policy.resolve_within.amount, policy.resolve_within.unit.value
+    issue.respond_due_at = deadline(issue.created_at, issue.respond_amount, Unit(issue.respond_unit), cal)
+    _recompute_resolve_due(issue, cal)
+    _refresh_due(issue, cal)
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+def to_out(issue: Issue, principal: Principal | None, now: dt.datetime, cls: type[Any] = schemas.IssueOut) -> Any:
+    """The response shape: reporter masked, SLA state computed, the caller's next actions listed."""
+    return cls(
+        id=issue.id,
+        number=issue.number,
+        title=issue.title,
+        description=issue.description,
+        kind=issue.kind,
+        category=issue.category,
+        channel=issue.channel,
+        priority=issue.priority,
+        status=issue.status,
+        tier=issue.tier,
+        area_id=issue.area_id,
+        location=None if issue.lat is None else {"lat": issue.lat, "lng": issue.lng},
+        address=issue.address,
+        reporter={"name": mask_name(issue.reporter_name), "phone": mask_phone(issue.reporter_phone)},
+        occurred_at=issue.occurred_at,
+        external_ref=issue.external_ref,
+        assignee_user_id=issue.assignee_user_id,
+        assignee_unit_id=issue.assignee_unit_id,
+        merged_into_id=issue.merged_into_id,
+        outcome=issue.outcome,
+        resolution=issue.resolution,
+        rating=issue.rating,
+        solved=issue.solved,
+        escalated=issue.escalated,
+        supervised_count=issue.supervised_count,
+        reopened_count=issue.reopened_count,
+        respond_due_at=issue.respond_due_at,
+        resolve_due_at=issue.resolve_due_at,
+        sla_state=sla_state_of(issue, now),
+        first_responded_at=issue.first_responded_at,
+        dispatched_at=issue.dispatched_at,
+        resolved_at=issue.resolved_at,
+        closed_at=issue.closed_at,
+        suspended_since=issue.suspended_since,
+        paused_seconds=issue.paused_seconds,
+        pending_extension=issue.pending_extension,
+        allowed_actions=allowed_actions(Status(issue.status), principal.role) if principal else [],
+        version=issue.version,
+        created_at=issue.created_at,
+        updated_at=issue.updated_at,
+    )
+
+
+async def detail(
+    session: AsyncSession, issue: Issue, principal: Principal, cls: type[Any] = schemas.IssueDetail
+) -> Any:
+    out = to_out(issue, principal, clock.now(), cls)
+    out.co_reporters = [
+        schemas.CoReporterOut(name=mask_name(r.name), phone=mask_phone(r.phone), from_issue_id=r.source_issue_id)
+        for r in await repository.co_reporters(session, issue.id)
+    ]
+    return out
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+async def get_in_scope(session: AsyncSession, principal: Principal, issue_id: uuid.UUID) -> Issue:
+    issue = await repository.get(session, principal, issue_id)
+    if issue is None:
+        raise NotFound("No such issue in your jurisdiction.", code="issue_not_found")
+    return issue
+
+
+async def filters_in_scope(
+    session: AsyncSession, principal: Principal, f: repository.IssueFilters, area_id: uuid.UUID | None
+) -> repository.IssueFilters:
+    if area_id is not None:
+        f.area_path = (await grids.get_in_scope(session, principal, area_id, field="area_id")).path
+    return f
+
+
+# --- creating ---------------------------------------------------------------------------------
+
+
+def _tier_for(level: str) -> Tier:
+    if level in {Level.GRID, Level.MICRO_GRID}:
+        return Tier.GRID
+    if level == Level.COMMUNITY:
+        return Tier.COMMUNITY
+    return Tier.STREET
+
+
+async def _area_for(session: AsyncSession, principal: Principal, body: schemas.IssueCreate) -> Area:
+    if body.area_id is not None:
+        return await grids.get_in_scope(session, principal, body.area_id, field="area_id")
+    if body.location is not None:
+        found = await grids.locate(session, body.location.lng, body.location.lat, principal.area_path)
+        if found is None:
+            raise ValidationFailed(
+                "No grid in your jurisdiction contains this location.",
+                code="location_outside_scope",
+                errors=[field_error("location", "outside every area you may file issues in")],
+            )
+        return found
+    home = await repository.area(session, principal.area_id)
+    if home is None:  # pragma: no cover - a principal's home area always exists
+        raise NotFound("Your home area no longer exists.", code="area_not_found")
+    return home
+
+
+async def _check_category(session: AsyncSession, code: str) -> None:
+    if not await repository.category_exists(session, code):
+        raise ValidationFailed(
+            f"Unknown category {code!r}.",
+            code="unknown_category",
+            errors=[field_error("category", "not a category code; see GET /api/v1/issue-categories")],
+        )
+
+
+async def create_issue(
+    session: AsyncSession, principal: Principal, settings: Settings, body: schemas.IssueCreate
+) -> Issue:
+    if body.id is not None and await repository.exists(session, body.id):
+        raise Conflict("An issue with this id exists.", code="issue_exists", errors=[field_error("id", "taken")])
+    await _check_category(session, body.category)
+    area = await _area_for(session, principal, body)
+    now = clock.now()
+    cal = calendar_for(settings)
+    prefix = await repository.number_prefix(session, area.path)
+    local_day = now.astimezone(ZoneInfo(settings.timezone)).date()
+    sequence = await repository.next_number(session, prefix, local_day)
+    issue = Issue(
+        id=body.id or new_id(),
+        number=f"{prefix}-{local_day:%Y%m%d}-{sequence:06d}",
+        title=body.title,
+        description=body.description,
+        kind=body.kind.value,
+        category=body.category,
+        channel=body.channel.value,
+        priority=body.priority.value,
+        status=Status.REPORTED.value,
+        tier=_tier_for(area.level).value,
+        area_id=area.id,
+        lat=body.location.lat if body.location else None,
+        lng=body.location.lng if body.location else None,
+        address=body.address,
+        reporter_name=body.reporter.name if body.reporter else None,
+        reporter_phone=body.reporter.phone if body.reporter else None,
+        occurred_at=body.occurred_at,
+        external_ref=body.external_ref,
+        created_by=principal.user_id,
+        created_at=now,
+        updated_at=now,
+        resolve_started_at=now,
+        version=1,
+        last_event_seq=0,
+        paused_seconds=0,
+        paused_business_seconds=0.0,
+        extension_business_seconds=0.0,
+        supervised_count=0,
+        reopened_count=0,
+        escalated=False,
+    )
+    await _apply_policy(session, issue, cal)
+    session.add(issue)
+    await session.flush()
+    _record(session, issue, principal, "create", None, Status.REPORTED, {"channel": issue.channel}, now)
+    _emit(session, "issue.created", issue, now)
+    await session.flush()
+    return issue
+
+
+async def update_issue(
+    session: AsyncSession,
+    principal: Principal,
+    settings: Settings,
+    issue_id: uuid.UUID,
+    body: schemas.IssueUpdate,
+    if_match: str | None,
+) -> Issue:
+    issue = await _locked(session, principal, issue_id)
+    require_version(if_match, issue.version, required=True)
+    if Status(issue.status) not in {Status.REPORTED, Status.ACCEPTED}:
+        raise Conflict(
+            "Only reported or accepted issues can be edited; after dispatch use the actions.",
+            code="issue_not_editable",
+            issue_status=issue.status,
+        )
+    changes = body.model_dump(exclude_unset=True)
+    for name in ("title", "category", "priority"):
+        if name in changes and changes[name] is None:
+            raise ValidationFailed(f"{name} cannot be null.", errors=[field_error(name, "may not be null")])
+    if "category" in changes:
+        await _check_category(session, changes["category"])
+    for name in ("title", "description", "category", "address"):
+        if name in changes:
+            setattr(issue, name, changes[name] if changes[name] is not None else "" if name == "description" else None)
+    if "priority" in changes:
+        issue.priority = changes["priority"].value if isinstance(changes["priority"], Priority) else changes["priority"]
+    if "location" in changes:
+        loc = body.location
+        issue.lat, issue.lng = (loc.lat, loc.lng) if loc else (None, None)
+    if "reporter" in changes:
+        rep = body.reporter
+        issue.reporter_name = rep.name if rep else None
+        issue.reporter_phone = rep.phone if rep else None
+    if {"category", "priority"} & changes.keys():
+        await _apply_policy(session, issue, calendar_for(settings))
+    now = clock.now()
+    _bump(issue, now)
+    status = Status(issue.status)
+    _record(session, issue, principal, "update", status, status, {"fields": sorted(changes)}, now)
+    await session.flush()
+    return issue
+
+
+# --- the loop ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Ctx:
+    session: AsyncSession
+    settings: Settings
+    principal: Principal | None  # None: the system acting on a resident's feedback
+    issue: Issue
+    now: dt.datetime
+    feedback_token: str | None = None
+
+    @property
+    def actor(self) -> Actor:
+        return self.principal.role if self.principal else SYSTEM
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        return calendar_for(self.settings)
+
+
+Handler = Callable[[Ctx, Any], Awaitable[dict[str, Any]]]
+
+
+def parse_action_body(action: Action, raw: Any) -> BaseModel:
+    model = schemas.ACTION_BODIES[action]
+    try:
+        return model.model_validate(raw if raw is not None else {})
+    except ValidationError as exc:
+        errors = [
+            field_error(".".join(str(p) for p in e["loc"]) or "body", e["msg"], type=e["type"]) for e in exc.errors()
+        ]
+        raise ValidationFailed(
+            f"Invalid body for {action.value}: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]),
+            errors=errors,
+        ) from None
+
+
+async def _locked(session: AsyncSession, principal: Principal, issue_id: uuid.UUID) -> Issue:
+    issue = await repository.get(session, principal, issue_id, for_update=True)
+    if issue is None:
+        raise NotFound("No such issue in your jurisdiction.", code="issue_not_found")
+    return issue
+
+
+async def act(
+    session: AsyncSession,
+    principal: Principal,
+    settings: Settings,
+    issue_id: uuid.UUID,
+    action: Action,
+    raw_body: Any,
+    if_match: str | None,
+) -> Ctx:
+    """Take ``action`` on the issue: the one path by which status, tier and deadlines change.
+
+    Checks run in the order a client can act on: 404 (not in scope), 412 (stale ``If-Match``),
+    409 / 403 (the transition table and the service rules), then 422 (the action's body).
+    """
+    issue = await _locked(session, principal, issue_id)
+    require_version(if_match, issue.version, required=False)
+    ctx = Ctx(session, settings, principal, issue, clock.now())
+    if action is Action.EVALUATE:
+        _permit(ctx, action)
+        body = parse_action_body(action, raw_body)
+        assert isinstance(body, schemas.EvaluateBody)
+        await evaluate(ctx, body.rating, body.solved, body.comment)
+    else:
+        await _transition(ctx, action, raw_body)
+    return ctx
+
+
+def _permit(ctx: Ctx, action: Action) -> Status:
+    before = Status(ctx.issue.status)
+    after = apply(before, action, ctx.actor)
+    _check_rules(ctx, action, before)
+    return after
+
+
+async def _transition(ctx: Ctx, action: Action, raw_body: Any) -> None:
+    issue = ctx.issue
+    before = Status(issue.status)
+    after = _permit(ctx, action)
+    body = raw_body if isinstance(raw_body, BaseModel) else parse_action_body(action, raw_body)
+    issue.status = after.value
+    extra = await HANDLERS[action](ctx, body)
+    _refresh_due(issue, ctx.calendar)
+    _bump(issue, ctx.now)
+    payload = {**body.model_dump(mode="json", exclude_none=True), **extra}
+    _record(ctx.session, issue, ctx.principal, action.value, before, after, payload, ctx.now)
+    await ctx.session.flush()
+
+
+def _check_rules(ctx: Ctx, action: Action, status: Status) -> None:
+    """Service rules on top of the transition table (which only knows roles)."""
+    principal, issue = ctx.principal, ctx.issue
+    if principal is None or principal.role is Role.ADMIN:
+        return
+    allowed = [a.value for a in allowed_actions(status, principal.role)]
+    if action in HANDLING_ACTIONS or (action is Action.RESOLVE and status is not Status.ACCEPTED):
+        mine = issue.assignee_user_id == principal.user_id or (
+            issue.assignee_unit_id is not None and issue.assignee_unit_id == principal.unit_id
+        )
+        if not mine:
+            raise Forbidden(
+                "Only the assignee (or the assigned unit) works a dispatched ticket.",
+                code="not_assignee",
+                allowed_actions=allowed,
+            )
+    if principal.role is Role.GRID_WORKER and status is Status.ACCEPTED and issue.tier != Tier.GRID:
+        raise Forbidden(
+            f"The issue is handled at the {issue.tier} tier; grid workers act at the grid tier only.",
+            code="above_grid_tier",
+            allowed_actions=[],
+        )
+    if principal.role is Role.GRID_WORKER and action is Action.ESCALATE and issue.tier != Tier.GRID:
+        raise Forbidden("Grid workers escalate from the grid tier only.", code="above_grid_tier", allowed_actions=[])
+    if action in {Action.VERIFY, Action.VERIFY_FAIL} and issue.resolved_by == principal.user_id:
+        raise Forbidden(
+            "Verification (核查) must be done by someone other than the person who resolved the issue.",
+            code="verifier_is_resolver",
+            allowed_actions=[a for a in allowed if a not in {"verify", "verify_fail"}],
+        )
+
+
+def _bump(issue: Issue, now: dt.datetime) -> None:
+    issue.version += 1
+    issue.updated_at = now
+
+
+def _record(
+    session: AsyncSession,
+    issue: Issue,
+    principal: Principal | None,
+    action: str,
+    before: Status | None,
+    after: Status,
+    payload: dict[str, Any],
+    now: dt.datetime,
+) -> None:
+    """Append to the timeline; the issue row is locked, so ``seq`` is gapless and unique."""
+    issue.last_event_seq += 1
+    session.add(
+        IssueEvent(
+            issue_id=issue.id,
+            seq=issue.last_event_seq,
+            action=action,
+            from_status=before.value if before else None,
+            to_status=after.value,
+            actor_id=principal.user_id if principal else None,
+            actor_role=principal.role.value if principal else SYSTEM.value,
+            actor_name=principal.display_name if principal else "系统",
+            payload=payload,
+            created_at=now,
+        )
+    )
+
+
+def _emit(session: AsyncSession, event_type: str, issue: Issue, now: dt.datetime, **extra: Any) -> None:
+    """Thin payloads for integrations: ids, number, status, timestamps — never personal data."""
+    outbox.emit(
+        session,
+        event_type,
+        "issue",
+        issue.id,
+        {
+            "issue_id": str(issue.id),
+            "number": issue.number,
+            "status": issue.status,
+            "tier": issue.tier,
+            "area_id": str(issue.area_id),
+            "external_ref": issue.external_ref,
+            "occurred_at": now.isoformat(),
+            **extra,
+        },
+    )
+
+
+# --- one handler per action -------------------------------------------------------------------
+
+
+def _responded(ctx: Ctx) -> None:
+    if ctx.issue.first_responded_at is None:
+        ctx.issue.first_responded_at = ctx.now
+
+
+async def _accept(ctx: Ctx, body: schemas.NoteBody) -> dict[str, Any]:
+    _responded(ctx)
+    return {}
+
+
+async def _reject(ctx: Ctx, body: schemas.RejectBody) -> dict[str, Any]:
+    _responded(ctx)
+    return {}
+
+
+async def _merge(ctx: Ctx, body: schemas.MergeBody) -> dict[str, Any]:
+    """合并: the duplicate ends as ``merged``; its reporters follow the original for 回访."""
+    issue = ctx.issue
+    assert ctx.principal is not None
+    invalid = ValidationFailed(
+        "The merge target must be another open issue in your jurisdiction.",
+        code="invalid_merge_target",
+        errors=[field_error("into_issue_id", "must be another open issue you can see")],
+    )
+    if body.into_issue_id == issue.id:
+        raise invalid
+    target = await repository.get(ctx.session, ctx.principal, body.into_issue_id, for_update=True)
+    if target is None or Status(target.status) not in OPEN_STATUSES:
+        raise invalid
+    _responded(ctx)
+    if issue.reporter_name or issue.reporter_phone:
+        ctx.session.add(
+            IssueReporter(
+                issue_id=target.id,
+                source_issue_id=issue.id,
+                name=issue.reporter_name,
+                phone=issue.reporter_phone,
+                created_at=ctx.now,
+            )
+        )
+    await repository.move_co_reporters(ctx.session, issue.id, target.id)
+    issue.merged_into_id = target.id
+    _bump(target, ctx.now)
+    status = Status(target.status)
+    _record(ctx.session, target, ctx.principal, "merged_in", status, status, {"from_issue_id": str(issue.id)}, ctx.now)
+    return {"into_number": target.number}
+
+
+async def _dispatch(ctx: Ctx, body: schemas.DispatchBody) -> dict[str, Any]:
+    """派单 to a user or a unit; the resolve deadline of the policy travels with it."""
+    issue = ctx.issue
+    assert ctx.principal is not None
+    unit_id = body.assignee_unit_id
+    if body.assignee_user_id is not None:
+        found = await repository.user_with_area_path(ctx.session, body.assignee_user_id)
+        area = await repository.area(ctx.session, issue.area_id)
+        ok = (
+            found is not None
+            and area is not None
+            and found[0].is_active
+            and (
+                (found[0].role == Role.DEPARTMENT and found[0].unit_id is not None)
+                or (found[0].role == Role.GRID_WORKER and path_within(area.path, found[1]))
+            )
+        )
+        if not ok or found is None:
+            raise ValidationFailed(
+                "Dispatch to an active department user, or a grid worker whose grid holds the issue.",
+                code="invalid_assignee",
+                errors=[field_error("assignee_user_id", "not someone this issue can be dispatched to")],
+            )
+        unit_id = found[0].unit_id
+    elif unit_id is not None:
+        unit = await repository.unit(ctx.session, unit_id)
+        if unit is None or not unit.is_active:
+            raise ValidationFailed(
+                "No such active unit.",
+                code="invalid_assignee",
+                errors=[field_error("assignee_unit_id", "unknown or inactive unit")],
+            )
+    issue.assignee_user_id = body.assignee_user_id
+    issue.assignee_unit_id = unit_id
+    issue.dispatched_by = ctx.principal.user_id
+    issue.dispatched_at = ctx.now
+    _responded(ctx)
+    _emit(ctx.session, "issue.dispatched", issue, ctx.now, resolve_due_at=issue.resolve_due_at.isoformat())
+    return {"resolve_due_at": issue.resolve_due_at.isoformat(), "assignee_unit_id": str(unit_id) if unit_id else None}
+
+
+async def _return(ctx: Ctx, body: schemas.ReturnBody) -> dict[str, Any]:
+    """退单: back to ``accepted`` in the dispatcher's queue, with the reason."""
+    issue = ctx.issue
+    returned_by_unit = issue.assignee_unit_id
+    issue.assignee_user_id = issue.assignee_unit_id = None
+    return {"returned_by_unit_id": str(returned_by_unit) if returned_by_unit else None}
+
+
+async def _start(ctx: Ctx, body: schemas.NoteBody) -> dict[str, Any]:
+    return {}
+
+
+async def _suspend(ctx: Ctx, body: schemas.SuspendBody) -> dict[str, Any]:
+    """挂起: the SLA clock stops until ``resume``."""
+    ctx.issue.suspended_since = ctx.now
+    return {}
+
+
+async def _resume(ctx: Ctx, body: schemas.NoteBody) -> dict[str, Any]:
+    issue = ctx.issue
+    since = issue.suspended_since or ctx.now
+    bclock = BusinessClock(ctx.calendar, Unit(issue.resolve_unit))
+    paused = bclock.to_business(ctx.now) - bclock.to_business(since)
+    issue.paused_business_seconds += paused
+    issue.paused_seconds += int((ctx.now - since).total_seconds())
+    issue.suspended_since = None
+    _recompute_resolve_due(issue, ctx.calendar)
+    return {
+        "paused_seconds": int((ctx.now - since).total_seconds()),
+        "resolve_due_at": issue.resolve_due_at.isoformat(),
+    }
+
+
+async def _request_extension(ctx: Ctx, body: schemas.ExtensionRequestBody) -> dict[str, Any]:
+    if ctx.issue.pending_extension is not None:
+        raise Conflict("An extension request is already waiting for a decision.", code="extension_pending")
+    ctx.issue.pending_extension = {
+        **body.model_dump(mode="json", exclude_none=True),
+        "requested_at": ctx.now.isoformat(),
+        "requested_by": str(ctx.principal.user_id) if ctx.principal else None,
+    }
+    return {}
+
+
+async def _approve_extension(ctx: Ctx, body: schemas.ExtensionDecisionBody) -> dict[str, Any]:
+    """延期: an approved request moves the resolve deadline by the requested working time."""
+    issue = ctx.issue
+    pending = issue.pending_extension
+    if pending is None:
+        raise Conflict("There is no extension request to decide.", code="no_extension_requested")
+    issue.pending_extension = None
+    if not body.approve:
+        return {"requested": pending}
+    unit = Unit.HOURS if "hours" in pending else Unit.WORKING_DAYS
+    amount = float(pending.get("hours") or pending.get("working_days") or 0)
+    current = issue.resolve_due_at
+    extended = deadline(current, amount, unit, ctx.calendar)
+    bclock = BusinessClock(ctx.calendar, Unit(issue.resolve_unit))
+    issue.extension_business_seconds += bclock.to_business(extended) - bclock.to_business(current)
+    _recompute_resolve_due(issue, ctx.calendar)
+    return {"requested": pending, "resolve_due_at": issue.resolve_due_at.isoformat()}
+
+
+async def _supervise(ctx: Ctx, body: schemas.NoteBody) -> dict[str, Any]:
+    """督办: raises the priority one step and notifies (deadlines already running stay)."""
+    issue = ctx.issue
+    issue.supervised_count += 1
+    issue.priority = _PRIORITY_UP[Priority(issue.priority)].value
+    _emit(ctx.session, "issue.supervised", issue, ctx.now, priority=issue.priority)
+    return {"priority": issue.priority}
+
+
+async def _escalate(ctx: Ctx, body: schemas.ReasonBody) -> dict[str, Any]:
+    """上报上级: the tier goes up one (grid → community → street), the issue returns to
+    ``accepted`` at that level and its assignee is cleared; deadlines keep running."""
+    issue = ctx.issue
+    before = Tier(issue.tier)
+    issue.tier = next_tier(before).value
+    issue.escalated = True
+    issue.assignee_user_id = issue.assignee_unit_id = None
+    _responded(ctx)
+    _emit(ctx.session, "issue.escalated", issue, ctx.now, from_tier=before.value)
+    return {"from_tier": before.value, "to_tier": issue.tier}
+
+
+async def _resolve(ctx: Ctx, body: schemas.ResolveBody) -> dict[str, Any]:
+    issue = ctx.issue
+    if body.photo_ids:
+        known = await repository.attachment_ids(ctx.session, issue.id, body.photo_ids)
+        unknown = [str(i) for i in body.photo_ids if i not in known]
+        if unknown:
+            raise ValidationFailed(
+                "Photos must be attachments of this issue.",
+                code="unknown_attachment",
+                errors=[field_error("photo_ids", "not attachments of this issue", unknown=unknown)],
+            )
+    _responded(ctx)
+    issue.outcome = body.outcome.value
+    issue.resolution = "\n".join(x for x in (body.explanation, body.notes) if x) or None
+    issue.resolved_by = ctx.principal.user_id if ctx.principal else None
+    issue.resolved_at = ctx.now
+    _emit(
+        ctx.session,
+        "issue.resolved",
+        issue,
+        ctx.now,
+        outcome=issue.outcome,
+        on_time=ctx.now <= issue.resolve_due_at,
+    )
+    return {"on_time": ctx.now <= issue.resolve_due_at}
+
+
+async def _verify(ctx: Ctx, body: schemas.NoteBody) -> dict[str, Any]:
+    return {}
+
+
+async def _verify_fail(ctx: Ctx, body: schemas.ReasonBody) -> dict[str, Any]:
+    """核查不通过: back to the handler; the original deadline still applies."""
+    issue = ctx.issue
+    issue.resolved_at = None
+    issue.outcome = issue.resolution = None
+    return {}
+
+
+async def _close(ctx: Ctx, body: schemas.CloseBody) -> dict[str, Any]:
+    """结案 after 回访, issuing the resident's one-time feedback link."""
+    issue = ctx.issue
+    issue.closed_at = ctx.now
+    if body.rating is not None:
+        issue.rating, issue.solved, issue.evaluated_at = body.rating.value, body.solved, ctx.now
+    token = secrets.token_urlsafe(32)
+    ctx.session.add(
+        FeedbackToken(
+            issue_id=issue.id,
+            token_hash=_token_hash(token),
+            created_at=ctx.now,
+            expires_at=ctx.now + FEEDBACK_TTL,
+        )
+    )
+    ctx.feedback_token = token
+    _emit(ctx.session, "issue.closed", issue, ctx.now, rating=issue.rating, solved=issue.solved)
+    return {}
+
+
+async def _reopen(ctx: Ctx, body: schemas.ReasonBody) -> dict[str, Any]:
+    """重办: back to ``in_progress`` with a fresh resolve window."""
+    issue = ctx.issue
+    issue.reopened_count += 1
+    issue.closed_at = issue.resolved_at = None
+    issue.outcome = issue.resolution = None
+    issue.resolved_by = None
+    issue.resolve_started_at = ctx.now
+    issue.paused_business_seconds = issue.extension_business_seconds = 0.0
+    _recompute_resolve_due(issue, ctx.calendar)
+    _emit(ctx.session, "issue.reopened", issue, ctx.now, reason=body.reason)
+    return {"resolve_due_at": issue.resolve_due_at.isoformat()}
+
+
+async def _evaluate(ctx: Ctx, body: schemas.EvaluateBody) -> dict[str, Any]:
+    issue = ctx.issue
+    issue.rating, issue.solved, issue.evaluated_at = body.rating.value, body.solved, ctx.now
+    return {}
+
+
+HANDLERS: dict[Action, Handler] = {
+    Action.ACCEPT: _accept,
+    Action.REJECT: _reject,
+    Action.MERGE: _merge,
+    Action.DISPATCH: _dispatch,
+    Action.RETURN: _return,
+    Action.START: _start,
+    Action.SUSPEND: _suspend,
+    Action.RESUME: _resume,
+    Action.REQUEST_EXTENSION: _request_extension,
+    Action.APPROVE_EXTENSION: _approve_extension,
+    Action.SUPERVISE: _supervise,
+    Action.ESCALATE: _escalate,
+    Action.RESOLVE: _resolve,
+    Action.VERIFY: _verify,
+    Action.VERIFY_FAIL: _verify_fail,
+    Action.CLOSE: _close,
+    Action.REOPEN: _reopen,
+    Action.EVALUATE: _evaluate,
+}
+
+
+async def evaluate(ctx: Ctx, rating: Rating, solved: bool, comment: str | None) -> bool:
+    """Record a rating on a closed issue; 不满意 within 7 days of closing reopens it (重办, by the
+    system). Returns whether it reopened."""
+    body = schemas.EvaluateBody(rating=rating, solved=solved, comment=comment)
+    await _transition(ctx, Action.EVALUATE, body)
+    closed_at = ctx.issue.closed_at
+    if rating is Rating.DISSATISFIED and closed_at is not None and ctx.now - closed_at <= REOPEN_WINDOW:
+        system = Ctx(ctx.session, ctx.settings, None, ctx.issue, ctx.now)
+        await _transition(system, Action.REOPEN, schemas.ReasonBody(reason="居民评价不满意,重办"))
+        return True
+    return False
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def feedback_url(token: str) -> str:
+    return FEEDBACK_PATH + token
+
+
+async def submit_feedback(
+    session: AsyncSession, settings: Settings, token: str, body: schemas.FeedbackBody
+) -> schemas.FeedbackResult:
+    """The resident's one-time 回访 link (no login)."""
+    row = await repository.feedback_token(session, _token_hash(token))
+    if row is None:
+        raise NotFound("This feedback link is not valid.", code="feedback_not_found")
+    now = clock.now()
+    if row.used_at is not None:
+        raise Gone("This feedback link has already been used.", code="feedback_used")
+    if now >= row.expires_at:
+        raise Gone("This feedback link has expired.", code="feedback_expired")
+    issue = await repository.get_unscoped(session, row.issue_id, for_update=True)
+    if issue is None:  # pragma: no cover - tokens cascade with their issue
+        raise NotFound("This feedback link is not valid.", code="feedback_not_found")
+    if Status(issue.status) is not Status.CLOSED:
+        raise Gone("The issue has been reopened since this link was sent.", code="feedback_expired")
+    row.used_at = now
+    ctx = Ctx(session, settings, None, issue, now)
+    reopened = await evaluate(ctx, body.rating, body.solved, body.comment)
+    return schemas.FeedbackResult(number=issue.number, status=Status(issue.status), reopened=reopened)
+
+
+# --- comments ---------------------------------------------------------------------------------
+
+
+async def add_comment(session: AsyncSession, principal: Principal, issue_id: uuid.UUID, text: str) -> Any:
+    issue = await _locked(session, principal, issue_id)
+    now = clock.now()
+    comment = IssueComment(
+        id=new_id(),
+        issue_id=issue.id,
+        author_id=principal.user_id,
+        author_role=principal.role.value,
+        author_name=principal.display_name,
+        body=text,
+        created_at=now,
+    )
+    session.add(comment)
+    status = Status(issue.status)
+    # Comments join the timeline but do not change the issue's version: a remark must not make
+    # a phone's pending action fail its If-Match.
+    _record(session, issue, principal, "comment", status, status, {"comment_id": str(comment.id)}, now)
+    await session.flush()
+    return comment
+
+
+async def add_attachment(
+    session: AsyncSession,
+    principal: Principal,
+    settings: Settings,
+    issue_id: uuid.UUID,
+    *,
+    data: bytes,
+    filename: str | None,
+    kind: str,
+) -> IssueAttachment:
+    """Store a photo or document (type sniffed from its bytes) and note it on the timeline."""
+    issue = await _locked(session, principal, issue_id)
+    content_type = files.check(data)
+    now = clock.now()
+    row = IssueAttachment(
+        id=new_id(),
+        issue_id=issue.id,
+        kind=kind,
+        filename=(filename or "file")[:255],
+        content_type=content_type,
+        size=len(data),
+        uploaded_by=principal.user_id,
+        created_at=now,
+    )
+    row.sha256 = await files.store(settings.attachments_dir, issue.id, row.id, data)
+    session.add(row)
+    status = Status(issue.status)
+    _record(session, issue, principal, "attach", status, status, {"attachment_id": str(row.id), "kind": kind}, now)
+    try:
+        await session.flush()
+    except BaseException:
+        await files.remove(settings.attachments_dir, issue.id, row.id)
+        raise
+    return row
+
+
+# --- SLA policies -----------------------------------------------------------------------------
+
+
+def policy_out(row: SlaPolicyRow) -> schemas.SlaPolicyOut:
+    return schemas.SlaPolicyOut(
+        category=row.category,
+        priority=row.priority,  # type: ignore[arg-type]
+        kind=row.kind,  # type: ignore[arg-type]
+        respond_within={"amount": row.respond_amount, "unit": row.respond_unit},
+        resolve_within={"amount": row.resolve_amount, "unit": row.resolve_unit},
+    )
+
+
+async def replace_policies(session: AsyncSession, body: schemas.SlaPolicySet) -> list[schemas.SlaPolicyOut]:
+    keys = [(p.category, p.priority, p.kind) for p in body.items]
+    errors = [field_error(f"items[{i}]", "duplicate key") for i, k in enumerate(keys) if k in keys[:i]]
+    if (None, None, None) not in keys:
+        errors.append(field_error("items", "a global default (no category, priority or kind) is required"))
+    for i, p in enumerate(body.items):
+        if p.category is not None and not await repository.category_exists(session, p.category):
+            errors.append(field_error(f"items[{i}].category", "unknown category"))
+    if errors:
+        raise ValidationFailed("The policy set is not valid.", code="invalid_sla_policies", errors=errors)
+    rows = [
+        SlaPolicyRow(
+            id=new_id(),
+            category=p.category,
+            priority=p.priority.value if p.priority else None,
+            kind=p.kind.value if p.kind else None,
+            respond_amount=p.respond_within.amount,
+            respond_unit=p.respond_within.unit.value,
+            resolve_amount=p.resolve_within.amount,
+            resolve_unit=p.resolve_within.unit.value,
+            updated_at=clock.now(),
+        )
+        for p in body.items
+    ]
+    await repository.replace_policies(session, rows)
+    return [policy_out(r) for r in await repository.policy_rows(session)]

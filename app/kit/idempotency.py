@@ -1,0 +1,166 @@
+"""``Idempotency-Key`` for creating POSTs: a retry replays the first response, byte for byte.
+
+Policy (documented on every route that uses it):
+
+* Keys are scoped to the caller (:attr:`Principal.idempotency_owner`: the user, or the API key).
+* The key is claimed with ``INSERT … ON CONFLICT DO NOTHING`` in the same transaction as the
+  write and completed with the response before commit, so a key exists exactly when its write
+  committed.
+* A retry with the same method, path and body gets the stored status, body, ``Location`` and
+  ``ETag``. The same key with a different request → 422 ``idempotency_key_reused``.
+* While the first request is still running its uncommitted claim holds a row lock; a retry waits
+  at most :data:`CLAIM_LOCK_TIMEOUT_MS`, then gets 409 ``idempotency_in_progress``.
+* Keys are kept at least :data:`RETENTION` (30 days); :func:`purge` deletes older ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import Request, Response
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base
+from app.errors import Conflict, ValidationFailed, field_error
+from app.kit import clock
+
+RETENTION = dt.timedelta(days=30)
+CLAIM_LOCK_TIMEOUT_MS = 1000
+MAX_KEY_LENGTH = 255
+REPLAYED_HEADERS = ("location", "etag", "content-type")
+
+POLICY_DOC = (
+    "Send `Idempotency-Key` (≤ 255 characters, e.g. a UUID) to make retries safe: a retry with the "
+    "same key and body replays the first response (same status and body, header "
+    "`Idempotent-Replayed: true`); the same key with another body → 422 `idempotency_key_reused`; "
+    "a retry while the first request is still running → 409 `idempotency_in_progress`. Keys are "
+    "per caller and kept for 30 days."
+)
+
+
+class IdempotencyKey(Base):
+    __tablename__ = "idempotency_keys"
+
+    owner: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(MAX_KEY_LENGTH), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    status_code: Mapped[int | None] = mapped_column()
+    response_body: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    response_headers: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[dt.datetime] = mapped_column()
+    completed_at: Mapped[dt.datetime | None] = mapped_column()
+
+    __table_args__ = (sa.Index("ix_idempotency_keys_created_at", "created_at"),)
+
+
+@dataclass
+class Claim:
+    """The outcome of :func:`claim`: either ours to complete, or a stored response to replay."""
+
+    owner: str
+    key: str
+    replay: Response | None = None
+
+
+async def fingerprint(request: Request) -> str:
+    body = await request.body()
+    digest = hashlib.sha256()
+    digest.update(request.method.encode())
+    digest.update(b"\n")
+    digest.update(request.url.path.encode())
+    digest.update(b"\n")
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def _is_lock_timeout(exc: DBAPIError) -> bool:
+    orig = getattr(exc, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
+    return sqlstate == "55P03" or "LockNotAvailable" in type(getattr(orig, "__cause__", orig)).__name__
+
+
+async def claim(session: AsyncSession, request: Request, owner: str, key: str | None) -> Claim | None:
+    """Claim ``key`` for this request; ``None`` when no key was sent.
+
+    Returns a :class:`Claim` whose ``replay`` is set when the key was already completed with the
+    same request. Raises 422 ``idempotency_key_reused`` or 409 ``idempotency_in_progress``.
+    """
+    if key is None:
+        return None
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise ValidationFailed(
+            "Idempotency-Key must be 1–255 printable characters.",
+            code="invalid_idempotency_key",
+            errors=[field_error("Idempotency-Key", "1–255 printable characters")],
+        )
+    fp = await fingerprint(request)
+    stmt = (
+        insert(IdempotencyKey)
+        .values(owner=owner, key=key, fingerprint=fp, created_at=clock.now())
+        .on_conflict_do_nothing(index_elements=["owner", "key"])
+        .returning(IdempotencyKey.key)
+    )
+    await session.execute(sa.text(f"SET LOCAL lock_timeout = '{CLAIM_LOCK_TIMEOUT_MS}ms'"))
+    try:
+        inserted = (await session.execute(stmt)).scalar_one_or_none()
+    except DBAPIError as exc:
+        if _is_lock_timeout(exc):
+            raise _in_progress() from None
+        raise
+    await session.execute(sa.text("SET LOCAL lock_timeout = DEFAULT"))
+    if inserted is not None:
+        return Claim(owner, key)
+    row = (
+        await session.execute(sa.select(IdempotencyKey).where(IdempotencyKey.owner == owner, IdempotencyKey.key == key))
+    ).scalar_one()
+    if row.fingerprint != fp:
+        raise ValidationFailed(
+            "This Idempotency-Key was used for a different request; use a new key.",
+            code="idempotency_key_reused",
+            errors=[field_error("Idempotency-Key", "already used with another method, path or body")],
+        )
+    if row.status_code is None or row.response_body is None:
+        raise _in_progress()
+    headers = dict(row.response_headers or {})
+    headers["Idempotent-Replayed"] = "true"
+    return Claim(owner, key, replay=Response(row.response_body, status_code=row.status_code, headers=headers))
+
+
+def _in_progress() -> Conflict:
+    return Conflict(
+        "A request with this Idempotency-Key is still being processed; retry shortly.",
+        code="idempotency_in_progress",
+        headers={"Retry-After": "1"},
+    )
+
+
+async def complete(session: AsyncSession, claimed: Claim | None, response: Response) -> Response:
+    """Store ``response`` under the claimed key (no-op without a key); returns it unchanged."""
+    if claimed is None:
+        return response
+    headers = {k: v for k, v in response.headers.items() if k.lower() in REPLAYED_HEADERS}
+    await session.execute(
+        sa.update(IdempotencyKey)
+        .where(IdempotencyKey.owner == claimed.owner, IdempotencyKey.key == claimed.key)
+        .values(
+            status_code=response.status_code,
+            response_body=bytes(response.body),
+            response_headers=headers,
+            completed_at=clock.now(),
+        )
+    )
+    return response
+
+
+async def purge(session: AsyncSession, older_than: dt.timedelta = RETENTION) -> int:
+    """Delete keys older than ``older_than`` (never less than the 30-day retention)."""
+    cutoff = clock.now() - max(older_than, RETENTION)
+    result = await session.execute(sa.delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,56 @@
+"""Transactional outbox: side effects are rows written in the same transaction as the change.
+
+A worker delivers them (webhooks, notifications) after commit; a rollback drops them with the
+change. Payloads are thin — ids, numbers, statuses, timestamps — never personal data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base
+from app.kit import clock
+from app.kit.ids import new_id
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(unique=True, default=new_id)
+    event_type: Mapped[str] = mapped_column(sa.String(64))
+    aggregate_type: Mapped[str] = mapped_column(sa.String(32))
+    aggregate_id: Mapped[uuid.UUID] = mapped_column()
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[dt.datetime] = mapped_column()
+    available_at: Mapped[dt.datetime] = mapped_column()
+    processed_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+def emit(
+    session: AsyncSession,
+    event_type: str,
+    aggregate_type: str,
+    aggregate_id: uuid.UUID,
+    payload: dict[str, Any],
+) -> OutboxMessage:
+    """Queue ``event_type`` for delivery once the current transaction commits."""
+    at = clock.now()
+    message = OutboxMessage(
+        event_id=new_id(),
+        event_type=event_type,
+        aggregate_type=aggregate_type,
+        aggregate_id=aggregate_id,
+        payload=payload,
+        created_at=at,
+        available_at=at,
+    )
+    session.add(message)
+    return message
