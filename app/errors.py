@@ -175,6 +175,22 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+# Deadlock detected, serialization failure: the transaction was rolled back and may simply be retried.
+_RETRYABLE_SQLSTATES = {"40P01", "40001"}
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    cur: BaseException | None = exc
+    for _ in range(5):
+        if cur is None:
+            return None
+        state = getattr(cur, "sqlstate", None) or getattr(getattr(cur, "orig", None), "sqlstate", None)
+        if state:
+            return str(state)
+        cur = cur.__cause__
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     from app.db import is_database_unavailable  # late import: db imports settings
 
@@ -201,6 +217,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(err, request)
 
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if _sqlstate(exc) in _RETRYABLE_SQLSTATES:
+            logger.info("concurrent update: %s", _sqlstate(exc))
+            return problem_response(
+                Conflict(
+                    "Another change to the same records happened at the same moment; retry the request.",
+                    code="concurrent_update",
+                    headers={"Retry-After": "1"},
+                ),
+                request,
+            )
         if is_database_unavailable(exc):
             logger.warning("database unavailable: %s", exc.__class__.__name__)
             return problem_response(

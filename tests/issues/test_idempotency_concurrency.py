@@ -97,3 +97,25 @@ async def test_twenty_conflicting_actions_one_wins_and_the_timeline_has_no_gaps(
     assert [e["seq"] for e in events] == [1, 2]
     got = (await client.get(f"/api/v1/issues/{issue['id']}", headers=auth("admin"))).json()
     assert got["version"] == 2 and got["status"] == "accepted"
+
+
+async def test_opposite_merges_at_the_same_moment_never_fail_with_500(app, client):
+    """A merges into B while B merges into A: one wins, the other gets a retryable 409."""
+    for _ in range(3):
+        a = await create(client)
+        b = await create(client)
+
+        async def merge(src, dst):
+            return await client.post(
+                f"/api/v1/issues/{src['id']}/actions/merge",
+                json={"into_issue_id": dst["id"]},
+                headers=auth("community_admin"),
+            )
+
+        r1, r2 = await asyncio.gather(merge(a, b), merge(b, a))
+        statuses = sorted([r1.status_code, r2.status_code])
+        assert 500 not in statuses, (r1.text, r2.text)
+        assert statuses.count(200) == 1, (r1.text, r2.text)
+        loser = r1 if r1.status_code != 200 else r2
+        assert loser.status_code in (409, 422)
+        assert loser.json()["code"] in ("concurrent_update", "invalid_merge_target", "invalid_transition")
