@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Unit, User
 from app.auth.security import hash_password
-from app.config import get_settings
+from app.config import Settings, get_settings
 from app.db import create_engine, session_factory
 from app.demo import data
 from app.grids.models import Area, Level
@@ -38,9 +38,9 @@ async def _is_empty(session: AsyncSession) -> bool:
     return (await session.execute(sa.select(sa.func.count()).select_from(Area))).scalar_one() == 0
 
 
-async def load_places_and_people(session: AsyncSession) -> dict[str, Any]:
+async def load_places_and_people(session: AsyncSession, settings: Settings) -> dict[str, Any]:
     """Areas (validated like any import), units and staff accounts."""
-    tolerance = get_settings().area_containment_tolerance
+    tolerance = settings.area_containment_tolerance
     areas: dict[str, Area] = {}
     for spec in data.AREAS:
         areas[spec.code] = await create_area(
@@ -72,22 +72,26 @@ async def load_places_and_people(session: AsyncSession) -> dict[str, Any]:
         )
         session.add(users[u.username])
     await session.flush()
-    return {"areas": areas, "units": units, "users": users}
+    return {"areas": areas, "units": units, "users": users, "settings": settings}
 
 
-LOADERS: list[Any] = []
-"""Further stages (issues, diary, disputes, residents) register here: ``async def stage(session, ctx)``."""
+def _stages() -> list[Any]:
+    """Stages after places and people, in order: ``async def stage(session, ctx)``."""
+    from app.demo.issues import load_issues
+
+    return [load_issues]
 
 
-async def seed_demo(url: str) -> bool:
+async def seed_demo(url: str, settings: Settings | None = None) -> bool:
     """Load everything into an empty database; False (and nothing changed) when data exists."""
-    engine = create_engine(get_settings(), url=url, pool_size=1, max_overflow=0)
+    settings = settings or get_settings()
+    engine = create_engine(settings, url=url, pool_size=1, max_overflow=0)
     try:
         async with session_factory(engine)() as session, session.begin():
             if not await _is_empty(session):
                 return False
-            ctx = await load_places_and_people(session)
-            for stage in LOADERS:
+            ctx = await load_places_and_people(session, settings)
+            for stage in _stages():
                 await stage(session, ctx)
         return True
     finally:

@@ -10,16 +10,15 @@ from app.main import create_app
 from tests.conftest import make_settings
 
 
-async def test_demo_loads_once_and_its_logins_work(empty_db_url, monkeypatch):
+async def test_demo_loads_once_and_its_logins_work(empty_db_url):
     import asyncio
 
     from tests.conftest import _migrate
 
     await asyncio.to_thread(_migrate, empty_db_url)
-    monkeypatch.setenv("MINQING_DATA_KEY", make_settings(empty_db_url).data_key.get_secret_value())
-    monkeypatch.setenv("MINQING_BLIND_INDEX_KEY", make_settings(empty_db_url).blind_index_key.get_secret_value())
-    assert await seed_demo(empty_db_url) is True
-    assert await seed_demo(empty_db_url) is False  # idempotent: data present, nothing changed
+    assert await seed_demo(empty_db_url, make_settings(empty_db_url)) is True
+    # idempotent: data present, nothing changed
+    assert await seed_demo(empty_db_url, make_settings(empty_db_url)) is False
 
     app = create_app(make_settings(empty_db_url))
     async with app.router.lifespan_context(app):
@@ -37,3 +36,32 @@ async def test_demo_loads_once_and_its_logins_work(empty_db_url, monkeypatch):
             ).json()["access_token"]
             grids = await client.get("/api/v1/areas?level=grid", headers={"Authorization": f"Bearer {token}"})
             assert len(grids.json()["items"]) == 6
+
+
+async def test_demo_issues_stand_where_the_seed_cases_stand(empty_db_url):
+    import asyncio
+    from collections import Counter
+
+    from tests.conftest import _migrate
+
+    await asyncio.to_thread(_migrate, empty_db_url)
+    assert await seed_demo(empty_db_url, make_settings(empty_db_url)) is True
+    app = create_app(make_settings(empty_db_url))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            statuses: Counter[str] = Counter()
+            for admin in ("admin", "admin_chengqu"):
+                token = (
+                    await client.post("/api/v1/auth/token", data={"username": admin, "password": data.DEMO_PASSWORD})
+                ).json()["access_token"]
+                cursor = None
+                while True:
+                    url = "/api/v1/issues?limit=200" + (f"&cursor={cursor}" if cursor else "")
+                    page = (await client.get(url, headers={"Authorization": f"Bearer {token}"})).json()
+                    statuses.update(i["status"] for i in page["items"])
+                    cursor = page["next_cursor"]
+                    if not cursor:
+                        break
+    expected = Counter(case.target_status for case in data.ISSUES)
+    assert statuses == expected
