@@ -256,6 +256,35 @@ async def _import(url: str, features: list[dict[str, Any]]) -> Any:
         await engine.dispose()
 
 
+@app.command("purge")
+def purge_cmd() -> None:
+    """Delete expired idempotency keys (kept 30 days) and stale sign-in failure counters."""
+    url = _database_url(get_settings())
+    keys, failures = asyncio.run(_purge(url))
+    console.print(f"purged {keys} idempotency keys and {failures} sign-in counters")
+
+
+async def _purge(url: str) -> tuple[int, int]:
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from app.auth.models import LoginFailure
+    from app.db import create_engine, session_factory
+    from app.kit import idempotency
+
+    settings = get_settings()
+    engine = create_engine(settings, url=url, pool_size=1, max_overflow=0)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            keys = await idempotency.purge(session)
+            cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=settings.login_window_seconds)
+            result = await session.execute(sa.delete(LoginFailure).where(LoginFailure.window_start < cutoff))
+            return keys, int(result.rowcount or 0)  # type: ignore[attr-defined]
+    finally:
+        await engine.dispose()
+
+
 @db_app.command("start")
 def db_start() -> None:
     """Start the embedded server in the background and print its URL (it keeps running)."""
