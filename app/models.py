@@ -2,5 +2,10 @@
 
 
 def load_all_models() -> None:
+    import app.audit.models
     import app.auth.models
-    import app.grids.models  # noqa: F401
+    import app.diary.models
+    import app.grids.models
+    import app.mediation.models
+    import app.residents.models
+    import app.sync.models  # noqa: F401

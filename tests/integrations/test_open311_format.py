@@ -226,18 +226,14 @@ def test_service_requests_xml_round_trips() -> None:
     assert values["description"] == "3号楼2单元楼道灯不亮 <已两周>"
     assert values["agency_responsible"] == "朝阳街道办事处"
     assert values["requested_datetime"] == "2026-11-23T09:30:15+08:00"
-    assert datetime.fromisoformat(values["updated_datetime"] or "") == REQUEST.updated_datetime.replace(
-        microsecond=0
-    )
+    assert datetime.fromisoformat(values["updated_datetime"] or "") == REQUEST.updated_datetime.replace(microsecond=0)
     assert float(values["lat"] or "") == 39.9219 and float(values["long"] or "") == 116.4432
     for empty in ("service_notice", "expected_datetime", "address_id", "media_url"):
         assert request.find(empty) is not None and values[empty] is None
 
 
 def test_utc_datetimes_keep_their_offset() -> None:
-    req = ServiceRequest(
-        service_request_id="1", status="closed", requested_datetime=datetime(2026, 1, 2, tzinfo=UTC)
-    )
+    req = ServiceRequest(service_request_id="1", status="closed", requested_datetime=datetime(2026, 1, 2, tzinfo=UTC))
     (doc,) = json_doc(*render_service_requests([req], "json"))  # type: ignore[misc]
     assert doc["requested_datetime"] == "2026-01-02T00:00:00+00:00"
 

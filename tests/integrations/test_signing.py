@@ -104,9 +104,7 @@ def test_unknown_secret_is_refused() -> None:
 @pytest.mark.parametrize("offset", [-301, 301, -86_400, 86_400])
 def test_timestamps_outside_the_tolerance_are_refused(offset: int) -> None:
     ts = NOW + offset
-    signed = headers(
-        **{"webhook-timestamp": str(ts), "webhook-signature": expected_signature(KEY, "msg_1", ts, BODY)}
-    )
+    signed = headers(**{"webhook-timestamp": str(ts), "webhook-signature": expected_signature(KEY, "msg_1", ts, BODY)})
     assert_refused("signature_timestamp_out_of_range", signed)
 
 
