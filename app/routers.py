@@ -2,8 +2,12 @@
 
 from fastapi import APIRouter
 
+from app.audit import endpoints as audit
 from app.auth import endpoints as auth
+from app.diary import endpoints as diary
 from app.grids import endpoints as grids
+from app.residents import endpoints as residents
+from app.sync import endpoints as sync
 from app.system import endpoints as system
 
 PUBLIC_ROUTERS: list[APIRouter] = [
@@ -15,4 +19,8 @@ PUBLIC_ROUTERS: list[APIRouter] = [
 PRIVATE_ROUTERS: list[APIRouter] = [
     auth.router,
     grids.router,
+    diary.router,
+    residents.router,
+    audit.router,
+    sync.router,
 ]

@@ -12,6 +12,9 @@ ALL = frozenset(Role)
 STAFF = ALL - {Role.INTEGRATION}
 ADMIN = frozenset({Role.ADMIN})
 MANAGERS = frozenset({Role.ADMIN, Role.STREET_ADMIN, Role.COMMUNITY_ADMIN})
+GRID_STAFF = MANAGERS | {Role.GRID_WORKER}
+DISPUTE_STAFF = GRID_STAFF | {Role.MEDIATOR}
+MEDIATORS = MANAGERS | {Role.MEDIATOR}
 
 ROUTES: dict[str, frozenset[Role] | str] = {
     # system
@@ -39,4 +42,28 @@ ROUTES: dict[str, frozenset[Role] | str] = {
     "GET /api/v1/areas/{area_id}": ALL,
     "PATCH /api/v1/areas/{area_id}": ADMIN,
     "GET /api/v1/areas/{area_id}/children": ALL,
+    # 民情日记
+    "POST /api/v1/diary-entries": GRID_STAFF,
+    "POST /api/v1/diary-entries/batch": GRID_STAFF,
+    "GET /api/v1/diary-entries": GRID_STAFF,
+    "GET /api/v1/diary-entries/{entry_id}": GRID_STAFF,
+    "PATCH /api/v1/diary-entries/{entry_id}": GRID_STAFF,
+    # residents' archive
+    "POST /api/v1/buildings": GRID_STAFF,
+    "GET /api/v1/buildings": GRID_STAFF,
+    "GET /api/v1/buildings/{building_id}": GRID_STAFF,
+    "PATCH /api/v1/buildings/{building_id}": GRID_STAFF,
+    "POST /api/v1/households": GRID_STAFF,
+    "GET /api/v1/households": GRID_STAFF,
+    "GET /api/v1/households/{household_id}": GRID_STAFF,
+    "PATCH /api/v1/households/{household_id}": GRID_STAFF,
+    "POST /api/v1/residents": GRID_STAFF,
+    "GET /api/v1/residents": GRID_STAFF,
+    "GET /api/v1/residents/due-visits": GRID_STAFF,
+    "GET /api/v1/residents/{resident_id}": GRID_STAFF,
+    "PATCH /api/v1/residents/{resident_id}": GRID_STAFF,
+    "POST /api/v1/residents/{resident_id}/reveal": GRID_STAFF,
+    # audit, sync
+    "GET /api/v1/audit": MANAGERS,
+    "GET /api/v1/sync/changes": DISPUTE_STAFF,
 }
