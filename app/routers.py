@@ -6,6 +6,7 @@ from app.audit import endpoints as audit
 from app.auth import endpoints as auth
 from app.diary import endpoints as diary
 from app.grids import endpoints as grids
+from app.mediation import endpoints as mediation
 from app.residents import endpoints as residents
 from app.sync import endpoints as sync
 from app.system import endpoints as system
@@ -20,6 +21,7 @@ PRIVATE_ROUTERS: list[APIRouter] = [
     auth.router,
     grids.router,
     diary.router,
+    mediation.router,
     residents.router,
     audit.router,
     sync.router,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.roles import Role
 from app.auth.scope import Principal
+from app.config import Settings
 from app.diary import repository
 from app.diary.models import DiaryEntry, DiaryStatus
 from app.diary.schemas import MAX_BATCH, BatchItemResult, DiaryBatchItem, DiaryOut
@@ -261,7 +262,7 @@ async def batch_upload(session: AsyncSession, principal: Principal, items: list[
 
 
 async def snapshots(
-    session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID]
+    session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID], settings: Settings
 ) -> dict[uuid.UUID, dict[str, Any]]:
     return {
         e.id: DiaryOut.model_validate(e).model_dump(mode="json")

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.roles import Role
 from app.auth.scope import Principal, in_subtree, scope_filter
+from app.config import Settings
 from app.sync.models import Change, Xid8
 
 
@@ -34,7 +35,9 @@ class Op(StrEnum):
     DELETE = "delete"
 
 
-SnapshotLoader = Callable[[AsyncSession, Principal, Sequence[uuid.UUID]], Awaitable[dict[uuid.UUID, dict[str, Any]]]]
+SnapshotLoader = Callable[
+    [AsyncSession, Principal, Sequence[uuid.UUID], Settings], Awaitable[dict[uuid.UUID, dict[str, Any]]]
+]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -50,7 +49,7 @@ async def changes(
         since=since,
         types=wanted,
         limit=limit,
-        retention=dt.timedelta(days=settings.change_retention_days),
+        settings=settings,
     )
     return ChangesPage(
         items=[ChangeOut.model_validate(i) for i in page.items], next_cursor=page.next_cursor, has_more=page.has_more

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.scope import Principal, path_within
+from app.config import Settings
 from app.errors import Gone, ValidationFailed, field_error
 from app.kit.pagination import decode_cursor, encode_cursor
 from app.sync import changes
@@ -74,8 +75,9 @@ async def read_changes(
     since: str | None,
     types: list[str] | None,
     limit: int,
-    retention: dt.timedelta,
+    settings: Settings,
 ) -> SyncPage:
+    retention = dt.timedelta(days=settings.change_retention_days)
     feeds = feeds_for(principal, types)
     now = _now()
     page = SyncPage()
@@ -104,7 +106,7 @@ async def read_changes(
     snapshots: dict[str, dict[Any, dict[str, Any]]] = {}
     for entity_type, feed in by_type.items():
         ids = [r.entity_id for (t, _), r in latest.items() if t == entity_type and r.op == Op.UPSERT]
-        snapshots[entity_type] = await feed.load(session, principal, ids) if ids else {}
+        snapshots[entity_type] = await feed.load(session, principal, ids, settings) if ids else {}
     for (entity_type, entity_id), row in latest.items():
         data = snapshots[entity_type].get(entity_id) if row.op == Op.UPSERT else None
         page.items.append(

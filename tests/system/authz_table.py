@@ -63,6 +63,14 @@ ROUTES: dict[str, frozenset[Role] | str] = {
     "GET /api/v1/residents/{resident_id}": GRID_STAFF,
     "PATCH /api/v1/residents/{resident_id}": GRID_STAFF,
     "POST /api/v1/residents/{resident_id}/reveal": GRID_STAFF,
+    # 矛盾纠纷调解
+    "POST /api/v1/disputes": DISPUTE_STAFF,
+    "GET /api/v1/disputes": DISPUTE_STAFF,
+    "GET /api/v1/disputes/{dispute_id}": DISPUTE_STAFF,
+    "POST /api/v1/disputes/{dispute_id}/sessions": MEDIATORS,
+    "POST /api/v1/disputes/{dispute_id}/outcome": MEDIATORS,
+    "POST /api/v1/disputes/{dispute_id}/follow-ups": DISPUTE_STAFF,
+    "POST /api/v1/disputes/{dispute_id}/parties/{party_id}/reveal": DISPUTE_STAFF,
     # audit, sync
     "GET /api/v1/audit": MANAGERS,
     "GET /api/v1/sync/changes": DISPUTE_STAFF,
