@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,7 +35,3 @@ async def list_in_scope(
         stmt = stmt.where(AuditEntry.at >= filters["since"])
     stmt = keyset(stmt, [AuditEntry.at, AuditEntry.id], cursor=cursor, limit=limit)
     return (await session.execute(stmt)).scalars().all()
-
-
-async def count_for(session: AsyncSession, object_id: uuid.UUID) -> int:
-    return (await session.execute(sa.select(sa.func.count()).where(AuditEntry.object_id == object_id))).scalar_one()
