@@ -182,3 +182,21 @@ async def test_since_now_and_types_per_role(client):
     assert (await _changes(client, headers=auth("mediator"), types="diary"))["items"] == []
     r = await client.get("/api/v1/sync/changes", params={"types": "gossip"}, headers=GW)
     assert r.status_code == 422
+
+
+async def test_purge_drops_changes_past_retention(client, db_url):
+    from app.cli import _purge_changes
+    from tests.conftest import make_settings
+
+    await client.post("/api/v1/diary-entries", json=entry(), headers=GW)
+    await client.post("/api/v1/diary-entries", json=entry(content="新"), headers=GW)
+    conn = await asyncpg.connect(db_url)
+    try:
+        await conn.execute(
+            "UPDATE change_log SET changed_at = now() - interval '40 days' "
+            "WHERE seq = (SELECT min(seq) FROM change_log)"
+        )
+        assert await _purge_changes(db_url, make_settings(db_url)) == 1
+        assert await conn.fetchval("SELECT count(*) FROM change_log") == 1
+    finally:
+        await conn.close()
