@@ -106,7 +106,7 @@ async def get(session: AsyncSession, principal: Principal, entry_id: uuid.UUID) 
 
 
 async def update(session: AsyncSession, principal: Principal, entry: DiaryEntry, changes: dict[str, Any]) -> DiaryEntry:
-    for key in ("visited_at", "kind", "content", "tags", "status"):
+    for key in ("area_id", "visited_at", "kind", "content", "tags", "status"):
         if key in changes and changes[key] is None:
             raise ValidationFailed(f"{key} cannot be null.", errors=[field_error(key, "must not be null")])
     if changes.get("status") and entry.status == DiaryStatus.ESCALATED:
