@@ -202,6 +202,29 @@ async def _create_user(url: str, username: str, role: Any, area_code: str, displ
         await engine.dispose()
 
 
+@app.command("purge-changes")
+def purge_changes_cmd() -> None:
+    """Drop change-feed rows older than ``change_retention_days`` (run daily; older cursors get 410)."""
+    settings = get_settings()
+    removed = asyncio.run(_purge_changes(_database_url(settings), settings))
+    console.print(f"[green]{removed} change(s) purged[/]")
+
+
+async def _purge_changes(url: str, settings: Settings) -> int:
+    import datetime as dt
+
+    from app.db import create_engine, session_factory
+    from app.sync.changes import purge_older_than
+
+    engine = create_engine(settings, url=url, pool_size=1, max_overflow=0)
+    try:
+        async with session_factory(engine)() as session, session.begin():
+            cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.change_retention_days)
+            return await purge_older_than(session, cutoff)
+    finally:
+        await engine.dispose()
+
+
 @app.command("import-areas")
 def import_areas_cmd(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="GeoJSON FeatureCollection")],

@@ -50,6 +50,19 @@ class Settings(BaseSettings):
     # Personal data (residents' archive): AES-GCM key and HMAC blind-index key, base64 32 bytes.
     data_key: SecretStr = SecretStr("")
     blind_index_key: SecretStr = SecretStr("")
+    previous_data_keys: list[SecretStr] = Field(default=[], description="retired data keys, still used to decrypt")
+    # 走访 schedule: days between visits per resident tag (the shortest applicable interval wins).
+    visit_interval_days: dict[str, int] = {
+        "elderly_alone": 30,
+        "empty_nest": 30,
+        "disabled": 30,
+        "low_income": 90,
+        "left_behind_child": 30,
+        "veteran": 180,
+    }
+
+    # Offline sync: how long the change feed keeps changes; older cursors must do a full sync.
+    change_retention_days: int = Field(default=30, ge=1)
 
     # Integrations
     webhook_allowlist: list[str] = []

@@ -40,7 +40,8 @@ class RequestMiddleware:
         self.log_enabled = access_log_enabled
 
     def _limit_for(self, path: str) -> int:
-        return self.max_upload if path.endswith("/attachments") else self.max_body
+        # Attachments and offline batch uploads (up to 500 diary entries) may exceed the JSON limit.
+        return self.max_upload if path.endswith(("/attachments", "/batch")) else self.max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -2,8 +2,13 @@
 
 
 def load_all_models() -> None:
+    import app.audit.models
     import app.auth.models
+    import app.diary.models
     import app.grids.models
     import app.issues.models
     import app.kit.idempotency
-    import app.kit.outbox  # noqa: F401
+    import app.kit.outbox
+    import app.mediation.models
+    import app.residents.models
+    import app.sync.models  # noqa: F401

@@ -2,10 +2,15 @@
 
 from fastapi import APIRouter
 
+from app.audit import endpoints as audit
 from app.auth import endpoints as auth
+from app.diary import endpoints as diary
 from app.grids import endpoints as grids
 from app.issues import endpoints as issues
+from app.mediation import endpoints as mediation
+from app.residents import endpoints as residents
 from app.stats import page as dashboard_page
+from app.sync import endpoints as sync
 from app.system import endpoints as system
 
 PUBLIC_ROUTERS: list[APIRouter] = [
@@ -21,4 +26,9 @@ PRIVATE_ROUTERS: list[APIRouter] = [
     grids.router,
     issues.router,
     issues.config_router,
+    diary.router,
+    mediation.router,
+    residents.router,
+    audit.router,
+    sync.router,
 ]

@@ -271,3 +271,20 @@ async def import_features(
 
 def _within(path: str, ancestor: str) -> bool:
     return path == ancestor or path.startswith(ancestor + ".")
+
+
+GRID_LEVELS = frozenset({Level.GRID.value, Level.MICRO_GRID.value})
+
+
+async def get_grid_in_scope(
+    session: AsyncSession, principal: Principal, area_id: uuid.UUID | None, *, field: str = "area_id"
+) -> Area:
+    """A grid or micro-grid (网格/微网格) in the caller's scope; the caller's home area by default."""
+    area = await get_in_scope(session, principal, area_id or principal.area_id, field=field)
+    if area.level not in GRID_LEVELS:
+        raise ValidationFailed(
+            "Choose a grid or micro-grid." if area_id else "Your home area is not a grid; give area_id.",
+            code="not_a_grid",
+            errors=[field_error(field, "must be a grid or micro-grid", allowed=sorted(GRID_LEVELS))],
+        )
+    return area

@@ -16,6 +16,9 @@ ISSUE_CREATORS = MANAGERS | {Role.GRID_WORKER, Role.INTEGRATION}
 ISSUE_READERS = ALL - {Role.VIEWER}
 ISSUE_ACTORS = MANAGERS | {Role.GRID_WORKER, Role.DEPARTMENT}
 ISSUE_EDITORS = MANAGERS | {Role.GRID_WORKER}
+GRID_STAFF = MANAGERS | {Role.GRID_WORKER}
+DISPUTE_STAFF = GRID_STAFF | {Role.MEDIATOR}
+MEDIATORS = MANAGERS | {Role.MEDIATOR}
 
 ROUTES: dict[str, frozenset[Role] | str] = {
     # system
@@ -62,4 +65,36 @@ ROUTES: dict[str, frozenset[Role] | str] = {
     "GET /api/v1/sla-policies": MANAGERS,
     "PUT /api/v1/sla-policies": ADMIN,
     "POST /api/v1/feedback/{token}": PUBLIC,
+    # 民情日记
+    "POST /api/v1/diary-entries": GRID_STAFF,
+    "POST /api/v1/diary-entries/batch": GRID_STAFF,
+    "GET /api/v1/diary-entries": GRID_STAFF,
+    "GET /api/v1/diary-entries/{entry_id}": GRID_STAFF,
+    "PATCH /api/v1/diary-entries/{entry_id}": GRID_STAFF,
+    # residents' archive
+    "POST /api/v1/buildings": GRID_STAFF,
+    "GET /api/v1/buildings": GRID_STAFF,
+    "GET /api/v1/buildings/{building_id}": GRID_STAFF,
+    "PATCH /api/v1/buildings/{building_id}": GRID_STAFF,
+    "POST /api/v1/households": GRID_STAFF,
+    "GET /api/v1/households": GRID_STAFF,
+    "GET /api/v1/households/{household_id}": GRID_STAFF,
+    "PATCH /api/v1/households/{household_id}": GRID_STAFF,
+    "POST /api/v1/residents": GRID_STAFF,
+    "GET /api/v1/residents": GRID_STAFF,
+    "GET /api/v1/residents/due-visits": GRID_STAFF,
+    "GET /api/v1/residents/{resident_id}": GRID_STAFF,
+    "PATCH /api/v1/residents/{resident_id}": GRID_STAFF,
+    "POST /api/v1/residents/{resident_id}/reveal": GRID_STAFF,
+    # 矛盾纠纷调解
+    "POST /api/v1/disputes": DISPUTE_STAFF,
+    "GET /api/v1/disputes": DISPUTE_STAFF,
+    "GET /api/v1/disputes/{dispute_id}": DISPUTE_STAFF,
+    "POST /api/v1/disputes/{dispute_id}/sessions": MEDIATORS,
+    "POST /api/v1/disputes/{dispute_id}/outcome": MEDIATORS,
+    "POST /api/v1/disputes/{dispute_id}/follow-ups": DISPUTE_STAFF,
+    "POST /api/v1/disputes/{dispute_id}/parties/{party_id}/reveal": DISPUTE_STAFF,
+    # audit, sync
+    "GET /api/v1/audit": MANAGERS,
+    "GET /api/v1/sync/changes": DISPUTE_STAFF,
 }

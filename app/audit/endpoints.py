@@ -1,0 +1,54 @@
+"""/api/v1/audit — the audit log (审计日志)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from app.audit import service
+from app.audit.schemas import AuditEntryOut
+from app.auth.deps import require_roles
+from app.auth.roles import Role
+from app.auth.scope import Principal
+from app.db import SessionDep
+from app.kit.pagination import CursorQuery, LimitQuery, page_of
+from app.kit.schemas import Page
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+AUDIT_READERS = (Role.ADMIN, Role.STREET_ADMIN, Role.COMMUNITY_ADMIN)
+AuditReader = Annotated[Principal, Depends(require_roles(*AUDIT_READERS))]
+
+
+@router.get(
+    "",
+    response_model=Page[AuditEntryOut],
+    operation_id="audit_list",
+    summary="Audit log (审计日志)",
+    description="Who revealed which personal data, when and why, newest first. Administrators "
+    "(admin, street and community administrators) see the entries about objects in their own area "
+    "subtree. The log is append-only: the database refuses updates and deletes.",
+)
+async def list_audit(
+    session: SessionDep,
+    principal: AuditReader,
+    object_type: Annotated[str | None, Query(max_length=32)] = None,
+    object_id: uuid.UUID | None = None,
+    actor_id: uuid.UUID | None = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    since: dt.datetime | None = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Page[AuditEntryOut]:
+    filters = {
+        "object_type": object_type,
+        "object_id": object_id,
+        "actor_id": actor_id,
+        "action": action,
+        "since": since,
+    }
+    rows = await service.list_entries(session, principal, filters=filters, cursor=cursor, limit=limit)
+    items, nxt = page_of(rows, limit, lambda e: [e.at, e.id])
+    return Page[AuditEntryOut](items=[AuditEntryOut.model_validate(e) for e in items], next_cursor=nxt)

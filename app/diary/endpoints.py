@@ -1,0 +1,158 @@
+"""/api/v1/diary-entries — 民情日记."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+
+from app.auth.deps import require_roles
+from app.auth.scope import Principal
+from app.db import SessionDep
+from app.diary import service
+from app.diary.models import DiaryKind, DiaryStatus
+from app.diary.schemas import MAX_BATCH, BatchOut, DiaryCreate, DiaryOut, DiaryUpdate
+from app.kit.etag import etag_of, not_modified, require_version
+from app.kit.pagination import CursorQuery, LimitQuery, page_of
+from app.kit.schemas import Page
+
+router = APIRouter(prefix="/api/v1/diary-entries", tags=["diary"])
+Reader = Annotated[Principal, Depends(require_roles(*sorted(service.DIARY_READERS)))]
+Writer = Annotated[Principal, Depends(require_roles(*sorted(service.DIARY_WRITERS)))]
+IDEMPOTENCY_NS = uuid.UUID("0b7f6f0e-4a51-4d0c-9d0e-6d696e71696e")
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=DiaryOut,
+    operation_id="diary_create",
+    summary="Write a diary entry (写民情日记)",
+    description="A 民情日记 entry from a visit or patrol, in a grid or micro-grid of your area (default: "
+    "your home area). Phones send their own `id`: re-sending the same id with the same content answers 200 "
+    "with the stored entry, a different content under that id is 409 `id_taken`. Without an `id`, an "
+    "`Idempotency-Key` header makes retries safe the same way. Naming a `resident_id` records a visit.",
+    responses={200: {"description": "already stored (same id, same content)"}, 409: {"description": "id taken"}},
+)
+async def create_entry(
+    body: DiaryCreate,
+    session: SessionDep,
+    principal: Writer,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> DiaryOut:
+    data = body.model_dump()
+    if data["id"] is None and idempotency_key:
+        data["id"] = uuid.uuid5(IDEMPOTENCY_NS, f"{principal.idempotency_owner}:{idempotency_key}")
+    entry, created = await service.create(session, principal, data)
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/api/v1/diary-entries/{entry.id}"
+    response.headers["ETag"] = etag_of(entry.version)
+    return DiaryOut.model_validate(entry)
+
+
+@router.post(
+    "/batch",
+    response_model=BatchOut,
+    operation_id="diary_batch",
+    summary="Upload diary entries in a batch (民情日记批量上传)",
+    description=f"A JSON array of up to {MAX_BATCH} entries written offline, each with a client-generated "
+    "`id` and, to change an entry already uploaded, the `base_version` it was edited from. Each item gets "
+    "its own verdict in `results` (same order): `created`; `unchanged` (same id, same content — re-sending "
+    "a batch is safe); `updated` (base_version was current; version + 1); `conflict` (base_version stale or "
+    "missing; `current` holds the server's entry to merge); `invalid` (with field `errors`). Valid items are "
+    f"stored even when others are invalid. More than {MAX_BATCH} items: 422 `batch_too_large`.",
+)
+async def batch_upload(
+    session: SessionDep,
+    principal: Writer,
+    items: Annotated[list[Any], Body(examples=[[{"id": "019a…", "visited_at": "…", "kind": "situation"}]])],
+) -> BatchOut:
+    results = await service.batch_upload(session, principal, items)
+    counts = dict.fromkeys(("created", "updated", "unchanged", "conflict", "invalid"), 0)
+    for r in results:
+        counts[r.status] += 1
+    return BatchOut(results=results, counts=counts)
+
+
+@router.get(
+    "",
+    response_model=Page[DiaryOut],
+    operation_id="diary_list",
+    summary="Diary entries in your area (民情日记列表)",
+    description="Newest first. Filters: `area_id` (its subtree), `status`, `kind`, `author_id`, "
+    "`resident_id`, `visited_from`/`visited_to`, `updated_since`, `q` (text in content, measures, result).",
+)
+async def list_entries(
+    session: SessionDep,
+    principal: Reader,
+    area_id: uuid.UUID | None = None,
+    status: DiaryStatus | None = None,
+    kind: DiaryKind | None = None,
+    author_id: uuid.UUID | None = None,
+    resident_id: uuid.UUID | None = None,
+    visited_from: dt.datetime | None = None,
+    visited_to: dt.datetime | None = None,
+    updated_since: dt.datetime | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Page[DiaryOut]:
+    filters = {
+        "area_id": area_id,
+        "status": status.value if status else None,
+        "kind": kind.value if kind else None,
+        "author_id": author_id,
+        "resident_id": resident_id,
+        "visited_from": visited_from,
+        "visited_to": visited_to,
+        "updated_since": updated_since,
+        "q": q,
+    }
+    rows = await service.list_entries(session, principal, filters=filters, cursor=cursor, limit=limit)
+    items, nxt = page_of(rows, limit, lambda e: [e.created_at, e.id])
+    return Page[DiaryOut](items=[DiaryOut.model_validate(e) for e in items], next_cursor=nxt)
+
+
+@router.get(
+    "/{entry_id}",
+    response_model=DiaryOut,
+    operation_id="diary_get",
+    summary="A diary entry (民情日记详情)",
+    description="404 when outside your area.",
+    responses={304: {"description": "Not modified"}},
+)
+async def get_entry(
+    entry_id: uuid.UUID, session: SessionDep, principal: Reader, request: Request, response: Response
+) -> Any:
+    entry = await service.get(session, principal, entry_id)
+    etag = etag_of(entry.version)
+    if not_modified(request, etag):
+        return Response(status_code=304, headers={"ETag": etag})
+    response.headers["ETag"] = etag
+    return DiaryOut.model_validate(entry)
+
+
+@router.patch(
+    "/{entry_id}",
+    response_model=DiaryOut,
+    operation_id="diary_update",
+    summary="Edit a diary entry (修改民情日记)",
+    description="Requires `If-Match` (428 without, 412 when stale). `status` may move between open, "
+    "answered and resolved; `escalated` is set only by escalating into an issue.",
+)
+async def update_entry(
+    entry_id: uuid.UUID,
+    body: DiaryUpdate,
+    session: SessionDep,
+    principal: Writer,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> DiaryOut:
+    entry = await service.get(session, principal, entry_id)
+    require_version(if_match, entry.version)
+    entry = await service.update(session, principal, entry, body.model_dump(exclude_unset=True))
+    response.headers["ETag"] = etag_of(entry.version)
+    return DiaryOut.model_validate(entry)

@@ -1,0 +1,125 @@
+"""SQL for 民情日记. Reads go through the scope filter; batch writes are set-based."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.scope import Principal, in_subtree, scope_filter
+from app.diary.models import DiaryEntry
+from app.grids.models import Area
+from app.grids.service import GRID_LEVELS
+from app.kit.pagination import keyset
+
+CONTENT_COLUMNS = (
+    "area_id",
+    "household_id",
+    "resident_id",
+    "visited_at",
+    "kind",
+    "content",
+    "measures",
+    "result",
+    "tags",
+    "status",
+)
+
+
+async def get(
+    session: AsyncSession, principal: Principal, entry_id: uuid.UUID, *, for_update: bool = False
+) -> DiaryEntry | None:
+    stmt = sa.select(DiaryEntry).where(
+        DiaryEntry.id == entry_id, scope_filter(principal, area_column=DiaryEntry.area_id)
+    )
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def exists(session: AsyncSession, entry_id: uuid.UUID) -> bool:
+    return bool(await session.scalar(sa.select(sa.exists().where(DiaryEntry.id == entry_id))))
+
+
+async def by_ids(session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID]) -> Sequence[DiaryEntry]:
+    stmt = sa.select(DiaryEntry).where(DiaryEntry.id.in_(ids), scope_filter(principal, area_column=DiaryEntry.area_id))
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def existing_for_batch(
+    session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[DiaryEntry, bool]]:
+    """Entries with these ids, locked, each with whether the caller may see it."""
+    if not ids:
+        return {}
+    visible = scope_filter(principal, area_column=DiaryEntry.area_id).label("visible")
+    stmt = sa.select(DiaryEntry, visible).where(DiaryEntry.id.in_(ids)).with_for_update(of=DiaryEntry)
+    return {row[0].id: (row[0], bool(row[1])) for row in (await session.execute(stmt)).all()}
+
+
+async def grid_areas_in_scope(
+    session: AsyncSession, principal: Principal, area_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    if not area_ids:
+        return set()
+    stmt = sa.select(Area.id).where(
+        Area.id.in_(area_ids), Area.level.in_(GRID_LEVELS), in_subtree(Area.id, principal.area_path)
+    )
+    return set((await session.execute(stmt)).scalars().all())
+
+
+async def insert_many(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> set[uuid.UUID]:
+    """One multi-row INSERT; returns the ids actually inserted (a concurrent writer may have won)."""
+    if not rows:
+        return set()
+    table = DiaryEntry.__table__
+    stmt = pg_insert(table).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
+    result = await session.execute(stmt, list(rows))
+    return set(result.scalars().all())
+
+
+async def update_many(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    """executemany UPDATE of rows already locked by :func:`existing_for_batch`."""
+    if not rows:
+        return
+    table = DiaryEntry.__table__
+    stmt = (
+        table.update()
+        .where(table.c.id == sa.bindparam("b_id"))
+        .values(
+            **{c: sa.bindparam(c) for c in CONTENT_COLUMNS},
+            version=table.c.version + 1,
+            updated_at=sa.func.now(),
+        )
+    )
+    await session.execute(stmt, list(rows))
+
+
+async def list_in_scope(
+    session: AsyncSession, principal: Principal, *, filters: Mapping[str, Any], cursor: str | None, limit: int
+) -> Sequence[DiaryEntry]:
+    stmt = sa.select(DiaryEntry).where(scope_filter(principal, area_column=DiaryEntry.area_id))
+    if filters.get("area_path"):
+        stmt = stmt.where(in_subtree(DiaryEntry.area_id, filters["area_path"]))
+    for column in ("status", "kind", "author_id", "resident_id", "household_id"):
+        if filters.get(column) is not None:
+            stmt = stmt.where(getattr(DiaryEntry, column) == filters[column])
+    if filters.get("visited_from") is not None:
+        stmt = stmt.where(DiaryEntry.visited_at >= filters["visited_from"])
+    if filters.get("visited_to") is not None:
+        stmt = stmt.where(DiaryEntry.visited_at < filters["visited_to"])
+    if filters.get("updated_since") is not None:
+        stmt = stmt.where(DiaryEntry.updated_at >= filters["updated_since"])
+    if filters.get("q"):
+        q = filters["q"]
+        stmt = stmt.where(
+            DiaryEntry.content.contains(q, autoescape=True)
+            | DiaryEntry.measures.contains(q, autoescape=True)
+            | DiaryEntry.result.contains(q, autoescape=True)
+        )
+    stmt = keyset(stmt, [DiaryEntry.created_at, DiaryEntry.id], cursor=cursor, limit=limit)
+    return (await session.execute(stmt)).scalars().all()

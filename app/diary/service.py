@@ -1,0 +1,282 @@
+"""民情日记: create (idempotent by client id), edit with If-Match, scoped lists, offline batch upload."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.roles import Role
+from app.auth.scope import Principal
+from app.config import Settings
+from app.diary import repository
+from app.diary.models import DiaryEntry, DiaryStatus
+from app.diary.schemas import MAX_BATCH, BatchItemResult, DiaryBatchItem, DiaryOut
+from app.errors import Conflict, NotFound, ValidationFailed, field_error
+from app.grids import service as grids
+from app.kit.ids import new_id
+from app.residents import service as residents
+from app.sync.changes import Feed, Op, record_change, record_changes, register_feed
+
+ENTITY = "diary_entry"
+DIARY_READERS = frozenset({Role.GRID_WORKER, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.ADMIN})
+DIARY_WRITERS = DIARY_READERS
+
+
+def _content(data: Mapping[str, Any]) -> tuple[Any, ...]:
+    values = []
+    for column in repository.CONTENT_COLUMNS:
+        value = data.get(column)
+        if column == "tags":
+            value = tuple(value or ())
+        elif column == "visited_at" and value is not None:
+            value = value.astimezone(dt.UTC)
+        elif value is not None and column in ("kind", "status"):
+            value = str(value)
+        values.append(value)
+    return tuple(values)
+
+
+def _entry_content(entry: DiaryEntry) -> tuple[Any, ...]:
+    return _content({c: getattr(entry, c) for c in repository.CONTENT_COLUMNS})
+
+
+def _normalised(data: Mapping[str, Any], area_id: uuid.UUID) -> dict[str, Any]:
+    row = {c: data.get(c) for c in repository.CONTENT_COLUMNS}
+    row["area_id"] = area_id
+    row["kind"] = str(row["kind"])
+    row["status"] = str(row.get("status") or DiaryStatus.OPEN)
+    row["tags"] = list(row.get("tags") or [])
+    return row
+
+
+async def _check_links(session: AsyncSession, principal: Principal, data: Mapping[str, Any]) -> None:
+    households, found = await residents.check_links(
+        session,
+        principal,
+        household_ids=[data["household_id"]] if data.get("household_id") else [],
+        resident_ids=[data["resident_id"]] if data.get("resident_id") else [],
+    )
+    errors = []
+    if data.get("household_id") and data["household_id"] not in households:
+        errors.append(field_error("household_id", "unknown or outside your area"))
+    if data.get("resident_id") and data["resident_id"] not in found:
+        errors.append(field_error("resident_id", "unknown or outside your area"))
+    if errors:
+        raise ValidationFailed(
+            "Linked household or resident not found in your area.", code="unknown_link", errors=errors
+        )
+
+
+async def create(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> tuple[DiaryEntry, bool]:
+    """Returns ``(entry, created)``; re-sending the same id with the same content is not an error."""
+    area = await grids.get_grid_in_scope(session, principal, data.get("area_id"))
+    row = _normalised(data, area.id)
+    entry_id = data.get("id")
+    if entry_id is not None:
+        existing = await repository.get(session, principal, entry_id)
+        if existing is not None and _entry_content(existing) == _content(row):
+            return existing, False
+        if existing is not None or await repository.exists(session, entry_id):
+            raise Conflict(
+                "Another diary entry has this id; send the update with PATCH or the batch with base_version.",
+                code="id_taken",
+                errors=[field_error("id", "already used by a different entry")],
+            )
+    await _check_links(session, principal, row)
+    entry = DiaryEntry(id=entry_id or new_id(), author_id=principal.user_id, **row)
+    session.add(entry)
+    await session.flush()
+    await session.refresh(entry)
+    await record_change(session, ENTITY, entry.id, entry.area_id)
+    if entry.resident_id:
+        await residents.mark_visited(session, {entry.resident_id: entry.visited_at})
+    return entry, True
+
+
+async def get(session: AsyncSession, principal: Principal, entry_id: uuid.UUID) -> DiaryEntry:
+    entry = await repository.get(session, principal, entry_id)
+    if entry is None:
+        raise NotFound("No such diary entry in your area.", code="diary_entry_not_found")
+    return entry
+
+
+async def update(session: AsyncSession, principal: Principal, entry: DiaryEntry, changes: dict[str, Any]) -> DiaryEntry:
+    for key in ("area_id", "visited_at", "kind", "content", "tags", "status"):
+        if key in changes and changes[key] is None:
+            raise ValidationFailed(f"{key} cannot be null.", errors=[field_error(key, "must not be null")])
+    if changes.get("status") and entry.status == DiaryStatus.ESCALATED:
+        raise Conflict("This entry was escalated into an issue; follow the issue instead.", code="entry_escalated")
+    old_area = entry.area_id
+    if "area_id" in changes:
+        changes["area_id"] = (await grids.get_grid_in_scope(session, principal, changes["area_id"])).id
+    merged = {c: getattr(entry, c) for c in repository.CONTENT_COLUMNS} | changes
+    await _check_links(session, principal, merged)
+    for key, value in changes.items():
+        setattr(entry, key, str(value) if key in ("kind", "status") else value)
+    entry.version += 1
+    await session.flush()
+    await session.refresh(entry)
+    if entry.area_id != old_area:
+        await record_change(session, ENTITY, entry.id, old_area, Op.DELETE)
+    await record_change(session, ENTITY, entry.id, entry.area_id)
+    if entry.resident_id:
+        await residents.mark_visited(session, {entry.resident_id: entry.visited_at})
+    return entry
+
+
+async def list_entries(
+    session: AsyncSession, principal: Principal, *, filters: dict[str, Any], cursor: str | None, limit: int
+) -> Sequence[DiaryEntry]:
+    if filters.get("area_id"):
+        filters["area_path"] = (await grids.get_in_scope(session, principal, filters["area_id"], field="area_id")).path
+    return await repository.list_in_scope(session, principal, filters=filters, cursor=cursor, limit=limit)
+
+
+# --- batch upload (离线批量上传) ---------------------------------------------------------------
+
+
+def _invalid(index: int, entry_id: Any, code: str, errors: list[dict[str, Any]]) -> BatchItemResult:
+    return BatchItemResult(index=index, id=entry_id, status="invalid", code=code, errors=errors)
+
+
+def _raw_id(raw: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(raw.get("id"))) if isinstance(raw, dict) and raw.get("id") else None
+    except ValueError:
+        return None
+
+
+def _pydantic_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    return [field_error(".".join(str(p) for p in e["loc"]) or "item", e["msg"], type=e["type"]) for e in exc.errors()]
+
+
+async def batch_upload(session: AsyncSession, principal: Principal, items: list[Any]) -> list[BatchItemResult]:
+    """Apply up to 500 entries; each gets its own verdict and one bad item never sinks the rest.
+
+    Every item is validated before anything is written, so the writes that follow cannot fail
+    per item: one SELECT of the existing ids (locked), one multi-row INSERT … ON CONFLICT DO NOTHING,
+    one executemany UPDATE, one INSERT into the change feed.
+    """
+    if len(items) > MAX_BATCH:
+        raise ValidationFailed(
+            f"At most {MAX_BATCH} entries per batch; split the upload.",
+            code="batch_too_large",
+            errors=[field_error("body", f"at most {MAX_BATCH} items", max_items=MAX_BATCH)],
+        )
+    results: dict[int, BatchItemResult] = {}
+    parsed: dict[int, DiaryBatchItem] = {}
+    seen: set[uuid.UUID] = set()
+    for index, raw in enumerate(items):
+        try:
+            item = DiaryBatchItem.model_validate(raw)
+        except ValidationError as exc:
+            results[index] = _invalid(index, _raw_id(raw), "validation_failed", _pydantic_errors(exc))
+            continue
+        if item.id in seen:
+            results[index] = _invalid(index, item.id, "duplicate_id", [field_error("id", "appears twice in the batch")])
+            continue
+        seen.add(item.id)
+        parsed[index] = item
+
+    area_of = {i: item.area_id or principal.area_id for i, item in parsed.items()}
+    grid_areas = await repository.grid_areas_in_scope(session, principal, list(set(area_of.values())))
+    households, found_residents = await residents.check_links(
+        session,
+        principal,
+        household_ids=[p.household_id for p in parsed.values() if p.household_id],
+        resident_ids=[p.resident_id for p in parsed.values() if p.resident_id],
+    )
+    rows: dict[int, dict[str, Any]] = {}
+    for index, item in parsed.items():
+        errors = []
+        if area_of[index] not in grid_areas:
+            errors.append(field_error("area_id", "must be a grid or micro-grid in your area"))
+        if item.household_id and item.household_id not in households:
+            errors.append(field_error("household_id", "unknown or outside your area"))
+        if item.resident_id and item.resident_id not in found_residents:
+            errors.append(field_error("resident_id", "unknown or outside your area"))
+        if errors:
+            results[index] = _invalid(index, item.id, "validation_failed", errors)
+        else:
+            rows[index] = _normalised(item.model_dump(), area_of[index])
+
+    existing = await repository.existing_for_batch(session, principal, [parsed[i].id for i in rows])
+    inserts: dict[int, dict[str, Any]] = {}
+    updates: dict[int, dict[str, Any]] = {}
+    moved: list[tuple[str, uuid.UUID, uuid.UUID, Op]] = []
+    for index, row in rows.items():
+        item = parsed[index]
+        found = existing.get(item.id)
+        if found is None:
+            inserts[index] = {"id": item.id, "author_id": principal.user_id, **row}
+            continue
+        entry, visible = found
+        if not visible:
+            results[index] = _invalid(index, item.id, "id_taken", [field_error("id", "already used")])
+        elif _entry_content(entry) == _content(row):
+            results[index] = BatchItemResult(index=index, id=item.id, status="unchanged", version=entry.version)
+        elif item.base_version is not None and item.base_version == entry.version and entry.status != "escalated":
+            updates[index] = {"b_id": item.id, **row}
+            results[index] = BatchItemResult(index=index, id=item.id, status="updated", version=entry.version + 1)
+            if entry.area_id != row["area_id"]:
+                moved.append((ENTITY, entry.id, entry.area_id, Op.DELETE))
+        else:
+            results[index] = BatchItemResult(
+                index=index,
+                id=item.id,
+                status="conflict",
+                version=entry.version,
+                code="version_conflict" if entry.status != "escalated" else "entry_escalated",
+                current=DiaryOut.model_validate(entry),
+            )
+
+    inserted = await repository.insert_many(session, list(inserts.values()))
+    for index, row in inserts.items():
+        if row["id"] in inserted:
+            results[index] = BatchItemResult(index=index, id=row["id"], status="created", version=1)
+        else:
+            results[index] = BatchItemResult(index=index, id=row["id"], status="conflict", code="created_concurrently")
+    await repository.update_many(session, list(updates.values()))
+
+    written = [inserts[i] for i in inserts if inserts[i]["id"] in inserted] + [
+        {"id": u["b_id"], **u} for u in updates.values()
+    ]
+    await record_changes(session, [*moved, *((ENTITY, w["id"], w["area_id"], Op.UPSERT) for w in written)])
+    visits: dict[uuid.UUID, dt.datetime] = {}
+    for w in written:
+        if w["resident_id"] and (w["resident_id"] not in visits or visits[w["resident_id"]] < w["visited_at"]):
+            visits[w["resident_id"]] = w["visited_at"]
+    await residents.mark_visited(session, visits)
+    if updates:
+        # Rows changed behind the ORM's back: drop stale copies from the identity map.
+        session.expire_all()
+    return [results[i] for i in range(len(items))]
+
+
+# --- change feed ------------------------------------------------------------------------------
+
+
+async def snapshots(
+    session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID], settings: Settings
+) -> dict[uuid.UUID, dict[str, Any]]:
+    return {
+        e.id: DiaryOut.model_validate(e).model_dump(mode="json")
+        for e in await repository.by_ids(session, principal, ids)
+    }
+
+
+register_feed(
+    Feed(
+        name="diary",
+        entity_type=ENTITY,
+        roles=DIARY_READERS,
+        id_column=DiaryEntry.id,
+        area_column=DiaryEntry.area_id,
+        load=snapshots,
+    )
+)

@@ -1,0 +1,245 @@
+"""矛盾纠纷调解: registering disputes, mediation sessions, outcomes and follow-up visits (回访).
+
+Visibility: everyone admitted sees the disputes of their area subtree — mediators included, since a
+community's few mediators stand in for each other; ``mine=true`` lists a mediator's own cases.
+Sessions and outcomes are for mediators and administrators; follow-ups also for grid workers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.auth.roles import Role
+from app.auth.scope import Principal, path_within
+from app.config import Settings
+from app.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
+from app.grids import repository as areas
+from app.grids import service as grids
+from app.kit.crypto import cipher_for
+from app.kit.ids import new_id
+from app.kit.masking import mask_name, mask_phone
+from app.mediation import repository, workflow
+from app.mediation.models import Dispute, DisputeParty, DisputeStatus, FollowUp, MediationSession, RiskLevel
+from app.mediation.schemas import DisputeDetail, DisputeOut, FollowUpOut, PartyOut, PartyRevealed, SessionOut
+from app.sync.changes import Feed, record_change, register_feed
+
+ENTITY = "dispute"
+PHONE_CONTEXT = "dispute_party.phone"
+DISPUTE_STAFF = frozenset({Role.GRID_WORKER, Role.MEDIATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.ADMIN})
+MEDIATOR_ROLES = frozenset({Role.MEDIATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.ADMIN})
+
+
+async def _check_mediator(session: AsyncSession, mediator_id: uuid.UUID, area_path: str, field: str) -> None:
+    """The mediator must be a mediator (or administrator) whose area covers the dispute."""
+    found = await repository.user_with_home_path(session, mediator_id)
+    if (
+        found is None
+        or not found[0].is_active
+        or found[0].role not in MEDIATOR_ROLES
+        or not path_within(area_path, found[1])
+    ):
+        raise ValidationFailed(
+            "The mediator must be an active mediator or administrator responsible for the dispute's area.",
+            code="invalid_mediator",
+            errors=[field_error(field, "not a mediator for this area")],
+        )
+
+
+async def create(session: AsyncSession, principal: Principal, data: dict[str, Any], settings: Settings) -> Dispute:
+    area = await grids.get_in_scope(session, principal, data.get("area_id") or principal.area_id, field="area_id")
+    if data.get("mediator_id"):
+        await _check_mediator(session, data["mediator_id"], area.path, "mediator_id")
+    if data.get("id") and await repository.exists(session, data["id"]):
+        raise Conflict("This id is already taken.", code="id_taken", errors=[field_error("id", "already used")])
+    dispute = Dispute(
+        id=data.get("id") or new_id(),
+        area_id=area.id,
+        title=data["title"],
+        description=data["description"],
+        type=str(data["type"]),
+        risk_level=str(data["risk_level"]),
+        risk_reason=data.get("risk_reason"),
+        status=DisputeStatus.REGISTERED.value,
+        registered_by=principal.user_id,
+        mediator_id=data.get("mediator_id"),
+    )
+    session.add(dispute)
+    await session.flush()
+    cipher = cipher_for(settings)
+    for p in data["parties"]:
+        session.add(
+            DisputeParty(
+                dispute_id=dispute.id,
+                name=p["name"],
+                role=str(p["role"]),
+                phone_enc=cipher.encrypt(p.get("phone"), context=PHONE_CONTEXT),
+                phone_index=cipher.blind_index(p.get("phone"), kind="phone"),
+            )
+        )
+    await session.flush()
+    await session.refresh(dispute)
+    await record_change(session, ENTITY, dispute.id, dispute.area_id)
+    return dispute
+
+
+async def get(
+    session: AsyncSession, principal: Principal, dispute_id: uuid.UUID, *, for_update: bool = False
+) -> Dispute:
+    dispute = await repository.get(session, principal, dispute_id, for_update=for_update)
+    if dispute is None:
+        raise NotFound("No such dispute in your area.", code="dispute_not_found")
+    return dispute
+
+
+async def list_disputes(
+    session: AsyncSession, principal: Principal, *, filters: dict[str, Any], cursor: str | None, limit: int
+) -> Sequence[Dispute]:
+    if filters.pop("mine", False):
+        filters["mediator_id"] = principal.user_id
+    if filters.get("area_id"):
+        filters["area_path"] = (await grids.get_in_scope(session, principal, filters["area_id"], field="area_id")).path
+    return await repository.list_in_scope(session, principal, filters=filters, cursor=cursor, limit=limit)
+
+
+async def _touch(session: AsyncSession, dispute: Dispute) -> Dispute:
+    dispute.version += 1
+    await session.flush()
+    await session.refresh(dispute)
+    await record_change(session, ENTITY, dispute.id, dispute.area_id)
+    return dispute
+
+
+async def add_session(session: AsyncSession, principal: Principal, dispute: Dispute, data: dict[str, Any]) -> Dispute:
+    status = workflow.after_session(DisputeStatus(dispute.status))
+    mediator_id = data.get("mediator_id") or dispute.mediator_id or principal.user_id
+    area = await areas.get_unscoped(session, dispute.area_id)
+    await _check_mediator(session, mediator_id, area.path if area else "", "mediator_id")
+    session.add(
+        MediationSession(
+            dispute_id=dispute.id,
+            held_at=data["held_at"],
+            place=data["place"],
+            mediator_id=mediator_id,
+            attendees=list(data.get("attendees") or []),
+            notes=data.get("notes"),
+        )
+    )
+    dispute.status = status.value
+    dispute.mediator_id = dispute.mediator_id or mediator_id
+    return await _touch(session, dispute)
+
+
+async def record_outcome(session: AsyncSession, dispute: Dispute, data: dict[str, Any]) -> Dispute:
+    status = workflow.after_outcome(DisputeStatus(dispute.status), DisputeStatus(data["outcome"]))
+    dispute.status = status.value
+    dispute.agreement_text = data.get("agreement_text") if status is DisputeStatus.AGREEMENT else None
+    dispute.referred_to = str(data["referred_to"]) if status is DisputeStatus.REFERRED else None
+    dispute.outcome_at = dt.datetime.now(dt.UTC)
+    return await _touch(session, dispute)
+
+
+async def add_follow_up(session: AsyncSession, principal: Principal, dispute: Dispute, data: dict[str, Any]) -> Dispute:
+    status, risk = workflow.after_follow_up(
+        DisputeStatus(dispute.status), RiskLevel(dispute.risk_level), data["stable"]
+    )
+    session.add(
+        FollowUp(
+            dispute_id=dispute.id,
+            visited_on=data["visited_on"],
+            stable=data["stable"],
+            notes=data.get("notes"),
+            visited_by=principal.user_id,
+        )
+    )
+    if risk != dispute.risk_level:
+        dispute.risk_reason = f"回访发现纠纷未稳定({data['visited_on']}),风险等级上调。" + (
+            f" {dispute.risk_reason}" if dispute.risk_reason else ""
+        )
+    dispute.status, dispute.risk_level = status.value, risk.value
+    return await _touch(session, dispute)
+
+
+def _party_out(party: DisputeParty, principal: Principal, settings: Settings) -> PartyOut:
+    phone = cipher_for(settings).decrypt(party.phone_enc, context=PHONE_CONTEXT)
+    return PartyOut(
+        id=party.id,
+        name=party.name if principal.may_see_personal_data else (mask_name(party.name) or ""),
+        role=party.role,
+        phone=mask_phone(phone),
+    )
+
+
+async def outs(
+    session: AsyncSession, principal: Principal, disputes: Sequence[Dispute], settings: Settings
+) -> list[DisputeOut]:
+    parties = await repository.parties_of(session, [d.id for d in disputes])
+    return [
+        DisputeOut(
+            **{k: getattr(d, k) for k in DisputeOut.model_fields if k not in ("parties", "allowed_actions")},
+            parties=[_party_out(p, principal, settings) for p in parties[d.id]],
+            allowed_actions=[a.value for a in workflow.allowed_actions(DisputeStatus(d.status))],
+        )
+        for d in disputes
+    ]
+
+
+async def detail(session: AsyncSession, principal: Principal, dispute: Dispute, settings: Settings) -> DisputeDetail:
+    (base,) = await outs(session, principal, [dispute], settings)
+    return DisputeDetail(
+        **base.model_dump(),
+        sessions=[SessionOut.model_validate(s) for s in await repository.sessions_of(session, dispute.id)],
+        follow_ups=[FollowUpOut.model_validate(f) for f in await repository.follow_ups_of(session, dispute.id)],
+    )
+
+
+async def reveal_party(
+    session: AsyncSession,
+    principal: Principal,
+    dispute_id: uuid.UUID,
+    party_id: uuid.UUID,
+    reason: str,
+    settings: Settings,
+) -> PartyRevealed:
+    if not principal.may_see_personal_data:
+        raise Forbidden("Your role may not see personal data.", code="role_not_allowed")
+    dispute = await get(session, principal, dispute_id)
+    party = await repository.party(session, dispute.id, party_id)
+    if party is None:
+        raise NotFound("No such party in this dispute.", code="party_not_found")
+    await audit.record(
+        session,
+        principal,
+        action="dispute_party.reveal",
+        object_type="dispute_party",
+        object_id=party.id,
+        area_id=dispute.area_id,
+        reason=reason,
+    )
+    return PartyRevealed(
+        id=party.id, name=party.name, phone=cipher_for(settings).decrypt(party.phone_enc, context=PHONE_CONTEXT)
+    )
+
+
+async def snapshots(
+    session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID], settings: Settings
+) -> dict[uuid.UUID, dict[str, Any]]:
+    disputes = await repository.by_ids(session, principal, ids)
+    return {o.id: o.model_dump(mode="json") for o in await outs(session, principal, disputes, settings)}
+
+
+register_feed(
+    Feed(
+        name="disputes",
+        entity_type=ENTITY,
+        roles=DISPUTE_STAFF,
+        id_column=Dispute.id,
+        area_column=Dispute.area_id,
+        load=snapshots,
+    )
+)

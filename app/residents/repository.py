@@ -1,0 +1,162 @@
+"""SQL for the residents' archive. Every read goes through the scope filter."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.scope import Principal, in_subtree, scope_filter
+from app.kit.pagination import keyset
+from app.residents.models import Building, Household, Resident
+
+
+async def get_building(session: AsyncSession, principal: Principal, building_id: uuid.UUID) -> Building | None:
+    stmt = sa.select(Building).where(Building.id == building_id, scope_filter(principal, area_column=Building.area_id))
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get_household(session: AsyncSession, principal: Principal, household_id: uuid.UUID) -> Household | None:
+    stmt = sa.select(Household).where(
+        Household.id == household_id, scope_filter(principal, area_column=Household.area_id)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def get_resident(
+    session: AsyncSession, principal: Principal, resident_id: uuid.UUID, *, for_update: bool = False
+) -> Resident | None:
+    stmt = sa.select(Resident).where(Resident.id == resident_id, scope_filter(principal, area_column=Resident.area_id))
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def exists_unscoped(session: AsyncSession, model: type[Any], object_id: uuid.UUID) -> bool:
+    return bool(await session.scalar(sa.select(sa.exists().where(model.id == object_id))))
+
+
+async def visible_ids(
+    session: AsyncSession, principal: Principal, model: type[Any], ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID]:
+    """``{id: area_id}`` of the given households or residents that the caller may see."""
+    if not ids:
+        return {}
+    stmt = sa.select(model.id, model.area_id).where(
+        model.id.in_(ids), scope_filter(principal, area_column=model.area_id)
+    )
+    return {r[0]: r[1] for r in (await session.execute(stmt)).all()}
+
+
+def _filtered(stmt: sa.Select[Any], model: type[Any], filters: Mapping[str, Any]) -> sa.Select[Any]:
+    if filters.get("area_path"):
+        stmt = stmt.where(in_subtree(model.area_id, filters["area_path"]))
+    return stmt
+
+
+async def list_buildings(
+    session: AsyncSession, principal: Principal, *, filters: Mapping[str, Any], cursor: str | None, limit: int
+) -> Sequence[Building]:
+    stmt = _filtered(
+        sa.select(Building).where(scope_filter(principal, area_column=Building.area_id)), Building, filters
+    )
+    if filters.get("q"):
+        stmt = stmt.where(Building.name.contains(filters["q"], autoescape=True))
+    stmt = keyset(stmt, [Building.created_at, Building.id], cursor=cursor, limit=limit)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def list_households(
+    session: AsyncSession, principal: Principal, *, filters: Mapping[str, Any], cursor: str | None, limit: int
+) -> Sequence[Household]:
+    stmt = _filtered(
+        sa.select(Household).where(scope_filter(principal, area_column=Household.area_id)), Household, filters
+    )
+    if filters.get("building_id"):
+        stmt = stmt.where(Household.building_id == filters["building_id"])
+    stmt = keyset(stmt, [Household.created_at, Household.id], cursor=cursor, limit=limit)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def list_residents(
+    session: AsyncSession, principal: Principal, *, filters: Mapping[str, Any], cursor: str | None, limit: int
+) -> Sequence[Resident]:
+    stmt = _filtered(
+        sa.select(Resident).where(scope_filter(principal, area_column=Resident.area_id)), Resident, filters
+    )
+    if filters.get("household_id"):
+        stmt = stmt.where(Resident.household_id == filters["household_id"])
+    if filters.get("tag"):
+        stmt = stmt.where(Resident.tags.any(filters["tag"]))
+    if filters.get("phone_index"):
+        stmt = stmt.where(Resident.phone_index == filters["phone_index"])
+    if filters.get("id_number_index"):
+        stmt = stmt.where(Resident.id_number_index == filters["id_number_index"])
+    if filters.get("q"):
+        stmt = stmt.where(Resident.name.contains(filters["q"], autoescape=True))
+    stmt = keyset(stmt, [Resident.created_at, Resident.id], cursor=cursor, limit=limit)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def due_visits(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    intervals: Mapping[str, int],
+    now: dt.datetime,
+    area_path: str | None,
+    cursor: str | None,
+    limit: int,
+) -> Sequence[tuple[Resident, int, dt.datetime]]:
+    """Residents whose shortest tag interval has passed since their last visit (never visited: due)."""
+    if not intervals:
+        return []
+    schedule = sa.values(sa.column("tag", sa.String), sa.column("days", sa.Integer), name="schedule").data(
+        list(intervals.items())
+    )
+    tag = sa.func.unnest(Resident.tags).table_valued("tag").render_derived(name="t")
+    per_resident = (
+        sa.select(Resident.id.label("resident_id"), sa.func.min(schedule.c.days).label("interval_days"))
+        .select_from(Resident)
+        .join(tag, sa.true())
+        .join(schedule, schedule.c.tag == tag.c.tag)
+        .where(scope_filter(principal, area_column=Resident.area_id))
+        .group_by(Resident.id)
+    )
+    if area_path:
+        per_resident = per_resident.where(in_subtree(Resident.area_id, area_path))
+    per_resident = per_resident.subquery("per_resident")
+    due_at = sa.case(
+        (
+            Resident.last_visited_at.is_(None),
+            Resident.created_at,
+        ),
+        else_=Resident.last_visited_at + sa.func.make_interval(0, 0, 0, per_resident.c.interval_days),
+    ).label("due_at")
+    inner = (
+        sa.select(Resident.id.label("id"), per_resident.c.interval_days, due_at)
+        .join(per_resident, per_resident.c.resident_id == Resident.id)
+        .subquery("due")
+    )
+    stmt = sa.select(Resident, inner.c.interval_days, inner.c.due_at).join(inner, inner.c.id == Resident.id)
+    stmt = stmt.where(inner.c.due_at <= now)
+    stmt = keyset(stmt, [inner.c.due_at, inner.c.id], cursor=cursor, limit=limit, descending=False)
+    return [(r[0], r[1], r[2]) for r in (await session.execute(stmt)).all()]
+
+
+async def mark_visited(session: AsyncSession, visits: Mapping[uuid.UUID, dt.datetime]) -> None:
+    """Move ``last_visited_at`` forward (never back) for residents named in diary entries."""
+    if not visits:
+        return
+    table = Resident.__table__
+    stmt = (
+        table.update()
+        .where(table.c.id == sa.bindparam("rid"))
+        .where(sa.or_(table.c.last_visited_at.is_(None), table.c.last_visited_at < sa.bindparam("visited")))
+        .values(last_visited_at=sa.bindparam("visited"))
+    )
+    await session.execute(stmt, [{"rid": rid, "visited": at} for rid, at in visits.items()])

@@ -1,0 +1,56 @@
+"""/api/v1/sync — the change feed for offline clients (离线同步)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from app.auth.deps import SettingsDep, require_roles
+from app.auth.roles import Role
+from app.auth.scope import Principal
+from app.db import SessionDep
+from app.kit.pagination import LimitQuery
+from app.sync import service
+from app.sync.schemas import ChangeOut, ChangesPage
+
+router = APIRouter(prefix="/api/v1/sync", tags=["sync"])
+SYNC_ROLES = (Role.GRID_WORKER, Role.MEDIATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.ADMIN)
+Syncer = Annotated[Principal, Depends(require_roles(*SYNC_ROLES))]
+
+
+@router.get(
+    "/changes",
+    response_model=ChangesPage,
+    operation_id="sync_changes",
+    summary="Changes since a cursor (离线同步变更)",
+    description="Changes to objects in the caller's area after `since`, oldest first, each `upsert` with "
+    "the object's current (masked) snapshot, each `delete` as a tombstone. Without `since` the feed starts "
+    "at the oldest retained change; `since=now` returns no items and a cursor at the present — take it "
+    "before a full sync. `types` is a comma-separated list (`diary`, `disputes`); types your role may not "
+    "read are left out. A change is only returned once every older transaction has finished, so a write "
+    "that commits late is never skipped. 410 `cursor_expired` when the cursor is older than the retention "
+    "window and 410 `scope_changed` when your area has moved (narrowing only yields tombstones): do a full "
+    "sync.",
+    responses={410: {"description": "cursor expired or scope changed: full sync required"}},
+)
+async def changes(
+    session: SessionDep,
+    principal: Syncer,
+    settings: SettingsDep,
+    since: Annotated[str | None, Query(max_length=512)] = None,
+    types: Annotated[str | None, Query(max_length=200, examples=["diary,disputes"])] = None,
+    limit: LimitQuery = 100,
+) -> ChangesPage:
+    wanted = [t.strip() for t in types.split(",") if t.strip()] if types else None
+    page = await service.read_changes(
+        session,
+        principal,
+        since=since,
+        types=wanted,
+        limit=limit,
+        settings=settings,
+    )
+    return ChangesPage(
+        items=[ChangeOut.model_validate(i) for i in page.items], next_cursor=page.next_cursor, has_more=page.has_more
+    )

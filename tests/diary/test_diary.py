@@ -1,0 +1,163 @@
+import time
+import uuid
+
+from app.kit.ids import new_id
+from tests.conftest import auth
+from tests.world import AREA
+
+GW = auth("grid_worker")
+
+
+def entry(**kw):
+    body = {
+        "visited_at": "2026-11-23T09:30:00+08:00",
+        "kind": "situation",
+        "content": "3号楼王大爷反映楼道灯不亮",
+    }
+    body.update(kw)
+    return body
+
+
+async def test_create_defaults_to_home_grid_and_is_idempotent_by_id(client):
+    eid = str(new_id())
+    r = await client.post("/api/v1/diary-entries", json=entry(id=eid), headers=GW)
+    assert r.status_code == 201, r.text
+    assert r.json()["area_id"] == str(AREA["G1"].id)
+    assert r.headers["etag"] == '"1"'
+    again = await client.post("/api/v1/diary-entries", json=entry(id=eid), headers=GW)
+    assert again.status_code == 200
+    assert again.json() == r.json()
+    other = await client.post("/api/v1/diary-entries", json=entry(id=eid, content="别的"), headers=GW)
+    assert other.status_code == 409
+    assert other.json()["code"] == "id_taken"
+
+
+async def test_idempotency_key_without_id(client):
+    h = {**GW, "Idempotency-Key": "abc-1"}
+    r1 = await client.post("/api/v1/diary-entries", json=entry(), headers=h)
+    r2 = await client.post("/api/v1/diary-entries", json=entry(), headers=h)
+    assert (r1.status_code, r2.status_code) == (201, 200)
+    assert r1.json()["id"] == r2.json()["id"]
+
+
+async def test_area_must_be_a_grid_in_scope(client):
+    r = await client.post("/api/v1/diary-entries", json=entry(area_id=str(AREA["G2"].id)), headers=GW)
+    assert r.status_code == 422
+    r = await client.post("/api/v1/diary-entries", json=entry(), headers=auth("community_admin"))
+    assert r.status_code == 422 and r.json()["code"] == "not_a_grid"
+    r = await client.post(
+        "/api/v1/diary-entries", json=entry(area_id=str(AREA["M1"].id)), headers=auth("community_admin")
+    )
+    assert r.status_code == 201
+
+
+async def test_other_grid_gets_404_and_lists_are_scoped(client):
+    r = await client.post("/api/v1/diary-entries", json=entry(), headers=GW)
+    eid = r.json()["id"]
+    assert (await client.get(f"/api/v1/diary-entries/{eid}", headers=auth("grid_worker_g2"))).status_code == 404
+    assert (await client.get(f"/api/v1/diary-entries/{eid}", headers=auth("community_admin"))).status_code == 200
+    listed = (await client.get("/api/v1/diary-entries", headers=auth("grid_worker_g2"))).json()
+    assert listed["items"] == []
+    listed = (await client.get("/api/v1/diary-entries?q=楼道灯&status=open", headers=auth("street_admin"))).json()
+    assert [e["id"] for e in listed["items"]] == [eid]
+    assert (await client.get("/api/v1/diary-entries", headers=auth("viewer"))).status_code == 403
+
+
+async def test_list_pages_with_cursor(client):
+    for i in range(5):
+        await client.post("/api/v1/diary-entries", json=entry(content=f"第{i}条"), headers=GW)
+    seen, cursor = [], None
+    while True:
+        url = "/api/v1/diary-entries?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = (await client.get(url, headers=GW)).json()
+        seen += [e["id"] for e in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == len(set(seen)) == 5
+
+
+async def test_patch_needs_if_match(client):
+    eid = (await client.post("/api/v1/diary-entries", json=entry(), headers=GW)).json()["id"]
+    url = f"/api/v1/diary-entries/{eid}"
+    assert (await client.patch(url, json={"status": "resolved"}, headers=GW)).status_code == 428
+    assert (await client.patch(url, json={"status": "resolved"}, headers={**GW, "If-Match": '"7"'})).status_code == 412
+    r = await client.patch(url, json={"status": "resolved", "result": "已报修"}, headers={**GW, "If-Match": '"1"'})
+    assert r.status_code == 200, r.text
+    assert r.json()["version"] == 2 and r.json()["status"] == "resolved"
+    r = await client.patch(url, json={"status": "escalated"}, headers={**GW, "If-Match": '"2"'})
+    assert r.status_code == 422
+
+
+def batch(n, **kw):
+    return [entry(id=str(new_id()), content=f"走访记录 {i}", **kw) for i in range(n)]
+
+
+async def test_batch_of_500_then_resent_is_unchanged(client):
+    items = batch(500)
+    t0 = time.perf_counter()
+    r = await client.post("/api/v1/diary-entries/batch", json=items, headers=GW)
+    elapsed = time.perf_counter() - t0
+    assert r.status_code == 200, r.text
+    assert r.json()["counts"]["created"] == 500
+    assert elapsed < 2.0  # generous for CI; bench/ measures the real figure
+    r = await client.post("/api/v1/diary-entries/batch", json=items, headers=GW)
+    assert r.json()["counts"] == {"created": 0, "updated": 0, "unchanged": 500, "conflict": 0, "invalid": 0}
+
+
+async def test_one_invalid_item_does_not_sink_the_batch(client):
+    items = batch(500)
+    items[137]["kind"] = "gossip"
+    r = await client.post("/api/v1/diary-entries/batch", json=items, headers=GW)
+    body = r.json()
+    assert body["counts"]["created"] == 499 and body["counts"]["invalid"] == 1
+    bad = body["results"][137]
+    assert bad["status"] == "invalid" and bad["id"] == items[137]["id"]
+    assert bad["errors"][0]["field"] == "kind"
+    got = await client.get(f"/api/v1/diary-entries/{items[137]['id']}", headers=GW)
+    assert got.status_code == 404
+    assert (await client.get(f"/api/v1/diary-entries/{items[138]['id']}", headers=GW)).status_code == 200
+
+
+async def test_batch_item_errors_for_scope_and_shape(client):
+    items = [
+        entry(id=str(new_id()), area_id=str(AREA["G2"].id)),
+        "not an object",
+        entry(id="nope"),
+        entry(id=str(new_id()), resident_id=str(uuid.uuid4())),
+        entry(id=str(new_id())),
+    ]
+    items.append(dict(items[-1]))
+    r = await client.post("/api/v1/diary-entries/batch", json=items, headers=GW)
+    statuses = [x["status"] for x in r.json()["results"]]
+    assert statuses == ["invalid", "invalid", "invalid", "invalid", "created", "invalid"]
+    assert r.json()["results"][5]["code"] == "duplicate_id"
+
+
+async def test_batch_updates_and_conflicts(client):
+    items = batch(3)
+    await client.post("/api/v1/diary-entries/batch", json=items, headers=GW)
+    upd = [
+        {**items[0], "result": "已解决", "status": "resolved", "base_version": 1},
+        {**items[1], "result": "改了", "base_version": 5},
+        {**items[2], "result": "没有 base_version"},
+    ]
+    r = await client.post("/api/v1/diary-entries/batch", json=upd, headers=GW)
+    res = r.json()["results"]
+    assert [x["status"] for x in res] == ["updated", "conflict", "conflict"]
+    assert res[0]["version"] == 2
+    assert res[1]["version"] == 1 and res[1]["current"]["result"] is None
+    got = (await client.get(f"/api/v1/diary-entries/{items[0]['id']}", headers=GW)).json()
+    assert got["version"] == 2 and got["status"] == "resolved"
+    # same update again: identical content now → unchanged, even with the old base_version
+    r = await client.post("/api/v1/diary-entries/batch", json=upd[:1], headers=GW)
+    assert r.json()["results"][0]["status"] == "unchanged"
+
+
+async def test_batch_limit_and_other_grids_ids(client):
+    r = await client.post("/api/v1/diary-entries/batch", json=batch(501), headers=GW)
+    assert r.status_code == 422 and r.json()["code"] == "batch_too_large"
+    items = batch(1)
+    await client.post("/api/v1/diary-entries/batch", json=items, headers=GW)
+    r = await client.post("/api/v1/diary-entries/batch", json=items, headers=auth("grid_worker_g2"))
+    assert r.json()["results"][0]["status"] == "invalid"

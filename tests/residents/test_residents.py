@@ -1,0 +1,120 @@
+import datetime as dt
+
+import asyncpg
+
+from tests.conftest import auth
+from tests.world import AREA
+
+GW = auth("grid_worker")
+
+
+async def _archive(client, headers=GW, area="M1", **resident):
+    b = await client.post("/api/v1/buildings", json={"name": "1号楼", "area_id": str(AREA[area].id)}, headers=headers)
+    assert b.status_code == 201, b.text
+    h = await client.post(
+        "/api/v1/households", json={"building_id": b.json()["id"], "address": "1号楼1单元101"}, headers=headers
+    )
+    assert h.status_code == 201, h.text
+    body = {
+        "household_id": h.json()["id"],
+        "name": "周贵领",
+        "gender": "male",
+        "birth_date": "1940-05-01",
+        "phone": "138-1234-1234",
+        "id_number": "61012419400501123x",
+        "tags": ["elderly_alone"],
+    }
+    body.update(resident)
+    r = await client.post("/api/v1/residents", json=body, headers=headers)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def test_personal_data_is_encrypted_and_masked(client, db_url):
+    res = await _archive(client)
+    assert res["phone"] == "138****1234"
+    assert res["id_number"] == "610***********123X"
+    assert res["area_id"] == str(AREA["M1"].id)
+    assert res["name"] == "周贵领" and res["sensitive"] is False
+    conn = await asyncpg.connect(db_url)
+    try:
+        row = await conn.fetchrow("SELECT phone_enc, id_number_enc FROM residents")
+    finally:
+        await conn.close()
+    assert row["phone_enc"].startswith("v1.") and "13812341234" not in row["phone_enc"]
+    assert "123X" not in row["id_number_enc"]
+    got = (await client.get(f"/api/v1/residents/{res['id']}", headers=auth("street_admin"))).json()
+    assert got["phone"] == "138****1234"
+
+
+async def test_find_by_exact_phone_and_id_number(client):
+    res = await _archive(client)
+    await _archive(client, name="王五", phone="13900001111", id_number=None)
+    found = (await client.get("/api/v1/residents?phone=13812341234", headers=GW)).json()["items"]
+    assert [r["id"] for r in found] == [res["id"]]
+    found = (await client.get("/api/v1/residents?id_number=61012419400501123X", headers=GW)).json()["items"]
+    assert [r["id"] for r in found] == [res["id"]]
+    assert (await client.get("/api/v1/residents?phone=1381234", headers=GW)).json()["items"] == []
+
+
+async def test_reveal_returns_clear_values_and_writes_an_audit_row(client):
+    res = await _archive(client)
+    url = f"/api/v1/residents/{res['id']}/reveal"
+    assert (await client.post(url, json={"reason": "x"}, headers=GW)).status_code == 422
+    for _ in range(2):
+        r = await client.post(url, json={"reason": "入户走访需电话联系"}, headers=GW)
+        assert r.status_code == 200
+    assert r.json() == {"id": res["id"], "name": "周贵领", "phone": "13812341234", "id_number": "61012419400501123X"}
+    audit = (await client.get(f"/api/v1/audit?object_id={res['id']}", headers=auth("admin"))).json()["items"]
+    assert len(audit) == 2 and {a["action"] for a in audit} == {"resident.reveal"}
+    assert (await client.get("/api/v1/audit", headers=auth("other_admin"))).json()["items"] == []
+    assert (await client.get("/api/v1/audit", headers=GW)).status_code == 403
+
+
+async def test_viewer_and_department_never_see_the_archive(client):
+    res = await _archive(client)
+    for user in ("viewer", "department", "integration"):
+        h = auth(user)
+        assert (await client.get("/api/v1/residents", headers=h)).status_code == 403
+        assert (await client.get(f"/api/v1/residents/{res['id']}", headers=h)).status_code == 403
+        r = await client.post(f"/api/v1/residents/{res['id']}/reveal", json={"reason": "想看看"}, headers=h)
+        assert r.status_code == 403
+
+
+async def test_other_grid_gets_404(client):
+    res = await _archive(client)
+    h = auth("grid_worker_g2")
+    assert (await client.get(f"/api/v1/residents/{res['id']}", headers=h)).status_code == 404
+    r = await client.post(f"/api/v1/residents/{res['id']}/reveal", json={"reason": "入户走访"}, headers=h)
+    assert r.status_code == 404
+    assert (await client.get(f"/api/v1/households/{res['household_id']}", headers=h)).status_code == 404
+    assert (await client.get("/api/v1/residents", headers=h)).json()["items"] == []
+
+
+async def test_patch_with_if_match_and_sensitive_flag(client):
+    res = await _archive(client)
+    url = f"/api/v1/residents/{res['id']}"
+    assert (await client.patch(url, json={"tags": ["disabled"]}, headers=GW)).status_code == 428
+    r = await client.patch(url, json={"tags": ["disabled"], "phone": "13700002222"}, headers={**GW, "If-Match": '"1"'})
+    assert r.status_code == 200, r.text
+    assert r.json()["sensitive"] is True and r.json()["phone"] == "137****2222"
+    child = await _archive(client, name="小明", birth_date=str(dt.date.today().replace(year=dt.date.today().year - 9)))
+    assert child["sensitive"] is True
+
+
+async def test_due_visits_and_diary_marks_a_visit(client):
+    res = await _archive(client)
+    await _archive(client, name="党员甲", tags=["party_member"])  # no schedule → never due
+    due = (await client.get("/api/v1/residents/due-visits", headers=GW)).json()["items"]
+    assert [d["resident"]["id"] for d in due] == [res["id"]]
+    assert due[0]["interval_days"] == 30
+    visited = dt.datetime.now(dt.UTC).isoformat()
+    r = await client.post(
+        "/api/v1/diary-entries",
+        json={"visited_at": visited, "kind": "situation", "content": "上门探望", "resident_id": res["id"]},
+        headers=GW,
+    )
+    assert r.status_code == 201, r.text
+    assert (await client.get("/api/v1/residents/due-visits", headers=GW)).json()["items"] == []
+    got = (await client.get(f"/api/v1/residents/{res['id']}", headers=GW)).json()
+    assert got["last_visited_at"] is not None
