@@ -8,12 +8,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 
-from app.auth.deps import require_roles
+from app.auth.deps import SettingsDep, require_roles
 from app.auth.scope import Principal
 from app.db import SessionDep
 from app.diary import service
 from app.diary.models import DiaryKind, DiaryStatus
-from app.diary.schemas import MAX_BATCH, BatchOut, DiaryCreate, DiaryOut, DiaryUpdate
+from app.diary.schemas import MAX_BATCH, BatchOut, DiaryCreate, DiaryEscalate, DiaryEscalated, DiaryOut, DiaryUpdate
 from app.kit.etag import etag_of, not_modified, require_version
 from app.kit.pagination import CursorQuery, LimitQuery, page_of
 from app.kit.schemas import Page
@@ -156,3 +156,30 @@ async def update_entry(
     entry = await service.update(session, principal, entry, body.model_dump(exclude_unset=True))
     response.headers["ETag"] = etag_of(entry.version)
     return DiaryOut.model_validate(entry)
+
+
+@router.post(
+    "/{entry_id}/escalate",
+    status_code=201,
+    response_model=DiaryEscalated,
+    operation_id="diary_escalate",
+    summary="Escalate an entry into an issue (民情日记转诉求工单)",
+    description="Creates an issue (channel `diary`) in the entry's grid and links both ways: the entry "
+    "becomes `escalated` with `issue_id`, the issue carries `diary_entry_id`. When the issue is closed the "
+    "entry becomes `resolved`; if the issue is reopened (重办) it goes back to `escalated`. `If-Match` is "
+    "checked when sent. An entry already escalated: 409 `entry_escalated` with its `issue_id`.",
+    responses={409: {"description": "already escalated or resolved"}},
+)
+async def escalate_entry(
+    entry_id: uuid.UUID,
+    body: DiaryEscalate,
+    session: SessionDep,
+    principal: Writer,
+    settings: SettingsDep,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> DiaryEscalated:
+    entry, issue = await service.escalate(session, principal, settings, entry_id, body, if_match)
+    response.headers["Location"] = f"/api/v1/issues/{issue.id}"
+    response.headers["ETag"] = etag_of(entry.version)
+    return DiaryEscalated(entry=DiaryOut.model_validate(entry), issue_id=issue.id, issue_number=issue.number)

@@ -52,8 +52,10 @@ class DiaryEntry(IdMixin, TimestampMixin, VersionMixin, Base):
     result: Mapped[str | None] = mapped_column(sa.Text)
     tags: Mapped[list[str]] = mapped_column(ARRAY(sa.String(32)), server_default="{}")
     status: Mapped[str] = mapped_column(sa.String(16), server_default="open")
-    # Set when the entry is escalated into an issue (诉求); the foreign key arrives with issues.
-    issue_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    # Set when the entry is escalated into an issue (诉求).
+    issue_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("issues.id", ondelete="SET NULL", use_alter=True), index=True
+    )
 
     __table_args__ = (
         sa.CheckConstraint("kind in ('situation','complaint','opinion')", name="kind_known"),

@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from app.diary.models import DiaryKind, DiaryStatus
+from app.issues.workflow import Kind as IssueKind
+from app.issues.workflow import Priority
 from app.kit.schemas import AwareDatetime, InputModel, OutputModel, Text
 
 MAX_BATCH = 500
@@ -89,3 +91,18 @@ class BatchItemResult(OutputModel):
 class BatchOut(OutputModel):
     results: list[BatchItemResult]
     counts: dict[str, int]
+
+
+class DiaryEscalate(InputModel):
+    """Turn an entry into an issue (转为诉求工单); the issue's channel is ``diary``."""
+
+    category: str = Field(min_length=1, max_length=32, examples=["property"])
+    title: Text | None = Field(default=None, min_length=1, max_length=200, description="default: the entry's opening")
+    kind: IssueKind | None = Field(default=None, description="default from the entry: 民声 → complaint, else help")
+    priority: Priority = Priority.NORMAL
+
+
+class DiaryEscalated(OutputModel):
+    entry: DiaryOut
+    issue_id: uuid.UUID
+    issue_number: str

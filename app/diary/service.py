@@ -15,9 +15,13 @@ from app.auth.scope import Principal
 from app.config import Settings
 from app.diary import repository
 from app.diary.models import DiaryEntry, DiaryStatus
-from app.diary.schemas import MAX_BATCH, BatchItemResult, DiaryBatchItem, DiaryOut
+from app.diary.schemas import MAX_BATCH, BatchItemResult, DiaryBatchItem, DiaryEscalate, DiaryOut
 from app.errors import Conflict, NotFound, ValidationFailed, field_error
 from app.grids import service as grids
+from app.issues.models import Issue
+from app.issues.workflow import Channel as IssueChannel
+from app.issues.workflow import Kind as IssueKind
+from app.kit.etag import require_version
 from app.kit.ids import new_id
 from app.residents import service as residents
 from app.sync.changes import Feed, Op, record_change, record_changes, register_feed
@@ -280,3 +284,54 @@ register_feed(
         load=snapshots,
     )
 )
+
+
+# --- escalation (转为诉求) ---------------------------------------------------------------------
+
+
+async def escalate(
+    session: AsyncSession,
+    principal: Principal,
+    settings: Settings,
+    entry_id: uuid.UUID,
+    body: DiaryEscalate,
+    if_match: str | None,
+) -> tuple[DiaryEntry, Issue]:
+    """An entry too big for the visit becomes an issue (channel ``diary``), linked both ways; when
+    that issue is closed the entry becomes ``resolved`` (see ``app.issues.links``)."""
+    from app.issues import schemas as issue_schemas
+    from app.issues import service as issues
+
+    entry = await repository.get(session, principal, entry_id, for_update=True)
+    if entry is None:
+        raise NotFound("No such diary entry in your area.", code="diary_entry_not_found")
+    require_version(if_match, entry.version, required=False)
+    if entry.issue_id is not None:
+        raise Conflict("This entry was already escalated.", code="entry_escalated", issue_id=str(entry.issue_id))
+    if entry.status == DiaryStatus.RESOLVED:
+        raise Conflict("A resolved entry cannot be escalated; write a new one.", code="entry_resolved")
+    kind = body.kind or (IssueKind.COMPLAINT if entry.kind == "complaint" else IssueKind.HELP)
+    details = "\n".join(x for x in (entry.content, entry.measures and f"已采取措施:{entry.measures}") if x)
+    issue = await issues.create_issue(
+        session,
+        principal,
+        settings,
+        issue_schemas.IssueCreate(
+            title=body.title or entry.content.strip().splitlines()[0][:60],
+            description=details[:4000],
+            kind=kind,
+            category=body.category,
+            channel=IssueChannel.DIARY,
+            priority=body.priority,
+            area_id=entry.area_id,
+            occurred_at=entry.visited_at,
+        ),
+    )
+    issue.diary_entry_id = entry.id
+    entry.issue_id = issue.id
+    entry.status = DiaryStatus.ESCALATED.value
+    entry.version += 1
+    await session.flush()
+    await session.refresh(entry)
+    await record_change(session, ENTITY, entry.id, entry.area_id)
+    return entry, issue

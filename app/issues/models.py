@@ -70,6 +70,10 @@ class Issue(IdMixin, VersionMixin, Base):
     dispatched_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     resolved_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("issues.id", ondelete="SET NULL"))
+    # 民情日记 entry this issue was escalated from (the entry links back through its issue_id).
+    diary_entry_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("diary_entries.id", ondelete="SET NULL", use_alter=True), index=True
+    )
 
     outcome: Mapped[str | None] = mapped_column(sa.String(16))
     resolution: Mapped[str | None] = mapped_column(sa.Text)

@@ -125,6 +125,12 @@ async def get(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def by_ids(session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID]) -> Sequence[Issue]:
+    if not ids:
+        return []
+    return (await session.execute(sa.select(Issue).where(Issue.id.in_(ids), issue_scope(principal)))).scalars().all()
+
+
 async def get_unscoped(session: AsyncSession, issue_id: uuid.UUID, *, for_update: bool = False) -> Issue | None:
     stmt = sa.select(Issue).where(Issue.id == issue_id)
     if for_update:

@@ -101,6 +101,7 @@ class IssueOut(OutputModel):
     assignee_user_id: uuid.UUID | None
     assignee_unit_id: uuid.UUID | None
     merged_into_id: uuid.UUID | None
+    diary_entry_id: uuid.UUID | None = Field(default=None, description="the 民情日记 entry it was escalated from")
     outcome: Outcome | None
     resolution: str | None
     rating: Rating | None

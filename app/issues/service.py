@@ -28,7 +28,7 @@ from app.config import Settings
 from app.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed, field_error
 from app.grids import service as grids
 from app.grids.models import Area, Level
-from app.issues import files, repository, schemas
+from app.issues import files, links, repository, schemas
 from app.issues.models import (
     FeedbackToken,
     Issue,
@@ -66,6 +66,8 @@ from app.kit import clock, outbox
 from app.kit.etag import require_version
 from app.kit.ids import new_id
 from app.kit.masking import mask_name, mask_phone
+from app.sync.changes import Feed, Op, register_feed
+from app.sync.models import Change
 
 FEEDBACK_TTL = dt.timedelta(days=30)
 """A resident's 回访 link works once, for 30 days after closing."""
@@ -179,6 +181,7 @@ def to_out(issue: Issue, principal: Principal | None, now: dt.datetime, cls: typ
         assignee_user_id=issue.assignee_user_id,
         assignee_unit_id=issue.assignee_unit_id,
         merged_into_id=issue.merged_into_id,
+        diary_entry_id=issue.diary_entry_id,
         outcome=issue.outcome,
         resolution=issue.resolution,
         rating=issue.rating,
@@ -507,8 +510,11 @@ def _record(
     payload: dict[str, Any],
     now: dt.datetime,
 ) -> None:
-    """Append to the timeline; the issue row is locked, so ``seq`` is gapless and unique."""
+    """Append to the timeline; the issue row is locked, so ``seq`` is gapless and unique.
+
+    Every timeline event is also a change in the offline-sync feed (same transaction)."""
     issue.last_event_seq += 1
+    session.add(Change(entity_type=ENTITY, entity_id=issue.id, area_id=issue.area_id, op=Op.UPSERT.value))
     session.add(
         IssueEvent(
             issue_id=issue.id,
@@ -778,12 +784,14 @@ async def _close(ctx: Ctx, body: schemas.CloseBody) -> dict[str, Any]:
     )
     ctx.feedback_token = token
     _emit(ctx.session, "issue.closed", issue, ctx.now, rating=issue.rating, solved=issue.solved)
+    await links.issue_closed(ctx.session, issue.id)
     return {}
 
 
 async def _reopen(ctx: Ctx, body: schemas.ReasonBody) -> dict[str, Any]:
     """重办: back to ``in_progress`` with a fresh resolve window."""
     issue = ctx.issue
+    await links.issue_reopened(ctx.session, issue.id)
     issue.reopened_count += 1
     issue.closed_at = issue.resolved_at = None
     issue.outcome = issue.resolution = None
@@ -966,3 +974,31 @@ async def replace_policies(session: AsyncSession, body: schemas.SlaPolicySet) ->
     ]
     await repository.replace_policies(session, rows)
     return [policy_out(r) for r in await repository.policy_rows(session)]
+
+
+# --- offline sync ------------------------------------------------------------------------------
+
+ENTITY = "issue"
+SYNC_READERS = frozenset({Role.GRID_WORKER, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.ADMIN})
+
+
+async def snapshots(
+    session: AsyncSession, principal: Principal, ids: Any, settings: Settings
+) -> dict[uuid.UUID, dict[str, Any]]:
+    now = clock.now()
+    return {
+        i.id: to_out(i, principal, now).model_dump(mode="json")
+        for i in await repository.by_ids(session, principal, ids)
+    }
+
+
+register_feed(
+    Feed(
+        name="issues",
+        entity_type=ENTITY,
+        roles=SYNC_READERS,
+        id_column=Issue.id,
+        area_column=Issue.area_id,
+        load=snapshots,
+    )
+)

@@ -71,6 +71,7 @@ ROUTES: dict[str, frozenset[Role] | str] = {
     "GET /api/v1/diary-entries": GRID_STAFF,
     "GET /api/v1/diary-entries/{entry_id}": GRID_STAFF,
     "PATCH /api/v1/diary-entries/{entry_id}": GRID_STAFF,
+    "POST /api/v1/diary-entries/{entry_id}/escalate": GRID_STAFF,
     # residents' archive
     "POST /api/v1/buildings": GRID_STAFF,
     "GET /api/v1/buildings": GRID_STAFF,
