@@ -51,17 +51,29 @@ async def test_demo_issues_stand_where_the_seed_cases_stand(empty_db_url):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             statuses: Counter[str] = Counter()
+            counts: Counter[str] = Counter()
             for admin in ("admin", "admin_chengqu"):
                 token = (
                     await client.post("/api/v1/auth/token", data={"username": admin, "password": data.DEMO_PASSWORD})
                 ).json()["access_token"]
-                cursor = None
-                while True:
-                    url = "/api/v1/issues?limit=200" + (f"&cursor={cursor}" if cursor else "")
-                    page = (await client.get(url, headers={"Authorization": f"Bearer {token}"})).json()
-                    statuses.update(i["status"] for i in page["items"])
-                    cursor = page["next_cursor"]
-                    if not cursor:
-                        break
-    expected = Counter(case.target_status for case in data.ISSUES)
-    assert statuses == expected
+                headers = {"Authorization": f"Bearer {token}"}
+                for kind in ("issues", "diary-entries", "disputes", "residents"):
+                    cursor = None
+                    while True:
+                        url = f"/api/v1/{kind}?limit=200" + (f"&cursor={cursor}" if cursor else "")
+                        page = (await client.get(url, headers=headers)).json()
+                        counts[kind] += len(page["items"])
+                        if kind == "issues":
+                            statuses.update(i["status"] for i in page["items"])
+                        if kind == "residents":
+                            assert all("*" in (r["id_number"] or "*") for r in page["items"])
+                        cursor = page["next_cursor"]
+                        if not cursor:
+                            break
+    assert statuses == Counter(case.target_status for case in data.ISSUES)
+    assert counts == {
+        "issues": len(data.ISSUES),
+        "diary-entries": len(data.DIARY_ENTRIES),
+        "disputes": len(data.DISPUTES),
+        "residents": len(data.RESIDENTS),
+    }
