@@ -31,6 +31,8 @@ DEMO_ACCOUNTS: list[tuple[str, str, str]] = [
 ]
 DEMO_LOGINS: list[tuple[str, str, str, str]] = [(u, data.DEMO_PASSWORD, r, a) for u, r, a in DEMO_ACCOUNTS]
 
+NUMBER_PREFIXES = {data.ZHOUZHI: "ZZ", data.CHENGQU: "YQ"}
+
 EXTRA_USERS = [data.DemoUser("admin_chengqu", "城区系统管理员", "admin", data.CHENGQU)]
 
 
@@ -53,6 +55,9 @@ async def load_places_and_people(session: AsyncSession, settings: Settings) -> d
             tolerance=tolerance,
             check_code=False,
         )
+    # Short prefixes for human-readable issue numbers (ZZ-20261123-000123), as the counties print them.
+    for code, prefix in NUMBER_PREFIXES.items():
+        areas[code].number_prefix = prefix
     await session.flush()
     units: dict[str, Unit] = {}
     for u in data.UNITS:
