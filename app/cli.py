@@ -130,6 +130,34 @@ def _print_logins(logins: list[tuple[str, str, str, str]]) -> None:
     Console().print(table)
 
 
+@app.command("worker")
+def worker_cmd() -> None:
+    """Deliver webhooks (回调投递) and SLA notices until SIGTERM or Ctrl-C; run one or more per deployment."""
+    settings = get_settings()
+    os.environ["DATABASE_URL"] = _database_url(settings)
+    get_settings.cache_clear()
+    asyncio.run(_run_worker(get_settings()))
+    console.print("worker stopped")
+
+
+async def _run_worker(settings: Settings) -> None:
+    import signal
+
+    from app.db import create_engine, session_factory
+    from app.integrations.webhooks import worker
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    engine = create_engine(settings)
+    console.print("[green]webhook worker running[/] (SIGTERM or Ctrl-C to stop)")
+    try:
+        await worker.serve(session_factory(engine), settings, stop)
+    finally:
+        await engine.dispose()
+
+
 @app.command("migrate")
 def migrate_cmd() -> None:
     """Apply database migrations (alembic upgrade head)."""
