@@ -201,3 +201,50 @@ async def test_notify_wakes_the_worker_without_waiting_for_the_poll(app, client,
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)  # a graceful stop
+
+
+async def test_the_api_process_runs_the_worker_when_configured(db_url, client, receiver):
+    from app.main import create_app
+    from tests.conftest import make_settings
+
+    await subscribe(client, receiver.url)
+    application = create_app(make_settings(db_url, run_worker_in_process=True))
+    async with application.router.lifespan_context(application):
+        event_id = await emit(application)
+        await asyncio.wait_for(receiver.got_request.wait(), 10)
+        task = application.state.webhook_worker
+    assert task.done() and not task.cancelled()  # stopped with the app, not killed
+    assert receiver.received[0].webhook_id == event_id
+
+
+async def test_minqing_worker_stops_on_sigterm(db_url):
+    import os
+    import signal
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": db_url, "MINQING_LOG_JSON": "false"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from app.cli import app; app()",
+        "worker",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        assert proc.stdout is not None
+        output = b""
+        async with asyncio.timeout(20):
+            while b"worker running" not in output:
+                line = await proc.stdout.readline()
+                assert line, output.decode()
+                output += line
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = await asyncio.wait_for(proc.communicate(), 15)
+        assert proc.returncode == 0, (output + rest).decode()
+        assert b"worker stopped" in rest
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
