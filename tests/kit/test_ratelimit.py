@@ -85,3 +85,15 @@ async def test_webhook_routes_are_limited_per_caller(app, client):
     r = await client.get("/api/v1/webhooks", headers=auth("admin"))
     assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
     assert (await client.get("/api/v1/webhooks", headers=auth("other_admin"))).status_code == 200
+
+
+async def test_old_counters_are_purged(app, monkeypatch):
+    from app.kit import ratelimit
+
+    async with client_from(limited_app(app)) as c:
+        assert (await c.post("/public")).status_code == 200
+    async with app.state.sessionmaker() as session, session.begin():
+        assert await ratelimit.purge(session) == 0
+        later = clock.now() + dt.timedelta(days=2)
+        monkeypatch.setattr(clock, "now", lambda: later)
+        assert await ratelimit.purge(session) == 1
