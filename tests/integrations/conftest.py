@@ -16,6 +16,6 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with worker.http_client() as client:
+async def http(settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with worker.http_client(settings) as client:
         yield client

@@ -169,12 +169,12 @@ async def test_a_crash_during_fan_out_leaves_the_event_in_the_outbox(app, client
     assert [r.webhook_id for r in receiver.received] == [event_id]
 
 
-async def test_workers_running_side_by_side_send_each_event_once(app, client, receiver):
+async def test_workers_running_side_by_side_send_each_event_once(app, client, receiver, settings):
     await subscribe(client, receiver.url)
     issues = [new_id() for _ in range(6)]
     sent = [await emit(app, "issue.dispatched", issues[i % 6], n=i) for i in range(30)]
 
-    clients = [worker.http_client() for _ in range(3)]
+    clients = [worker.http_client(settings) for _ in range(3)]
     try:
         for _ in range(4):
             await asyncio.gather(*(run(app, c, sla=False) for c in clients))

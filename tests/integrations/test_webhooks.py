@@ -200,3 +200,18 @@ async def test_a_url_refused_at_send_time_is_retried_not_sent(app, client, recei
     assert receiver.received == []
     [delivery] = await deliveries(client, sub["id"])
     assert delivery["status"] == "pending" and "loopback" in delivery["attempt_log"][0]["error"]
+
+
+async def test_the_sending_client_refuses_addresses_the_settings_forbid(db_url, receiver):
+    import httpx
+
+    from app.integrations.webhooks import worker
+
+    strict = make_settings(db_url, webhook_allow_loopback=False)
+    # "localhost" passes no literal-address check: the guard judges the address actually dialled
+    async with worker.http_client(strict) as http:
+        with pytest.raises(httpx.ConnectError, match="loopback"):
+            await http.post(f"http://localhost:{receiver.port}/hooks", content=b"{}")
+    async with worker.http_client(make_settings(db_url)) as http:
+        assert (await http.post(f"http://localhost:{receiver.port}/hooks", content=b"{}")).status_code == 200
+    assert len(receiver.received) == 1

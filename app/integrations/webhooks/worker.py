@@ -27,14 +27,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import ipaddress
 import json
 import logging
+import socket
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+import httpcore
 import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
@@ -48,6 +52,7 @@ from app.integrations.signing import signature_headers
 from app.integrations.webhooks import repository, service
 from app.integrations.webhooks.backoff import parse_retry_after, retry_delay
 from app.integrations.webhooks.models import DeliveryStatus, SlaNotification, WebhookDelivery
+from app.integrations.webhooks.urlcheck import address_refusal
 from app.issues.models import Issue
 from app.issues.repository import sla_condition
 from app.issues.sla import SlaState
@@ -84,15 +89,67 @@ class RunStats:
         return sum(self.outcomes.values())
 
 
-def http_client() -> httpx.AsyncClient:
-    """The client deliveries go out with: no redirects, no proxies from the environment."""
-    return httpx.AsyncClient(
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Connects only to addresses the URL guard allows, checked on the address actually dialled,
+    so a host that resolves differently at send time (DNS rebinding) cannot reach the inside."""
+
+    def __init__(self, *, allow_private: bool, allow_loopback: bool) -> None:
+        self._inner = httpcore.AnyIOBackend()
+        self._allow = {"allow_private": allow_private, "allow_loopback": allow_loopback}
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        for address in addresses:
+            reason = address_refusal(ipaddress.ip_address(address.partition("%")[0]), **self._allow)
+            if reason is not None:
+                raise httpcore.ConnectError(f"refused to connect to {address}: {reason}")
+        error: Exception = httpcore.ConnectError(f"{host} has no address")
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                error = exc
+        raise error
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def http_client(settings: Settings) -> httpx.AsyncClient:
+    """The client deliveries go out with: no redirects, no proxies from the environment, and only
+    to addresses the settings allow."""
+    client = httpx.AsyncClient(
         timeout=SEND_TIMEOUT,
         follow_redirects=False,
         trust_env=False,
         headers={"user-agent": USER_AGENT},
-        limits=httpx.Limits(max_connections=SEND_BATCH * 2, max_keepalive_connections=SEND_BATCH),
     )
+    transport = client._transport
+    assert isinstance(transport, httpx.AsyncHTTPTransport)
+    # httpx has no public switch for the network backend; its pool takes one.
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=httpx.create_ssl_context(),
+        max_connections=SEND_BATCH * 2,
+        max_keepalive_connections=SEND_BATCH,
+        keepalive_expiry=5.0,
+        network_backend=GuardedBackend(
+            allow_private=settings.webhook_allow_private, allow_loopback=settings.webhook_allow_loopback
+        ),
+    )
+    return client
 
 
 # --- SLA notices ------------------------------------------------------------------------------------
@@ -228,6 +285,9 @@ async def send(http: httpx.AsyncClient, claimed: repository.Claimed, settings: S
         result.error = exc.detail[:500]
     except httpx.HTTPError as exc:
         result.error = (f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)[:500]
+    except Exception as exc:  # one broken delivery must not hold back the rest of the round
+        logger.exception("webhook send failed unexpectedly", extra={"delivery_id": str(claimed.id)})
+        result.error = f"internal error: {type(exc).__name__}"
     elapsed = time.perf_counter() - start
     result.duration_ms = int(elapsed * 1000)
     WEBHOOK_ATTEMPT_SECONDS.observe(elapsed)
@@ -385,7 +445,7 @@ async def serve(
     wake = asyncio.Event()
     dsn = listen_dsn(settings)
     listener = asyncio.create_task(_listen(dsn, wake, stop)) if dsn else None
-    client = http or http_client()
+    client = http or http_client(settings)
     last_sla = dt.datetime.min.replace(tzinfo=dt.UTC)
     try:
         while not stop.is_set():
