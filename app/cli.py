@@ -130,6 +130,34 @@ def _print_logins(logins: list[tuple[str, str, str, str]]) -> None:
     Console().print(table)
 
 
+@app.command("worker")
+def worker_cmd() -> None:
+    """Deliver webhooks (回调投递) and SLA notices until SIGTERM or Ctrl-C; run one or more per deployment."""
+    settings = get_settings()
+    os.environ["DATABASE_URL"] = _database_url(settings)
+    get_settings.cache_clear()
+    asyncio.run(_run_worker(get_settings()))
+    console.print("worker stopped")
+
+
+async def _run_worker(settings: Settings) -> None:
+    import signal
+
+    from app.db import create_engine, session_factory
+    from app.integrations.webhooks import worker
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    engine = create_engine(settings)
+    console.print("[green]webhook worker running[/] (SIGTERM or Ctrl-C to stop)")
+    try:
+        await worker.serve(session_factory(engine), settings, stop)
+    finally:
+        await engine.dispose()
+
+
 @app.command("migrate")
 def migrate_cmd() -> None:
     """Apply database migrations (alembic upgrade head)."""
@@ -281,20 +309,20 @@ async def _import(url: str, features: list[dict[str, Any]]) -> Any:
 
 @app.command("purge")
 def purge_cmd() -> None:
-    """Delete expired idempotency keys (kept 30 days) and stale sign-in failure counters."""
+    """Delete expired idempotency keys (kept 30 days), stale sign-in failure and rate-limit counters."""
     url = _database_url(get_settings())
-    keys, failures = asyncio.run(_purge(url))
-    console.print(f"purged {keys} idempotency keys and {failures} sign-in counters")
+    keys, failures, windows = asyncio.run(_purge(url))
+    console.print(f"purged {keys} idempotency keys, {failures} sign-in counters and {windows} rate-limit counters")
 
 
-async def _purge(url: str) -> tuple[int, int]:
+async def _purge(url: str) -> tuple[int, int, int]:
     import datetime as dt
 
     import sqlalchemy as sa
 
     from app.auth.models import LoginFailure
     from app.db import create_engine, session_factory
-    from app.kit import idempotency
+    from app.kit import idempotency, ratelimit
 
     settings = get_settings()
     engine = create_engine(settings, url=url, pool_size=1, max_overflow=0)
@@ -303,7 +331,8 @@ async def _purge(url: str) -> tuple[int, int]:
             keys = await idempotency.purge(session)
             cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=settings.login_window_seconds)
             result = await session.execute(sa.delete(LoginFailure).where(LoginFailure.window_start < cutoff))
-            return keys, int(result.rowcount or 0)  # type: ignore[attr-defined]
+            windows = await ratelimit.purge(session)
+            return keys, int(result.rowcount or 0), windows  # type: ignore[attr-defined]
     finally:
         await engine.dispose()
 

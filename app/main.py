@@ -55,6 +55,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.startup_hooks = []
     app.state.shutdown_hooks = []
+    if settings.run_worker_in_process:
+        from app.integrations.webhooks import worker
+
+        worker.install(app)
     install_error_handlers(app)
     for router in PUBLIC_ROUTERS:
         app.include_router(router)

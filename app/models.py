@@ -6,9 +6,11 @@ def load_all_models() -> None:
     import app.auth.models
     import app.diary.models
     import app.grids.models
+    import app.integrations.webhooks.models
     import app.issues.models
     import app.kit.idempotency
     import app.kit.outbox
+    import app.kit.ratelimit
     import app.mediation.models
     import app.residents.models
     import app.sync.models  # noqa: F401

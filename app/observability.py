@@ -70,6 +70,17 @@ LATENCY = Histogram(
 POOL_CHECKED_OUT = Gauge("minqing_db_pool_checked_out", "connections in use", ["pid"], multiprocess_mode="livesum")
 POOL_SIZE = Gauge("minqing_db_pool_size", "configured pool size", ["pid"], multiprocess_mode="livesum")
 
+WEBHOOK_DELIVERIES = Counter(
+    "minqing_webhook_deliveries_total",
+    "Webhook delivery attempts by outcome (delivered, retry, dead, gone, lease_lost)",
+    ["outcome"],
+)
+WEBHOOK_ATTEMPT_SECONDS = Histogram(
+    "minqing_webhook_attempt_duration_seconds",
+    "Time to send one webhook and read the start of the answer",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
 
 def update_pool_gauges(engine: Any) -> None:
     pool = engine.pool

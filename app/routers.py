@@ -6,6 +6,7 @@ from app.audit import endpoints as audit
 from app.auth import endpoints as auth
 from app.diary import endpoints as diary
 from app.grids import endpoints as grids
+from app.integrations.webhooks import endpoints as webhooks
 from app.issues import endpoints as issues
 from app.mediation import endpoints as mediation
 from app.residents import endpoints as residents
@@ -31,4 +32,5 @@ PRIVATE_ROUTERS: list[APIRouter] = [
     residents.router,
     audit.router,
     sync.router,
+    webhooks.router,
 ]

@@ -29,6 +29,8 @@ class OutboxMessage(Base):
     aggregate_type: Mapped[str] = mapped_column(sa.String(32))
     aggregate_id: Mapped[uuid.UUID] = mapped_column()
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # Where the event happened: webhook subscriptions receive events of their area's subtree only.
+    area_id: Mapped[uuid.UUID | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column()
     available_at: Mapped[dt.datetime] = mapped_column()
     processed_at: Mapped[dt.datetime | None] = mapped_column()
@@ -40,15 +42,23 @@ def emit(
     aggregate_type: str,
     aggregate_id: uuid.UUID,
     payload: dict[str, Any],
+    area_id: uuid.UUID | None = None,
 ) -> OutboxMessage:
-    """Queue ``event_type`` for delivery once the current transaction commits."""
+    """Queue ``event_type`` for delivery once the current transaction commits.
+
+    ``area_id`` defaults to the payload's ``area_id``; events without an area reach no webhook.
+    An insert trigger sends ``NOTIFY outbox`` so the worker wakes up at commit.
+    """
     at = clock.now()
+    if area_id is None and payload.get("area_id"):
+        area_id = uuid.UUID(str(payload["area_id"]))
     message = OutboxMessage(
         event_id=new_id(),
         event_type=event_type,
         aggregate_type=aggregate_type,
         aggregate_id=aggregate_id,
         payload=payload,
+        area_id=area_id,
         created_at=at,
         available_at=at,
     )

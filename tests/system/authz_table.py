@@ -98,4 +98,14 @@ ROUTES: dict[str, frozenset[Role] | str] = {
     # audit, sync
     "GET /api/v1/audit": MANAGERS,
     "GET /api/v1/sync/changes": DISPUTE_STAFF,
+    # signed webhooks out (回调订阅)
+    "POST /api/v1/webhooks": ADMIN,
+    "GET /api/v1/webhooks": ADMIN,
+    "GET /api/v1/webhooks/{webhook_id}": ADMIN,
+    "PATCH /api/v1/webhooks/{webhook_id}": ADMIN,
+    "DELETE /api/v1/webhooks/{webhook_id}": ADMIN,
+    "POST /api/v1/webhooks/{webhook_id}/rotate-secret": ADMIN,
+    "GET /api/v1/webhooks/{webhook_id}/deliveries": ADMIN,
+    "GET /api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}": ADMIN,
+    "POST /api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay": ADMIN,
 }

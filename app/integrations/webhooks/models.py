@@ -1,0 +1,152 @@
+"""Webhook subscriptions (回调订阅), their deliveries (投递) and each attempt (投递记录)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, IdMixin, TimestampMixin, VersionMixin
+from app.system.enums import register as register_enum
+
+
+class EventType(StrEnum):
+    """Events a subscription may ask for; the outbox may hold others, which nobody receives."""
+
+    ISSUE_CREATED = "issue.created"
+    ISSUE_DISPATCHED = "issue.dispatched"
+    ISSUE_RESOLVED = "issue.resolved"
+    ISSUE_CLOSED = "issue.closed"
+    ISSUE_REOPENED = "issue.reopened"
+    ISSUE_ESCALATED = "issue.escalated"
+    ISSUE_SUPERVISED = "issue.supervised"
+    ISSUE_DUE_SOON = "issue.due_soon"
+    ISSUE_OVERDUE = "issue.overdue"
+    DISPUTE_RISK_RAISED = "dispute.risk_raised"
+
+
+EVENT_TYPE_LABELS = {
+    EventType.ISSUE_CREATED: "诉求上报",
+    EventType.ISSUE_DISPATCHED: "已派单",
+    EventType.ISSUE_RESOLVED: "已办结",
+    EventType.ISSUE_CLOSED: "已结案",
+    EventType.ISSUE_REOPENED: "重办",
+    EventType.ISSUE_ESCALATED: "上报上级",
+    EventType.ISSUE_SUPERVISED: "督办",
+    EventType.ISSUE_DUE_SOON: "临期预警",
+    EventType.ISSUE_OVERDUE: "超期",
+    EventType.DISPUTE_RISK_RAISED: "纠纷风险升级",
+}
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # 待投递 / 重试中
+    DELIVERED = "delivered"  # 已送达
+    DEAD = "dead"  # 投递失败 (retries exhausted)
+    CANCELLED = "cancelled"  # 已取消 (subscription disabled)
+
+
+DELIVERY_STATUS_LABELS = {
+    DeliveryStatus.PENDING: "待投递",
+    DeliveryStatus.DELIVERED: "已送达",
+    DeliveryStatus.DEAD: "投递失败",
+    DeliveryStatus.CANCELLED: "已取消",
+}
+
+
+class WebhookSubscription(IdMixin, TimestampMixin, VersionMixin, Base):
+    __tablename__ = "webhook_subscriptions"
+
+    url: Mapped[str] = mapped_column(sa.String(2000))
+    event_types: Mapped[list[str]] = mapped_column(ARRAY(sa.String(64)))
+    # Events of this area's subtree only.
+    area_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("areas.id", ondelete="RESTRICT"), index=True)
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    description: Mapped[str | None] = mapped_column(sa.String(500))
+    secret: Mapped[str] = mapped_column(sa.String(128))
+    # After a rotation, messages carry a signature with each secret until this one expires.
+    previous_secret: Mapped[str | None] = mapped_column(sa.String(128))
+    previous_secret_expires_at: Mapped[dt.datetime | None] = mapped_column()
+    is_active: Mapped[bool] = mapped_column(server_default=sa.true(), default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    disabled_at: Mapped[dt.datetime | None] = mapped_column()
+    created_by: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+
+    def signing_secrets(self, now: dt.datetime) -> list[str]:
+        secrets = [self.secret]
+        if self.previous_secret and self.previous_secret_expires_at and self.previous_secret_expires_at > now:
+            secrets.append(self.previous_secret)
+        return secrets
+
+
+class WebhookDelivery(IdMixin, TimestampMixin, Base):
+    """One event for one subscription. ``seq`` is the outbox id: the order of an aggregate's events."""
+
+    __tablename__ = "webhook_deliveries"
+
+    subscription_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(sa.BigInteger)
+    event_id: Mapped[uuid.UUID] = mapped_column()
+    event_type: Mapped[str] = mapped_column(sa.String(64))
+    aggregate_type: Mapped[str] = mapped_column(sa.String(32))
+    aggregate_id: Mapped[uuid.UUID] = mapped_column()
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    event_created_at: Mapped[dt.datetime] = mapped_column()
+    status: Mapped[str] = mapped_column(sa.String(16), server_default="pending", default=DeliveryStatus.PENDING.value)
+    # Attempts since the delivery was (re)queued; counted when claimed, so a crash counts too.
+    attempts: Mapped[int] = mapped_column(server_default="0", default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column()
+    # Lease of the worker sending it; another worker takes over once it has expired.
+    locked_until: Mapped[dt.datetime | None] = mapped_column()
+    lease_token: Mapped[uuid.UUID | None] = mapped_column()
+    last_status_code: Mapped[int | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    delivered_at: Mapped[dt.datetime | None] = mapped_column()
+
+    __table_args__ = (
+        sa.UniqueConstraint("subscription_id", "event_id"),
+        sa.CheckConstraint("status in ('pending','delivered','dead','cancelled')", name="status_known"),
+        sa.Index("ix_webhook_deliveries_due", "next_attempt_at", postgresql_where=sa.text("status = 'pending'")),
+        sa.Index(
+            "ix_webhook_deliveries_pending_aggregate",
+            "subscription_id",
+            "aggregate_id",
+            "seq",
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
+        sa.Index("ix_webhook_deliveries_listing", "subscription_id", "created_at", "id"),
+    )
+
+
+class WebhookAttempt(Base):
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    delivery_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"))
+    started_at: Mapped[dt.datetime] = mapped_column()
+    duration_ms: Mapped[int] = mapped_column()
+    status_code: Mapped[int | None] = mapped_column()
+    response_excerpt: Mapped[str | None] = mapped_column(sa.String(1000))
+    error: Mapped[str | None] = mapped_column(sa.String(500))
+
+    __table_args__ = (sa.Index("ix_webhook_attempts_delivery_id", "delivery_id", "id"),)
+
+
+class SlaNotification(Base):
+    """``issue.due_soon`` / ``issue.overdue`` already emitted for this issue, state and deadline."""
+
+    __tablename__ = "sla_notifications"
+
+    issue_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True)
+    state: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    due_at: Mapped[dt.datetime] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(server_default=sa.func.now())
+
+
+register_enum("webhook_event_type", EventType, EVENT_TYPE_LABELS)
+register_enum("webhook_delivery_status", DeliveryStatus, DELIVERY_STATUS_LABELS)

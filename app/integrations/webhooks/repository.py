@@ -1,0 +1,302 @@
+"""SQL for webhook subscriptions, the fan-out of outbox events and the delivery queue."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.auth.models import ApiKey
+from app.auth.scope import Principal, scope_filter
+from app.grids.models import Area
+from app.integrations.webhooks.models import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookSubscription,
+)
+from app.kit.outbox import OutboxMessage
+from app.kit.pagination import keyset
+
+PENDING = DeliveryStatus.PENDING.value
+
+# --- subscriptions ------------------------------------------------------------------------------
+
+
+async def get_in_scope(
+    session: AsyncSession, principal: Principal, subscription_id: uuid.UUID, *, for_update: bool = False
+) -> WebhookSubscription | None:
+    stmt = sa.select(WebhookSubscription).where(
+        WebhookSubscription.id == subscription_id,
+        scope_filter(principal, area_column=WebhookSubscription.area_id),
+    )
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def list_in_scope(
+    session: AsyncSession, principal: Principal, *, cursor: str | None, limit: int
+) -> Sequence[WebhookSubscription]:
+    stmt = sa.select(WebhookSubscription).where(scope_filter(principal, area_column=WebhookSubscription.area_id))
+    stmt = keyset(stmt, [WebhookSubscription.created_at, WebhookSubscription.id], cursor=cursor, limit=limit)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def cancel_pending(session: AsyncSession, subscription_id: uuid.UUID, now: dt.datetime) -> int:
+    result = await session.execute(
+        sa.update(WebhookDelivery)
+        .where(WebhookDelivery.subscription_id == subscription_id, WebhookDelivery.status == PENDING)
+        .values(status=DeliveryStatus.CANCELLED.value, locked_until=None, lease_token=None, updated_at=now)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# --- deliveries, as seen through the API ----------------------------------------------------------
+
+
+async def get_delivery(
+    session: AsyncSession, subscription_id: uuid.UUID, delivery_id: uuid.UUID, *, for_update: bool = False
+) -> WebhookDelivery | None:
+    stmt = sa.select(WebhookDelivery).where(
+        WebhookDelivery.id == delivery_id, WebhookDelivery.subscription_id == subscription_id
+    )
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def list_deliveries(
+    session: AsyncSession,
+    subscription_id: uuid.UUID,
+    *,
+    status: DeliveryStatus | None,
+    cursor: str | None,
+    limit: int,
+) -> Sequence[WebhookDelivery]:
+    stmt = sa.select(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription_id)
+    if status is not None:
+        stmt = stmt.where(WebhookDelivery.status == status.value)
+    stmt = keyset(stmt, [WebhookDelivery.created_at, WebhookDelivery.id], cursor=cursor, limit=limit)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def attempts_of(
+    session: AsyncSession, delivery_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[WebhookAttempt]]:
+    out: dict[uuid.UUID, list[WebhookAttempt]] = defaultdict(list)
+    if not delivery_ids:
+        return out
+    stmt = (
+        sa.select(WebhookAttempt)
+        .where(WebhookAttempt.delivery_id.in_(delivery_ids))
+        .order_by(WebhookAttempt.delivery_id, WebhookAttempt.id)
+    )
+    for attempt in (await session.execute(stmt)).scalars():
+        out[attempt.delivery_id].append(attempt)
+    return out
+
+
+# --- fan-out: outbox rows → one delivery per matching subscription ----------------------------------
+
+
+async def claim_outbox(session: AsyncSession, now: dt.datetime, limit: int) -> Sequence[OutboxMessage]:
+    """Lock a batch of unprocessed events, oldest first; rows other workers hold are skipped."""
+    stmt = (
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.processed_at.is_(None), OutboxMessage.available_at <= now)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def matching_subscriptions(session: AsyncSession, outbox_ids: Sequence[int]) -> Sequence[tuple[int, uuid.UUID]]:
+    """``(outbox id, subscription id)`` for every active subscription that wants the event: its type
+    is subscribed, its area lies in the subscription's subtree, and the owner key is not revoked."""
+    event_area = aliased(Area)
+    sub_area = aliased(Area)
+    stmt = (
+        sa.select(OutboxMessage.id, WebhookSubscription.id)
+        .join(event_area, event_area.id == OutboxMessage.area_id)
+        .join(WebhookSubscription, OutboxMessage.event_type == sa.any_(WebhookSubscription.event_types))
+        .join(sub_area, sub_area.id == WebhookSubscription.area_id)
+        .outerjoin(ApiKey, ApiKey.id == WebhookSubscription.api_key_id)
+        .where(
+            OutboxMessage.id.in_(outbox_ids),
+            WebhookSubscription.is_active,
+            event_area.path.op("<@")(sub_area.path),
+            sa.or_(WebhookSubscription.api_key_id.is_(None), ApiKey.revoked_at.is_(None)),
+        )
+    )
+    return [(r[0], r[1]) for r in (await session.execute(stmt)).all()]
+
+
+async def insert_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        stmt = insert(WebhookDelivery).values(list(rows))
+        await session.execute(stmt.on_conflict_do_nothing(index_elements=["subscription_id", "event_id"]))
+
+
+async def mark_processed(session: AsyncSession, outbox_ids: Sequence[int], now: dt.datetime) -> None:
+    await session.execute(sa.update(OutboxMessage).where(OutboxMessage.id.in_(outbox_ids)).values(processed_at=now))
+
+
+# --- the delivery queue ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery leased to this worker, with what it needs to send it."""
+
+    id: uuid.UUID
+    lease_token: uuid.UUID
+    attempt: int
+    subscription_id: uuid.UUID
+    url: str
+    secrets: list[str]
+    event_id: uuid.UUID
+    event_type: str
+    event_created_at: dt.datetime
+    payload: dict[str, Any]
+
+
+async def claim_deliveries(
+    session: AsyncSession, now: dt.datetime, limit: int, lease: dt.timedelta, token: uuid.UUID
+) -> list[Claimed]:
+    """Lease up to ``limit`` due deliveries and count the attempt.
+
+    A delivery is due when it is pending, its time has come, nobody holds a live lease on it, and
+    no earlier event of the same aggregate is still on its way to the same subscription (pending,
+    or not even fanned out yet): one aggregate's events reach a receiver in order.
+    """
+    d = WebhookDelivery
+    earlier = aliased(WebhookDelivery)
+    earlier_pending = (
+        sa.select(earlier.id)
+        .where(
+            earlier.subscription_id == d.subscription_id,
+            earlier.aggregate_id == d.aggregate_id,
+            earlier.status == PENDING,
+            earlier.seq < d.seq,
+        )
+        .exists()
+    )
+    earlier_unprocessed = (
+        sa.select(OutboxMessage.id)
+        .where(
+            OutboxMessage.aggregate_id == d.aggregate_id,
+            OutboxMessage.processed_at.is_(None),
+            OutboxMessage.id < d.seq,
+        )
+        .exists()
+    )
+    due = (
+        sa.select(d.id)
+        .join(WebhookSubscription, WebhookSubscription.id == d.subscription_id)
+        .where(
+            d.status == PENDING,
+            d.next_attempt_at <= now,
+            sa.or_(d.locked_until.is_(None), d.locked_until <= now),
+            WebhookSubscription.is_active,
+            ~earlier_pending,
+            ~earlier_unprocessed,
+        )
+        .order_by(d.next_attempt_at, d.seq)
+        .limit(limit)
+        .with_for_update(of=d, skip_locked=True)
+        .scalar_subquery()
+    )
+    leased = (
+        await session.execute(
+            sa.update(d)
+            .where(d.id.in_(due))
+            .values(locked_until=now + lease, lease_token=token, attempts=d.attempts + 1, updated_at=now)
+            .returning(d.id, d.attempts, d.subscription_id)
+        )
+    ).all()
+    if not leased:
+        return []
+    subs = {
+        s.id: s
+        for s in (
+            await session.execute(
+                sa.select(WebhookSubscription).where(WebhookSubscription.id.in_({r[2] for r in leased}))
+            )
+        ).scalars()
+    }
+    rows = {r.id: r for r in (await session.execute(sa.select(d).where(d.id.in_([r[0] for r in leased])))).scalars()}
+    out = []
+    for delivery_id, attempt, sub_id in leased:
+        row, sub = rows[delivery_id], subs[sub_id]
+        out.append(
+            Claimed(
+                id=delivery_id,
+                lease_token=token,
+                attempt=attempt,
+                subscription_id=sub_id,
+                url=sub.url,
+                secrets=sub.signing_secrets(now),
+                event_id=row.event_id,
+                event_type=row.event_type,
+                event_created_at=row.event_created_at,
+                payload=row.payload,
+            )
+        )
+    out.sort(key=lambda c: rows[c.id].seq)
+    return out
+
+
+async def record_attempt(session: AsyncSession, delivery_id: uuid.UUID, **values: Any) -> None:
+    await session.execute(sa.insert(WebhookAttempt).values(delivery_id=delivery_id, **values))
+
+
+async def settle(session: AsyncSession, claimed: Claimed, now: dt.datetime, **values: Any) -> bool:
+    """Write the outcome of an attempt, if this worker still holds the lease (False otherwise)."""
+    result = await session.execute(
+        sa.update(WebhookDelivery)
+        .where(
+            WebhookDelivery.id == claimed.id,
+            WebhookDelivery.lease_token == claimed.lease_token,
+            WebhookDelivery.status == PENDING,
+        )
+        .values(locked_until=None, lease_token=None, updated_at=now, **values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def disable_subscription(
+    session: AsyncSession, subscription_id: uuid.UUID, reason: str, now: dt.datetime
+) -> None:
+    await session.execute(
+        sa.update(WebhookSubscription)
+        .where(WebhookSubscription.id == subscription_id, WebhookSubscription.is_active)
+        .values(
+            is_active=False,
+            disabled_reason=reason,
+            disabled_at=now,
+            version=WebhookSubscription.version + 1,
+            updated_at=now,
+        )
+    )
+    await cancel_pending(session, subscription_id, now)
+
+
+async def next_due_at(session: AsyncSession) -> dt.datetime | None:
+    """When the earliest pending delivery becomes due (for the worker's sleep)."""
+    return (
+        await session.execute(
+            sa.select(
+                sa.func.min(sa.func.greatest(WebhookDelivery.next_attempt_at, WebhookDelivery.locked_until))
+            ).where(WebhookDelivery.status == PENDING)
+        )
+    ).scalar()

@@ -1,0 +1,118 @@
+"""Rate limits (限流) shared by every worker and node: fixed windows counted in PostgreSQL.
+
+Each check is one ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` on the ``rate_limits`` row of
+its key, committed in a short transaction of its own so that the count survives a request that
+fails and is visible at once to every other process. Windows are aligned on the epoch
+(``floor(t / window) * window``), so all nodes agree on where a window starts.
+
+Over the limit → 429 ``rate_limited`` with ``Retry-After``: the seconds until the window ends.
+
+Usage::
+
+    @router.post("/things", dependencies=[Depends(rate_limit("things_create", 60, 60, key="principal"))])
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Coroutine
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from fastapi import Request
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.auth.deps import CurrentPrincipal
+from app.db import Base
+from app.errors import RateLimited
+from app.kit import clock
+
+
+class RateLimitWindow(Base):
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    window_start: Mapped[dt.datetime] = mapped_column()
+    hits: Mapped[int] = mapped_column(server_default="0")
+
+
+RateKey = Literal["address", "principal"]
+
+
+def client_address(request: Request) -> str:
+    """The client's address (behind a proxy, uvicorn's ``--proxy-headers`` puts the real one here)."""
+    return request.client.host if request.client else "unknown"
+
+
+def window_start(now: dt.datetime, window_seconds: int) -> dt.datetime:
+    epoch = now.timestamp()
+    return dt.datetime.fromtimestamp(epoch - epoch % window_seconds, dt.UTC)
+
+
+async def hit(
+    session: AsyncSession, key: str, window_seconds: int, now: dt.datetime | None = None
+) -> tuple[int, float]:
+    """Count one hit on ``key``; return the hits in the current window and the seconds it has left."""
+    now = now or clock.now()
+    start = window_start(now, window_seconds)
+    table = RateLimitWindow.__table__
+    stmt = insert(RateLimitWindow).values(key=key, window_start=start, hits=1)
+    same_window = table.c.window_start >= stmt.excluded.window_start
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={
+            "hits": sa.case((same_window, table.c.hits + 1), else_=1),
+            "window_start": sa.func.greatest(table.c.window_start, stmt.excluded.window_start),
+        },
+    ).returning(table.c.hits, table.c.window_start)
+    hits, current_start = (await session.execute(stmt)).one()
+    remaining = (current_start + dt.timedelta(seconds=window_seconds) - now).total_seconds()
+    return int(hits), max(remaining, 0.0)
+
+
+async def check(sessions: async_sessionmaker[AsyncSession], key: str, limit: int, window_seconds: int) -> None:
+    """Raise 429 ``rate_limited`` when ``key`` is over ``limit`` hits in its window."""
+    async with sessions() as session, session.begin():
+        hits, remaining = await hit(session, key, window_seconds)
+    if hits > limit:
+        raise RateLimited(
+            f"More than {limit} requests in {window_seconds} s; retry after the window ends.",
+            retry_after=max(1, math.ceil(remaining)),
+            limit=limit,
+            window_seconds=window_seconds,
+        )
+
+
+def rate_limit(
+    name: str, limit: int, window_seconds: int, key: RateKey = "address"
+) -> Callable[..., Coroutine[Any, Any, None]]:
+    """A dependency allowing ``limit`` requests per ``window_seconds`` per client address, or per
+    authenticated caller (``key="principal"``: the API key, else the user; 401 when anonymous)."""
+    if limit < 1 or window_seconds < 1:
+        raise ValueError("a rate limit needs a positive limit and window")
+
+    if key == "address":
+
+        async def _by_address(request: Request) -> None:
+            await check(request.app.state.sessionmaker, f"{name}:addr:{client_address(request)}", limit, window_seconds)
+
+        dependency = _by_address
+    else:
+
+        async def _by_principal(request: Request, principal: CurrentPrincipal) -> None:
+            await check(request.app.state.sessionmaker, f"{name}:{principal.idempotency_owner}", limit, window_seconds)
+
+        dependency = _by_principal
+    dependency.__name__ = f"rate_limit_{name}"
+    return dependency
+
+
+async def purge(session: AsyncSession, older_than: dt.timedelta = dt.timedelta(days=1)) -> int:
+    """Delete counters whose window ended long ago."""
+    result = await session.execute(
+        sa.delete(RateLimitWindow).where(RateLimitWindow.window_start < clock.now() - older_than)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
