@@ -21,6 +21,7 @@ from app.config import Settings
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from app.grids import repository as areas
 from app.grids import service as grids
+from app.kit import outbox
 from app.kit.crypto import cipher_for
 from app.kit.ids import new_id
 from app.kit.masking import mask_name, mask_phone
@@ -160,6 +161,22 @@ async def add_follow_up(session: AsyncSession, principal: Principal, dispute: Di
     if risk != dispute.risk_level:
         dispute.risk_reason = f"回访发现纠纷未稳定({data['visited_on']}),风险等级上调。" + (
             f" {dispute.risk_reason}" if dispute.risk_reason else ""
+        )
+        # Thin payload for integrations (综治平台): no parties, no text.
+        outbox.emit(
+            session,
+            "dispute.risk_raised",
+            "dispute",
+            dispute.id,
+            {
+                "dispute_id": str(dispute.id),
+                "area_id": str(dispute.area_id),
+                "type": dispute.type,
+                "risk_level": risk.value,
+                "previous_risk_level": dispute.risk_level,
+                "status": status.value,
+            },
+            area_id=dispute.area_id,
         )
     dispute.status, dispute.risk_level = status.value, risk.value
     return await _touch(session, dispute)

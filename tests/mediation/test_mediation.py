@@ -1,3 +1,5 @@
+import sqlalchemy as sa
+
 from tests.conftest import auth
 from tests.world import AREA, USER
 
@@ -61,7 +63,7 @@ async def test_from_screening_to_a_stable_follow_up(client):
     assert r.headers["etag"] == f'"{body["version"]}"'
 
 
-async def test_not_stable_follow_up_reopens_mediation_with_higher_risk(client):
+async def test_not_stable_follow_up_reopens_mediation_with_higher_risk(client, app):
     d = await _create(client, risk_level="orange")
     url = f"/api/v1/disputes/{d['id']}"
     await client.post(f"{url}/outcome", json={"outcome": "referred", "referred_to": "judicial"}, headers=MED)
@@ -70,6 +72,22 @@ async def test_not_stable_follow_up_reopens_mediation_with_higher_risk(client):
     await client.post(f"{url}/outcome", json={"outcome": "failed"}, headers=MED)
     r = await client.post(f"{url}/follow-ups", json={"visited_on": "2026-12-05", "stable": False}, headers=GW)
     assert r.json()["risk_level"] == "red"  # red is the top
+    # the raise (and only the raise) went to the outbox for integrations, without personal data
+    async with app.state.sessionmaker() as session:
+        rows = (
+            (
+                await session.execute(
+                    sa.text(
+                        "SELECT payload FROM outbox WHERE event_type = 'dispute.risk_raised' AND aggregate_id = :id"
+                    ),
+                    {"id": d["id"]},
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert [(p["previous_risk_level"], p["risk_level"]) for p in rows] == [("orange", "red")]
+    assert "parties" not in rows[0] and "title" not in rows[0]
 
 
 async def test_stale_if_match_on_actions(client):
