@@ -4,6 +4,8 @@
 def load_all_models() -> None:
     import app.auth.models
     import app.grids.models
+    import app.integrations.hotline.models
+    import app.integrations.open311.models
     import app.issues.models
     import app.kit.idempotency
     import app.kit.outbox  # noqa: F401

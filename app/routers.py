@@ -4,6 +4,8 @@ from fastapi import APIRouter
 
 from app.auth import endpoints as auth
 from app.grids import endpoints as grids
+from app.integrations.hotline import endpoints as hotline
+from app.integrations.open311 import endpoints as open311
 from app.issues import endpoints as issues
 from app.stats import page as dashboard_page
 from app.system import endpoints as system
@@ -14,6 +16,7 @@ PUBLIC_ROUTERS: list[APIRouter] = [
     auth.public_router,
     dashboard_page.router,
     issues.public_router,
+    open311.router,
 ]
 
 PRIVATE_ROUTERS: list[APIRouter] = [
@@ -21,4 +24,5 @@ PRIVATE_ROUTERS: list[APIRouter] = [
     grids.router,
     issues.router,
     issues.config_router,
+    hotline.router,
 ]
