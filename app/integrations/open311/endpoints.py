@@ -28,7 +28,7 @@ _STATUS_FROM_PROBLEM = {401: 403, 422: 400}
 
 
 def _format_of(request: Request) -> fmt.Format:
-    value = request.path_params.get("format")
+    value = request.path_params.get("format") or request.url.path.rpartition(".")[2]
     return "xml" if value == "xml" else "json"
 
 
@@ -206,6 +206,7 @@ async def create_request(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Response:
     f = _format(format)
+    await request.body()  # kept for the Idempotency-Key fingerprint; the form is parsed from it
     raw = await request.form()
     fields: dict[str, Any] = {k: raw.getlist(k) for k in raw}
     form = fmt.parse_post_form({k: [v for v in vals if isinstance(v, str)] for k, vals in fields.items()})
