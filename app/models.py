@@ -6,6 +6,8 @@ def load_all_models() -> None:
     import app.auth.models
     import app.diary.models
     import app.grids.models
+    import app.integrations.hotline.models
+    import app.integrations.open311.models
     import app.integrations.webhooks.models
     import app.issues.models
     import app.kit.idempotency

@@ -6,6 +6,8 @@ from app.audit import endpoints as audit
 from app.auth import endpoints as auth
 from app.diary import endpoints as diary
 from app.grids import endpoints as grids
+from app.integrations.hotline import endpoints as hotline
+from app.integrations.open311 import endpoints as open311
 from app.integrations.webhooks import endpoints as webhooks
 from app.issues import endpoints as issues
 from app.mediation import endpoints as mediation
@@ -20,6 +22,7 @@ PUBLIC_ROUTERS: list[APIRouter] = [
     auth.public_router,
     dashboard_page.router,
     issues.public_router,
+    open311.router,
 ]
 
 PRIVATE_ROUTERS: list[APIRouter] = [
@@ -33,4 +36,5 @@ PRIVATE_ROUTERS: list[APIRouter] = [
     audit.router,
     sync.router,
     webhooks.router,
+    hotline.router,
 ]

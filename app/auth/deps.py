@@ -49,6 +49,12 @@ async def _principal_from_api_key(session: SessionDep, plaintext: str) -> Princi
     )
 
 
+async def principal_for_api_key(session: SessionDep, plaintext: str) -> Principal:
+    """The principal of an API key given outside the headers (Open311's ``api_key`` form field);
+    401 :class:`Unauthorized` when unknown or revoked."""
+    return await _principal_from_api_key(session, plaintext)
+
+
 async def current_principal(
     request: Request,
     session: SessionDep,

@@ -64,5 +64,22 @@ async def candidates_at(session: AsyncSession, lng: float, lat: float, scope_pat
     return (await session.execute(stmt)).scalars().all()
 
 
+async def named_in(session: AsyncSession, text: str, scope_path: str, levels: Sequence[str]) -> Area | None:
+    """The deepest area at one of ``levels`` whose name appears in ``text`` (an address); among
+    areas equally deep, the longest name wins."""
+    stmt = (
+        sa.select(Area)
+        .where(
+            within(scope_path),
+            Area.level.in_(levels),
+            sa.func.char_length(Area.name) >= 2,
+            sa.func.strpos(sa.literal(text), Area.name) > 0,
+        )
+        .order_by(sa.func.nlevel(Area.path).desc(), sa.func.char_length(Area.name).desc(), Area.code)
+        .limit(1)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
 async def has_children(session: AsyncSession, area_id: uuid.UUID) -> bool:
     return bool((await session.execute(sa.select(sa.exists().where(Area.parent_id == area_id)))).scalar())

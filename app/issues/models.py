@@ -92,6 +92,9 @@ class Issue(IdMixin, VersionMixin, Base):
     resolve_started_at: Mapped[dt.datetime] = mapped_column()
     respond_due_at: Mapped[dt.datetime] = mapped_column()
     resolve_due_at: Mapped[dt.datetime] = mapped_column()
+    # A deadline set by the source system (the 12345 hotline's 办理时限): it caps resolve_due_at
+    # for the first round of handling; 重办 clears it.
+    external_due_at: Mapped[dt.datetime | None] = mapped_column()
     # The deadline currently running and the instant its last 20 % begins (NULL: no clock runs).
     due_at: Mapped[dt.datetime | None] = mapped_column()
     due_soon_at: Mapped[dt.datetime | None] = mapped_column()

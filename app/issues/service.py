@@ -126,13 +126,17 @@ def _refresh_due(issue: Issue, cal: WorkCalendar) -> None:
 
 
 def _recompute_resolve_due(issue: Issue, cal: WorkCalendar) -> None:
-    issue.resolve_due_at = deadline(
+    """The policy's resolve deadline, capped by the source system's own deadline when earlier."""
+    due = deadline(
         issue.resolve_started_at,
         issue.resolve_amount,
         Unit(issue.resolve_unit),
         cal,
         paused_seconds_business=issue.paused_business_seconds + issue.extension_business_seconds,
     )
+    if issue.external_due_at is not None and issue.external_due_at < due:
+        due = max(issue.external_due_at, issue.resolve_started_at)
+    issue.resolve_due_at = due
 
 
 def sla_state_of(issue: Issue, now: dt.datetime) -> SlaState | None:
@@ -274,8 +278,15 @@ async def _check_category(session: AsyncSession, code: str) -> None:
 
 
 async def create_issue(
-    session: AsyncSession, principal: Principal, settings: Settings, body: schemas.IssueCreate
+    session: AsyncSession,
+    principal: Principal,
+    settings: Settings,
+    body: schemas.IssueCreate,
+    *,
+    external_due_at: dt.datetime | None = None,
 ) -> Issue:
+    """File an issue. ``external_due_at`` is a deadline imposed by the source system (the 12345
+    hotline's 办理时限); the resolve deadline is the earlier of it and the SLA policy's."""
     if body.id is not None and await repository.exists(session, body.id):
         raise Conflict("An issue with this id exists.", code="issue_exists", errors=[field_error("id", "taken")])
     await _check_category(session, body.category)
@@ -308,6 +319,7 @@ async def create_issue(
         created_at=now,
         updated_at=now,
         resolve_started_at=now,
+        external_due_at=external_due_at,
         version=1,
         last_event_seq=0,
         paused_seconds=0,
@@ -797,6 +809,7 @@ async def _reopen(ctx: Ctx, body: schemas.ReasonBody) -> dict[str, Any]:
     issue.outcome = issue.resolution = None
     issue.resolved_by = None
     issue.resolve_started_at = ctx.now
+    issue.external_due_at = None  # 重办 runs on our policy's fresh window
     issue.paused_business_seconds = issue.extension_business_seconds = 0.0
     _recompute_resolve_due(issue, ctx.calendar)
     _emit(ctx.session, "issue.reopened", issue, ctx.now, reason=body.reason)
@@ -842,6 +855,15 @@ async def evaluate(ctx: Ctx, rating: Rating, solved: bool, comment: str | None) 
         await _transition(system, Action.REOPEN, schemas.ReasonBody(reason="居民评价不满意,重办"))
         return True
     return False
+
+
+async def supervise_from_source(session: AsyncSession, settings: Settings, issue: Issue, note: str) -> None:
+    """督办 relayed from a source system (a 12345 hotline's 催办), taken by the system actor.
+
+    The caller has found ``issue`` within its scope; it is locked here."""
+    locked = await repository.get_unscoped(session, issue.id, for_update=True)
+    assert locked is not None
+    await _transition(Ctx(session, settings, None, locked, clock.now()), Action.SUPERVISE, schemas.NoteBody(note=note))
 
 
 def _token_hash(token: str) -> str:

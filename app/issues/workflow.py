@@ -31,8 +31,11 @@ Decisions behind the table:
 * **Closed is not terminal**: the resident's rating (``evaluate``, 民事民评) arrives after
   closing, and 不满意 within 7 days reopens the issue (重办) into ``in_progress``. Both come either
   from staff taking the 回访 call or from the resident's one-time feedback link; the latter is
-  applied as :data:`SYSTEM`, an actor that is not a staff role and may do nothing else. The 7-day
-  window is the service's check.
+  applied as :data:`SYSTEM`, an actor that is not a staff role. The 7-day window is the
+  service's check.
+* **督办 from outside**: a 12345 hotline's 催办 (urge) arrives as a signed message and is applied
+  as ``supervise`` by :data:`SYSTEM` on any open issue; the system does nothing else besides the
+  rating and 重办 above.
 * **Terminal**: ``rejected`` and ``merged`` allow nothing.
 * ``admin`` may take every action. ``viewer`` and ``mediator`` take none. ``integration`` (12345
   hotline, 信访) takes none either: integrations create tickets and read their status; their
@@ -281,14 +284,14 @@ TRANSITIONS: dict[tuple[Status, Action], Transition] = {
     (S.REPORTED, A.ACCEPT):              _by(S.ACCEPTED,    _GRID, _COMMUNITY, _STREET, _ADMIN),
     (S.REPORTED, A.REJECT):              _by(S.REJECTED,    _COMMUNITY, _STREET, _ADMIN),
     (S.REPORTED, A.MERGE):               _by(S.MERGED,      _COMMUNITY, _STREET, _ADMIN),
-    (S.REPORTED, A.SUPERVISE):           _by(S.REPORTED,    _COMMUNITY, _STREET, _ADMIN),
+    (S.REPORTED, A.SUPERVISE):           _by(S.REPORTED,    _COMMUNITY, _STREET, _ADMIN, SYSTEM),
     (S.ACCEPTED, A.REJECT):              _by(S.REJECTED,    _COMMUNITY, _STREET, _ADMIN),
     (S.ACCEPTED, A.MERGE):               _by(S.MERGED,      _COMMUNITY, _STREET, _ADMIN),
     # 派单, or settle on the spot, or 上报上级
     (S.ACCEPTED, A.DISPATCH):            _by(S.DISPATCHED,  _COMMUNITY, _STREET, _ADMIN),
     (S.ACCEPTED, A.RESOLVE):             _by(S.RESOLVED,    _GRID, _COMMUNITY, _STREET, _ADMIN),
     (S.ACCEPTED, A.ESCALATE):            _by(S.ACCEPTED,    _GRID, _COMMUNITY, _STREET, _ADMIN),
-    (S.ACCEPTED, A.SUPERVISE):           _by(S.ACCEPTED,    _COMMUNITY, _STREET, _ADMIN),
+    (S.ACCEPTED, A.SUPERVISE):           _by(S.ACCEPTED,    _COMMUNITY, _STREET, _ADMIN, SYSTEM),
     # the assignee works the ticket
     (S.DISPATCHED, A.RETURN):            _by(S.ACCEPTED,    _GRID, _DEPT, _ADMIN),
     (S.DISPATCHED, A.START):             _by(S.IN_PROGRESS, _GRID, _DEPT, _ADMIN),
@@ -296,23 +299,23 @@ TRANSITIONS: dict[tuple[Status, Action], Transition] = {
     (S.DISPATCHED, A.ESCALATE):          _by(S.ACCEPTED,    _GRID, _COMMUNITY, _STREET, _ADMIN),
     (S.DISPATCHED, A.REQUEST_EXTENSION): _by(S.DISPATCHED,  _GRID, _DEPT, _ADMIN),
     (S.DISPATCHED, A.APPROVE_EXTENSION): _by(S.DISPATCHED,  _COMMUNITY, _STREET, _ADMIN),
-    (S.DISPATCHED, A.SUPERVISE):         _by(S.DISPATCHED,  _COMMUNITY, _STREET, _ADMIN),
+    (S.DISPATCHED, A.SUPERVISE):         _by(S.DISPATCHED,  _COMMUNITY, _STREET, _ADMIN, SYSTEM),
     (S.IN_PROGRESS, A.SUSPEND):          _by(S.SUSPENDED,   _GRID, _DEPT, _ADMIN),
     (S.IN_PROGRESS, A.RESOLVE):          _by(S.RESOLVED,    _GRID, _DEPT, _ADMIN),
     (S.IN_PROGRESS, A.ESCALATE):         _by(S.ACCEPTED,    _GRID, _COMMUNITY, _STREET, _ADMIN),
     (S.IN_PROGRESS, A.REQUEST_EXTENSION): _by(S.IN_PROGRESS, _GRID, _DEPT, _ADMIN),
     (S.IN_PROGRESS, A.APPROVE_EXTENSION): _by(S.IN_PROGRESS, _COMMUNITY, _STREET, _ADMIN),
-    (S.IN_PROGRESS, A.SUPERVISE):        _by(S.IN_PROGRESS, _COMMUNITY, _STREET, _ADMIN),
+    (S.IN_PROGRESS, A.SUPERVISE):        _by(S.IN_PROGRESS, _COMMUNITY, _STREET, _ADMIN, SYSTEM),
     (S.SUSPENDED, A.RESUME):             _by(S.IN_PROGRESS, _GRID, _DEPT, _ADMIN),
     (S.SUSPENDED, A.REQUEST_EXTENSION):  _by(S.SUSPENDED,   _GRID, _DEPT, _ADMIN),
     (S.SUSPENDED, A.APPROVE_EXTENSION):  _by(S.SUSPENDED,   _COMMUNITY, _STREET, _ADMIN),
-    (S.SUSPENDED, A.SUPERVISE):          _by(S.SUSPENDED,   _COMMUNITY, _STREET, _ADMIN),
+    (S.SUSPENDED, A.SUPERVISE):          _by(S.SUSPENDED,   _COMMUNITY, _STREET, _ADMIN, SYSTEM),
     # 核查 and 结案
     (S.RESOLVED, A.VERIFY):              _by(S.VERIFIED,    _GRID, _COMMUNITY, _STREET, _ADMIN),
     (S.RESOLVED, A.VERIFY_FAIL):         _by(S.IN_PROGRESS, _GRID, _COMMUNITY, _STREET, _ADMIN),
-    (S.RESOLVED, A.SUPERVISE):           _by(S.RESOLVED,    _COMMUNITY, _STREET, _ADMIN),
+    (S.RESOLVED, A.SUPERVISE):           _by(S.RESOLVED,    _COMMUNITY, _STREET, _ADMIN, SYSTEM),
     (S.VERIFIED, A.CLOSE):               _by(S.CLOSED,      _COMMUNITY, _STREET, _ADMIN),
-    (S.VERIFIED, A.SUPERVISE):           _by(S.VERIFIED,    _COMMUNITY, _STREET, _ADMIN),
+    (S.VERIFIED, A.SUPERVISE):           _by(S.VERIFIED,    _COMMUNITY, _STREET, _ADMIN, SYSTEM),
     # 回访: the rating, and 重办 when the resident is not satisfied
     (S.CLOSED, A.EVALUATE):              _by(S.CLOSED,      _COMMUNITY, _STREET, _ADMIN, SYSTEM),
     (S.CLOSED, A.REOPEN):                _by(S.IN_PROGRESS, _COMMUNITY, _STREET, _ADMIN, SYSTEM),

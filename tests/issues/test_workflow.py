@@ -65,7 +65,7 @@ EXPECTED: dict[tuple[Status, Action], tuple[Status, set]] = {
     (S.CLOSED, A.REOPEN): (S.IN_PROGRESS, DISPATCH_SIDE | {SYSTEM}),
     (S.CLOSED, A.EVALUATE): (S.CLOSED, DISPATCH_SIDE | {SYSTEM}),
     **{(s, A.ESCALATE): (S.ACCEPTED, {GRID} | DISPATCH_SIDE) for s in (S.ACCEPTED, S.DISPATCHED, S.IN_PROGRESS)},
-    **{(s, A.SUPERVISE): (s, DISPATCH_SIDE) for s in OPEN_STATUSES},
+    **{(s, A.SUPERVISE): (s, DISPATCH_SIDE | {SYSTEM}) for s in OPEN_STATUSES},
     **{(s, A.REQUEST_EXTENSION): (s, HANDLERS) for s in (S.DISPATCHED, S.IN_PROGRESS, S.SUSPENDED)},
     **{(s, A.APPROVE_EXTENSION): (s, DISPATCH_SIDE) for s in (S.DISPATCHED, S.IN_PROGRESS, S.SUSPENDED)},
 }
@@ -136,9 +136,10 @@ def test_admin_may_do_everything_a_staff_role_may(status):
     assert set(allowed_actions(status, R.ADMIN)) == staff_actions
 
 
-def test_the_system_only_rates_and_reopens_closed_issues():
+def test_the_system_only_rates_and_reopens_closed_issues_and_relays_supervision():
     assert {s: allowed_actions(s, SYSTEM) for s in Status if allowed_actions(s, SYSTEM)} == {
-        S.CLOSED: [A.REOPEN, A.EVALUATE]
+        **{s: [A.SUPERVISE] for s in OPEN_STATUSES},
+        S.CLOSED: [A.REOPEN, A.EVALUATE],
     }
 
 

@@ -3,6 +3,9 @@
 Keys are ``"METHOD /path/template"``; values are the roles admitted past the role check, or
 ``PUBLIC`` for routes that need no credentials. Object-level scope (another grid's issue → 404)
 is tested in each domain's tests; this table is about functions per role.
+
+Routes in ``SIGNED`` also need a signature (Standard Webhooks) from an API key; the matrix cannot
+sign, so an admitted role reaching them answers 401 with one of ``SIGNATURE_CODES``.
 """
 
 from app.auth.roles import Role
@@ -19,6 +22,7 @@ ISSUE_EDITORS = MANAGERS | {Role.GRID_WORKER}
 GRID_STAFF = MANAGERS | {Role.GRID_WORKER}
 DISPUTE_STAFF = GRID_STAFF | {Role.MEDIATOR}
 MEDIATORS = MANAGERS | {Role.MEDIATOR}
+INTEGRATION = frozenset({Role.INTEGRATION})
 
 ROUTES: dict[str, frozenset[Role] | str] = {
     # system
@@ -108,4 +112,25 @@ ROUTES: dict[str, frozenset[Role] | str] = {
     "GET /api/v1/webhooks/{webhook_id}/deliveries": ADMIN,
     "GET /api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}": ADMIN,
     "POST /api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/replay": ADMIN,
+    # 12345 hotline
+    "POST /api/v1/integrations/hotline/tickets": INTEGRATION,
+    "GET /api/v1/integrations/hotline/tickets/{ticket_number}": INTEGRATION,
+    "POST /api/v1/integrations/hotline/tickets/{ticket_number}/updates": INTEGRATION,
+    "GET /api/v1/integrations/hotline/category-map": ADMIN,
+    "PUT /api/v1/integrations/hotline/category-map": ADMIN,
+    # Open311 GeoReport v2 (POST authenticated by its api_key form field)
+    "GET /open311/v2/services.{format}": PUBLIC,
+    "GET /open311/v2/services/{service_code}.{format}": PUBLIC,
+    "GET /open311/v2/requests.{format}": PUBLIC,
+    "POST /open311/v2/requests.{format}": PUBLIC,
+    "GET /open311/v2/requests/{service_request_id}.{format}": PUBLIC,
+    "GET /open311/v2/tokens/{token}.{format}": PUBLIC,
 }
+
+SIGNED = frozenset(
+    {
+        "POST /api/v1/integrations/hotline/tickets",
+        "POST /api/v1/integrations/hotline/tickets/{ticket_number}/updates",
+    }
+)
+SIGNATURE_CODES = frozenset({"api_key_required", "signature_missing"})

@@ -14,7 +14,7 @@ import pytest
 
 from app.auth.roles import Role
 from tests.conftest import auth
-from tests.system.authz_table import PUBLIC, ROUTES
+from tests.system.authz_table import PUBLIC, ROUTES, SIGNATURE_CODES, SIGNED
 
 ROLE_USER = {
     Role.ADMIN: "admin",
@@ -81,7 +81,9 @@ async def test_roles_get_what_the_matrix_says(client, role):
         assert r.status_code < 500, f"{key} as {role} → {r.status_code}: {r.text[:300]}"
         if allowed == PUBLIC:
             continue
-        if role in allowed:
+        if role in allowed and key in SIGNED and r.status_code == 401:
+            assert r.json()["code"] in SIGNATURE_CODES, f"{key} as {role} → {r.text[:300]}"
+        elif role in allowed:
             assert r.status_code not in (401, 403), f"{key} as {role} → {r.status_code}: {r.text[:300]}"
         else:
             assert r.status_code == 403, f"{key} as {role} should be 403, got {r.status_code}: {r.text[:200]}"

@@ -1,0 +1,263 @@
+"""/open311/v2 — Open311 GeoReport v2 (开放311): services, requests, tokens in JSON or XML.
+
+Errors under these routes are always Open311's ``[{code, description}]`` (400, 403, 404), in the
+format the path asks for (JSON when it names none we know), never problem+json.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Header, Path, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+
+from app.auth.deps import SettingsDep
+from app.db import SessionDep, is_database_unavailable
+from app.errors import AppError
+from app.integrations.open311 import format as fmt
+from app.integrations.open311 import service
+from app.kit import clock, idempotency
+
+logger = logging.getLogger("minqing.open311")
+
+_STATUS_FROM_PROBLEM = {401: 403, 422: 400}
+
+
+def _format_of(request: Request) -> fmt.Format:
+    value = request.path_params.get("format") or request.url.path.rpartition(".")[2]
+    return "xml" if value == "xml" else "json"
+
+
+def _error_response(err: fmt.Open311Error, request: Request) -> Response:
+    body, media_type = fmt.render_errors([err], _format_of(request))
+    return Response(body, status_code=err.status, media_type=media_type)
+
+
+class Open311Route(APIRoute):
+    """Renders every error of its endpoint in Open311's format."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except fmt.Open311Error as err:
+                return _error_response(err, request)
+            except RequestValidationError as exc:
+                first = exc.errors()[0] if exc.errors() else {}
+                where = ".".join(str(p) for p in first.get("loc", ()))
+                return _error_response(fmt.Open311Error(400, f"{where}: {first.get('msg', 'invalid')}"), request)
+            except AppError as err:
+                status = _STATUS_FROM_PROBLEM.get(err.status, err.status)
+                return _error_response(fmt.Open311Error(status, err.detail), request)
+            except Exception as exc:
+                if not is_database_unavailable(exc):
+                    raise
+                logger.warning("database unavailable: %s", exc.__class__.__name__)
+                return _error_response(
+                    fmt.Open311Error(503, "Service temporarily unavailable; retry shortly."), request
+                )
+
+        return route
+
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
+
+FormatPath = Annotated[str, Path(description="`json` or `xml`", examples=["json"])]
+JURISDICTION_DOC = (
+    " `jurisdiction_id` is a district code (e.g. `T01`); required when the service covers more than one "
+    "district, unknown → 404."
+)
+_ERRORS = {
+    status: {
+        "description": text,
+        "content": {
+            "application/json": {"example": [{"code": status, "description": "…"}]},
+            "application/xml": {},
+        },
+    }
+    for status, text in (
+        (400, "Invalid request (Open311 error list)"),
+        (403, "Missing or invalid api_key"),
+        (404, "Unknown jurisdiction, service, request or format"),
+    )
+}
+_OK = {200: {"content": {"application/json": {}, "application/xml": {}}}}
+
+
+def _format(value: str) -> fmt.Format:
+    if value not in ("json", "xml"):
+        raise fmt.Open311Error(404, "Unknown format; use .json or .xml.")
+    return value  # type: ignore[return-value]
+
+
+def _query(request: Request) -> dict[str, list[str]]:
+    return {k: request.query_params.getlist(k) for k in request.query_params}
+
+
+def _document(rendered: tuple[bytes, str], status: int = 200) -> Response:
+    body, media_type = rendered
+    return Response(body, status_code=status, media_type=media_type)
+
+
+# rate-limited: public Open311 reads, per client address
+@router.get(
+    "/services.{format}",
+    operation_id="open311_services",
+    summary="Service list (服务类型)",
+    description="Our issue categories as Open311 services: `service_code` = category code, `service_name` "
+    "= Chinese name, `group` = parent category, `metadata` true when the service asks attributes "
+    "(facilities: `location_detail`; safety hazards: `hazard_type`)." + JURISDICTION_DOC,
+    responses=_OK | _ERRORS,
+)
+async def list_services(request: Request, format: FormatPath, session: SessionDep) -> Response:
+    f = _format(format)
+    await service.jurisdiction(session, request.query_params.get("jurisdiction_id"))
+    return _document(fmt.render_services(await service.services(session), f))
+
+
+# rate-limited: public Open311 reads, per client address
+@router.get(
+    "/services/{service_code}.{format}",
+    operation_id="open311_service_definition",
+    summary="Service definition (服务属性)",
+    description="The attributes a service asks for (`attribute[code]` when posting)." + JURISDICTION_DOC,
+    responses=_OK | _ERRORS,
+)
+async def service_definition(
+    request: Request, service_code: Annotated[str, Path(max_length=32)], format: FormatPath, session: SessionDep
+) -> Response:
+    f = _format(format)
+    await service.jurisdiction(session, request.query_params.get("jurisdiction_id"))
+    return _document(fmt.render_service_definition(await service.service_definition(session, service_code), f))
+
+
+# rate-limited: public Open311 reads, per client address
+@router.get(
+    "/requests.{format}",
+    operation_id="open311_requests_list",
+    summary="Service requests (诉求查询)",
+    description="Requests filed through Open311 in the jurisdiction, newest first, without any reporter "
+    "data. Filters: `service_request_id` (comma-separated numbers or UUIDs; overrides the others), "
+    "`service_code`, `start_date`, `end_date` (W3C datetimes; at most 90 days apart, default the last "
+    "90 days), `status` (`open`, `closed`). At most 1000 requests. `closed` means resolved, verified, "
+    "closed, rejected or merged; `status_notes` is the resolution once resolved; "
+    "`expected_datetime` the resolve deadline." + JURISDICTION_DOC,
+    responses=_OK | _ERRORS,
+)
+async def list_requests(request: Request, format: FormatPath, session: SessionDep, settings: SettingsDep) -> Response:
+    f = _format(format)
+    district = await service.jurisdiction(session, request.query_params.get("jurisdiction_id"))
+    filters = fmt.parse_list_filters(_query(request), now=clock.now(), tz=ZoneInfo(settings.timezone))
+    return _document(fmt.render_service_requests(await service.list_requests(session, settings, district, filters), f))
+
+
+POST_FIELDS = {
+    "type": "object",
+    "required": ["api_key", "service_code"],
+    "properties": {
+        "api_key": {"type": "string", "description": "an integration API key (mq_…)"},
+        "jurisdiction_id": {"type": "string"},
+        "service_code": {"type": "string", "examples": ["lighting"]},
+        "lat": {"type": "number"},
+        "long": {"type": "number"},
+        "address_string": {"type": "string"},
+        "address_id": {"type": "string"},
+        "email": {"type": "string"},
+        "device_id": {"type": "string"},
+        "account_id": {"type": "string"},
+        "first_name": {"type": "string"},
+        "last_name": {"type": "string"},
+        "phone": {"type": "string"},
+        "description": {"type": "string", "maxLength": 4000},
+        "media_url": {"type": "string", "format": "uri"},
+        "attribute[location_detail]": {"type": "string"},
+    },
+}
+
+
+# rate-limited: public Open311 submissions, per api_key and client address
+@router.post(
+    "/requests.{format}",
+    operation_id="open311_requests_create",
+    summary="Submit a service request (提交诉求)",
+    description="Form-encoded, per GeoReport v2. Needs `api_key` (an integration API key; else 403). A "
+    "location is required: `lat` + `long`, or `address_string`. The request becomes an issue (channel "
+    "`open311`) routed inside the key's area, and the answer carries its `service_request_id` (the "
+    "issue number) at once, never a token. " + idempotency.POLICY_DOC + JURISDICTION_DOC,
+    responses=_OK | _ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": POST_FIELDS}},
+        }
+    },
+)
+async def create_request(
+    request: Request,
+    format: FormatPath,
+    session: SessionDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Response:
+    f = _format(format)
+    await request.body()  # kept for the Idempotency-Key fingerprint; the form is parsed from it
+    raw = await request.form()
+    fields: dict[str, Any] = {k: raw.getlist(k) for k in raw}
+    form = fmt.parse_post_form({k: [v for v in vals if isinstance(v, str)] for k, vals in fields.items()})
+    principal = await service.api_key_principal(session, form.api_key or request.query_params.get("api_key"))
+    district = await service.jurisdiction(session, form.jurisdiction_id or request.query_params.get("jurisdiction_id"))
+    claim = await idempotency.claim(session, request, principal.idempotency_owner, idempotency_key)
+    if claim is not None and claim.replay is not None:
+        return claim.replay
+    posted = await service.post_request(session, settings, principal, district, form)
+    response = _document(fmt.render_post_response([posted], f), 201)
+    return await idempotency.complete(session, claim, response)
+
+
+# rate-limited: public Open311 reads, per client address
+@router.get(
+    "/requests/{service_request_id}.{format}",
+    operation_id="open311_requests_get",
+    summary="One service request (诉求详情)",
+    description="By issue number or issue UUID; a list of one, like `GET requests`." + JURISDICTION_DOC,
+    responses=_OK | _ERRORS,
+)
+async def get_request(
+    request: Request,
+    service_request_id: Annotated[str, Path(max_length=64)],
+    format: FormatPath,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    f = _format(format)
+    district = await service.jurisdiction(session, request.query_params.get("jurisdiction_id"))
+    found = await service.get_request(session, settings, district, service_request_id)
+    return _document(fmt.render_service_requests([found], f))
+
+
+# rate-limited: public Open311 reads, per client address
+@router.get(
+    "/tokens/{token}.{format}",
+    operation_id="open311_tokens_get",
+    summary="Request id for a token",
+    description="Requests get their id synchronously, so tokens are never handed out; for clients that "
+    "ask anyway, the issue UUID works as a token and maps to the issue number." + JURISDICTION_DOC,
+    responses=_OK | _ERRORS,
+)
+async def get_token(
+    request: Request, token: Annotated[str, Path(max_length=64)], format: FormatPath, session: SessionDep
+) -> Response:
+    f = _format(format)
+    district = await service.jurisdiction(session, request.query_params.get("jurisdiction_id"))
+    return _document(fmt.render_tokens([await service.token(session, district, token)], f))
+
+
+@router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+async def unknown(rest: str) -> Response:
+    raise fmt.Open311Error(404, "Unknown Open311 resource.")
