@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = False
     webhook_allow_loopback: bool = False
     run_worker_in_process: bool = True
+    # Requests per minute: public reads (Open311) and public writes (Open311 POST, feedback links)
+    # per client address; integration pushes (12345 hotline) per API key.
+    rate_limit_public_reads: int = Field(default=600, ge=1)
+    rate_limit_public_writes: int = Field(default=30, ge=1)
+    rate_limit_integration: int = Field(default=1200, ge=1)
 
     # Observability
     log_level: str = "INFO"

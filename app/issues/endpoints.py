@@ -21,6 +21,7 @@ from app.issues.workflow import Action, Channel, Kind, Priority, Status, Tier
 from app.kit import clock, idempotency
 from app.kit.etag import etag_of, not_modified
 from app.kit.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page_of
+from app.kit.ratelimit import rate_limit
 from app.kit.schemas import Page
 
 router = APIRouter(prefix="/api/v1/issues", tags=["issues"])
@@ -62,6 +63,7 @@ _TEXT = {
     415: "Unsupported file type",
     422: "Invalid request (`validation_failed`, `idempotency_key_reused`, …) with `errors`",
     428: "`If-Match` required",
+    429: "Too many requests (`rate_limited`), with `Retry-After`",
 }
 
 
@@ -562,14 +564,15 @@ async def replace_policies(body: schemas.SlaPolicySet, session: SessionDep, prin
 
 @public_router.post(
     "/{token}",
+    dependencies=[Depends(rate_limit("feedback", "rate_limit_public_writes", 60))],
     response_model=schemas.FeedbackResult,
     operation_id="feedback_submit",
     summary="Rate a closed issue (居民回访评价)",
     description="The one-time link sent to the resident when the issue is closed; no login. Takes the "
     "rating (满意 / 基本满意 / 不满意) and whether the problem was solved. 不满意 within 7 days of "
     "closing reopens the issue (重办). The link works once (410 `feedback_used`) and for 30 days "
-    "(410 `feedback_expired`).",
-    responses=problems(404, 410, 422),
+    "(410 `feedback_expired`). Rate-limited per client address (429 with `Retry-After`).",
+    responses=problems(404, 410, 422, 429),
 )
 async def submit_feedback(
     token: Annotated[str, Path(min_length=10, max_length=100)],

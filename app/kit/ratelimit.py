@@ -87,23 +87,36 @@ async def check(sessions: async_sessionmaker[AsyncSession], key: str, limit: int
 
 
 def rate_limit(
-    name: str, limit: int, window_seconds: int, key: RateKey = "address"
+    name: str, limit: int | str, window_seconds: int, key: RateKey = "address"
 ) -> Callable[..., Coroutine[Any, Any, None]]:
     """A dependency allowing ``limit`` requests per ``window_seconds`` per client address, or per
-    authenticated caller (``key="principal"``: the API key, else the user; 401 when anonymous)."""
-    if limit < 1 or window_seconds < 1:
+    authenticated caller (``key="principal"``: the API key, else the user; 401 when anonymous).
+
+    ``limit`` may name a setting (``"rate_limit_public_writes"``), read per request, so deployments
+    tune limits without code."""
+    if (isinstance(limit, int) and limit < 1) or window_seconds < 1:
         raise ValueError("a rate limit needs a positive limit and window")
+
+    def _limit(request: Request) -> int:
+        return int(getattr(request.app.state.settings, limit)) if isinstance(limit, str) else limit
 
     if key == "address":
 
         async def _by_address(request: Request) -> None:
-            await check(request.app.state.sessionmaker, f"{name}:addr:{client_address(request)}", limit, window_seconds)
+            await check(
+                request.app.state.sessionmaker,
+                f"{name}:addr:{client_address(request)}",
+                _limit(request),
+                window_seconds,
+            )
 
         dependency = _by_address
     else:
 
         async def _by_principal(request: Request, principal: CurrentPrincipal) -> None:
-            await check(request.app.state.sessionmaker, f"{name}:{principal.idempotency_owner}", limit, window_seconds)
+            await check(
+                request.app.state.sessionmaker, f"{name}:{principal.idempotency_owner}", _limit(request), window_seconds
+            )
 
         dependency = _by_principal
     dependency.__name__ = f"rate_limit_{name}"

@@ -12,8 +12,10 @@ from app.auth.scope import Principal
 from app.db import SessionDep
 from app.integrations.hotline import schemas, service
 from app.integrations.hotline.schemas import TICKET_NUMBER_PATTERN
+from app.kit.ratelimit import rate_limit
 from app.kit.schemas import openapi_request_body
 
+PUSH_LIMIT = Depends(rate_limit("hotline_push", "rate_limit_integration", 60, key="principal"))
 router = APIRouter(prefix="/api/v1/integrations/hotline", tags=["hotline"])
 
 Integration = Annotated[Principal, Depends(require_roles(Role.INTEGRATION))]
@@ -68,9 +70,9 @@ TICKET_EXAMPLE = {
 }
 
 
-# rate-limited: hotline pushes, per API key
 @router.post(
     "/tickets",
+    dependencies=[PUSH_LIMIT],
     status_code=201,
     response_model=schemas.TicketReceipt,
     operation_id="hotline_tickets_receive",
@@ -110,9 +112,9 @@ async def ticket_status(
     return await service.ticket_status(session, principal, ticket_number)
 
 
-# rate-limited: hotline pushes, per API key
 @router.post(
     "/tickets/{ticket_number}/updates",
+    dependencies=[PUSH_LIMIT],
     response_model=schemas.UpdateReceipt,
     operation_id="hotline_tickets_update",
     summary="Receive a ticket update: 催办 or 补充",

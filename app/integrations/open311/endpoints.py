@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Header, Path, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
@@ -21,6 +21,7 @@ from app.errors import AppError
 from app.integrations.open311 import format as fmt
 from app.integrations.open311 import service
 from app.kit import clock, idempotency
+from app.kit.ratelimit import rate_limit
 
 logger = logging.getLogger("minqing.open311")
 
@@ -32,9 +33,9 @@ def _format_of(request: Request) -> fmt.Format:
     return "xml" if value == "xml" else "json"
 
 
-def _error_response(err: fmt.Open311Error, request: Request) -> Response:
+def _error_response(err: fmt.Open311Error, request: Request, headers: dict[str, str] | None = None) -> Response:
     body, media_type = fmt.render_errors([err], _format_of(request))
-    return Response(body, status_code=err.status, media_type=media_type)
+    return Response(body, status_code=err.status, media_type=media_type, headers=headers)
 
 
 class Open311Route(APIRoute):
@@ -54,7 +55,7 @@ class Open311Route(APIRoute):
                 return _error_response(fmt.Open311Error(400, f"{where}: {first.get('msg', 'invalid')}"), request)
             except AppError as err:
                 status = _STATUS_FROM_PROBLEM.get(err.status, err.status)
-                return _error_response(fmt.Open311Error(status, err.detail), request)
+                return _error_response(fmt.Open311Error(status, err.detail), request, err.headers)
             except Exception as exc:
                 if not is_database_unavailable(exc):
                     raise
@@ -67,6 +68,8 @@ class Open311Route(APIRoute):
 
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
+READ_LIMIT = Depends(rate_limit("open311_read", "rate_limit_public_reads", 60))
+WRITE_LIMIT = Depends(rate_limit("open311_write", "rate_limit_public_writes", 60))
 
 FormatPath = Annotated[str, Path(description="`json` or `xml`", examples=["json"])]
 JURISDICTION_DOC = (
@@ -105,9 +108,9 @@ def _document(rendered: tuple[bytes, str], status: int = 200) -> Response:
     return Response(body, status_code=status, media_type=media_type)
 
 
-# rate-limited: public Open311 reads, per client address
 @router.get(
     "/services.{format}",
+    dependencies=[READ_LIMIT],
     operation_id="open311_services",
     summary="Service list (服务类型)",
     description="Our issue categories as Open311 services: `service_code` = category code, `service_name` "
@@ -121,9 +124,9 @@ async def list_services(request: Request, format: FormatPath, session: SessionDe
     return _document(fmt.render_services(await service.services(session), f))
 
 
-# rate-limited: public Open311 reads, per client address
 @router.get(
     "/services/{service_code}.{format}",
+    dependencies=[READ_LIMIT],
     operation_id="open311_service_definition",
     summary="Service definition (服务属性)",
     description="The attributes a service asks for (`attribute[code]` when posting)." + JURISDICTION_DOC,
@@ -137,9 +140,9 @@ async def service_definition(
     return _document(fmt.render_service_definition(await service.service_definition(session, service_code), f))
 
 
-# rate-limited: public Open311 reads, per client address
 @router.get(
     "/requests.{format}",
+    dependencies=[READ_LIMIT],
     operation_id="open311_requests_list",
     summary="Service requests (诉求查询)",
     description="Requests filed through Open311 in the jurisdiction, newest first, without any reporter "
@@ -181,9 +184,9 @@ POST_FIELDS = {
 }
 
 
-# rate-limited: public Open311 submissions, per api_key and client address
 @router.post(
     "/requests.{format}",
+    dependencies=[WRITE_LIMIT],
     operation_id="open311_requests_create",
     summary="Submit a service request (提交诉求)",
     description="Form-encoded, per GeoReport v2. Needs `api_key` (an integration API key; else 403). A "
@@ -220,9 +223,9 @@ async def create_request(
     return await idempotency.complete(session, claim, response)
 
 
-# rate-limited: public Open311 reads, per client address
 @router.get(
     "/requests/{service_request_id}.{format}",
+    dependencies=[READ_LIMIT],
     operation_id="open311_requests_get",
     summary="One service request (诉求详情)",
     description="By issue number or issue UUID; a list of one, like `GET requests`." + JURISDICTION_DOC,
@@ -241,9 +244,9 @@ async def get_request(
     return _document(fmt.render_service_requests([found], f))
 
 
-# rate-limited: public Open311 reads, per client address
 @router.get(
     "/tokens/{token}.{format}",
+    dependencies=[READ_LIMIT],
     operation_id="open311_tokens_get",
     summary="Request id for a token",
     description="Requests get their id synchronously, so tokens are never handed out; for clients that "
