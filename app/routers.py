@@ -5,10 +5,12 @@ from fastapi import APIRouter
 from app.audit import endpoints as audit
 from app.auth import endpoints as auth
 from app.diary import endpoints as diary
+from app.events import endpoints as events
 from app.grids import endpoints as grids
 from app.issues import endpoints as issues
 from app.mediation import endpoints as mediation
 from app.residents import endpoints as residents
+from app.stats import endpoints as stats
 from app.stats import page as dashboard_page
 from app.sync import endpoints as sync
 from app.system import endpoints as system
@@ -19,6 +21,8 @@ PUBLIC_ROUTERS: list[APIRouter] = [
     auth.public_router,
     dashboard_page.router,
     issues.public_router,
+    # authenticates itself: EventSource sends the token as ?access_token=
+    events.router,
 ]
 
 PRIVATE_ROUTERS: list[APIRouter] = [
@@ -31,4 +35,5 @@ PRIVATE_ROUTERS: list[APIRouter] = [
     residents.router,
     audit.router,
     sync.router,
+    stats.router,
 ]

@@ -19,6 +19,7 @@ ISSUE_EDITORS = MANAGERS | {Role.GRID_WORKER}
 GRID_STAFF = MANAGERS | {Role.GRID_WORKER}
 DISPUTE_STAFF = GRID_STAFF | {Role.MEDIATOR}
 MEDIATORS = MANAGERS | {Role.MEDIATOR}
+STATS_READERS = GRID_STAFF | {Role.MEDIATOR, Role.VIEWER}
 
 ROUTES: dict[str, frozenset[Role] | str] = {
     # system
@@ -98,4 +99,10 @@ ROUTES: dict[str, frozenset[Role] | str] = {
     # audit, sync
     "GET /api/v1/audit": MANAGERS,
     "GET /api/v1/sync/changes": DISPUTE_STAFF,
+    # stats and the live stream
+    "GET /api/v1/stats/overview": STATS_READERS,
+    "GET /api/v1/stats/areas": STATS_READERS,
+    "GET /api/v1/stats/workers": STATS_READERS,
+    "GET /api/v1/stats/timeseries": STATS_READERS,
+    "GET /api/v1/events/stream": STATS_READERS,
 }
