@@ -33,7 +33,9 @@ async def server(db_url: str) -> AsyncIterator[tuple[str, object]]:
     config = uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=2)
     srv = uvicorn.Server(config)
     task = asyncio.create_task(srv.serve())
-    while not srv.started:
+    for _ in range(500):
+        if srv.started:
+            break
         await asyncio.sleep(0.02)
     try:
         yield f"http://127.0.0.1:{port}", application
@@ -83,8 +85,8 @@ class Stream:
                     event[name] = value
         self.ended.set()
 
-    async def next(self, timeout: float = 10) -> dict:
-        return await asyncio.wait_for(self.events.get(), timeout)
+    async def next(self) -> dict:
+        return await asyncio.wait_for(self.events.get(), 10)
 
 
 def stream_url(base: str, user: str) -> str:
