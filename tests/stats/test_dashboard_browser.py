@@ -102,8 +102,8 @@ class Page:
             if message.get("id") == call_id:
                 return message["result"]["result"].get("value")
 
-    async def wait_for(self, expression: str, timeout: float = 20) -> object:
-        deadline = asyncio.get_running_loop().time() + timeout
+    async def wait_for(self, expression: str, within: float = 20) -> object:
+        deadline = asyncio.get_running_loop().time() + within
         while asyncio.get_running_loop().time() < deadline:
             value = await self.evaluate(expression)
             if value:
@@ -113,7 +113,8 @@ class Page:
 
 
 @pytest.fixture
-async def page_at(service: str) -> AsyncIterator[object]:
+def chromium() -> Iterator[int]:
+    """A headless Chromium with its DevTools port."""
     profile = tempfile.mkdtemp(prefix="minqing-chromium-")
     port = free_port()
     proc = subprocess.Popen(
@@ -134,6 +135,17 @@ async def page_at(service: str) -> AsyncIterator[object]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    try:
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+async def page_at(service: str, chromium: int) -> AsyncIterator[object]:
+    port = chromium
     sockets = []
 
     async def open_page(url: str) -> Page:
@@ -156,9 +168,6 @@ async def page_at(service: str) -> AsyncIterator[object]:
     finally:
         for ws in sockets:
             await ws.close()
-        proc.terminate()
-        proc.wait(10)
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 async def test_the_wall_screen_shows_the_api_numbers_and_updates_live(client, service, page_at):
@@ -195,7 +204,8 @@ async def test_the_wall_screen_shows_the_api_numbers_and_updates_live(client, se
     assert values["total"] == str(overview["issues"]["total"]) == "3"
     rows = json.loads(
         await page.evaluate(  # type: ignore[arg-type]
-            "JSON.stringify([...document.querySelectorAll('#ranking tr')].map(tr => [tr.dataset.area, tr.children[2].textContent]))"
+            "JSON.stringify([...document.querySelectorAll('#ranking tr')]"
+            ".map(tr => [tr.dataset.area, tr.children[2].textContent]))"
         )
     )
     assert rows == [[row["area"]["id"], str(row["issues"]["total"])] for row in ranking["items"]]
