@@ -48,6 +48,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.auth.models import User
 from app.auth.roles import Role
@@ -169,7 +170,7 @@ async def scope_of(session: AsyncSession, principal: Principal, area_id: uuid.UU
     """One query: the area (404-like 422 when outside the caller's subtree) and its fingerprint —
     the sum of the stats change counters over its subtree plus the areas' own versions, so a
     change anywhere below (an issue, an entry, a dispute, a renamed or moved area) changes it."""
-    target, below = sa.orm.aliased(Area, name="target"), sa.orm.aliased(Area, name="below")
+    target, below = aliased(Area, name="target"), aliased(Area, name="below")
     in_target = below.path.op("<@")(target.path)
     area_count = sa.select(sa.func.count()).where(in_target).scalar_subquery()
     area_versions_sum = sa.select(sa.func.coalesce(sa.func.sum(below.version), 0)).where(in_target).scalar_subquery()
@@ -269,9 +270,7 @@ async def _percentiles(
 # --- overview -----------------------------------------------------------------------------------
 
 
-async def overview(
-    session: AsyncSession, scope: Scope, w: Window, now: dt.datetime, *, community: bool = True
-) -> schemas.Overview:
+async def overview(session: AsyncSession, scope: Scope, w: Window, now: dt.datetime) -> schemas.Overview:
     by_category_rows = (
         await session.execute(
             sa.select(issue_daily.c.category, *_sums(issue_daily, ISSUE_COUNTERS))
@@ -309,8 +308,8 @@ async def overview(
         issues=issues,
         rates=_rates(sums, live.unanswered),
         durations=durations,
-        diary=await diary_figures(session, scope, w) if community else None,
-        disputes=await dispute_figures(session, scope, w) if community else None,
+        diary=await diary_figures(session, scope, w),
+        disputes=await dispute_figures(session, scope, w),
     )
 
 
@@ -357,7 +356,7 @@ SORTABLE = [*RATES, "total", "open_now", "overdue_now"]
 async def areas(
     session: AsyncSession, parent: Scope, w: Window, now: dt.datetime, sort: str | None, descending: bool
 ) -> schemas.AreaRanking:
-    child, below = sa.orm.aliased(Area), sa.orm.aliased(Area)
+    child, below = aliased(Area), aliased(Area)
     children = (
         await session.execute(
             sa.select(child.id, child.name, child.level).where(child.parent_id == parent.id).order_by(child.code)

@@ -138,3 +138,14 @@ async def test_aggregate_columns_match_the_database(db_url):
             assert [r["column_name"] for r in rows if r["column_name"] != "fresh"] == list(table.columns.keys())
     finally:
         await conn.close()
+
+
+async def test_cli_rebuild_and_compact_keep_the_figures(client, db_url):
+    from app.cli import _stats
+
+    await create(client)
+    before = (await client.get("/api/v1/stats/overview", headers=auth("viewer"))).json()["issues"]
+    assert await _stats(db_url, "rebuild") == 0
+    await _stats(db_url, "compact")
+    after = (await client.get("/api/v1/stats/overview", headers=auth("viewer"))).json()["issues"]
+    assert after == before and after["total"] == 1
