@@ -21,6 +21,8 @@ from app.config import Settings, get_settings
 app = typer.Typer(help="民情 Minqing: residents' requests through the community grid.", no_args_is_help=True)
 db_app = typer.Typer(help="The embedded PostgreSQL server used when DATABASE_URL is not set.")
 app.add_typer(db_app, name="db")
+stats_app = typer.Typer(help="The stats aggregates (三率) kept by triggers.")
+app.add_typer(stats_app, name="stats")
 console = Console(stderr=True)
 
 
@@ -335,6 +337,40 @@ async def _purge(url: str) -> tuple[int, int, int]:
             return keys, int(result.rowcount or 0), windows  # type: ignore[attr-defined]
     finally:
         await engine.dispose()
+
+
+@stats_app.command("rebuild")
+def stats_rebuild_cmd() -> None:
+    """Recompute every stats aggregate from the raw tables (after a bulk load, or a time-zone change).
+
+    Writers wait while it runs; the aggregates are rebuilt for the configured time zone."""
+    settings = get_settings()
+    asyncio.run(_stats(_database_url(settings), "rebuild"))
+    console.print(f"stats aggregates rebuilt ({settings.timezone})")
+
+
+@stats_app.command("compact")
+def stats_compact_cmd() -> None:
+    """Fold the aggregates' delta rows now (the service does it every minute by itself)."""
+    folded = asyncio.run(_stats(_database_url(get_settings()), "compact"))
+    console.print(f"folded {folded} delta rows")
+
+
+async def _stats(url: str, what: str) -> int:
+    """Plain asyncpg without the request timeouts: a rebuild of millions of issues takes minutes."""
+    import asyncpg
+
+    from app.db import to_async_url
+
+    conn = await asyncpg.connect(to_async_url(url).replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        await conn.execute("SET statement_timeout = 0")
+        if what == "rebuild":
+            await conn.execute("SELECT stats_rebuild($1)", get_settings().timezone, timeout=None)
+            return 0
+        return int(await conn.fetchval("SELECT stats_compact()", timeout=None) or 0)
+    finally:
+        await conn.close()
 
 
 @db_app.command("start")

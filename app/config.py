@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     # Offline sync: how long the change feed keeps changes; older cursors must do a full sync.
     change_retention_days: int = Field(default=30, ge=1)
 
+    # Stats and the live event stream
+    stats_compact_seconds: float = Field(default=60.0, ge=0, description="0: only `minqing stats compact`")
+    stats_max_age_seconds: int = Field(default=30, ge=0, description="Cache-Control max-age of /api/v1/stats")
+    sse_max_connections: int = Field(default=200, ge=1, description="event streams per server process")
+    sse_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    sse_retry_after_seconds: int = Field(default=10, ge=1)
+
     # Integrations
     webhook_allowlist: list[str] = []
     webhook_allow_private: bool = False

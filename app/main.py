@@ -11,9 +11,11 @@ from app.auth.deps import current_principal
 from app.config import Settings, get_settings
 from app.db import create_engine, session_factory
 from app.errors import install_error_handlers
+from app.events.hub import install as install_event_hub
 from app.middleware import RequestMiddleware
 from app.observability import configure_logging
 from app.routers import PRIVATE_ROUTERS, PUBLIC_ROUTERS
+from app.stats.compaction import install as install_stats_compaction
 
 DESCRIPTION = """
 民情 Minqing tracks residents' requests (诉求 / 工单) through the community grid (网格):
@@ -60,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         worker.install(app)
     install_error_handlers(app)
+    install_event_hub(app, settings)
+    install_stats_compaction(app, settings)
     for router in PUBLIC_ROUTERS:
         app.include_router(router)
     for router in PRIVATE_ROUTERS:

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from app.audit import endpoints as audit
 from app.auth import endpoints as auth
 from app.diary import endpoints as diary
+from app.events import endpoints as events
 from app.grids import endpoints as grids
 from app.integrations.hotline import endpoints as hotline
 from app.integrations.open311 import endpoints as open311
@@ -12,6 +13,7 @@ from app.integrations.webhooks import endpoints as webhooks
 from app.issues import endpoints as issues
 from app.mediation import endpoints as mediation
 from app.residents import endpoints as residents
+from app.stats import endpoints as stats
 from app.stats import page as dashboard_page
 from app.sync import endpoints as sync
 from app.system import endpoints as system
@@ -23,6 +25,8 @@ PUBLIC_ROUTERS: list[APIRouter] = [
     dashboard_page.router,
     issues.public_router,
     open311.router,
+    # authenticates itself: EventSource sends the token as ?access_token=
+    events.router,
 ]
 
 PRIVATE_ROUTERS: list[APIRouter] = [
@@ -37,4 +41,5 @@ PRIVATE_ROUTERS: list[APIRouter] = [
     sync.router,
     webhooks.router,
     hotline.router,
+    stats.router,
 ]

@@ -33,9 +33,7 @@ def _versioned() -> list[sa.Column]:
 
 
 def _fk(table: str, column: str, target: str, ondelete: str = "RESTRICT") -> sa.ForeignKeyConstraint:
-    return sa.ForeignKeyConstraint(
-        [column], [f"{target}.id"], name=f"fk_{table}_{column}_{target}", ondelete=ondelete
-    )
+    return sa.ForeignKeyConstraint([column], [f"{target}.id"], name=f"fk_{table}_{column}_{target}", ondelete=ondelete)
 
 
 def upgrade() -> None:

@@ -20,14 +20,20 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.add_column("issues", sa.Column("diary_entry_id", pg.UUID(as_uuid=True), nullable=True))
     op.create_foreign_key(
-        "fk_issues_diary_entry_id_diary_entries", "issues", "diary_entries", ["diary_entry_id"], ["id"],
+        "fk_issues_diary_entry_id_diary_entries",
+        "issues",
+        "diary_entries",
+        ["diary_entry_id"],
+        ["id"],
         ondelete="SET NULL",
     )
     op.create_index("ix_issues_diary_entry_id", "issues", ["diary_entry_id"])
     op.create_foreign_key(
         "fk_diary_entries_issue_id_issues", "diary_entries", "issues", ["issue_id"], ["id"], ondelete="SET NULL"
     )
-    op.create_foreign_key("fk_disputes_issue_id_issues", "disputes", "issues", ["issue_id"], ["id"], ondelete="SET NULL")
+    op.create_foreign_key(
+        "fk_disputes_issue_id_issues", "disputes", "issues", ["issue_id"], ["id"], ondelete="SET NULL"
+    )
 
 
 def downgrade() -> None:

@@ -23,6 +23,7 @@ GRID_STAFF = MANAGERS | {Role.GRID_WORKER}
 DISPUTE_STAFF = GRID_STAFF | {Role.MEDIATOR}
 MEDIATORS = MANAGERS | {Role.MEDIATOR}
 INTEGRATION = frozenset({Role.INTEGRATION})
+STATS_READERS = GRID_STAFF | {Role.MEDIATOR, Role.VIEWER}
 
 ROUTES: dict[str, frozenset[Role] | str] = {
     # system
@@ -125,6 +126,12 @@ ROUTES: dict[str, frozenset[Role] | str] = {
     "POST /open311/v2/requests.{format}": PUBLIC,
     "GET /open311/v2/requests/{service_request_id}.{format}": PUBLIC,
     "GET /open311/v2/tokens/{token}.{format}": PUBLIC,
+    # stats and the live stream
+    "GET /api/v1/stats/overview": STATS_READERS,
+    "GET /api/v1/stats/areas": STATS_READERS,
+    "GET /api/v1/stats/workers": STATS_READERS,
+    "GET /api/v1/stats/timeseries": STATS_READERS,
+    "GET /api/v1/events/stream": STATS_READERS,
 }
 
 SIGNED = frozenset(

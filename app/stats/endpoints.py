@@ -1,0 +1,201 @@
+"""/api/v1/stats — the wall-screen figures (三率, 大屏), exact and cheap to poll."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from app.auth.deps import SettingsDep, require_roles
+from app.auth.roles import Role
+from app.auth.scope import Principal
+from app.config import Settings
+from app.db import SessionDep
+from app.kit import clock
+from app.kit.etag import not_modified
+from app.stats import schemas, service
+
+router = APIRouter(prefix="/api/v1/stats", tags=["stats"])
+
+STATS_READERS = frozenset(
+    {Role.GRID_WORKER, Role.MEDIATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.VIEWER, Role.ADMIN}
+)
+"""Everyone who sees an area subtree; department users (scoped by unit) and integrations do not."""
+Reader = Annotated[Principal, Depends(require_roles(*STATS_READERS))]
+
+AreaId = Annotated[uuid.UUID | None, Query(description="area to report on (default: your home area)")]
+From = Annotated[dt.date | None, Query(alias="from", description="first local day (default: 29 days before `to`)")]
+To = Annotated[dt.date | None, Query(description="last local day, inclusive (default: today)")]
+
+COMMON = """
+Scope: the area `area_id` (default: your home area) and everything below it; an area outside your
+jurisdiction is 422 `unknown_area`. Window: local days `from` … `to` inclusive in the service's
+time zone (default: the last 30 days including today; at most 1098 days).
+
+Caching: `ETag` and `Cache-Control: private, max-age=…`. The ETag is built from a per-area change
+counter (bumped by triggers in the same transaction as every issue, 民情日记 and dispute change),
+the parameters and the current minute; `If-None-Match` answers 304 after a single query.
+
+Rates are `{value, numerator, denominator}` (`value` null when the denominator is 0). Counting
+rules (each figure on one date):
+- response rate 响应率 = issues first responded to within `respond_within` ÷ issues whose response
+  was due (`respond_due_at`) in the window — an unanswered issue joins the denominator once its
+  deadline has passed;
+- resolution rate 解决率 = evaluated with `solved` ÷ evaluated (`evaluated_at` in the window);
+- satisfaction rate 满意率 = (满意 + 基本满意) ÷ evaluated (`evaluated_at` in the window);
+- on-time rate 按时办结率 = resolved by `resolve_due_at` ÷ resolved (`resolved_at` in the window);
+- grid-level share 网格内解决率 = closed issues never escalated above `grid` ÷ closed (`closed_at`
+  in the window); community-level share likewise, never above `community`.
+
+Merged and rejected issues are left out of every rate; a reopened issue (重办) counts once, with
+its latest evaluation and latest resolution.
+"""
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified (`If-None-Match` matched)"},
+    401: {"description": "No or invalid credentials"},
+    403: {"description": "Role may not read stats (`role_not_allowed`)"},
+    422: {"description": "Invalid parameters (`invalid_window`, `unknown_area`, …)"},
+}
+
+
+def _cached(request: Request, response: Response, settings: Settings, tag: str) -> Response | None:
+    headers = {"ETag": tag, "Cache-Control": f"private, max-age={settings.stats_max_age_seconds}"}
+    if not_modified(request, tag):
+        return Response(status_code=304, headers=headers)
+    response.headers.update(headers)
+    return None
+
+
+@router.get(
+    "/overview",
+    response_model=schemas.Overview,
+    operation_id="stats_overview",
+    summary="Overview for an area (三率, 工单, 民情日记, 矛盾纠纷)",
+    description="Every figure of the wall screen for one area subtree and window.\n"
+    + COMMON
+    + """
+Issue counts: `total` and the `by_*` breakdowns count issues created in the window, by their value
+now (`by_category` uses the category code as filed). `open_now`, `due_soon_now` (预警) and
+`overdue_now` (超期) are the open issues right now, whenever created. Durations: median and p90 of
+wall-clock seconds from creation to first response (responded in the window) and to resolution
+(resolved in the window). `diary` counts 民情日记 entries by visit date in the window, by status now
+(`closure_rate` = (resolved + answered) ÷ logged); `disputes` counts disputes registered in the
+window, by their state now (`mediated`: an outcome was recorded).""",
+    responses=ERRORS,
+)
+async def stats_overview(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Reader,
+    area_id: AreaId = None,
+    from_: From = None,
+    to: To = None,
+) -> Any:
+    now = clock.now()
+    window = service.window(settings.timezone, from_, to, now)
+    scope = await service.scope_of(session, principal, area_id, "area_id")
+    cached = _cached(request, response, settings, service.etag("overview", scope, now, window.first, window.last))
+    if cached is not None:
+        return cached
+    return await service.overview(session, scope, window, now)
+
+
+@router.get(
+    "/areas",
+    response_model=schemas.AreaRanking,
+    operation_id="stats_areas",
+    summary="Ranking of the child areas (下级辖区排名)",
+    description="One row per child area of `parent_id` (default: your home area), each counted over "
+    "its own subtree, sortable by any rate or count (`order=desc` by default; rows without a value "
+    "go last).\n" + COMMON,
+    responses=ERRORS,
+)
+async def stats_areas(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Reader,
+    parent_id: Annotated[uuid.UUID | None, Query(description="parent area (default: your home area)")] = None,
+    from_: From = None,
+    to: To = None,
+    sort: Annotated[Literal[tuple(service.SORTABLE)] | None, Query(description="rate or count to sort by")] = None,  # type: ignore[valid-type]
+    order: Annotated[Literal["asc", "desc"], Query()] = "desc",
+) -> Any:
+    now = clock.now()
+    window = service.window(settings.timezone, from_, to, now)
+    scope = await service.scope_of(session, principal, parent_id, "parent_id")
+    tag = service.etag("areas", scope, now, window.first, window.last, sort, order)
+    cached = _cached(request, response, settings, tag)
+    if cached is not None:
+        return cached
+    return await service.areas(session, scope, window, now, sort, order == "desc")
+
+
+@router.get(
+    "/workers",
+    response_model=schemas.WorkerTable,
+    operation_id="stats_workers",
+    summary="Grid workers' figures (网格员考核)",
+    description="Per active grid worker whose home grid lies in the area: 民情日记 entries (visit in "
+    "the window) and visits (entries with a resident, 入户走访); issues found (created by them in the "
+    "window); handled (resolved by them in the window, latest resolution), of which on time; the "
+    "satisfaction rate of the issues they handled; open issues assigned to them and overdue now.\n" + COMMON,
+    responses=ERRORS,
+)
+async def stats_workers(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Reader,
+    area_id: AreaId = None,
+    from_: From = None,
+    to: To = None,
+) -> Any:
+    now = clock.now()
+    window = service.window(settings.timezone, from_, to, now)
+    scope = await service.scope_of(session, principal, area_id, "area_id")
+    cached = _cached(request, response, settings, service.etag("workers", scope, now, window.first, window.last))
+    if cached is not None:
+        return cached
+    return await service.workers(session, scope, window, now)
+
+
+@router.get(
+    "/timeseries",
+    response_model=schemas.Timeseries,
+    operation_id="stats_timeseries",
+    summary="A figure over time (趋势)",
+    description="One point per `bucket` (day, ISO week from Monday, month) from `from` to `to` without "
+    "gaps; `t` is the bucket's first day and only days inside the window are counted. Counts "
+    "(`issues_created`, `issues_closed`, …) are integers, 0 for an empty bucket; rates "
+    "(`response_rate`, `satisfaction_rate`, …, `diary_closure_rate`) are rate objects, `value` null "
+    "for an empty bucket. Each metric is counted on the date given below.\n" + COMMON,
+    responses=ERRORS,
+)
+async def stats_timeseries(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: Reader,
+    metric: Annotated[Literal[tuple(service.METRICS)], Query(description="what to count")],  # type: ignore[valid-type]
+    bucket: Annotated[Literal["day", "week", "month"], Query()] = "day",
+    area_id: AreaId = None,
+    from_: From = None,
+    to: To = None,
+) -> Any:
+    now = clock.now()
+    window = service.window(settings.timezone, from_, to, now)
+    scope = await service.scope_of(session, principal, area_id, "area_id")
+    tag = service.etag("timeseries", scope, now, window.first, window.last, metric, bucket)
+    cached = _cached(request, response, settings, tag)
+    if cached is not None:
+        return cached
+    return await service.timeseries(session, scope, window, now, metric, bucket)

@@ -1,0 +1,598 @@
+"""Stats (三率): exact figures for an area subtree and a window of local days.
+
+Counting rules — each figure is counted on one date, in the configured time zone, and a window
+``[from, to]`` holds the local days ``from`` … ``to`` inclusive:
+
+============================  =================================================================
+figure                        counted by
+============================  =================================================================
+``issues.total``, ``by_*``    ``created_at`` in the window; breakdowns by the issue's value now
+response rate 响应率           issues whose response was due (``respond_due_at``) in the window:
+                              responded ones, plus unanswered ones once the deadline has passed
+                              (an unanswered issue is not counted before its deadline);
+                              numerator: ``first_responded_at <= respond_due_at``
+resolution rate 解决率         ``evaluated_at`` in the window: ``solved`` ÷ evaluated
+satisfaction rate 满意率       ``evaluated_at`` in the window: (满意 + 基本满意) ÷ evaluated
+on-time rate 按时办结率        ``resolved_at`` in the window: ``resolved_at <= resolve_due_at`` ÷ resolved
+grid / community share        ``closed_at`` in the window: tier still ``grid`` (resp. ``grid`` or
+                              ``community``) ÷ closed — the tier only rises, so this is "never
+                              escalated above"
+durations                     first response: ``first_responded_at`` in the window; resolution:
+                              ``resolved_at`` in the window; wall-clock seconds since ``created_at``
+``*_now``                     the open issues right now (whenever created), SLA state as in the
+                              issue list (a suspended issue is judged when it stopped)
+diary                         ``visited_at`` in the window, by the entry's status now
+disputes                      ``created_at`` (registration) in the window, by the case's state now
+============================  =================================================================
+
+Merged (已合并) and rejected (不予受理) issues are excluded from every rate and duration (they
+still count in ``total`` and ``by_status``). A reopened issue (重办) counts once, with its latest
+evaluation and its latest resolution: reopening clears ``resolved_at`` / ``closed_at`` so it
+leaves the on-time and share figures until it is resolved / closed again, while its latest
+rating stays until the resident rates again.
+
+The windowed figures are sums over the daily aggregate tables (:mod:`app.stats.tables`), which
+triggers keep exact in the writing transaction; the ``now`` figures and the unanswered part of
+the response rate come from the open issues through a partial index; percentiles read raw
+columns through ``(area_id, resolved_at)`` / ``(area_id, first_responded_at)`` indexes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.auth.models import User
+from app.auth.roles import Role
+from app.auth.scope import Principal, in_subtree
+from app.diary.models import DiaryEntry
+from app.errors import ValidationFailed, field_error
+from app.grids.models import Area
+from app.issues import repository as issue_repository
+from app.issues.models import Issue
+from app.issues.sla import SlaState
+from app.issues.workflow import OPEN_STATUSES, Rating, Status
+from app.stats import schemas
+from app.stats.tables import (
+    CHANNELS,
+    DISPUTE_COUNTERS,
+    ISSUE_COUNTERS,
+    KINDS,
+    RATE_COUNTERS,
+    RISKS,
+    STATUSES,
+    TIERS,
+    area_changes,
+    diary_daily,
+    dispute_daily,
+    issue_daily,
+)
+
+MAX_WINDOW_DAYS = 3 * 366
+DEFAULT_WINDOW_DAYS = 30
+OPEN = [s.value for s in OPEN_STATUSES]
+EXCLUDED = [Status.MERGED.value, Status.REJECTED.value]
+SATISFIED = [Rating.SATISFIED.value, Rating.BASICALLY_SATISFIED.value]
+
+RATES: dict[str, tuple[list[str], str]] = {
+    "response_rate": (["responded_on_time"], "response_due"),
+    "resolution_rate": (["solved"], "evaluated"),
+    "satisfaction_rate": (["satisfied"], "evaluated"),
+    "on_time_rate": (["resolved_on_time"], "resolved"),
+    "grid_level_share": (["closed_grid_level"], "closed"),
+    "community_level_share": (["closed_community_level"], "closed"),
+}
+"""Issue rates: numerator counters ÷ denominator counter (of ``stats_issue_daily``)."""
+
+COUNT_METRICS: dict[str, tuple[sa.Table, str]] = {
+    "issues_created": (issue_daily, "created"),
+    "issues_responded": (issue_daily, "response_due"),
+    "issues_evaluated": (issue_daily, "evaluated"),
+    "issues_resolved": (issue_daily, "resolved"),
+    "issues_closed": (issue_daily, "closed"),
+    "diary_logged": (diary_daily, "logged"),
+    "disputes_registered": (dispute_daily, "registered"),
+    "disputes_mediated": (dispute_daily, "mediated"),
+}
+RATE_METRICS: dict[str, tuple[sa.Table, list[str], str]] = {
+    **{name: (issue_daily, num, den) for name, (num, den) in RATES.items()},
+    "diary_closure_rate": (diary_daily, ["status_answered", "status_resolved"], "logged"),
+}
+METRICS = [*COUNT_METRICS, *RATE_METRICS]
+
+
+def rate(numerator: int, denominator: int) -> schemas.Rate:
+    return schemas.Rate(
+        value=numerator / denominator if denominator else None, numerator=numerator, denominator=denominator
+    )
+
+
+# --- window and scope ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    """Local days ``first`` … ``last`` and the instants bounding them (``start`` ≤ t < ``end``)."""
+
+    first: dt.date
+    last: dt.date
+    start: dt.datetime
+    end: dt.datetime
+    tz: str
+
+
+def window(tz: str, first: dt.date | None, last: dt.date | None, now: dt.datetime) -> Window:
+    zone = ZoneInfo(tz)
+    today = now.astimezone(zone).date()
+    last = last or (today if first is None else min(today, first + dt.timedelta(days=DEFAULT_WINDOW_DAYS - 1)))
+    first = first or last - dt.timedelta(days=DEFAULT_WINDOW_DAYS - 1)
+    if first > last:
+        raise ValidationFailed(
+            "'from' must not be after 'to'.", code="invalid_window", errors=[field_error("from", "after 'to'")]
+        )
+    if (last - first).days >= MAX_WINDOW_DAYS:
+        raise ValidationFailed(
+            f"The window may span at most {MAX_WINDOW_DAYS} days.",
+            code="invalid_window",
+            errors=[field_error("to", f"more than {MAX_WINDOW_DAYS} days after 'from'")],
+        )
+
+    def local_midnight(day: dt.date) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(), zone).astimezone(dt.UTC)
+
+    return Window(first, last, local_midnight(first), local_midnight(last + dt.timedelta(days=1)), tz)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The area asked about (within the caller's scope) and a fingerprint of everything in it."""
+
+    id: uuid.UUID
+    name: str
+    level: str
+    path: str
+    fingerprint: str
+
+    @property
+    def ref(self) -> schemas.AreaRef:
+        return schemas.AreaRef(id=self.id, name=self.name, level=self.level)
+
+
+async def scope_of(session: AsyncSession, principal: Principal, area_id: uuid.UUID | None, field: str) -> Scope:
+    """One query: the area (404-like 422 when outside the caller's subtree) and its fingerprint —
+    the sum of the stats change counters over its subtree plus the areas' own versions, so a
+    change anywhere below (an issue, an entry, a dispute, a renamed or moved area) changes it."""
+    target, below = aliased(Area, name="target"), aliased(Area, name="below")
+    in_target = below.path.op("<@")(target.path)
+    area_count = sa.select(sa.func.count()).where(in_target).scalar_subquery()
+    area_versions_sum = sa.select(sa.func.coalesce(sa.func.sum(below.version), 0)).where(in_target).scalar_subquery()
+    changes = (
+        sa.select(sa.func.coalesce(sa.func.sum(area_changes.c.changes), 0))
+        .select_from(area_changes.join(below, below.id == area_changes.c.area_id))
+        .where(in_target)
+        .scalar_subquery()
+    )
+    stmt = sa.select(
+        target.id,
+        target.name,
+        target.level,
+        sa.cast(target.path, sa.Text),
+        sa.func.concat(area_count, ":", area_versions_sum, ":", changes),
+    ).where(target.id == (area_id or principal.area_id), in_subtree(target.id, principal.area_path))
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        raise ValidationFailed(
+            "No such area in your jurisdiction.",
+            code="unknown_area",
+            errors=[field_error(field, "unknown or outside your area")],
+        )
+    return Scope(row[0], row[1], row[2], row[3], row[4])
+
+
+def etag(kind: str, scope: Scope, now: dt.datetime, *params: Any) -> str:
+    """Changes in scope, the parameters, and the current minute (for the ``now`` figures)."""
+    minute = now.replace(second=0, microsecond=0).isoformat()
+    raw = "|".join(str(p) for p in (kind, scope.id, scope.fingerprint, minute, *params))
+    return '"s-' + hashlib.blake2b(raw.encode(), digest_size=12).hexdigest() + '"'
+
+
+# --- building blocks ----------------------------------------------------------------------------
+
+
+def _sums(table: sa.Table, names: list[str]) -> list[sa.ColumnElement[Any]]:
+    return [sa.func.coalesce(sa.func.sum(table.c[n]), 0).label(n) for n in names]
+
+
+def _in_window(table: sa.Table, w: Window) -> sa.ColumnElement[bool]:
+    return table.c.day.between(w.first, w.last)
+
+
+def _now(now: dt.datetime) -> sa.ColumnElement[Any]:
+    return sa.literal(now, sa.DateTime(timezone=True))
+
+
+def _live_columns(w: Window, now: dt.datetime) -> list[sa.ColumnElement[Any]]:
+    """Over open issues: count, due soon, overdue, and unanswered past a response deadline in ``w``."""
+    unanswered = sa.and_(
+        Issue.first_responded_at.is_(None),
+        Issue.respond_due_at >= w.start,
+        Issue.respond_due_at < w.end,
+        Issue.respond_due_at < _now(now),
+    )
+    return [
+        sa.func.count().label("open_now"),
+        sa.func.count().filter(issue_repository.sla_condition(SlaState.DUE_SOON, now)).label("due_soon_now"),
+        sa.func.count().filter(issue_repository.sla_condition(SlaState.OVERDUE, now)).label("overdue_now"),
+        sa.func.count().filter(unanswered).label("unanswered"),
+    ]
+
+
+def _rates(sums: dict[str, int], unanswered: int) -> schemas.Rates:
+    out: dict[str, schemas.Rate] = {}
+    for name, (num, den) in RATES.items():
+        denominator = sums[den] + (unanswered if name == "response_rate" else 0)
+        out[name] = rate(sum(sums[n] for n in num), denominator)
+    return schemas.Rates(**out)
+
+
+def _breakdown(sums: dict[str, int], prefix: str, values: list[str]) -> dict[str, int]:
+    return {v: int(sums[f"{prefix}_{v}"]) for v in values}
+
+
+async def _percentiles(
+    session: AsyncSession, scope: Scope, w: Window, at: sa.ColumnElement[Any]
+) -> schemas.Percentiles:
+    seconds = sa.extract("epoch", at - Issue.created_at)
+    stmt = sa.select(
+        sa.func.percentile_cont(0.5).within_group(seconds),
+        sa.func.percentile_cont(0.9).within_group(seconds),
+    ).where(
+        in_subtree(Issue.area_id, scope.path),
+        at.is_not(None),
+        at >= w.start,
+        at < w.end,
+        Issue.status.not_in(EXCLUDED),
+    )
+    median, p90 = (await session.execute(stmt)).one()
+    return schemas.Percentiles(
+        median=None if median is None else float(median), p90=None if p90 is None else float(p90)
+    )
+
+
+# --- overview -----------------------------------------------------------------------------------
+
+
+async def overview(session: AsyncSession, scope: Scope, w: Window, now: dt.datetime) -> schemas.Overview:
+    by_category_rows = (
+        await session.execute(
+            sa.select(issue_daily.c.category, *_sums(issue_daily, ISSUE_COUNTERS))
+            .where(in_subtree(issue_daily.c.area_id, scope.path), _in_window(issue_daily, w))
+            .group_by(issue_daily.c.category)
+            .order_by(issue_daily.c.category)
+        )
+    ).all()
+    sums = {n: sum(int(r._mapping[n]) for r in by_category_rows) for n in ISSUE_COUNTERS}
+    live = (
+        await session.execute(
+            sa.select(*_live_columns(w, now)).where(Issue.status.in_(OPEN), in_subtree(Issue.area_id, scope.path))
+        )
+    ).one()
+    issues = schemas.IssueFigures(
+        total=sums["created"],
+        by_status=_breakdown(sums, "status", STATUSES),
+        by_kind=_breakdown(sums, "kind", KINDS),
+        by_category={r.category: int(r.created) for r in by_category_rows if r.created},
+        by_channel=_breakdown(sums, "channel", CHANNELS),
+        by_tier=_breakdown(sums, "tier", TIERS),
+        open_now=live.open_now,
+        due_soon_now=live.due_soon_now,
+        overdue_now=live.overdue_now,
+    )
+    durations = schemas.Durations(
+        first_response_seconds=await _percentiles(session, scope, w, Issue.first_responded_at),
+        resolution_seconds=await _percentiles(session, scope, w, Issue.resolved_at),
+    )
+    return schemas.Overview(
+        area=scope.ref,
+        from_=w.first,
+        to=w.last,
+        generated_at=now,
+        issues=issues,
+        rates=_rates(sums, live.unanswered),
+        durations=durations,
+        diary=await diary_figures(session, scope, w),
+        disputes=await dispute_figures(session, scope, w),
+    )
+
+
+async def diary_figures(session: AsyncSession, scope: Scope, w: Window) -> schemas.DiaryFigures:
+    row = (
+        await session.execute(
+            sa.select(*_sums(diary_daily, ["logged", "status_answered", "status_resolved", "status_escalated"])).where(
+                in_subtree(diary_daily.c.area_id, scope.path), _in_window(diary_daily, w)
+            )
+        )
+    ).one()
+    return schemas.DiaryFigures(
+        logged=row.logged,
+        answered=row.status_answered,
+        resolved=row.status_resolved,
+        escalated=row.status_escalated,
+        closure_rate=rate(row.status_answered + row.status_resolved, row.logged),
+    )
+
+
+async def dispute_figures(session: AsyncSession, scope: Scope, w: Window) -> schemas.DisputeFigures:
+    row = (
+        await session.execute(
+            sa.select(*_sums(dispute_daily, DISPUTE_COUNTERS)).where(
+                in_subtree(dispute_daily.c.area_id, scope.path), _in_window(dispute_daily, w)
+            )
+        )
+    ).one()
+    return schemas.DisputeFigures(
+        registered=row.registered,
+        by_risk={r: int(row._mapping[f"risk_{r}"]) for r in RISKS},
+        mediated=row.mediated,
+        agreements=row.agreements,
+        referred=row.referred,
+        stable_at_follow_up=row.stable_at_follow_up,
+    )
+
+
+# --- ranking of child areas ---------------------------------------------------------------------
+
+SORTABLE = [*RATES, "total", "open_now", "overdue_now"]
+
+
+async def areas(
+    session: AsyncSession, parent: Scope, w: Window, now: dt.datetime, sort: str | None, descending: bool
+) -> schemas.AreaRanking:
+    child, below = aliased(Area), aliased(Area)
+    children = (
+        await session.execute(
+            sa.select(child.id, child.name, child.level).where(child.parent_id == parent.id).order_by(child.code)
+        )
+    ).all()
+    counters = ["created", *RATE_COUNTERS]
+    tree = sa.join(child, below, below.path.op("<@")(child.path))
+    agg = {
+        r.id: r._mapping
+        for r in (
+            await session.execute(
+                sa.select(child.id, *_sums(issue_daily, counters))
+                .select_from(tree.join(issue_daily, issue_daily.c.area_id == below.id))
+                .where(child.parent_id == parent.id, _in_window(issue_daily, w))
+                .group_by(child.id)
+            )
+        ).all()
+    }
+    live = {
+        r.id: r
+        for r in (
+            await session.execute(
+                sa.select(child.id, *_live_columns(w, now))
+                .select_from(tree.join(Issue, Issue.area_id == below.id))
+                .where(child.parent_id == parent.id, Issue.status.in_(OPEN))
+                .group_by(child.id)
+            )
+        ).all()
+    }
+    rows = []
+    for c in children:
+        sums = {n: int(agg[c.id][n]) if c.id in agg else 0 for n in counters}
+        now_row = live.get(c.id)
+        rows.append(
+            schemas.AreaRow(
+                area=schemas.AreaRef(id=c.id, name=c.name, level=c.level),
+                issues=schemas.AreaIssueFigures(
+                    total=sums["created"],
+                    open_now=now_row.open_now if now_row else 0,
+                    overdue_now=now_row.overdue_now if now_row else 0,
+                ),
+                rates=_rates(sums, now_row.unanswered if now_row else 0),
+            )
+        )
+    if sort:
+        rows = _sorted(rows, sort, descending)
+    return schemas.AreaRanking(items=rows)
+
+
+def _sorted(rows: list[schemas.AreaRow], sort: str, descending: bool) -> list[schemas.AreaRow]:
+    def key(row: schemas.AreaRow) -> float | None:
+        if sort in RATES:
+            return getattr(row.rates, sort).value
+        return float(getattr(row.issues, sort))
+
+    known = [r for r in rows if key(r) is not None]
+    unknown = [r for r in rows if key(r) is None]  # nulls last, either order
+    known.sort(key=lambda r: key(r) or 0.0, reverse=descending)
+    return known + unknown
+
+
+# --- grid workers (网格员考核) --------------------------------------------------------------------
+
+
+async def workers(session: AsyncSession, scope: Scope, w: Window, now: dt.datetime) -> schemas.WorkerTable:
+    people = (
+        await session.execute(
+            sa.select(User.id, User.display_name, Area.id.label("area_id"), Area.name, Area.level)
+            .join(Area, Area.id == User.home_area_id)
+            .where(User.role == Role.GRID_WORKER.value, User.is_active, in_subtree(User.home_area_id, scope.path))
+            .order_by(Area.code, User.display_name, User.id)
+        )
+    ).all()
+    ids = [p.id for p in people]
+    if not ids:
+        return schemas.WorkerTable(items=[])
+    diary = {
+        r.author_id: r
+        for r in (
+            await session.execute(
+                sa.select(
+                    DiaryEntry.author_id,
+                    sa.func.count().label("entries"),
+                    sa.func.count(DiaryEntry.resident_id).label("visits"),
+                )
+                .where(
+                    DiaryEntry.author_id.in_(ids),
+                    DiaryEntry.visited_at >= w.start,
+                    DiaryEntry.visited_at < w.end,
+                    in_subtree(DiaryEntry.area_id, scope.path),
+                )
+                .group_by(DiaryEntry.author_id)
+            )
+        ).all()
+    }
+    found = dict(
+        (
+            await session.execute(
+                sa.select(Issue.created_by, sa.func.count())
+                .where(
+                    Issue.created_by.in_(ids),
+                    Issue.created_at >= w.start,
+                    Issue.created_at < w.end,
+                    in_subtree(Issue.area_id, scope.path),
+                )
+                .group_by(Issue.created_by)
+            )
+        ).all()
+    )
+    handled = {
+        r.resolved_by: r
+        for r in (
+            await session.execute(
+                sa.select(
+                    Issue.resolved_by,
+                    sa.func.count().label("handled"),
+                    sa.func.count().filter(Issue.resolved_at <= Issue.resolve_due_at).label("on_time"),
+                    sa.func.count(Issue.evaluated_at).label("evaluated"),
+                    sa.func.count()
+                    .filter(Issue.rating.in_(SATISFIED), Issue.evaluated_at.is_not(None))
+                    .label("satisfied"),
+                )
+                .where(
+                    Issue.resolved_by.in_(ids),
+                    Issue.resolved_at >= w.start,
+                    Issue.resolved_at < w.end,
+                    Issue.status.not_in(EXCLUDED),
+                    in_subtree(Issue.area_id, scope.path),
+                )
+                .group_by(Issue.resolved_by)
+            )
+        ).all()
+    }
+    overdue = dict(
+        (
+            await session.execute(
+                sa.select(Issue.assignee_user_id, sa.func.count())
+                .where(
+                    Issue.assignee_user_id.in_(ids),
+                    Issue.status.in_(OPEN),
+                    issue_repository.sla_condition(SlaState.OVERDUE, now),
+                    in_subtree(Issue.area_id, scope.path),
+                )
+                .group_by(Issue.assignee_user_id)
+            )
+        ).all()
+    )
+    items = []
+    for p in people:
+        d, h = diary.get(p.id), handled.get(p.id)
+        items.append(
+            schemas.WorkerRow(
+                user=schemas.WorkerRef(
+                    id=p.id, display_name=p.display_name, area=schemas.AreaRef(id=p.area_id, name=p.name, level=p.level)
+                ),
+                diary_entries=d.entries if d else 0,
+                visits=d.visits if d else 0,
+                issues_found=found.get(p.id, 0),
+                handled=h.handled if h else 0,
+                resolved_on_time=h.on_time if h else 0,
+                satisfaction_rate=rate(h.satisfied if h else 0, h.evaluated if h else 0),
+                overdue_now=overdue.get(p.id, 0),
+            )
+        )
+    return schemas.WorkerTable(items=items)
+
+
+# --- time series --------------------------------------------------------------------------------
+
+
+async def timeseries(
+    session: AsyncSession, scope: Scope, w: Window, now: dt.datetime, metric: str, bucket: str
+) -> schemas.Timeseries:
+    """One point per bucket from ``from`` to ``to`` without gaps (``generate_series``); counts are
+    integers (0 for an empty bucket), rates are rate objects (value null for an empty bucket)."""
+    days = (
+        sa.func.generate_series(
+            sa.cast(w.first, sa.Date), sa.cast(w.last, sa.Date), sa.cast(sa.literal("1 day"), sa.Interval)
+        )
+        .table_valued("d")
+        .render_derived()
+    )
+    bucket_of = sa.cast(sa.func.date_trunc(bucket, days.c.d), sa.Date)
+    if metric in COUNT_METRICS:
+        table, column = COUNT_METRICS[metric]
+        names = [column]
+    else:
+        table, num, den = RATE_METRICS[metric]
+        names = [*num, den]
+    per_day = (
+        sa.select(table.c.day, *_sums(table, names))
+        .where(in_subtree(table.c.area_id, scope.path), _in_window(table, w))
+        .group_by(table.c.day)
+        .subquery()
+    )
+    columns = [sa.func.coalesce(sa.func.sum(per_day.c[n]), 0).label(n) for n in names]
+    select_from = days.outerjoin(per_day, per_day.c.day == sa.cast(days.c.d, sa.Date))
+    if metric == "response_rate":
+        local_due = sa.cast(sa.func.timezone(w.tz, Issue.respond_due_at), sa.Date)
+        unanswered = (
+            sa.select(local_due.label("day"), sa.func.count().label("n"))
+            .where(
+                Issue.status.in_(OPEN),
+                in_subtree(Issue.area_id, scope.path),
+                Issue.first_responded_at.is_(None),
+                Issue.respond_due_at >= w.start,
+                Issue.respond_due_at < w.end,
+                Issue.respond_due_at < _now(now),
+            )
+            .group_by(local_due)
+            .subquery()
+        )
+        select_from = select_from.outerjoin(unanswered, unanswered.c.day == sa.cast(days.c.d, sa.Date))
+        columns.append(sa.func.coalesce(sa.func.sum(unanswered.c.n), 0).label("unanswered"))
+    stmt = sa.select(bucket_of.label("t"), *columns).select_from(select_from).group_by(bucket_of).order_by(bucket_of)
+    points = []
+    for row in (await session.execute(stmt)).all():
+        m = row._mapping
+        if metric in COUNT_METRICS:
+            value: int | schemas.Rate = int(m[names[0]])
+        else:
+            extra = int(m["unanswered"]) if metric == "response_rate" else 0
+            value = rate(sum(int(m[n]) for n in num), int(m[den]) + extra)
+        points.append(schemas.Point(t=m["t"], value=value))
+    return schemas.Timeseries(metric=metric, bucket=bucket, points=points)
+
+
+async def rebuild(session: AsyncSession, timezone: str | None = None) -> None:
+    """Recompute every aggregate from the raw tables (``stats_rebuild()``), optionally for a new zone."""
+    await session.execute(sa.text("SELECT stats_rebuild(:tz)"), {"tz": timezone})
+
+
+async def compact(session: AsyncSession) -> int:
+    """Fold the fresh delta rows (``stats_compact()``); every sum stays the same."""
+    return int(await session.scalar(sa.text("SELECT stats_compact()")) or 0)
+
+
+async def aggregate_timezone(session: AsyncSession) -> str:
+    return str(await session.scalar(sa.text("SELECT stats_timezone()")))

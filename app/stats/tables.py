@@ -1,0 +1,90 @@
+"""The aggregate tables kept by the triggers of migration ``0005_stats`` (SQLAlchemy Core).
+
+They hold delta rows: a key (area, day[, category]) may have several rows until ``stats_compact()``
+folds them, so every read sums rows.
+
+Each counter is counted on its own day (local time zone): see :mod:`app.stats.service` for the
+rules. The column lists here must equal the migration's (a test compares them with the database).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import UUID
+
+from app.diary.models import DiaryStatus
+from app.issues.workflow import Channel, Kind, Status, Tier
+from app.mediation.models import RiskLevel
+
+metadata = sa.MetaData()
+
+STATUSES = [s.value for s in Status]
+KINDS = [k.value for k in Kind]
+CHANNELS = [c.value for c in Channel]
+TIERS = [t.value for t in Tier]
+RISKS = [r.value for r in RiskLevel]
+DIARY_STATUSES = [s.value for s in DiaryStatus]
+
+RATE_COUNTERS = [
+    "response_due",
+    "responded_on_time",
+    "evaluated",
+    "solved",
+    "satisfied",
+    "resolved",
+    "resolved_on_time",
+    "closed",
+    "closed_grid_level",
+    "closed_community_level",
+]
+ISSUE_COUNTERS = [
+    "created",
+    *(f"status_{s}" for s in STATUSES),
+    *(f"kind_{k}" for k in KINDS),
+    *(f"channel_{c}" for c in CHANNELS),
+    *(f"tier_{t}" for t in TIERS),
+    *RATE_COUNTERS,
+]
+DIARY_COUNTERS = ["logged", "visits", *(f"status_{s}" for s in DIARY_STATUSES)]
+DISPUTE_COUNTERS = [
+    "registered",
+    *(f"risk_{r}" for r in RISKS),
+    "mediated",
+    "agreements",
+    "referred",
+    "stable_at_follow_up",
+]
+
+
+def _counters(names: list[str]) -> list[sa.Column]:
+    return [sa.Column(n, sa.BigInteger, nullable=False) for n in names]
+
+
+issue_daily = sa.Table(
+    "stats_issue_daily",
+    metadata,
+    sa.Column("area_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    *_counters(ISSUE_COUNTERS),
+)
+diary_daily = sa.Table(
+    "stats_diary_daily",
+    metadata,
+    sa.Column("area_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    *_counters(DIARY_COUNTERS),
+)
+dispute_daily = sa.Table(
+    "stats_dispute_daily",
+    metadata,
+    sa.Column("area_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    *_counters(DISPUTE_COUNTERS),
+)
+area_changes = sa.Table(
+    "stats_area_changes",
+    metadata,
+    sa.Column("area_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("changes", sa.BigInteger, nullable=False),
+)
