@@ -1,4 +1,4 @@
-"""The aggregate tables kept by the triggers of migration ``0005_stats`` (SQLAlchemy Core).
+"""The aggregate tables kept by the triggers of migration ``0007_stats`` (SQLAlchemy Core).
 
 They hold delta rows: a key (area, day[, category]) may have several rows until ``stats_compact()``
 folds them, so every read sums rows.
