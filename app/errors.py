@@ -175,6 +175,19 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method some route accepts at this path (Starlette names only the first matching route's)."""
+    from starlette.routing import Match
+
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
+    return ", ".join(allowed)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     from app.db import is_database_unavailable  # late import: db imports settings
 
@@ -190,13 +203,24 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # The framework's "error parsing the body" (e.g. JSON that is not UTF-8): invalid input, 422.
+            malformed = ValidationFailed(
+                "The request body cannot be read: send UTF-8 JSON.",
+                code="malformed_body",
+                errors=[field_error("body", "cannot be decoded")],
+            )
+            return problem_response(malformed, request)
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
         err = AppError(
             str(exc.detail),
             status=exc.status_code,
             code=codes.get(exc.status_code, "http_error"),
             title=str(exc.detail),
-            headers=getattr(exc, "headers", None),
+            headers=headers,
         )
         return problem_response(err, request)
 
