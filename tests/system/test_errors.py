@@ -126,6 +126,15 @@ async def test_405_allow_lists_every_method_of_the_path(client):
         assert _is_problem(r)["code"] == "method_not_allowed"
 
 
+async def test_login_form_documents_what_it_accepts(client):
+    # An empty username is outside the documented form (minLength 1): 422, never a login attempt.
+    r = await client.post("/api/v1/auth/token", data={"username": "", "password": "x"})
+    assert r.status_code == 422 and _is_problem(r)["errors"][0]["field"] == "username"
+    form = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    login = next(s for name, s in form.items() if name.startswith("LoginForm"))
+    assert login["properties"]["username"]["minLength"] == 1
+
+
 async def test_body_that_is_not_utf8_is_422(client):
     r = await client.post(
         "/api/v1/units", content=b"\xff\xfe{", headers={**auth("admin"), "Content-Type": "application/json"}
