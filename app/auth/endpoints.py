@@ -148,7 +148,7 @@ async def update_user(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> UserOut:
-    user = await service.get_user(session, principal, user_id)
+    user = await service.get_user(session, principal, user_id, for_update=True)
     require_version(if_match, user.version)
     user = await service.update_user(session, principal, user, body.model_dump(exclude_unset=True))
     response.headers["ETag"] = etag_of(user.version)

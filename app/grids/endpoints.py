@@ -162,7 +162,7 @@ async def update_area(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> AreaOut:
-    area = await service.get_in_scope(session, principal, area_id)
+    area = await service.get_in_scope(session, principal, area_id, for_update=True)
     require_version(if_match, area.version)
     area = await service.update_area(
         session,
