@@ -39,12 +39,25 @@ def _database_url(settings: Settings, *, start_embedded: bool = True) -> str:
     return url
 
 
-def _migrate(url: str) -> None:
+def _migrate(url: str, *, downgrade_to: str | None = None, allow_data_loss: bool = False) -> None:
+    """Upgrade to head (or downgrade to ``downgrade_to``); refused when data would be lost (exit 3)."""
     from alembic import command
 
+    from app.migration_guard import DataLossRefused
     from app.migrations_state import alembic_config
 
-    command.upgrade(alembic_config(url), "head")
+    cfg = alembic_config(url)
+    cfg.attributes["allow_data_loss"] = allow_data_loss
+    try:
+        if downgrade_to is None:
+            command.upgrade(cfg, "head")
+        else:
+            command.downgrade(cfg, downgrade_to)
+    except DataLossRefused as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(3) from exc
+    for loss in cfg.attributes.get("data_lost") or []:
+        console.print(f"[yellow]data dropped as allowed: {loss}[/]")
 
 
 def _ensure_jwt_secret(settings: Settings) -> None:
@@ -161,10 +174,24 @@ async def _run_worker(settings: Settings) -> None:
 
 
 @app.command("migrate")
-def migrate_cmd() -> None:
-    """Apply database migrations (alembic upgrade head)."""
+def migrate_cmd(
+    downgrade: Annotated[
+        str | None, typer.Option("--downgrade", metavar="REV", help="downgrade to REV (e.g. base) instead")
+    ] = None,
+    allow_data_loss: Annotated[
+        bool,
+        typer.Option(
+            "--allow-data-loss", help="apply revisions that drop tables or columns holding data (back up first)"
+        ),
+    ] = False,
+) -> None:
+    """Apply database migrations (alembic upgrade head), or downgrade with --downgrade REV.
+
+    A revision that drops or narrows tables or columns holding data (every downgrade does) is
+    refused unless --allow-data-loss is given.
+    """
     settings = get_settings()
-    _migrate(_database_url(settings))
+    _migrate(_database_url(settings), downgrade_to=downgrade, allow_data_loss=allow_data_loss)
     console.print("[green]migrations applied[/]")
 
 

@@ -132,6 +132,74 @@ class ServiceUnavailable(AppError):
         super().__init__(detail, **kw)
 
 
+# The documented error responses: routers pass ``responses=problem_responses(404, 409, …)`` so the
+# OpenAPI schema lists every status a route can answer, each as application/problem+json.
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details with a stable `code`.",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string", "description": "stable snake_case error code"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+    "additionalProperties": True,
+}
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+_PROBLEM_DESCRIPTIONS = {
+    400: "Bad request",
+    401: "No or invalid credentials (`not_authenticated`, `invalid_token`, `invalid_api_key`, …)",
+    403: "Not allowed for your role (`role_not_allowed`)",
+    404: "Unknown, or outside your jurisdiction",
+    409: "Conflict with the current state (e.g. a code that is taken)",
+    412: "`If-Match` does not match the current version (`version_mismatch`, `invalid_if_match`)",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "The request is not valid (`validation_failed`, with `errors`)",
+    428: "`If-Match` is required (`if_match_required`)",
+    429: "Too many requests; see `Retry-After`",
+    503: "The database is unavailable; retry after `Retry-After` seconds",
+}
+
+# Every route can answer these: invalid input (422, also for NUL characters in the URL), a body over
+# the size limit (413) and an unreachable database (503).
+COMMON_PROBLEMS = (413, 422, 503)
+# …and every private route these as well.
+PRIVATE_PROBLEMS = (401, *COMMON_PROBLEMS)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for the given error statuses, as problem+json."""
+    return {
+        status: {"description": _PROBLEM_DESCRIPTIONS[status], "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}}
+        for status in statuses
+    }
+
+
+def install_problem_schema(app: FastAPI) -> None:
+    """Add the ``Problem`` component the error responses refer to."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        schema.setdefault("components", {}).setdefault("schemas", {}).setdefault("Problem", PROBLEM_SCHEMA)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def field_error(field: str, message: str, **extra: Any) -> dict[str, Any]:
     """One entry of a problem's ``errors`` list."""
     return {"field": field, "message": message, **extra}
@@ -191,6 +259,19 @@ def _sqlstate(exc: BaseException) -> str | None:
     return None
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method some route accepts at this path (Starlette names only the first matching route's)."""
+    from starlette.routing import Match
+
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
+    return ", ".join(allowed)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     from app.db import is_database_unavailable  # late import: db imports settings
 
@@ -206,13 +287,24 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # The framework's "error parsing the body" (e.g. JSON that is not UTF-8): invalid input, 422.
+            malformed = ValidationFailed(
+                "The request body cannot be read: send UTF-8 JSON.",
+                code="malformed_body",
+                errors=[field_error("body", "cannot be decoded")],
+            )
+            return problem_response(malformed, request)
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 403: "forbidden"}
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
         err = AppError(
             str(exc.detail),
             status=exc.status_code,
             code=codes.get(exc.status_code, "http_error"),
             title=str(exc.detail),
-            headers=getattr(exc, "headers", None),
+            headers=headers,
         )
         return problem_response(err, request)
 

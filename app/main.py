@@ -10,7 +10,13 @@ from fastapi import Depends, FastAPI
 from app.auth.deps import current_principal
 from app.config import Settings, get_settings
 from app.db import create_engine, session_factory
-from app.errors import install_error_handlers
+from app.errors import (
+    COMMON_PROBLEMS,
+    PRIVATE_PROBLEMS,
+    install_error_handlers,
+    install_problem_schema,
+    problem_responses,
+)
 from app.events.hub import install as install_event_hub
 from app.middleware import RequestMiddleware
 from app.observability import configure_logging
@@ -64,11 +70,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_event_hub(app, settings)
     install_stats_compaction(app, settings)
+    install_problem_schema(app)
     for router in PUBLIC_ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=problem_responses(*COMMON_PROBLEMS))
     for router in PRIVATE_ROUTERS:
         # Private by default: every route below requires an authenticated caller.
-        app.include_router(router, dependencies=[Depends(current_principal)])
+        app.include_router(
+            router, dependencies=[Depends(current_principal)], responses=problem_responses(*PRIVATE_PROBLEMS)
+        )
     app.add_middleware(
         RequestMiddleware,
         max_body_bytes=settings.max_body_bytes,

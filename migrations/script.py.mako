@@ -16,6 +16,11 @@ down_revision: str | None = ${repr(down_revision)}
 branch_labels: str | Sequence[str] | None = ${repr(branch_labels)}
 depends_on: str | Sequence[str] | None = ${repr(depends_on)}
 
+# Tables or "table.column"s this revision drops or narrows (refused while they hold data unless
+# --allow-data-loss; see app/migration_guard.py). The downgrade usually drops what upgrade creates.
+destructive: list[str] = []
+destructive_downgrade: list[str] = []
+
 
 def upgrade() -> None:
     ${upgrades if upgrades else "pass"}

@@ -9,6 +9,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -183,6 +184,18 @@ def token_for(user_key: str) -> str:
 
 def auth(user_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token_for(user_key)}"}
+
+
+@asynccontextmanager
+async def row_held(database_url: str, table: str, row_id: uuid.UUID) -> AsyncIterator[None]:
+    """Lock one row from outside the app (``FOR UPDATE``) until the block ends, to force interleavings."""
+    conn = await asyncpg.connect(_plain(database_url))
+    try:
+        async with conn.transaction():
+            await conn.execute(f'SELECT 1 FROM "{table}" WHERE id = $1 FOR UPDATE', row_id)
+            yield
+    finally:
+        await conn.close()
 
 
 @pytest.fixture

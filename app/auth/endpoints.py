@@ -5,8 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Depends, Form, Header, Request, Response
 
 from app.auth import repository, service
 from app.auth.deps import CurrentPrincipal, SettingsDep, require_roles
@@ -15,6 +14,7 @@ from app.auth.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyOut,
+    LoginForm,
     MeOut,
     TokenOut,
     UnitCreate,
@@ -25,6 +25,7 @@ from app.auth.schemas import (
 )
 from app.auth.scope import Principal
 from app.db import SessionDep
+from app.errors import problem_responses
 from app.grids import repository as areas
 from app.kit.etag import etag_of, require_version
 from app.kit.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
@@ -44,21 +45,21 @@ UserManagers = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.STREE
     summary="Sign in (登录) and get a bearer token",
     description="OAuth2 password form (`username`, `password`). Repeated failures per username or client "
     "address are throttled: 429 `login_throttled` with `Retry-After`.",
-    responses={401: {"description": "wrong credentials"}, 429: {"description": "throttled"}},
+    responses=problem_responses(401, 429),
 )
 async def token(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[LoginForm, Form()],
 ) -> TokenOut:
     client = request.client.host if request.client else "unknown"
     access_token, ttl = await service.login(
         session,
         request.app.state.sessionmaker,
         settings,
-        username=form.username[:64],
-        password=form.password[:256],
+        username=form.username,
+        password=form.password,
         client_addr=client,
     )
     return TokenOut(access_token=access_token, expires_in=ttl)
@@ -84,6 +85,7 @@ async def me(principal: CurrentPrincipal, session: SessionDep) -> MeOut:
     status_code=201,
     response_model=UserOut,
     operation_id="users_create",
+    responses=problem_responses(403, 409),
     summary="Create a staff account (新建用户)",
     description="Admins only. The home area must be inside the admin's own area.",
 )
@@ -98,6 +100,7 @@ async def create_user(body: UserCreate, session: SessionDep, principal: AdminDep
     "/users",
     response_model=Page[UserOut],
     operation_id="users_list",
+    responses=problem_responses(403),
     summary="Staff in your jurisdiction (用户列表)",
     description="For admins and community/street administrators choosing whom to dispatch to.",
 )
@@ -115,7 +118,13 @@ async def list_users(
     return Page[UserOut](items=[UserOut.model_validate(r[0]) for r in items], next_cursor=nxt)
 
 
-@router.get("/users/{user_id}", response_model=UserOut, operation_id="users_get", summary="A staff account")
+@router.get(
+    "/users/{user_id}",
+    response_model=UserOut,
+    operation_id="users_get",
+    summary="A staff account",
+    responses=problem_responses(403, 404),
+)
 async def get_user(user_id: uuid.UUID, session: SessionDep, principal: UserManagers, response: Response) -> UserOut:
     user = await service.get_user(session, principal, user_id)
     response.headers["ETag"] = etag_of(user.version)
@@ -126,6 +135,7 @@ async def get_user(user_id: uuid.UUID, session: SessionDep, principal: UserManag
     "/users/{user_id}",
     response_model=UserOut,
     operation_id="users_update",
+    responses=problem_responses(403, 404, 409, 412, 428),
     summary="Change or deactivate a staff account (停用/修改用户)",
     description="Requires `If-Match`. Deactivation takes effect at once: the user's tokens and API keys stop "
     "working on their next request.",
@@ -138,7 +148,7 @@ async def update_user(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> UserOut:
-    user = await service.get_user(session, principal, user_id)
+    user = await service.get_user(session, principal, user_id, for_update=True)
     require_version(if_match, user.version)
     user = await service.update_user(session, principal, user, body.model_dump(exclude_unset=True))
     response.headers["ETag"] = etag_of(user.version)
@@ -150,6 +160,7 @@ async def update_user(
     status_code=201,
     response_model=UnitOut,
     operation_id="units_create",
+    responses=problem_responses(403, 409),
     summary="Create a unit (新建单位: 职能部门、物业、派出所)",
 )
 async def create_unit(body: UnitCreate, session: SessionDep, principal: AdminDep, response: Response) -> UnitOut:
@@ -173,6 +184,7 @@ async def list_units(session: SessionDep, principal: CurrentPrincipal) -> list[U
     status_code=201,
     response_model=ApiKeyCreated,
     operation_id="api_keys_create",
+    responses=problem_responses(403),
     summary="Create an integration API key (接口密钥)",
     description="The key and its signing secret are shown once, in this response; only a hash is stored. "
     "The key acts as `user_id` (usually an `integration` account) within `area_id`'s subtree.",
@@ -186,7 +198,13 @@ async def create_api_key(
     return ApiKeyCreated(**out, key=plaintext, signing_secret=key.signing_secret or "")
 
 
-@router.get("/api-keys", response_model=list[ApiKeyOut], operation_id="api_keys_list", summary="API keys")
+@router.get(
+    "/api-keys",
+    response_model=list[ApiKeyOut],
+    operation_id="api_keys_list",
+    summary="API keys",
+    responses=problem_responses(403),
+)
 async def list_api_keys(session: SessionDep, principal: AdminDep) -> list[ApiKeyOut]:
     return [ApiKeyOut.model_validate(k) for k in await repository.list_api_keys(session, principal)]
 
@@ -195,6 +213,7 @@ async def list_api_keys(session: SessionDep, principal: AdminDep) -> list[ApiKey
     "/api-keys/{key_id}",
     response_model=ApiKeyOut,
     operation_id="api_keys_revoke",
+    responses=problem_responses(403, 404),
     summary="Revoke an API key (吊销密钥)",
     description="Revocation takes effect at once.",
 )

@@ -57,8 +57,13 @@ async def list_users(
     return [(r[0], r[1], r[2]) for r in (await session.execute(stmt)).all()]
 
 
-async def get_user_in_scope(session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> User | None:
+async def get_user_in_scope(
+    session: AsyncSession, principal: Principal, user_id: uuid.UUID, *, for_update: bool = False
+) -> User | None:
+    """``for_update`` locks the row for a read-check-write (If-Match) so concurrent writers queue."""
     stmt = sa.select(User).where(User.id == user_id, scope_filter(principal, area_column=User.home_area_id))
+    if for_update:
+        stmt = stmt.with_for_update(of=User).execution_options(populate_existing=True)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 

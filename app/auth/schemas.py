@@ -5,11 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.auth.models import UnitKind
 from app.auth.roles import Role
 from app.kit.schemas import InputModel, OutputModel, Text
+
+
+class LoginForm(BaseModel):
+    """The OAuth2 password form (``application/x-www-form-urlencoded``); other OAuth2 fields are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+    grant_type: str = Field(default="password", pattern="^password$")
 
 
 class TokenOut(OutputModel):

@@ -111,8 +111,10 @@ async def create_user(session: AsyncSession, principal: Principal, data: dict[st
     return user
 
 
-async def get_user(session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> User:
-    user = await repository.get_user_in_scope(session, principal, user_id)
+async def get_user(
+    session: AsyncSession, principal: Principal, user_id: uuid.UUID, *, for_update: bool = False
+) -> User:
+    user = await repository.get_user_in_scope(session, principal, user_id, for_update=for_update)
     if user is None:
         raise NotFound("No such user in your jurisdiction.", code="user_not_found")
     return user

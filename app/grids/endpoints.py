@@ -11,7 +11,7 @@ from app.auth.deps import CurrentPrincipal, SettingsDep, require_roles
 from app.auth.roles import Role
 from app.auth.scope import Principal
 from app.db import SessionDep
-from app.errors import NotFound
+from app.errors import NotFound, problem_responses
 from app.grids import repository, service
 from app.grids.models import Area, Level
 from app.grids.schemas import AreaCreate, AreaImportResult, AreaOut, AreaUpdate
@@ -35,6 +35,7 @@ def _out(area: Area, *, with_boundary: bool = False) -> AreaOut:
     status_code=201,
     response_model=AreaOut,
     operation_id="areas_create",
+    responses=problem_responses(403, 409),
     summary="Create an area (新建辖区)",
     description="Adds an area below `parent_id`, one level down (district → street → community → grid → "
     "micro_grid). The boundary must be a valid GeoJSON polygon lying inside the parent's. Admins only.",
@@ -86,6 +87,7 @@ async def list_areas(
     "/locate",
     response_model=AreaOut,
     operation_id="areas_locate",
+    responses=problem_responses(404),
     summary="Find the area at a point (坐标定位网格)",
     description="The deepest area in your jurisdiction whose boundary contains the point (WGS84). "
     "404 `no_area_at_point` when none does.",
@@ -106,6 +108,7 @@ async def locate(
     "/import",
     response_model=AreaImportResult,
     operation_id="areas_import",
+    responses=problem_responses(403, 409),
     summary="Import areas from GeoJSON (批量导入辖区)",
     description="A FeatureCollection whose features carry `properties.code`, `name`, `level` and "
     "`parent_code`; areas are created or updated by code, parents first, all or nothing. Admins only; "
@@ -129,7 +132,7 @@ async def import_areas(
     response_model=AreaOut,
     operation_id="areas_get",
     summary="Get an area with its boundary (辖区详情)",
-    responses={304: {"description": "Not modified"}},
+    responses={304: {"description": "Not modified"}, **problem_responses(404)},
 )
 async def get_area(
     area_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, request: Request, response: Response
@@ -146,6 +149,7 @@ async def get_area(
     "/{area_id}",
     response_model=AreaOut,
     operation_id="areas_update",
+    responses=problem_responses(403, 404, 412, 428),
     summary="Rename an area or change its boundary (修改辖区)",
     description="Requires `If-Match` with the area's ETag (428 without, 412 when stale). Admins only.",
 )
@@ -158,7 +162,7 @@ async def update_area(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> AreaOut:
-    area = await service.get_in_scope(session, principal, area_id)
+    area = await service.get_in_scope(session, principal, area_id, for_update=True)
     require_version(if_match, area.version)
     area = await service.update_area(
         session,
@@ -176,6 +180,7 @@ async def update_area(
     "/{area_id}/children",
     response_model=list[AreaOut],
     operation_id="areas_children",
+    responses=problem_responses(404),
     summary="Direct children of an area (下级辖区)",
 )
 async def children(area_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal) -> list[AreaOut]:

@@ -16,8 +16,11 @@ def within(path: str) -> sa.ColumnElement[bool]:
     return Area.path.op("<@")(sa.cast(path, Area.path.type))
 
 
-async def get(session: AsyncSession, area_id: uuid.UUID, scope_path: str) -> Area | None:
+async def get(session: AsyncSession, area_id: uuid.UUID, scope_path: str, *, for_update: bool = False) -> Area | None:
+    """``for_update`` locks the row for a read-check-write (If-Match) so concurrent writers queue."""
     stmt = sa.select(Area).where(Area.id == area_id, within(scope_path))
+    if for_update:
+        stmt = stmt.with_for_update(of=Area).execution_options(populate_existing=True)
     return (await session.execute(stmt)).scalar_one_or_none()
 
 

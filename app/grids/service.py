@@ -108,9 +108,14 @@ async def create_in_scope(
 
 
 async def get_in_scope(
-    session: AsyncSession, principal: Principal, area_id: uuid.UUID, *, field: str | None = None
+    session: AsyncSession,
+    principal: Principal,
+    area_id: uuid.UUID,
+    *,
+    field: str | None = None,
+    for_update: bool = False,
 ) -> Area:
-    area = await repository.get(session, area_id, principal.area_path)
+    area = await repository.get(session, area_id, principal.area_path, for_update=for_update)
     if area is None:
         if field:
             raise ValidationFailed(

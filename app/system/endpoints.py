@@ -26,7 +26,6 @@ async def health() -> dict[str, str]:
     operation_id="system_ready",
     summary="Database reachable and migrated (就绪检查)",
     description="200 when PostgreSQL answers and its schema is at the latest migration; 503 otherwise.",
-    responses={503: {"description": "not ready"}},
 )
 async def ready(request: Request) -> Any:
     engine = request.app.state.engine
@@ -45,7 +44,13 @@ async def ready(request: Request) -> Any:
     return {"status": "ready", "migration": current}
 
 
-@router.get("/metrics", operation_id="system_metrics", summary="Prometheus metrics", include_in_schema=True)
+@router.get(
+    "/metrics",
+    operation_id="system_metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"description": "Prometheus text exposition format", "content": {"text/plain": {}}}},
+)
 async def metrics(request: Request) -> Response:
     update_pool_gauges(request.app.state.engine)
     body, content_type = render_metrics()

@@ -16,6 +16,10 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# What would be lost (see app/migration_guard.py): the downgrade drops every table of the foundation.
+destructive: list[str] = []
+destructive_downgrade = ["login_failures", "api_keys", "users", "units", "areas"]
+
 
 def _timestamps() -> list[sa.Column]:
     return [

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import jwt
 
 from tests import world
-from tests.conftest import JWT_SECRET, auth
+from tests.conftest import JWT_SECRET, auth, row_held
 
 
 async def _login(client, username: str, password: str, ip: str | None = None):
@@ -178,3 +179,17 @@ async def test_users_list_is_scoped(client):
         seen += [u["username"] for u in nxt.json()["items"]]
         cursor = nxt.json()["next_cursor"]
     assert len(seen) == len(set(seen)) == sum(1 for u in world.USERS if u.area != "X")
+
+
+async def test_concurrent_user_updates_from_one_version_accept_exactly_one(client, db_url):
+    url = f"/api/v1/users/{world.USER['grid_worker'].id}"
+    etag = (await client.get(url, headers=auth("admin"))).headers["etag"]
+
+    async def rename(n: int):
+        return await client.patch(url, json={"display_name": f"并发{n}"}, headers={**auth("admin"), "If-Match": etag})
+
+    async with row_held(db_url, "users", world.USER["grid_worker"].id):
+        pending = [asyncio.create_task(rename(n)) for n in range(8)]
+        await asyncio.sleep(0.5)
+    answers = await asyncio.gather(*pending)
+    assert sorted(r.status_code for r in answers) == [200] + [412] * 7

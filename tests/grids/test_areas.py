@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import asyncio
 import json
 
 from tests import world
-from tests.conftest import auth
+from tests.conftest import auth, row_held
 from tests.world import rect
 
 G1 = world.AREA["G1"]
@@ -180,3 +181,23 @@ def test_cli_import_areas(tmp_path, db_url, monkeypatch):
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert "1 created" in result.output
+
+
+async def test_concurrent_updates_from_one_version_accept_exactly_one(client, db_url):
+    # Lost update: the PATCHes all read version 1 before any committed, so each passed If-Match.
+    # Holding the row meanwhile makes the interleaving certain instead of lucky.
+    url = f"/api/v1/areas/{world.AREA['G1'].id}"
+    etag = (await client.get(url, headers=auth("admin"))).headers["etag"]
+
+    async def rename(n: int):
+        return await client.patch(url, json={"name": f"并发{n}"}, headers={**auth("admin"), "If-Match": etag})
+
+    async with row_held(db_url, "areas", world.AREA["G1"].id):
+        pending = [asyncio.create_task(rename(n)) for n in range(8)]
+        await asyncio.sleep(0.5)
+    answers = await asyncio.gather(*pending)
+    assert sorted(r.status_code for r in answers) == [200] + [412] * 7
+    winner = next(r for r in answers if r.status_code == 200)
+    final = await client.get(url, headers=auth("admin"))
+    assert final.headers["etag"] == winner.headers["etag"] == '"2"'
+    assert final.json()["name"] == winner.json()["name"]

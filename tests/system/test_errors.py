@@ -115,3 +115,28 @@ async def test_enums_have_chinese_labels(client):
     levels = {e["value"]: e["label"] for e in r.json()["area_level"]}
     assert levels["grid"] == "网格"
     assert {e["value"] for e in r.json()["role"]} >= {"grid_worker", "viewer"}
+
+
+async def test_405_allow_lists_every_method_of_the_path(client):
+    # GET and POST /api/v1/units are two routes; Allow must name both, not only the first one.
+    for method in ("PUT", "OPTIONS", "DELETE"):
+        r = await client.request(method, "/api/v1/units", headers=auth("admin"))
+        assert r.status_code == 405
+        assert {m.strip() for m in r.headers["allow"].split(",")} >= {"GET", "POST"}
+        assert _is_problem(r)["code"] == "method_not_allowed"
+
+
+async def test_login_form_documents_what_it_accepts(client):
+    # An empty username is outside the documented form (minLength 1): 422, never a login attempt.
+    r = await client.post("/api/v1/auth/token", data={"username": "", "password": "x"})
+    assert r.status_code == 422 and _is_problem(r)["errors"][0]["field"] == "username"
+    form = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    login = next(s for name, s in form.items() if name.startswith("LoginForm"))
+    assert login["properties"]["username"]["minLength"] == 1
+
+
+async def test_body_that_is_not_utf8_is_422(client):
+    r = await client.post(
+        "/api/v1/units", content=b"\xff\xfe{", headers={**auth("admin"), "Content-Type": "application/json"}
+    )
+    assert r.status_code == 422 and _is_problem(r)["code"] == "malformed_body"
