@@ -15,6 +15,21 @@ revision: str = "0002_issues"
 down_revision: str | None = "0001_foundation"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+destructive: list[str] = []
+destructive_downgrade = [
+    "areas.number_prefix",
+    "feedback_tokens",
+    "idempotency_keys",
+    "issue_attachments",
+    "issue_comments",
+    "issue_events",
+    "issue_number_counters",
+    "issue_reporters",
+    "issues",
+    "outbox",
+]
+# Only the seed rows this revision inserts (defaults an upgrade restores).
+seeded_downgrade = ["issue_categories", "sla_policies"]
 
 # (code, name, parent, sort order): the default tree of DOMAIN.md.
 CATEGORIES = [

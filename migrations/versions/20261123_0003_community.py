@@ -15,6 +15,19 @@ revision: str = "0003_community"
 down_revision: str | None = "0002_issues"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+destructive: list[str] = []
+destructive_downgrade = [
+    "audit_log",
+    "buildings",
+    "change_log",
+    "diary_entries",
+    "dispute_follow_ups",
+    "dispute_parties",
+    "disputes",
+    "households",
+    "mediation_sessions",
+    "residents",
+]
 
 UUID = pg.UUID(as_uuid=True)
 TZ = sa.DateTime(timezone=True)

@@ -15,6 +15,8 @@ revision: str = "0004_links"
 down_revision: str | None = "0003_community"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+destructive: list[str] = []
+destructive_downgrade = ["issues.diary_entry_id"]
 
 
 def upgrade() -> None:

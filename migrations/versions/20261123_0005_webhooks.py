@@ -18,6 +18,15 @@ revision: str = "0005_webhooks"
 down_revision: str | None = "0004_links"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+destructive: list[str] = []
+destructive_downgrade = [
+    "outbox.area_id",
+    "rate_limits",
+    "sla_notifications",
+    "webhook_attempts",
+    "webhook_deliveries",
+    "webhook_subscriptions",
+]
 
 UUID = pg.UUID(as_uuid=True)
 

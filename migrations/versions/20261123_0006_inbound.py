@@ -15,6 +15,15 @@ revision: str = "0006_inbound"
 down_revision: str | None = "0005_webhooks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+destructive: list[str] = []
+destructive_downgrade = [
+    "hotline_category_map",
+    "hotline_messages",
+    "hotline_tickets",
+    "hotline_unmapped_codes",
+    "issues.external_due_at",
+    "open311_requests",
+]
 
 
 def _uuid(name: str, nullable: bool = False) -> sa.Column:
@@ -65,9 +74,14 @@ def upgrade() -> None:
         sa.Column("warnings", pg.JSONB(), server_default="[]", nullable=False),
         _ts("created_at", False),
         sa.ForeignKeyConstraint(
-            ["integration_user_id"], ["users.id"], name="fk_hotline_tickets_integration_user_id_users", ondelete="RESTRICT"
+            ["integration_user_id"],
+            ["users.id"],
+            name="fk_hotline_tickets_integration_user_id_users",
+            ondelete="RESTRICT",
         ),
-        sa.ForeignKeyConstraint(["issue_id"], ["issues.id"], name="fk_hotline_tickets_issue_id_issues", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["issue_id"], ["issues.id"], name="fk_hotline_tickets_issue_id_issues", ondelete="CASCADE"
+        ),
         sa.ForeignKeyConstraint(
             ["api_key_id"], ["api_keys.id"], name="fk_hotline_tickets_api_key_id_api_keys", ondelete="SET NULL"
         ),
@@ -109,7 +123,9 @@ def upgrade() -> None:
         sa.Column("attributes", pg.JSONB(), server_default="{}", nullable=False),
         sa.Column("media_url", sa.String(1000), nullable=True),
         _ts("created_at", False),
-        sa.ForeignKeyConstraint(["issue_id"], ["issues.id"], name="fk_open311_requests_issue_id_issues", ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["issue_id"], ["issues.id"], name="fk_open311_requests_issue_id_issues", ondelete="CASCADE"
+        ),
         sa.ForeignKeyConstraint(
             ["district_id"], ["areas.id"], name="fk_open311_requests_district_id_areas", ondelete="RESTRICT"
         ),
@@ -118,9 +134,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("issue_id", name="pk_open311_requests"),
     )
-    op.create_index(
-        "ix_open311_requests_district_id_created_at", "open311_requests", ["district_id", "created_at"]
-    )
+    op.create_index("ix_open311_requests_district_id_created_at", "open311_requests", ["district_id", "created_at"])
 
 
 def downgrade() -> None:

@@ -24,6 +24,10 @@ revision: str = "0007_stats"
 down_revision: str | None = "0006_inbound"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+destructive: list[str] = []
+destructive_downgrade = ["stats_area_changes", "stats_diary_daily", "stats_dispute_daily", "stats_issue_daily"]
+# Only the seed rows this revision inserts (defaults an upgrade restores).
+seeded_downgrade = ["stats_settings"]
 
 UUID = pg.UUID(as_uuid=True)
 
