@@ -225,6 +225,49 @@ class CreateUnit:
         return {k: found.get(k, 0) for k in keys}
 
 
+class CreateIssue:
+    """``POST /api/v1/issues`` with an ``Idempotency-Key`` per logical request: a retry after a lost
+    response (a killed worker, a restart) replays the first answer instead of filing the issue twice.
+    The key also travels as ``external_ref`` so the check can count issues per logical request."""
+
+    name = "issues_create"
+
+    def __init__(self) -> None:
+        self.prefix = "rs-" + uuid.uuid4().hex[:8]
+        self.counter = 0
+
+    def new_key(self) -> str:
+        self.counter += 1
+        return f"{self.prefix}-{self.counter:06d}"
+
+    async def attempt(self, client: httpx.AsyncClient, key: str) -> httpx.Response:
+        body = {
+            "title": "韧性测试:路灯不亮",
+            "description": "东门口两盏路灯连续三晚不亮。",
+            "kind": "complaint",
+            "category": "lighting",
+            "channel": "patrol",
+            "location": {"lat": 34.05, "lng": 108.02},
+            "external_ref": key,
+        }
+        return await client.post("/api/v1/issues", json=body, headers={"Idempotency-Key": key})
+
+    def applied(self, response: httpx.Response) -> bool:
+        return response.status_code == 201
+
+    async def count_applied(self, db_url: str, keys: list[str]) -> dict[str, int]:
+        conn = await asyncpg.connect(db_url)
+        try:
+            rows = await conn.fetch(
+                "SELECT external_ref, count(*) AS n FROM issues WHERE external_ref = ANY($1) GROUP BY external_ref",
+                keys,
+            )
+        finally:
+            await conn.close()
+        found = {r["external_ref"]: r["n"] for r in rows}
+        return {k: found.get(k, 0) for k in keys}
+
+
 def _code(response: httpx.Response) -> str | None:
     try:
         return response.json().get("code")
@@ -452,7 +495,7 @@ async def conflicting_updates(s: Stack, *, clients: int = 8, seconds: float = 4.
     }
 
 
-OPERATIONS: dict[str, type] = {"units_create": CreateUnit}
+OPERATIONS: dict[str, type] = {"issues_create": CreateIssue, "units_create": CreateUnit}
 
 
 def main() -> None:
@@ -461,7 +504,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--kills", type=int, default=5)
-    parser.add_argument("--operation", choices=sorted(OPERATIONS), default="units_create")
+    parser.add_argument("--operation", choices=sorted(OPERATIONS), default="issues_create")
     args = parser.parse_args()
     with stack() as s:
         runs: list[Any] = []

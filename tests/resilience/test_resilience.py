@@ -5,8 +5,8 @@ crashes and conflicting updates (bench/resilience.py: a real `minqing serve --wo
 By default each scenario runs a few seconds with one or two faults; ``MINQING_SLOW=1`` runs the
 full version. Figures are printed (``pytest -s``) for the record.
 
-The write under test is ``OPERATION``; once issue creation with ``Idempotency-Key`` exists,
-point it at an ``Operation`` for ``POST /api/v1/issues`` (see bench/resilience.py).
+The write under test is ``OPERATION``: issue creation with ``Idempotency-Key``, retried by the
+clients on any error until acknowledged; afterwards each logical request exists exactly once.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 from bench import resilience
 
 SLOW = bool(os.environ.get("MINQING_SLOW"))
-OPERATION = resilience.CreateUnit
+OPERATION = resilience.CreateIssue
 
 pytestmark = pytest.mark.slow
 
