@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from app.auth.deps import current_principal
 from app.config import Settings, get_settings
@@ -77,6 +78,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Private by default: every route below requires an authenticated caller.
         app.include_router(
             router, dependencies=[Depends(current_principal)], responses=problem_responses(*PRIVATE_PROBLEMS)
+        )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key"],
+            expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID"],
         )
     app.add_middleware(
         RequestMiddleware,

@@ -140,3 +140,23 @@ async def test_body_that_is_not_utf8_is_422(client):
         "/api/v1/units", content=b"\xff\xfe{", headers={**auth("admin"), "Content-Type": "application/json"}
     )
     assert r.status_code == 422 and _is_problem(r)["code"] == "malformed_body"
+
+
+async def test_cors_is_off_unless_configured(client, db_url):
+    r = await client.options(
+        "/api/v1/me", headers={"Origin": "https://screen.example", "Access-Control-Request-Method": "GET"}
+    )
+    assert "access-control-allow-origin" not in r.headers
+
+    import httpx
+
+    from app.main import create_app
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(db_url, cors_origins=["https://screen.example"]))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+            r = await c.options(
+                "/api/v1/me", headers={"Origin": "https://screen.example", "Access-Control-Request-Method": "GET"}
+            )
+            assert r.headers["access-control-allow-origin"] == "https://screen.example"
