@@ -25,7 +25,7 @@ from bench.generate import World
 JWT_SECRET = "bench-jwt-secret-not-for-production-0123456789"
 DATA_KEY = "YmVuY2gtZGF0YS1rZXktMzItYnl0ZXMtbG9uZy0wMTI="  # 32 bytes, base64
 BLIND_INDEX_KEY = "YmVuY2gtYmxpbmQtaW5kZXgta2V5LTMyLWJ5dGVzLTA="
-POOL_SIZE = 10
+POOL_SIZE = 20  # per worker, both apps: 16 concurrent requests per worker never wait or churn
 SAMPLE = 2000  # different issues (and grids, areas) per read scenario
 
 SCENARIOS = ("create", "get", "list", "stats", "poll", "diary")
