@@ -171,7 +171,7 @@ async def ensure(url: str, *, issues: int, regenerate: bool, console: Console) -
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
         world = await _load_world(conn)
-        if world is not None and not regenerate and world.issues == issues:
+        if world is not None and not regenerate and world.issues >= issues:  # runs add issues; one database per size
             return world
         if world is None or regenerate:
             if world is not None:

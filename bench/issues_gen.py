@@ -104,7 +104,7 @@ def _working_days_later(start: dt.datetime, days: int) -> dt.datetime:
 
 async def generate_issues(conn: asyncpg.Connection, world: World, n: int, console: Console) -> None:
     have = await conn.fetchval("SELECT count(*) FROM issues")
-    if have == n:
+    if have >= n:  # a benchmark run adds issues; the database is per size
         return
     t0 = time.monotonic()
     rnd = random.Random(20261123)
