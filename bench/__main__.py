@@ -18,26 +18,58 @@ from rich.table import Table
 from bench import harness
 
 app = typer.Typer(add_completion=False)
-console = Console()
+console = Console(width=170)
 ROOT = harness.ROOT
 
 
-def _start_database(data_dir: Path) -> tuple[object | None, str]:
+def _database_name(issues: int) -> str:
+    """One database per size, so a 100k and a 1M city live side by side (``--growth``)."""
+    label = f"{issues // 1_000_000}m" if issues % 1_000_000 == 0 else f"{issues // 1000}k"
+    return f"minqing_bench_{label}"
+
+
+TUNING = (
+    "ALTER SYSTEM SET shared_buffers = '1GB'; ALTER SYSTEM SET max_connections = 200; "
+    "ALTER SYSTEM SET synchronous_commit = off; ALTER SYSTEM SET work_mem = '16MB'; "
+    "ALTER SYSTEM SET max_wal_size = '8GB'; ALTER SYSTEM SET maintenance_work_mem = '1GB'; "
+    "ALTER SYSTEM SET effective_cache_size = '8GB'; ALTER SYSTEM SET random_page_cost = 1.1;"
+)
+
+
+def _start_database(data_dir: Path, databases: list[str]) -> list[str]:
     url = os.environ.get("BENCH_DATABASE_URL")
     if url:
-        return None, url
+        return [url] * len(databases)
     from app import dbserver
 
-    server, url = dbserver.start(data_dir, cleanup="stop", database="minqing_bench")
-    dbserver.psql(
-        server,
-        "ALTER SYSTEM SET shared_buffers = '1GB'; ALTER SYSTEM SET max_connections = 200; "
-        "ALTER SYSTEM SET synchronous_commit = off; ALTER SYSTEM SET work_mem = '16MB';",
-    )
-    sockets = dbserver.socket_dir(server)
-    dbserver.pg_ctl(data_dir, "-w", "-m", "fast", "stop")
-    dbserver.start_again(data_dir, sockets)
-    return server, url
+    server, _ = dbserver.start(data_dir, cleanup="stop", database=databases[0])
+    if dbserver.psql(server, "SHOW max_wal_size").strip() != "8GB":  # tuned once; a restart applies it
+        dbserver.psql(server, TUNING)
+        sockets = dbserver.socket_dir(server)
+        dbserver.pg_ctl(data_dir, "-w", "-m", "fast", "stop")
+        dbserver.start_again(data_dir, sockets)
+    for name in databases[1:]:
+        dbserver.ensure_database(server, name)
+    return [dbserver.url_of(server, name) for name in databases]
+
+
+def _migrate(url: str) -> None:
+    from alembic import command
+
+    from app.migrations_state import alembic_config
+
+    command.upgrade(alembic_config(url), "head")
+
+
+def _prepare(url: str, issues: int, regenerate: bool) -> tuple[object, float]:
+    from bench import generate
+
+    _migrate(url)
+    t0 = time.monotonic()
+    world = asyncio.run(generate.ensure(url, issues=issues, regenerate=regenerate, console=console))
+    seconds = time.monotonic() - t0
+    console.print(f"data ready in {seconds:.0f} s: {world.summary()}")
+    return world, seconds
 
 
 @app.command()
@@ -47,63 +79,109 @@ def main(
     connections: int = typer.Option(32, help="concurrent connections"),
     workers: int = typer.Option(2, help="uvicorn workers for both apps"),
     regenerate: bool = typer.Option(False, help="drop and regenerate the data set"),
-    only: str = typer.Option("", help="comma-separated scenario names"),
+    only: str = typer.Option(
+        "", help="comma-separated scenarios: " + ",".join(("create", "get", "list", "stats", "poll", "diary"))
+    ),
+    growth: bool = typer.Option(False, help="p95 of get, list and stats at --growth-from and at --issues issues"),
+    growth_from: int = typer.Option(100_000, help="the smaller city of --growth"),
 ) -> None:
-    from bench import generate, scenarios
+    from bench import scenarios
 
     (ROOT / "var").mkdir(exist_ok=True)
-    _server, url = _start_database(ROOT / "var" / "bench-pg")
-    console.print(f"database: {url}")
-    from tests.conftest import _migrate  # the same migrations the service runs
-
-    _migrate(url)
-    t0 = time.monotonic()
-    world = asyncio.run(generate.ensure(url, issues=issues, regenerate=regenerate, console=console))
-    console.print(f"data ready in {time.monotonic() - t0:.0f} s: {world.summary()}")
-    results, notes = scenarios.run_all(
-        url,
-        world,
-        duration=duration,
-        connections=connections,
-        workers=workers,
-        only={s for s in only.split(",") if s},
-        console=console,
-    )
-    _report(results, notes, issues=issues, duration=duration, connections=connections)
-
-
-def _report(results: list[dict], notes: dict, *, issues: int, duration: int, connections: int) -> None:
-    table = Table(title=f"Minqing benchmark — {issues:,} issues, {connections} connections, {duration} s per run")
-    for col in ("scenario", "target", "Minqing rps", "baseline rps", "ratio", "p50 ms", "p95 ms", "p99 ms", "ok"):
-        table.add_column(col)
-    for r in results:
-        table.add_row(
-            r["scenario"],
-            r["target"],
-            f"{r['rps']:.0f}",
-            f"{r['baseline_rps']:.0f}" if r.get("baseline_rps") else "—",
-            f"{r['ratio']:.2f}" if r.get("ratio") is not None else "—",
-            f"{r['p50_ms']:.1f}",
-            f"{r['p95_ms']:.1f}",
-            f"{r['p99_ms']:.1f}",
-            "✔" if r.get("ok") else "✘",
+    sizes = [growth_from, issues] if growth else [issues]
+    urls = _start_database(ROOT / "var" / "bench-pg", [_database_name(n) for n in sizes])
+    prepared = [_prepare(url, n, regenerate) for url, n in zip(urls, sizes, strict=True)]
+    load = {f"{n:,} issues": f"{s:.0f} s" for n, (_, s) in zip(sizes, prepared, strict=True)}
+    if growth:
+        results, notes = scenarios.run_growth(
+            (urls[0], prepared[0][0]),  # type: ignore[arg-type]
+            (urls[1], prepared[1][0]),  # type: ignore[arg-type]
+            duration=duration,
+            connections=connections,
+            workers=workers,
+            console=console,
         )
+        name = "growth"
+    else:
+        results, notes = scenarios.run_all(
+            urls[0],
+            prepared[0][0],  # type: ignore[arg-type]
+            duration=duration,
+            connections=connections,
+            workers=workers,
+            only={s for s in only.split(",") if s},
+            console=console,
+        )
+        name = "latest"
+    notes["data load (0 when reused)"] = load
+    _report(results, notes, issues=issues, duration=duration, connections=connections, name=name)
+
+
+def _fmt(value: object, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
+
+
+COLUMNS = ("scenario", "target", "Minqing rps", "baseline rps", "ratio", "p50 ms", "p95 ms", "p99 ms", "ok")
+
+
+def _cells(r: dict) -> list[str]:
+    if "rss_mb" in r:
+        return [r["scenario"], r["target"], "—", "—", "—", f"RSS {_fmt(r['rss_mb'], '.0f')} MB", "—", "—",
+                "✔" if r["ok"] else "✘"]  # fmt: skip
+    return [
+        r["scenario"],
+        r["target"],
+        _fmt(r.get("rps"), ".0f"),
+        _fmt(r.get("baseline_rps"), ".0f"),
+        _fmt(r.get("ratio"), ".2f"),
+        _fmt(r.get("p50_ms"), ".1f"),
+        _fmt(r.get("p95_ms"), ".1f") + (f" (was {r['small_p95_ms']:.1f})" if "small_p95_ms" in r else ""),
+        _fmt(r.get("p99_ms"), ".1f"),
+        ("✔" if r.get("ok") else "✘") + (f" {r['errors']} errors" if r.get("errors") else ""),
+    ]
+
+
+def _report(results: list[dict], notes: dict, *, issues: int, duration: int, connections: int, name: str) -> None:
+    title = f"Minqing benchmark — {issues:,} issues, {connections} connections, {duration} s per run"
+    table = Table(title=title)
+    for col in COLUMNS:
+        table.add_column(col)
+    rows = [_cells(r) for r in results]
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
     for k, v in notes.items():
         console.print(f"{k}: {v}")
+    machine = {
+        "cpus": os.cpu_count(),
+        "memory_gb": round(__import__("psutil").virtual_memory().total / 2**30),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+    }
     out = {
         "when": time.strftime("%Y-%m-%d %H:%M:%S %z"),
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0]},
+        "machine": machine,
         "issues": issues,
         "connections": connections,
         "duration_s": duration,
         "results": results,
         "notes": notes,
     }
-    path = ROOT / "bench" / "results" / "latest.json"
+    path = ROOT / "bench" / "results" / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, ensure_ascii=False, indent=2))
-    console.print(f"written to {path.relative_to(ROOT)}")
+    path.write_text(json.dumps(out, ensure_ascii=False, indent=2, default=str))
+    md = [
+        f"{title}; {machine['cpus']} CPUs, {machine['memory_gb']} GB, Python {machine['python']}, {out['when']}.",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "---|" * len(COLUMNS),
+        *("| " + " | ".join(row) + " |" for row in rows),
+        "",
+        *(f"- {k}: {v}" for k, v in notes.items()),
+        "",
+    ]
+    path.with_suffix(".md").write_text("\n".join(md))
+    console.print(f"written to {path.relative_to(ROOT)} and {path.with_suffix('.md').relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Generate a realistic city with COPY: one district of 20 streets, 300 communities and 3,000 grids
-(with boundaries), their staff, and N issues spread over two years (see ``issues.py``-specific
-generators registered in ``EXTRA_GENERATORS``)."""
+(with boundaries), their staff, and N issues spread over two years (``bench/issues_gen.py``, registered
+in ``EXTRA_GENERATORS``)."""
 
 from __future__ import annotations
 
@@ -171,14 +171,14 @@ async def ensure(url: str, *, issues: int, regenerate: bool, console: Console) -
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
         world = await _load_world(conn)
-        if world is not None and not regenerate and world.issues >= issues:
+        if world is not None and not regenerate and world.issues >= issues:  # runs add issues; one database per size
             return world
         if world is None or regenerate:
             if world is not None:
                 tables = await conn.fetch(
                     "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"
                 )
-                keep = {"categories", "sla_policies"}
+                keep = {"issue_categories", "sla_policies", "stats_settings"}
                 names = ", ".join(f'"{t["tablename"]}"' for t in tables if t["tablename"] not in keep)
                 await conn.execute(f"TRUNCATE {names} CASCADE")
             console.print("generating the city …")
@@ -190,3 +190,12 @@ async def ensure(url: str, *, issues: int, regenerate: bool, console: Console) -
         return await _load_world(conn) or world
     finally:
         await conn.close()
+
+
+def _register() -> None:
+    from bench.issues_gen import generate_issues
+
+    EXTRA_GENERATORS.append(generate_issues)
+
+
+_register()

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,41 +58,46 @@ class Result:
 
 def run_wrk(
     url_base: str,
-    paths: list[str],
+    targets: list[tuple[str, ...]],
     *,
     scenario: str,
     target: str,
     connections: int,
     duration: int,
-    token: str | None = None,
     method: str = "GET",
-    body: str | None = None,
-    if_none_match: str | None = None,
+    gen: str = "",
     idempotent: bool = False,
+    with_area: bool = False,
     threads: int = 2,
 ) -> Result:
+    """Drive ``url_base`` for ``duration`` seconds. ``targets`` are rows ``(path, token, if_none_match,
+    *args)`` taken round-robin (see ``wrk/report.lua``); ``gen`` makes a body per request."""
+    with tempfile.NamedTemporaryFile("w", suffix=".tsv", dir=ROOT / "var", delete=False) as f:
+        f.write("\n".join("\t".join(str(x) for x in row) for row in targets) + "\n")
+        targets_file = f.name
     env = {
         **os.environ,
-        "BENCH_PATHS": "\n".join(paths),
+        "BENCH_TARGETS": targets_file,
         "BENCH_METHOD": method,
-        "BENCH_TOKEN": token or "",
-        "BENCH_IF_NONE_MATCH": if_none_match or "",
+        "BENCH_GEN": gen,
         "BENCH_IDEMPOTENT": "1" if idempotent else "0",
+        "BENCH_WITH_AREA": "1" if with_area else "0",
     }
-    if body is not None:
-        env["BENCH_BODY"] = body
     cmd = [
         require_wrk(),
-        f"-t{threads}",
+        f"-t{min(threads, connections)}",
         f"-c{connections}",
         f"-d{duration}s",
         "--timeout",
         "10s",
         "-s",
         str(WRK_SCRIPT),
-        url_base + paths[0],
+        url_base + targets[0][0],
     ]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=duration + 60, check=True).stdout
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=duration + 60, check=True).stdout
+    finally:
+        os.unlink(targets_file)
     line = next(line for line in out.splitlines() if line.startswith("BENCH_JSON "))
     data = json.loads(line.removeprefix("BENCH_JSON "))
     seconds = data["duration_us"] / 1e6
@@ -140,13 +146,20 @@ def server(cmd: list[str], *, env: dict[str, str], port: int, ready_path: str, n
 
 
 def worker_rss_mb(proc: subprocess.Popen) -> list[float]:
-    """RSS of each uvicorn worker (children of the supervisor), in MB."""
+    """RSS of each uvicorn worker, in MB: the supervisor's children started by multiprocessing's
+    ``spawn_main`` (not the resource tracker, not the supervisor itself)."""
     try:
-        parent = psutil.Process(proc.pid)
-        kids = [c for c in parent.children(recursive=True) if "multiprocessing" in " ".join(c.cmdline()) or True]
-        return [round(c.memory_info().rss / 1e6, 1) for c in kids if c.is_running()]
+        kids = psutil.Process(proc.pid).children(recursive=True)
     except psutil.Error:
         return []
+    sizes = []
+    for child in kids:
+        try:
+            if "spawn_main" in " ".join(child.cmdline()):
+                sizes.append(round(child.memory_info().rss / 1e6, 1))
+        except psutil.Error:
+            continue
+    return sizes
 
 
 def python() -> str:

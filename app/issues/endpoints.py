@@ -106,7 +106,7 @@ async def create_issue(
     if claim is not None and claim.replay is not None:
         return claim.replay
     issue = await service.create_issue(session, principal, settings, body)
-    out = await service.detail(session, issue, principal)
+    out = service.to_out(issue, principal, clock.now(), schemas.IssueDetail)  # no co-reporters yet: no query
     response = _json(out, 201, {"Location": f"/api/v1/issues/{issue.id}", "ETag": etag_of(issue.version)})
     return await idempotency.complete(session, claim, response)
 

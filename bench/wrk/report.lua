@@ -1,13 +1,22 @@
--- Shared wrk hooks: optional auth header, one JSON line of results at the end.
--- Environment: BENCH_TOKEN (bearer), BENCH_METHOD, BENCH_BODY, BENCH_IF_NONE_MATCH,
--- BENCH_PATHS (newline-separated paths chosen round-robin), BENCH_IDEMPOTENT=1 (unique Idempotency-Key).
-local token = os.getenv("BENCH_TOKEN")
+-- Shared wrk hooks: per-request targets, optional per-request bodies, one JSON line of results at the end.
+-- Environment:
+--   BENCH_TARGETS: a file of tab-separated lines `path  token  if-none-match  arg…`, taken round-robin
+--     from a random start per thread (token and if-none-match may be empty);
+--   BENCH_METHOD (GET), BENCH_IDEMPOTENT=1 (unique Idempotency-Key per request);
+--   BENCH_GEN: body made per request: `issue` (args: grid id, min lng, min lat, max lng, max lat; a
+--     random point in the grid's box; BENCH_WITH_AREA=1 also names the grid) or `diary` (BENCH_BATCH
+--     entries with fresh ids).
 local method = os.getenv("BENCH_METHOD") or "GET"
-local body = os.getenv("BENCH_BODY")
-local inm = os.getenv("BENCH_IF_NONE_MATCH")
 local idem = os.getenv("BENCH_IDEMPOTENT") == "1"
-local paths = {}
-for p in string.gmatch(os.getenv("BENCH_PATHS") or "/", "[^\n]+") do paths[#paths + 1] = p end
+local gen = os.getenv("BENCH_GEN") or ""
+local with_area = os.getenv("BENCH_WITH_AREA") == "1"
+local batch = tonumber(os.getenv("BENCH_BATCH") or "500")
+local targets = {}
+for line in io.lines(os.getenv("BENCH_TARGETS")) do
+  local f = {}
+  for field in string.gmatch(line .. "\t", "([^\t]*)\t") do f[#f + 1] = field end
+  targets[#targets + 1] = f
+end
 local counter = 0
 local thread_id = 0
 local threads = {}
@@ -18,21 +27,57 @@ function setup(thread)
 end
 
 function init(args)
-  math.randomseed(os.time() + thread_id * 7919)
-  counter = math.random(1, #paths)
+  math.randomseed(os.time() * 1000 + thread_id * 7919)
+  counter = math.random(1, #targets)
+end
+
+local function uuid4()
+  return string.format("%08x-%04x-4%03x-%04x-%04x%08x", math.random(0, 0xffffffff), math.random(0, 0xffff),
+    math.random(0, 0xfff), math.random(0x8000, 0xbfff), math.random(0, 0xffff), math.random(0, 0xffffffff))
+end
+
+local KINDS = { "complaint", "help", "consultation", "report" }
+local CATEGORIES = { "property", "environment", "lighting", "sewage", "public_order", "elderly_care" }
+
+local function issue_body(f)
+  local x0, y0, x1, y1 = tonumber(f[5]), tonumber(f[6]), tonumber(f[7]), tonumber(f[8])
+  local lng = x0 + (x1 - x0) * (0.05 + 0.9 * math.random())
+  local lat = y0 + (y1 - y0) * (0.05 + 0.9 * math.random())
+  local area = with_area and string.format('"area_id":"%s",', f[4]) or ""
+  return string.format(
+    '{%s"title":"路灯不亮 %d","description":"3号楼前路灯连续三晚不亮，居民夜间出行不便。","kind":"%s",' ..
+    '"category":"%s","channel":"patrol","priority":"normal","location":{"lat":%.6f,"lng":%.6f},' ..
+    '"address":"%d号楼","reporter":{"name":"王先生","phone":"13800138000"}}',
+    area, math.random(1, 1e6), KINDS[math.random(#KINDS)], CATEGORIES[math.random(#CATEGORIES)], lat, lng,
+    math.random(1, 40))
+end
+
+local function diary_body()
+  local items = {}
+  local day = os.date("!%Y-%m-%d")
+  for i = 1, batch do
+    items[i] = string.format(
+      '{"id":"%s","visited_at":"%sT%02d:%02d:00+08:00","kind":"situation",' ..
+      '"content":"走访%d号楼，了解独居老人近况，反映楼道灯不亮。","measures":"已联系物业","tags":["elderly_alone"],' ..
+      '"status":"open"}', uuid4(), day, math.random(0, 7), math.random(0, 59), math.random(1, 40))
+  end
+  return "[" .. table.concat(items, ",") .. "]"
 end
 
 function request()
   counter = counter + 1
+  local f = targets[(counter % #targets) + 1]
   local headers = {}
-  if token and token ~= "" then headers["Authorization"] = "Bearer " .. token end
-  if inm and inm ~= "" then headers["If-None-Match"] = inm end
-  if body then headers["Content-Type"] = "application/json" end
+  if f[2] and f[2] ~= "" then headers["Authorization"] = "Bearer " .. f[2] end
+  if f[3] and f[3] ~= "" then headers["If-None-Match"] = f[3] end
   if idem then
-    headers["Idempotency-Key"] = string.format("bench-%d-%d-%d-%d", os.time(), thread_id, counter, math.random(1, 1e9))
+    headers["Idempotency-Key"] = string.format("bench-%d-%d-%d-%d", os.time(), thread_id, counter,
+      math.random(1, 1e9))
   end
-  local path = paths[(counter % #paths) + 1]
-  return wrk.format(method, path, headers, body)
+  local body = nil
+  if gen == "issue" then body = issue_body(f) elseif gen == "diary" then body = diary_body() end
+  if body then headers["Content-Type"] = "application/json" end
+  return wrk.format(method, f[1], headers, body)
 end
 
 function done(summary, latency, requests)

@@ -1,0 +1,275 @@
+"""The scenarios: Minqing and the bare baseline on the same database, driven by wrk at the same
+connections and duration, compared as ratios measured in the same run."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import random
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+from rich.console import Console
+
+from app.auth.security import issue_token
+from bench import harness
+from bench.generate import World
+
+JWT_SECRET = "bench-jwt-secret-not-for-production-0123456789"
+DATA_KEY = "YmVuY2gtZGF0YS1rZXktMzItYnl0ZXMtbG9uZy0wMTI="  # 32 bytes, base64
+BLIND_INDEX_KEY = "YmVuY2gtYmxpbmQtaW5kZXgta2V5LTMyLWJ5dGVzLTA="
+POOL_SIZE = 20  # per worker, both apps: 16 concurrent requests per worker never wait or churn
+STATS_CONNECTIONS = 4
+SAMPLE = 2000  # different issues (and grids, areas) per read scenario
+
+SCENARIOS = ("create", "get", "list", "stats", "poll", "diary")
+GROWTH = ("get", "list", "stats")
+
+
+@dataclass
+class Targets:
+    """Per-request targets for wrk: one list per scenario, each row ``(path, token, etag, *args)``."""
+
+    create: list[tuple[str, ...]]
+    create_baseline: list[tuple[str, ...]]
+    get: list[tuple[str, ...]]
+    get_baseline: list[tuple[str, ...]]
+    list: list[tuple[str, ...]]
+    list_baseline: list[tuple[str, ...]]
+    stats: list[tuple[str, ...]]
+    diary: list[tuple[str, ...]]
+
+
+def _token(user_id: uuid.UUID, role: str) -> str:
+    return issue_token(user_id=user_id, role=role, secret=JWT_SECRET, ttl_seconds=6 * 3600, issuer="minqing")[0]
+
+
+def _street_of(world: World) -> dict[uuid.UUID, int]:
+    """Grid id → index of its street (grids are generated street by street)."""
+    per_street = len(world.grid_ids) // len(world.street_ids)
+    return {g: i // per_street for i, g in enumerate(world.grid_ids)}
+
+
+async def _targets(url: str, world: World) -> Targets:
+    rnd = random.Random(7)
+    street_tokens = [_token(world.users[f"b_street_{s}"], "street_admin") for s in range(len(world.street_ids))]
+    street_of = _street_of(world)
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        pct = min(100.0, 100.0 * SAMPLE * 3 / max(world.issues, 1))
+        rows = await conn.fetch(f"SELECT id, area_id FROM issues TABLESAMPLE BERNOULLI ({pct}) LIMIT {SAMPLE}")
+    finally:
+        await conn.close()
+    rows = list(rows)
+    rnd.shuffle(rows)
+    grids = rnd.sample(world.grid_ids, min(SAMPLE, len(world.grid_ids)))
+    create, create_baseline = [], []
+    for g in grids[:500]:
+        x0, y0, x1, y1 = world.grid_bbox[g]
+        token = street_tokens[street_of[g]]
+        create.append(("/api/v1/issues", token, "", str(g), str(x0), str(y0), str(x1), str(y1)))
+        create_baseline.append(("/issues", "", "", str(g), str(x0), str(y0), str(x1), str(y1)))
+    today = dt.date.today()
+    stats = [
+        (f"/api/v1/stats/overview?area_id={sid}&to={today - dt.timedelta(days=d)}", street_tokens[s], "")
+        for s, sid in enumerate(world.street_ids)
+        for d in range(10)
+    ]
+    rnd.shuffle(stats)
+    workers = [(f"b_grid_{g}", g) for g in rnd.sample(range(len(world.grid_ids)), 200)]
+    return Targets(
+        create=create,
+        create_baseline=create_baseline,
+        get=[(f"/api/v1/issues/{r['id']}", street_tokens[street_of[r["area_id"]]], "") for r in rows],
+        get_baseline=[(f"/issues/{r['id']}", "", "") for r in rows],
+        list=[(f"/api/v1/issues?area_id={g}&limit=50", street_tokens[street_of[g]], "") for g in grids],
+        list_baseline=[(f"/issues?grid={g}", "", "") for g in grids],
+        stats=stats,
+        diary=[("/api/v1/diary-entries/batch", _token(world.users[u], "grid_worker"), "") for u, _ in workers],
+    )
+
+
+def minqing_env(url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "MINQING_JWT_SECRET": JWT_SECRET,
+        "MINQING_DATA_KEY": DATA_KEY,
+        "MINQING_BLIND_INDEX_KEY": BLIND_INDEX_KEY,
+        "MINQING_ACCESS_LOG": "false",
+        "MINQING_RUN_WORKER_IN_PROCESS": "false",
+        "MINQING_DB_POOL_SIZE": str(POOL_SIZE),
+    }
+
+
+@contextmanager
+def minqing(url: str, workers: int) -> Iterator[tuple[str, object]]:
+    port = harness.free_port()
+    exe = str(Path(harness.python()).with_name("minqing"))
+    cmd = [exe, "serve", "--workers", str(workers), "--no-migrate", "--port", str(port)]
+    with harness.server(cmd, env=minqing_env(url), port=port, ready_path="/ready", name="minqing") as proc:
+        yield f"http://127.0.0.1:{port}", proc
+
+
+@contextmanager
+def baseline(url: str, workers: int) -> Iterator[str]:
+    port = harness.free_port()
+    env = {
+        **os.environ,
+        "BENCH_BASELINE_DSN": url.replace("postgresql+asyncpg://", "postgresql://"),
+        "BENCH_BASELINE_POOL": str(POOL_SIZE),
+    }
+    cmd = [harness.python(), "-m", "uvicorn", "bench.baseline:app", "--port", str(port), "--workers", str(workers)]
+    cmd += ["--no-access-log", "--log-level", "warning"]
+    with harness.server(cmd, env=env, port=port, ready_path="/ready", name="baseline"):
+        yield f"http://127.0.0.1:{port}"
+
+
+def _with_etags(base: str, rows: list[tuple[str, ...]], seconds_needed: int) -> list[tuple[str, ...]]:
+    """The current stats ETag of every path; waits for a fresh minute when the current one would
+    end during the run (the ETag carries the minute, for the "now" figures)."""
+    if 60 - time.time() % 60 < seconds_needed + len(rows) * 0.05 + 2:
+        time.sleep(60 - time.time() % 60 + 0.5)
+    out = []
+    with httpx.Client(base_url=base, timeout=10) as client:
+        for path, token, *_ in rows:
+            r = client.get(path, headers={"Authorization": f"Bearer {token}"})
+            r.raise_for_status()
+            out.append((path, token, r.headers["etag"]))
+    return out
+
+
+def _row(
+    r: harness.Result, *, baseline_rps: float | None = None, minimum: float | None = None, **limits: float
+) -> dict:
+    row = r.as_dict()
+    row["baseline_rps"] = baseline_rps
+    row["ratio"] = r.rps / baseline_rps if baseline_rps else None
+    ok = r.errors == 0
+    if minimum is not None and row["ratio"] is not None:
+        ok = ok and row["ratio"] >= minimum
+    for key, limit in limits.items():
+        ok = ok and row[key] <= limit
+    row["ok"] = ok
+    return row
+
+
+def run_all(
+    url: str,
+    world: World,
+    *,
+    duration: int,
+    connections: int,
+    workers: int,
+    only: set[str],
+    console: Console,
+) -> tuple[list[dict], dict]:
+    wanted = [s for s in SCENARIOS if not only or s in only]
+    targets = asyncio.run(_targets(url, world))
+    stats_limit = 100.0 if world.issues >= 10_000_000 else 50.0
+    results: list[dict] = []
+    notes: dict = {}
+    common = {"connections": connections, "duration": duration}
+    with ExitStack() as stack:
+        m, mproc = stack.enter_context(minqing(url, workers))
+        b = stack.enter_context(baseline(url, workers))
+
+        def drive(base: str, rows: list[tuple[str, ...]], name: str, target: str, **kw: object) -> harness.Result:
+            console.print(f"  {name} → {base}")
+            return harness.run_wrk(base, rows, scenario=name, target=target, **{**common, **kw})  # type: ignore[arg-type]
+
+        for rows in (targets.get[:50], targets.list[:50], targets.stats):  # warm both apps' pools and plans
+            drive(m, rows, "warm-up", "", duration=2)
+        drive(b, targets.get_baseline[:50], "warm-up", "", duration=2)
+        base_select: float | None = None
+        if "create" in wanted:
+            target = "≥ 0.5 × baseline insert"
+            res = drive(m, targets.create, "create issue", target, method="POST", gen="issue", idempotent=True)
+            ref = drive(b, targets.create_baseline, "baseline insert", "", method="POST", gen="issue", with_area=True)
+            results.append(_row(res, baseline_rps=ref.rps, minimum=0.5))
+        if "get" in wanted or "poll" in wanted:
+            ref = drive(b, targets.get_baseline, "baseline select", "")
+            base_select = ref.rps
+        if "get" in wanted:
+            res = drive(m, targets.get, "get issue", "≥ 0.7 × baseline select")
+            results.append(_row(res, baseline_rps=base_select, minimum=0.7))
+        if "list" in wanted:
+            ref = drive(b, targets.list_baseline, "baseline list", "")
+            res = drive(m, targets.list, "list issues of a grid (50)", "≥ 0.5 × baseline list, p99 ≤ 50 ms")
+            results.append(_row(res, baseline_rps=ref.rps, minimum=0.5, p99_ms=50.0))
+        if "stats" in wanted:
+            # A wall screen is a handful of concurrent readers; at 32 connections the p95 is queueing
+            # (latency = connections ÷ throughput), reported alongside without a target.
+            name = f"stats overview, street, 30 days ({STATS_CONNECTIONS} conn.)"
+            res = drive(m, targets.stats, name, f"p95 ≤ {stats_limit:.0f} ms", connections=STATS_CONNECTIONS)
+            results.append(_row(res, p95_ms=stats_limit))
+            res = drive(m, targets.stats, f"stats overview ({connections} conn.)", "(information)")
+            results.append(_row(res))
+        if "poll" in wanted:
+            rows = _with_etags(m, targets.stats, duration)
+            res = drive(m, rows, "stats polling (304)", "≥ 0.8 × baseline select")
+            results.append(_row(res, baseline_rps=base_select, minimum=0.8))
+        if "diary" in wanted:
+            res = drive(m, targets.diary, "diary batch of 500", "p50 ≤ 500 ms", method="POST", gen="diary",
+                        connections=4)  # fmt: skip
+            results.append(_row(res, p50_ms=500.0))
+        rss = harness.worker_rss_mb(mproc)  # type: ignore[arg-type]
+    notes["worker_rss_mb"] = rss
+    results.append(
+        {
+            "scenario": "memory per worker (RSS after the run)",
+            "target": "≤ 200 MB",
+            "rss_mb": max(rss) if rss else None,
+            "ok": bool(rss) and max(rss) <= 200,
+        }
+    )
+    return results, notes
+
+
+def run_growth(
+    small: tuple[str, World],
+    large: tuple[str, World],
+    *,
+    duration: int,
+    connections: int,
+    workers: int,
+    console: Console,
+) -> tuple[list[dict], dict]:
+    """p95 of get, list and stats at two sizes; the cost of growth is their ratio (≤ 1.3)."""
+    figures: dict[str, dict[str, harness.Result]] = {}
+    for label, (url, world) in (("small", small), ("large", large)):
+        targets = asyncio.run(_targets(url, world))
+        with minqing(url, workers) as (m, _):
+            rows = {"get": targets.get, "list": targets.list, "stats": targets.stats}
+            for name in GROWTH:
+                harness.run_wrk(m, rows[name][:50], scenario="warm-up", target="", connections=connections, duration=2)
+                console.print(f"  {name} at {world.issues:,} issues")
+                figures.setdefault(name, {})[label] = harness.run_wrk(
+                    m, rows[name], scenario=name, target="", connections=connections, duration=duration
+                )
+    results = []
+    for name in GROWTH:
+        s, big = figures[name]["small"], figures[name]["large"]
+        ratio = big.p95_ms / s.p95_ms if s.p95_ms else None
+        results.append(
+            {
+                "scenario": f"cost growth: {name} p95 {small[1].issues:,} → {large[1].issues:,}",
+                "target": "≤ 1.3 ×",
+                "rps": big.rps,
+                "p50_ms": big.p50_ms,
+                "p95_ms": big.p95_ms,
+                "p99_ms": big.p99_ms,
+                "small_p95_ms": s.p95_ms,
+                "ratio": ratio,
+                "errors": s.errors + big.errors,
+                "ok": ratio is not None and ratio <= 1.3 and s.errors + big.errors == 0,
+            }
+        )
+    return results, {}
