@@ -91,7 +91,7 @@ def _stages() -> list[Any]:
 async def seed_demo(url: str, settings: Settings | None = None) -> bool:
     """Load everything into an empty database; False (and nothing changed) when data exists."""
     settings = settings or get_settings()
-    engine = create_engine(settings, url=url, pool_size=1, max_overflow=0)
+    engine = create_engine(settings, url=url, pool_size=2, max_overflow=0)
     try:
         async with session_factory(engine)() as session, session.begin():
             if not await _is_empty(session):
