@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated, Any
 
@@ -16,7 +15,7 @@ from app.diary.models import DiaryKind, DiaryStatus
 from app.diary.schemas import MAX_BATCH, BatchOut, DiaryCreate, DiaryEscalate, DiaryEscalated, DiaryOut, DiaryUpdate
 from app.kit.etag import etag_of, not_modified, require_version
 from app.kit.pagination import CursorQuery, LimitQuery, page_of
-from app.kit.schemas import Page
+from app.kit.schemas import Page, QueryDatetime
 
 router = APIRouter(prefix="/api/v1/diary-entries", tags=["diary"])
 Reader = Annotated[Principal, Depends(require_roles(*sorted(service.DIARY_READERS)))]
@@ -93,9 +92,9 @@ async def list_entries(
     kind: DiaryKind | None = None,
     author_id: uuid.UUID | None = None,
     resident_id: uuid.UUID | None = None,
-    visited_from: dt.datetime | None = None,
-    visited_to: dt.datetime | None = None,
-    updated_since: dt.datetime | None = None,
+    visited_from: QueryDatetime | None = None,
+    visited_to: QueryDatetime | None = None,
+    updated_since: QueryDatetime | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,

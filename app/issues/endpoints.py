@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -22,7 +21,7 @@ from app.kit import clock, idempotency
 from app.kit.etag import etag_of, not_modified
 from app.kit.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page_of
 from app.kit.ratelimit import rate_limit
-from app.kit.schemas import Page
+from app.kit.schemas import Page, QueryDatetime
 
 router = APIRouter(prefix="/api/v1/issues", tags=["issues"])
 config_router = APIRouter(prefix="/api/v1", tags=["issues"])
@@ -123,10 +122,10 @@ def _filters(
     ] = None,
     assignee_user_id: uuid.UUID | None = None,
     assignee_unit_id: uuid.UUID | None = None,
-    created_from: Annotated[dt.datetime | None, Query(description="inclusive")] = None,
-    created_to: Annotated[dt.datetime | None, Query(description="exclusive")] = None,
+    created_from: Annotated[QueryDatetime | None, Query(description="inclusive")] = None,
+    created_to: Annotated[QueryDatetime | None, Query(description="exclusive")] = None,
     updated_since: Annotated[
-        dt.datetime | None, Query(description="changed at or after; the list is then ordered by updated_at, id")
+        QueryDatetime | None, Query(description="changed at or after; the list is then ordered by updated_at, id")
     ] = None,
     q: Annotated[
         str | None,

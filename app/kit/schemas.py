@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
@@ -27,6 +28,27 @@ def _aware(value: dt.datetime) -> dt.datetime:
 
 
 AwareDatetime = Annotated[dt.datetime, AfterValidator(_aware)]
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _date_time_text(value: Any) -> Any:
+    # Query strings: pydantic would read `0.5` as a Unix timestamp; the schema promises RFC 3339.
+    if isinstance(value, str) and not _DATE.match(value):
+        raise ValueError("must be an RFC 3339 date-time, e.g. 2026-11-23T09:30:00+08:00")
+    return value
+
+
+def _date_text(value: Any) -> Any:
+    if isinstance(value, str) and not _DATE.fullmatch(value):
+        raise ValueError("must be a date, e.g. 2026-11-23")
+    return value
+
+
+QueryDatetime = Annotated[dt.datetime, BeforeValidator(_date_time_text)]
+"""A date-time query parameter: RFC 3339 text only (no Unix timestamps)."""
+QueryDate = Annotated[dt.date, BeforeValidator(_date_text)]
+"""A date query parameter: ``YYYY-MM-DD`` only (no Unix timestamps)."""
 
 
 class InputModel(BaseModel):
