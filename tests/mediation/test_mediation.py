@@ -137,3 +137,19 @@ async def test_party_reveal_is_audited(client):
     assert row["reason"] == "电话通知调解时间" and row["request_id"]
     other = f"/api/v1/disputes/{d['id']}/parties/{party['id']}/reveal"
     assert (await client.post(other, json={"reason": "看看而已"}, headers=auth("grid_worker_g2"))).status_code == 404
+
+
+async def test_dispute_refusals_are_documented(client):
+    """A refused role (403) and, on a path with an id, an unknown or out-of-scope one (404) are documented."""
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    operations = [
+        (path, op)
+        for path, item in paths.items()
+        if path.startswith(tuple("/api/v1/disputes".split(",")))
+        for op in item.values()
+    ]
+    assert operations
+    for path, op in operations:
+        for status in "403,404".split(","):
+            if status != "404" or "{" in path:
+                assert op["responses"][status]["content"]["application/problem+json"], (path, status)

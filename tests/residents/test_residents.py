@@ -118,3 +118,19 @@ async def test_due_visits_and_diary_marks_a_visit(client):
     assert (await client.get("/api/v1/residents/due-visits", headers=GW)).json()["items"] == []
     got = (await client.get(f"/api/v1/residents/{res['id']}", headers=GW)).json()
     assert got["last_visited_at"] is not None
+
+
+async def test_archive_refusals_are_documented(client):
+    """A refused role (403) and, on a path with an id, an unknown or out-of-scope one (404) are documented."""
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    operations = [
+        (path, op)
+        for path, item in paths.items()
+        if path.startswith(tuple("/api/v1/buildings,/api/v1/households,/api/v1/residents".split(",")))
+        for op in item.values()
+    ]
+    assert operations
+    for path, op in operations:
+        for status in "403,404".split(","):
+            if status != "404" or "{" in path:
+                assert op["responses"][status]["content"]["application/problem+json"], (path, status)
