@@ -112,3 +112,11 @@ async def test_a_page_of_issues_costs_a_constant_number_of_queries(client, app):
     finally:
         event.remove(sync_engine, "before_cursor_execute", count)
     assert small == large <= 4
+
+
+async def test_issue_problems_are_documented_with_the_problem_schema(client):
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    op = paths["/api/v1/issues/{issue_id}"]["patch"]
+    for status in ("403", "404", "409", "412", "422", "428"):
+        schema = op["responses"][status]["content"]["application/problem+json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/Problem"}, status
