@@ -153,3 +153,16 @@ async def test_dispute_refusals_are_documented(client):
         for status in "403,404".split(","):
             if status != "404" or "{" in path:
                 assert op["responses"][status]["content"]["application/problem+json"], (path, status)
+
+
+def test_outcome_rules_are_in_the_schema():
+    import jsonschema_rs
+
+    from app.mediation.schemas import OutcomeIn
+
+    validator = jsonschema_rs.Draft202012Validator(OutcomeIn.model_json_schema())
+    assert validator.is_valid({"outcome": "failed"})
+    assert validator.is_valid({"outcome": "agreement", "agreement_text": "双方和解"})
+    assert not validator.is_valid({"outcome": "agreement", "agreement_text": "  "})
+    assert not validator.is_valid({"outcome": "agreement"})
+    assert not validator.is_valid({"outcome": "referred", "referred_to": None})
