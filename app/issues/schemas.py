@@ -7,7 +7,7 @@ import uuid
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from app.issues.sla import SlaState, Unit
 from app.issues.workflow import (
@@ -210,6 +210,16 @@ class Within(InputModel):
 
 
 class SlaPolicyIn(InputModel):
+    # Keyed by kind, or by category and/or priority: said in the schema too, not only by the validator.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"kind": {"type": "null"}}},
+                {"properties": {"category": {"type": "null"}, "priority": {"type": "null"}}},
+            ]
+        }
+    )
+
     category: str | None = Field(default=None, max_length=32)
     priority: Priority | None = None
     kind: Kind | None = None
