@@ -51,10 +51,20 @@ QueryDate = Annotated[dt.date, BeforeValidator(_date_text)]
 """A date query parameter: ``YYYY-MM-DD`` only (no Unix timestamps)."""
 
 
-class InputModel(BaseModel):
-    """Request bodies: unknown fields are errors, strings are stripped."""
+def stripped_lengths_in_schema(schema: dict[str, Any]) -> None:
+    """Strings are stripped before their length is checked, so ``minLength`` alone would let the schema
+    allow ``"  "``: a pattern says that the characters counted are between non-spaces."""
+    for prop in schema.get("properties", {}).values():
+        for candidate in (prop, *prop.get("anyOf", ())):
+            minimum = candidate.get("minLength", 0)
+            if candidate.get("type") == "string" and minimum >= 1 and "pattern" not in candidate:
+                candidate["pattern"] = r"\S" if minimum == 1 else rf"\S[\s\S]{{{minimum - 2},}}\S"
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+class InputModel(BaseModel):
+    """Request bodies: unknown fields are errors, strings are stripped (and the schema says so)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=stripped_lengths_in_schema)
 
 
 class OutputModel(BaseModel):
