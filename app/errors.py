@@ -164,6 +164,7 @@ _PROBLEM_DESCRIPTIONS = {
     403: "Not allowed for your role (`role_not_allowed`)",
     404: "Unknown, or outside your jurisdiction",
     409: "Conflict with the current state (e.g. a code that is taken)",
+    410: "Gone (e.g. a feedback link that was used or has expired)",
     412: "`If-Match` does not match the current version (`version_mismatch`, `invalid_if_match`)",
     413: "Request body too large",
     415: "Unsupported media type",

@@ -19,9 +19,10 @@ from app.errors import (
     problem_responses,
 )
 from app.events.hub import install as install_event_hub
+from app.integrations.open311 import endpoints as open311
 from app.middleware import RequestMiddleware
 from app.observability import configure_logging
-from app.routers import PRIVATE_ROUTERS, PUBLIC_ROUTERS
+from app.routers import PRIVATE_ROUTERS, PUBLIC_ROUTERS, SELF_DOCUMENTED_ROUTERS
 from app.stats.compaction import install as install_stats_compaction
 
 DESCRIPTION = """
@@ -72,8 +73,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_event_hub(app, settings)
     install_stats_compaction(app, settings)
     install_problem_schema(app)
+    open311.install_openapi(app)
     for router in PUBLIC_ROUTERS:
         app.include_router(router, responses=problem_responses(*COMMON_PROBLEMS))
+    for router in SELF_DOCUMENTED_ROUTERS:
+        app.include_router(router)
     for router in PRIVATE_ROUTERS:
         # Private by default: every route below requires an authenticated caller.
         app.include_router(

@@ -20,6 +20,9 @@ _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 async def _send_problem(send: Send, err: AppError, request_id: str, path: str) -> None:
     import json
 
+    if path.startswith("/open311/"):
+        await _send_open311_error(send, err, request_id, path)
+        return
     body = json.dumps(err.to_problem(path), ensure_ascii=False).encode()
     headers = [
         (b"content-type", b"application/problem+json"),
@@ -27,6 +30,21 @@ async def _send_problem(send: Send, err: AppError, request_id: str, path: str) -
         (b"x-request-id", request_id.encode()),
     ] + [(k.lower().encode(), v.encode()) for k, v in err.headers.items()]
     await send({"type": "http.response.start", "status": err.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _send_open311_error(send: Send, err: AppError, request_id: str, path: str) -> None:
+    """Under /open311 the same refusals in Open311's error format; invalid input is 400 there."""
+    from app.integrations.open311.format import Open311Error, render_errors
+
+    status = 400 if err.status == 422 else err.status
+    body, media_type = render_errors([Open311Error(status, err.detail)], "xml" if path.endswith(".xml") else "json")
+    headers = [
+        (b"content-type", media_type.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", request_id.encode()),
+    ] + [(k.lower().encode(), v.encode()) for k, v in err.headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -24,10 +24,12 @@ PUBLIC_ROUTERS: list[APIRouter] = [
     auth.public_router,
     dashboard_page.router,
     issues.public_router,
-    open311.router,
     # authenticates itself: EventSource sends the token as ?access_token=
     events.router,
 ]
+
+# Public routers that document every error response themselves: Open311 answers in its own format.
+SELF_DOCUMENTED_ROUTERS: list[APIRouter] = [open311.router]
 
 PRIVATE_ROUTERS: list[APIRouter] = [
     auth.router,

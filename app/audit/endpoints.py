@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated
 
@@ -14,10 +13,11 @@ from app.auth.deps import require_roles
 from app.auth.roles import Role
 from app.auth.scope import Principal
 from app.db import SessionDep
+from app.errors import problem_responses
 from app.kit.pagination import CursorQuery, LimitQuery, page_of
-from app.kit.schemas import Page
+from app.kit.schemas import Page, QueryDatetime
 
-router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=problem_responses(403))
 AUDIT_READERS = (Role.ADMIN, Role.STREET_ADMIN, Role.COMMUNITY_ADMIN)
 AuditReader = Annotated[Principal, Depends(require_roles(*AUDIT_READERS))]
 
@@ -38,7 +38,7 @@ async def list_audit(
     object_id: uuid.UUID | None = None,
     actor_id: uuid.UUID | None = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
-    since: dt.datetime | None = None,
+    since: QueryDatetime | None = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Page[AuditEntryOut]:

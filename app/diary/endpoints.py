@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated, Any
 
@@ -14,11 +13,12 @@ from app.db import SessionDep
 from app.diary import service
 from app.diary.models import DiaryKind, DiaryStatus
 from app.diary.schemas import MAX_BATCH, BatchOut, DiaryCreate, DiaryEscalate, DiaryEscalated, DiaryOut, DiaryUpdate
+from app.errors import problem_responses
 from app.kit.etag import etag_of, not_modified, require_version
 from app.kit.pagination import CursorQuery, LimitQuery, page_of
-from app.kit.schemas import Page
+from app.kit.schemas import Page, QueryDatetime
 
-router = APIRouter(prefix="/api/v1/diary-entries", tags=["diary"])
+router = APIRouter(prefix="/api/v1/diary-entries", tags=["diary"], responses=problem_responses(403))
 Reader = Annotated[Principal, Depends(require_roles(*sorted(service.DIARY_READERS)))]
 Writer = Annotated[Principal, Depends(require_roles(*sorted(service.DIARY_WRITERS)))]
 IDEMPOTENCY_NS = uuid.UUID("0b7f6f0e-4a51-4d0c-9d0e-6d696e71696e")
@@ -34,7 +34,7 @@ IDEMPOTENCY_NS = uuid.UUID("0b7f6f0e-4a51-4d0c-9d0e-6d696e71696e")
     "your home area). Phones send their own `id`: re-sending the same id with the same content answers 200 "
     "with the stored entry, a different content under that id is 409 `id_taken`. Without an `id`, an "
     "`Idempotency-Key` header makes retries safe the same way. Naming a `resident_id` records a visit.",
-    responses={200: {"description": "already stored (same id, same content)"}, 409: {"description": "id taken"}},
+    responses={200: {"description": "already stored (same id, same content)"}, **problem_responses(409)},
 )
 async def create_entry(
     body: DiaryCreate,
@@ -93,9 +93,9 @@ async def list_entries(
     kind: DiaryKind | None = None,
     author_id: uuid.UUID | None = None,
     resident_id: uuid.UUID | None = None,
-    visited_from: dt.datetime | None = None,
-    visited_to: dt.datetime | None = None,
-    updated_since: dt.datetime | None = None,
+    visited_from: QueryDatetime | None = None,
+    visited_to: QueryDatetime | None = None,
+    updated_since: QueryDatetime | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
@@ -122,7 +122,7 @@ async def list_entries(
     operation_id="diary_get",
     summary="A diary entry (民情日记详情)",
     description="404 when outside your area.",
-    responses={304: {"description": "Not modified"}},
+    responses={**problem_responses(404), 304: {"description": "Not modified"}},
 )
 async def get_entry(
     entry_id: uuid.UUID, session: SessionDep, principal: Reader, request: Request, response: Response
@@ -142,6 +142,7 @@ async def get_entry(
     summary="Edit a diary entry (修改民情日记)",
     description="Requires `If-Match` (428 without, 412 when stale). `status` may move between open, "
     "answered and resolved; `escalated` is set only by escalating into an issue.",
+    responses=problem_responses(404, 412, 428),
 )
 async def update_entry(
     entry_id: uuid.UUID,
@@ -168,7 +169,7 @@ async def update_entry(
     "becomes `escalated` with `issue_id`, the issue carries `diary_entry_id`. When the issue is closed the "
     "entry becomes `resolved`; if the issue is reopened (重办) it goes back to `escalated`. `If-Match` is "
     "checked when sent. An entry already escalated: 409 `entry_escalated` with its `issue_id`.",
-    responses={409: {"description": "already escalated or resolved"}},
+    responses=problem_responses(404, 409, 412),
 )
 async def escalate_entry(
     entry_id: uuid.UUID,

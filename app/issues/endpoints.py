@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -14,7 +13,7 @@ from app.auth.deps import SettingsDep, require_roles
 from app.auth.roles import Role
 from app.auth.scope import Principal
 from app.db import SessionDep
-from app.errors import NotFound, ValidationFailed, field_error
+from app.errors import NotFound, ValidationFailed, field_error, problem_responses
 from app.issues import export, files, repository, schemas, service
 from app.issues.sla import SlaState
 from app.issues.workflow import Action, Channel, Kind, Priority, Status, Tier
@@ -22,7 +21,7 @@ from app.kit import clock, idempotency
 from app.kit.etag import etag_of, not_modified
 from app.kit.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page_of
 from app.kit.ratelimit import rate_limit
-from app.kit.schemas import Page
+from app.kit.schemas import Page, QueryDatetime
 
 router = APIRouter(prefix="/api/v1/issues", tags=["issues"])
 config_router = APIRouter(prefix="/api/v1", tags=["issues"])
@@ -52,27 +51,6 @@ Admin = Annotated[Principal, Depends(require_roles(_R.ADMIN))]
 AnyStaff = Annotated[Principal, Depends(require_roles(*Role))]
 IssueId = Annotated[uuid.UUID, Path(description="issue id")]
 
-_TEXT = {
-    400: "Bad request",
-    403: "Not allowed for your role (`role_not_allowed`, `action_not_permitted`, `not_assignee`, …)",
-    404: "Unknown, or outside your jurisdiction (`issue_not_found`)",
-    409: "Conflict (`invalid_transition` with `allowed_actions`, `idempotency_in_progress`, …)",
-    410: "Gone (`feedback_used`, `feedback_expired`)",
-    412: "Stale `If-Match` (`version_mismatch`)",
-    413: "Too large",
-    415: "Unsupported file type",
-    422: "Invalid request (`validation_failed`, `idempotency_key_reused`, …) with `errors`",
-    428: "`If-Match` required",
-    429: "Too many requests (`rate_limited`), with `Retry-After`",
-}
-
-
-def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {
-        s: {"description": _TEXT[s], "content": {"application/problem+json": {"schema": {"type": "object"}}}}
-        for s in statuses
-    }
-
 
 def _json(model: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(model.model_dump_json(), status_code=status, media_type="application/json", headers=headers)
@@ -92,7 +70,7 @@ def _json(model: Any, status: int = 200, headers: dict[str, str] | None = None) 
     "none in your jurisdiction does), else your home area. The issue starts `reported` at the tier of "
     "its area, with a number like `T01-20261123-000123` (area prefix, local date, daily sequence) and "
     "respond / resolve deadlines from the SLA policy. Phones may mint `id` offline. " + idempotency.POLICY_DOC,
-    responses=problems(403, 409, 422),
+    responses=problem_responses(403, 409, 422),
 )
 async def create_issue(
     request: Request,
@@ -123,10 +101,10 @@ def _filters(
     ] = None,
     assignee_user_id: uuid.UUID | None = None,
     assignee_unit_id: uuid.UUID | None = None,
-    created_from: Annotated[dt.datetime | None, Query(description="inclusive")] = None,
-    created_to: Annotated[dt.datetime | None, Query(description="exclusive")] = None,
+    created_from: Annotated[QueryDatetime | None, Query(description="inclusive")] = None,
+    created_to: Annotated[QueryDatetime | None, Query(description="exclusive")] = None,
     updated_since: Annotated[
-        dt.datetime | None, Query(description="changed at or after; the list is then ordered by updated_at, id")
+        QueryDatetime | None, Query(description="changed at or after; the list is then ordered by updated_at, id")
     ] = None,
     q: Annotated[
         str | None,
@@ -169,7 +147,7 @@ AreaFilter = Annotated[uuid.UUID | None, Query(description="an area in your juri
     "Keyset pagination: `limit` (≤ 200, default 50), `cursor` → `next_cursor`. `q` is a substring "
     "match (ILIKE) on title and description served by a pg_trgm index, so it works on Chinese text. "
     "Reporter name and phone are masked.",
-    responses=problems(403, 422),
+    responses=problem_responses(403, 422),
 )
 async def list_issues(
     session: SessionDep,
@@ -216,7 +194,7 @@ _EXPORT_DOC = (
     summary="Export issues as CSV (导出 CSV)",
     description="Streams a CSV (UTF-8 with BOM, so Excel reads Chinese)." + _EXPORT_DOC,
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {}}}, **problems(403, 422)},
+    responses={200: {"content": {"text/csv": {}}}, **problem_responses(403, 422)},
 )
 async def export_csv(
     request: Request,
@@ -243,7 +221,7 @@ async def export_csv(
     response_class=StreamingResponse,
     responses={
         200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}},
-        **problems(403, 422),
+        **problem_responses(403, 422),
     },
 )
 async def export_xlsx(
@@ -270,7 +248,7 @@ async def export_xlsx(
     summary="Get an issue (诉求详情)",
     description="With `ETag`; send `If-None-Match` to get 304 when unchanged. `allowed_actions` lists "
     "what you may do next; `sla_state` is computed at read time.",
-    responses={304: {"description": "Not modified"}, **problems(403, 404)},
+    responses={304: {"description": "Not modified"}, **problem_responses(403, 404)},
 )
 async def get_issue(request: Request, issue_id: IssueId, session: SessionDep, principal: Reader) -> Response:
     issue = await service.get_in_scope(session, principal, issue_id)
@@ -289,7 +267,7 @@ async def get_issue(request: Request, issue_id: IssueId, session: SessionDep, pr
     "while `reported` or `accepted` (409 `issue_not_editable` after dispatch). `If-Match` is required "
     "(428 without, 412 when stale). Status, tier and deadlines change only through actions; a new "
     "category or priority re-applies the SLA policy to the running windows.",
-    responses=problems(403, 404, 409, 412, 422, 428),
+    responses=problem_responses(403, 404, 409, 412, 422, 428),
 )
 async def update_issue(
     issue_id: IssueId,
@@ -331,7 +309,7 @@ showed the user, so a decision taken on stale information is refused rather than
     operation_id="issues_act",
     summary="Take a workflow action (办理: 受理/派单/退单/办结/核查/结案…)",
     description=_ACTION_DOC,
-    responses=problems(403, 404, 409, 412, 422),
+    responses=problem_responses(403, 404, 409, 412, 422),
 )
 async def act(
     issue_id: IssueId,
@@ -358,7 +336,7 @@ async def act(
     summary="Timeline of an issue (办理过程)",
     description="Every action with actor, time, from/to status and payload, in order of `seq` "
     "(1, 2, 3 … without gaps). Keyset paged.",
-    responses=problems(403, 404),
+    responses=problem_responses(403, 404),
 )
 async def events(
     issue_id: IssueId, session: SessionDep, principal: Reader, limit: LimitQuery = 200, cursor: CursorQuery = None
@@ -379,7 +357,7 @@ async def events(
     description="Open issues in your jurisdiction in the same area or within ~300 m whose title and "
     "description are similar (pg_trgm `similarity()`, which works on Chinese text), best first, with "
     "the score. Fold a duplicate in with the `merge` action.",
-    responses=problems(403, 404),
+    responses=problem_responses(403, 404),
 )
 async def similar(
     issue_id: IssueId,
@@ -414,7 +392,7 @@ async def similar(
     operation_id="issues_comment",
     summary="Comment on an issue (备注)",
     description="Adds a remark to the issue and its timeline (without changing its version). " + idempotency.POLICY_DOC,
-    responses=problems(403, 404, 409, 422),
+    responses=problem_responses(403, 404, 409, 422),
 )
 async def add_comment(
     request: Request,
@@ -442,7 +420,7 @@ async def add_comment(
     operation_id="issues_comments",
     summary="Comments on an issue (备注列表)",
     description="Oldest first; keyset paged.",
-    responses=problems(403, 404),
+    responses=problem_responses(403, 404),
 )
 async def list_comments(
     issue_id: IssueId, session: SessionDep, principal: Reader, limit: LimitQuery = 50, cursor: CursorQuery = None
@@ -463,7 +441,7 @@ async def list_comments(
     summary="Attach a photo or document (上传照片/材料)",
     description="Multipart: `file` and `kind` (before / after / other). JPEG, PNG, WebP and PDF only, "
     "recognised by their content (415 otherwise); size limited by the server's upload limit (413).",
-    responses=problems(403, 404, 413, 415, 422),
+    responses=problem_responses(403, 404, 413, 415, 422),
 )
 async def attach(
     issue_id: IssueId,
@@ -490,7 +468,7 @@ async def attach(
     operation_id="issues_attachments",
     summary="Attachments of an issue (附件列表)",
     description="Metadata of every attachment, oldest first.",
-    responses=problems(403, 404),
+    responses=problem_responses(403, 404),
 )
 async def list_attachments(issue_id: IssueId, session: SessionDep, principal: Reader) -> list[schemas.AttachmentOut]:
     issue = await service.get_in_scope(session, principal, issue_id)
@@ -503,7 +481,7 @@ async def list_attachments(issue_id: IssueId, session: SessionDep, principal: Re
     summary="Download an attachment (下载附件)",
     description="The file itself, with its sniffed content type.",
     response_class=FileResponse,
-    responses=problems(403, 404),
+    responses=problem_responses(403, 404),
 )
 async def download_attachment(
     issue_id: IssueId, attachment_id: uuid.UUID, session: SessionDep, principal: Reader, settings: SettingsDep
@@ -525,7 +503,7 @@ async def download_attachment(
     operation_id="issue_categories_list",
     summary="Issue categories (诉求分类)",
     description="The category tree (物业, 矛盾纠纷, 设施 › 照明 …) as a flat list with `parent_code`.",
-    responses=problems(403),
+    responses=problem_responses(403),
 )
 async def list_categories(session: SessionDep, principal: AnyStaff) -> list[schemas.CategoryOut]:
     return [schemas.CategoryOut.model_validate(c) for c in await repository.categories(session)]
@@ -539,7 +517,7 @@ async def list_categories(session: SessionDep, principal: AnyStaff) -> list[sche
     description="Respond and resolve windows per category × priority, category, priority or kind, and a "
     "global default; an issue takes the first that matches in that order. Units: `hours` (calendar) "
     "or `working_days` (weekends and official holidays skipped, 调休 days counted).",
-    responses=problems(403),
+    responses=problem_responses(403),
 )
 async def list_policies(session: SessionDep, principal: Manager) -> schemas.SlaPolicyList:
     return schemas.SlaPolicyList(items=[service.policy_out(r) for r in await repository.policy_rows(session)])
@@ -553,7 +531,7 @@ async def list_policies(session: SessionDep, principal: Manager) -> schemas.SlaP
     description="Replaces the whole set (it must contain a global default with no category, priority or "
     "kind). Issues keep the windows they started with; new issues and category/priority edits use the "
     "new set. Admins only.",
-    responses=problems(403, 422),
+    responses=problem_responses(403, 422),
 )
 async def replace_policies(body: schemas.SlaPolicySet, session: SessionDep, principal: Admin) -> schemas.SlaPolicyList:
     return schemas.SlaPolicyList(items=await service.replace_policies(session, body))
@@ -572,7 +550,7 @@ async def replace_policies(body: schemas.SlaPolicySet, session: SessionDep, prin
     "rating (满意 / 基本满意 / 不满意) and whether the problem was solved. 不满意 within 7 days of "
     "closing reopens the issue (重办). The link works once (410 `feedback_used`) and for 30 days "
     "(410 `feedback_expired`). Rate-limited per client address (429 with `Retry-After`).",
-    responses=problems(404, 410, 422, 429),
+    responses=problem_responses(404, 410, 422, 429),
 )
 async def submit_feedback(
     token: Annotated[str, Path(min_length=10, max_length=100)],

@@ -7,7 +7,7 @@ import uuid
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from app.issues.sla import SlaState, Unit
 from app.issues.workflow import (
@@ -34,9 +34,15 @@ class Location(InputModel):
     lng: float = Field(ge=-180, le=180, examples=[108.02])
 
 
+# The pattern excludes NUL, and leading or trailing spaces (bodies are stripped before it is checked).
+# A plain str: after Text's validator, pydantic would check the pattern but leave it out of the schema.
+PHONE_PATTERN = r"^[0-9+\-][0-9+\- ]{1,30}[0-9+\-]$"
+ReporterPhone = Annotated[str, Field(max_length=32, pattern=PHONE_PATTERN)]
+
+
 class Reporter(InputModel):
     name: Text | None = Field(default=None, max_length=100, examples=["周贵领"])
-    phone: Text | None = Field(default=None, max_length=32, pattern=r"^[0-9+\- ]{3,32}$", examples=["13812341234"])
+    phone: ReporterPhone | None = Field(default=None, examples=["13812341234"])
 
 
 class IssueCreate(InputModel):
@@ -210,6 +216,16 @@ class Within(InputModel):
 
 
 class SlaPolicyIn(InputModel):
+    # Keyed by kind, or by category and/or priority: said in the schema too, not only by the validator.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"kind": {"type": "null"}}},
+                {"properties": {"category": {"type": "null"}, "priority": {"type": "null"}}},
+            ]
+        }
+    )
+
     category: str | None = Field(default=None, max_length=32)
     priority: Priority | None = None
     kind: Kind | None = None

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
@@ -28,11 +29,42 @@ def _aware(value: dt.datetime) -> dt.datetime:
 
 AwareDatetime = Annotated[dt.datetime, AfterValidator(_aware)]
 
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _date_time_text(value: Any) -> Any:
+    # Query strings: pydantic would read `0.5` as a Unix timestamp; the schema promises RFC 3339.
+    if isinstance(value, str) and not _DATE.match(value):
+        raise ValueError("must be an RFC 3339 date-time, e.g. 2026-11-23T09:30:00+08:00")
+    return value
+
+
+def _date_text(value: Any) -> Any:
+    if isinstance(value, str) and not _DATE.fullmatch(value):
+        raise ValueError("must be a date, e.g. 2026-11-23")
+    return value
+
+
+QueryDatetime = Annotated[dt.datetime, BeforeValidator(_date_time_text)]
+"""A date-time query parameter: RFC 3339 text only (no Unix timestamps)."""
+QueryDate = Annotated[dt.date, BeforeValidator(_date_text)]
+"""A date query parameter: ``YYYY-MM-DD`` only (no Unix timestamps)."""
+
+
+def stripped_lengths_in_schema(schema: dict[str, Any]) -> None:
+    """Strings are stripped before their length is checked, so ``minLength`` alone would let the schema
+    allow ``"  "``: a pattern says that the characters counted are between non-spaces."""
+    for prop in schema.get("properties", {}).values():
+        for candidate in (prop, *prop.get("anyOf", ())):
+            minimum = candidate.get("minLength", 0)
+            if candidate.get("type") == "string" and minimum >= 1 and "pattern" not in candidate:
+                candidate["pattern"] = r"\S" if minimum == 1 else rf"\S[\s\S]{{{minimum - 2},}}\S"
+
 
 class InputModel(BaseModel):
-    """Request bodies: unknown fields are errors, strings are stripped."""
+    """Request bodies: unknown fields are errors, strings are stripped (and the schema says so)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=stripped_lengths_in_schema)
 
 
 class OutputModel(BaseModel):

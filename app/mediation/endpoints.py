@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from app.auth.deps import SettingsDep, require_roles
 from app.auth.scope import Principal
 from app.db import SessionDep
+from app.errors import problem_responses
 from app.kit.etag import etag_of, not_modified, require_version
 from app.kit.pagination import CursorQuery, LimitQuery, page_of
 from app.kit.schemas import Page
@@ -26,14 +27,12 @@ from app.mediation.schemas import (
 )
 from app.residents.schemas import RevealIn
 
-router = APIRouter(prefix="/api/v1/disputes", tags=["mediation"])
+router = APIRouter(prefix="/api/v1/disputes", tags=["mediation"], responses=problem_responses(403))
 Staff = Annotated[Principal, Depends(require_roles(*sorted(service.DISPUTE_STAFF)))]
 Mediator = Annotated[Principal, Depends(require_roles(*sorted(service.MEDIATOR_ROLES)))]
 IfMatch = Annotated[str | None, Header(description="optional; 412 when stale")]
-ACTION_ERRORS: dict[int | str, dict[str, Any]] = {
-    409: {"description": "`invalid_transition`, with `allowed_actions`"},
-    412: {"description": "stale If-Match"},
-}
+# 409 `invalid_transition` (with `allowed_actions`), 412 stale If-Match
+ACTION_ERRORS = problem_responses(404, 409, 412)
 
 
 async def _act(response: Response, session: SessionDep, principal: Principal, dispute: Any, settings: Any) -> Any:
@@ -97,7 +96,7 @@ async def list_disputes(
     operation_id="disputes_get",
     summary="A dispute with its sessions and follow-ups (纠纷详情)",
     description="404 when outside your area.",
-    responses={304: {"description": "Not modified"}},
+    responses={**problem_responses(404), 304: {"description": "Not modified"}},
 )
 async def get_dispute(
     dispute_id: uuid.UUID,
@@ -192,6 +191,7 @@ async def add_follow_up(
     operation_id="disputes_reveal_party",
     summary="Reveal a party's name and phone (查看当事人信息明文)",
     description="Returns the clear values and writes an audit row with your `reason` in the same transaction.",
+    responses=problem_responses(404),
 )
 async def reveal_party(
     dispute_id: uuid.UUID,

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from app.kit.schemas import AwareDatetime, InputModel, OutputModel, Text
 from app.mediation.models import DisputeStatus, DisputeType, PartyRole, ReferredTo, RiskLevel
@@ -40,6 +40,26 @@ class SessionIn(InputModel):
 
 
 class OutcomeIn(InputModel):
+    # What the validator below checks, said in the schema too.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"outcome": {"const": "failed"}}},
+                {
+                    "properties": {
+                        "outcome": {"const": "agreement"},
+                        "agreement_text": {"type": "string", "pattern": r"\S"},
+                    },
+                    "required": ["agreement_text"],
+                },
+                {
+                    "properties": {"outcome": {"const": "referred"}, "referred_to": {"not": {"type": "null"}}},
+                    "required": ["referred_to"],
+                },
+            ]
+        }
+    )
+
     outcome: Literal["agreement", "failed", "referred"]
     agreement_text: Text | None = Field(default=None, max_length=20_000, description="required with agreement")
     referred_to: ReferredTo | None = Field(default=None, description="required with referred")

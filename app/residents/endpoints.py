@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from app.auth.deps import SettingsDep, require_roles
 from app.auth.scope import Principal
 from app.db import SessionDep
+from app.errors import problem_responses
 from app.kit.etag import etag_of, not_modified, require_version
 from app.kit.pagination import CursorQuery, LimitQuery, page_of
 from app.kit.schemas import Page
@@ -30,7 +31,7 @@ from app.residents.schemas import (
     RevealIn,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["residents"])
+router = APIRouter(prefix="/api/v1", tags=["residents"], responses=problem_responses(403))
 # Viewers (dashboards) and departments have no business in the archive; integrations neither.
 Archivist = Annotated[Principal, Depends(require_roles(*sorted(service.ARCHIVE_ROLES)))]
 Revealer = Annotated[Principal, Depends(require_roles(*sorted(service.REVEAL_ROLES)))]
@@ -96,7 +97,7 @@ async def list_buildings(
     operation_id="buildings_get",
     summary="A building (楼栋详情)",
     description="404 when outside your area.",
-    responses=NOT_MODIFIED,
+    responses={**problem_responses(404), **NOT_MODIFIED},
 )
 async def get_building(
     building_id: uuid.UUID, session: SessionDep, principal: Archivist, request: Request, response: Response
@@ -111,6 +112,7 @@ async def get_building(
     operation_id="buildings_update",
     summary="Rename a building (修改楼栋)",
     description="Requires `If-Match` (428 without, 412 when stale).",
+    responses=problem_responses(404, 412, 428),
 )
 async def update_building(
     building_id: uuid.UUID,
@@ -177,7 +179,7 @@ async def list_households(
     operation_id="households_get",
     summary="A household (住户详情)",
     description="404 when outside your area.",
-    responses=NOT_MODIFIED,
+    responses={**problem_responses(404), **NOT_MODIFIED},
 )
 async def get_household(
     household_id: uuid.UUID, session: SessionDep, principal: Archivist, request: Request, response: Response
@@ -192,6 +194,7 @@ async def get_household(
     operation_id="households_update",
     summary="Change a household's address (修改住户)",
     description="Requires `If-Match` (428 without, 412 when stale).",
+    responses=problem_responses(404, 412, 428),
 )
 async def update_household(
     household_id: uuid.UUID,
@@ -299,7 +302,7 @@ async def due_visits(
     operation_id="residents_get",
     summary="A resident's record (居民档案)",
     description="Masked like every response; use `reveal` for the clear values. 404 when outside your area.",
-    responses=NOT_MODIFIED,
+    responses={**problem_responses(404), **NOT_MODIFIED},
 )
 async def get_resident(
     resident_id: uuid.UUID,
@@ -320,6 +323,7 @@ async def get_resident(
     summary="Update a resident's record (修改居民档案)",
     description="Requires `If-Match` (428 without, 412 when stale). Moving to another household moves the "
     "resident to that household's area.",
+    responses=problem_responses(404, 412, 428),
 )
 async def update_resident(
     resident_id: uuid.UUID,
@@ -347,6 +351,7 @@ async def update_resident(
     description="Returns the clear name, phone and ID number and writes an audit row (actor, reason, "
     "request id) in the same transaction. A `reason` is required. Grid workers and administrators in "
     "whose area the resident lives only; viewers and departments never see personal data.",
+    responses=problem_responses(404),
 )
 async def reveal_resident(
     resident_id: uuid.UUID, body: RevealIn, session: SessionDep, principal: Revealer, settings: SettingsDep

@@ -33,8 +33,14 @@ def _unique(tags: list[ResidentTag]) -> list[ResidentTag]:
     return list(dict.fromkeys(tags))
 
 
-Phone = Annotated[str, Field(max_length=32, examples=["13812341234"]), AfterValidator(_phone)]
-IdNumber = Annotated[str, Field(max_length=32, examples=["61012419800101123X"]), AfterValidator(_id_number)]
+# The patterns say in the schema what the validators check: 7 to 15 digits, whatever separates them;
+# 17 digits and a check digit or X (15 digits for old cards), spaces allowed.
+PHONE_PATTERN = r"^\D*(\d\D*){7,15}$"
+ID_NUMBER_PATTERN = r"^((\s*\d){17}\s*[\dXx]|(\s*\d){15})\s*$"
+Phone = Annotated[str, Field(max_length=32, pattern=PHONE_PATTERN, examples=["13812341234"]), AfterValidator(_phone)]
+IdNumber = Annotated[
+    str, Field(max_length=32, pattern=ID_NUMBER_PATTERN, examples=["61012419800101123X"]), AfterValidator(_id_number)
+]
 Tags = Annotated[list[ResidentTag], Field(max_length=len(ResidentTag)), AfterValidator(_unique)]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -15,6 +14,7 @@ from app.config import Settings
 from app.db import SessionDep
 from app.kit import clock
 from app.kit.etag import not_modified
+from app.kit.schemas import QueryDate
 from app.stats import schemas, service
 
 router = APIRouter(prefix="/api/v1/stats", tags=["stats"])
@@ -26,8 +26,8 @@ STATS_READERS = frozenset(
 Reader = Annotated[Principal, Depends(require_roles(*STATS_READERS))]
 
 AreaId = Annotated[uuid.UUID | None, Query(description="area to report on (default: your home area)")]
-From = Annotated[dt.date | None, Query(alias="from", description="first local day (default: 29 days before `to`)")]
-To = Annotated[dt.date | None, Query(description="last local day, inclusive (default: today)")]
+From = Annotated[QueryDate | None, Query(alias="from", description="first local day (default: 29 days before `to`)")]
+To = Annotated[QueryDate | None, Query(description="last local day, inclusive (default: today)")]
 
 COMMON = """
 Scope: the area `area_id` (default: your home area) and everything below it; an area outside your

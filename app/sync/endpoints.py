@@ -10,11 +10,12 @@ from app.auth.deps import SettingsDep, require_roles
 from app.auth.roles import Role
 from app.auth.scope import Principal
 from app.db import SessionDep
+from app.errors import PROBLEM_JSON, PROBLEM_REF, problem_responses
 from app.kit.pagination import LimitQuery
 from app.sync import service
 from app.sync.schemas import ChangeOut, ChangesPage
 
-router = APIRouter(prefix="/api/v1/sync", tags=["sync"])
+router = APIRouter(prefix="/api/v1/sync", tags=["sync"], responses=problem_responses(403))
 SYNC_ROLES = (Role.GRID_WORKER, Role.MEDIATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.ADMIN)
 Syncer = Annotated[Principal, Depends(require_roles(*SYNC_ROLES))]
 
@@ -32,7 +33,12 @@ Syncer = Annotated[Principal, Depends(require_roles(*SYNC_ROLES))]
     "that commits late is never skipped. 410 `cursor_expired` when the cursor is older than the retention "
     "window and 410 `scope_changed` when your area has moved (narrowing only yields tombstones): do a full "
     "sync.",
-    responses={410: {"description": "cursor expired or scope changed: full sync required"}},
+    responses={
+        410: {
+            "description": "Cursor expired or scope changed (`cursor_expired`, `scope_changed`): full sync required",
+            "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
+        }
+    },
 )
 async def changes(
     session: SessionDep,

@@ -36,3 +36,19 @@ def test_field_cipher_round_trip_rotation_and_tamper():
     with pytest.raises(CryptoError):
         FieldCipher(new).decrypt(stored, context="resident.phone")
     assert before.blind_index("+86 138-1234-1234", kind="phone") == rotated.blind_index("13812341234", kind="phone")
+
+
+async def test_audit_refusals_are_documented(client):
+    """A refused role (403) and, on a path with an id, an unknown or out-of-scope one (404) are documented."""
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    operations = [
+        (path, op)
+        for path, item in paths.items()
+        if path.startswith(tuple("/api/v1/audit".split(",")))
+        for op in item.values()
+    ]
+    assert operations
+    for path, op in operations:
+        for status in "403".split(","):
+            if status != "404" or "{" in path:
+                assert op["responses"][status]["content"]["application/problem+json"], (path, status)

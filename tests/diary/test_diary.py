@@ -161,3 +161,19 @@ async def test_batch_limit_and_other_grids_ids(client):
     await client.post("/api/v1/diary-entries/batch", json=items, headers=GW)
     r = await client.post("/api/v1/diary-entries/batch", json=items, headers=auth("grid_worker_g2"))
     assert r.json()["results"][0]["status"] == "invalid"
+
+
+async def test_diary_refusals_are_documented(client):
+    """A refused role (403) and, on a path with an id, an unknown or out-of-scope one (404) are documented."""
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    operations = [
+        (path, op)
+        for path, item in paths.items()
+        if path.startswith(tuple("/api/v1/diary-entries".split(",")))
+        for op in item.values()
+    ]
+    assert operations
+    for path, op in operations:
+        for status in "403,404".split(","):
+            if status != "404" or "{" in path:
+                assert op["responses"][status]["content"]["application/problem+json"], (path, status)

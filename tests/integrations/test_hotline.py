@@ -252,3 +252,21 @@ async def test_status_is_scoped_to_the_integration_and_its_area(client):
     assert (await client.get(f"{TICKETS}/RX-G3", headers={"X-API-Key": narrow.key})).status_code == 404
     assert (await client.get(f"{TICKETS}/RX-G3", headers={"X-API-Key": key.key})).status_code == 200
     assert (await client.get(f"{TICKETS}/RX-NONE", headers={"X-API-Key": key.key})).status_code == 404
+
+
+def test_caller_phone_pattern_is_in_the_schema():
+    import re
+
+    import pydantic
+
+    from app.integrations.hotline.schemas import TicketIn
+
+    schema = TicketIn.model_json_schema()["properties"]["caller_phone"]
+    pattern = next(s["pattern"] for s in schema["anyOf"] if s.get("type") == "string")
+    for value in ["13812341234", "+86 138-1234", "  1  ", "12 ", "abc"]:
+        try:
+            TicketIn.__pydantic_validator__.validate_assignment(TicketIn.model_construct(), "caller_phone", value)
+            model_ok = True
+        except pydantic.ValidationError:
+            model_ok = False
+        assert (re.search(pattern, value) is not None) == model_ok, value

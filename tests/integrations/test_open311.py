@@ -273,3 +273,34 @@ async def test_the_default_window_is_90_days_and_1000_requests(client, db_url):
 async def test_other_channels_are_not_published(client):
     await create(client)
     assert (await client.get(f"{BASE}/requests.json", params=J)).json() == []
+
+
+async def test_other_methods_answer_405_with_allow_in_open311_format(client):
+    for method in ("PUT", "DELETE", "OPTIONS"):
+        r = await client.request(method, "/open311/v2/services.json")
+        assert r.status_code == 405, (method, r.text)
+        assert r.headers["allow"] == "GET"
+        assert r.headers["content-type"].startswith("application/json")
+        assert r.json()[0]["code"] == 405
+    r = await client.request("PATCH", "/open311/v2/requests.xml")
+    assert r.status_code == 405 and r.headers["allow"] == "GET, POST"
+    assert r.headers["content-type"].startswith("application/xml")
+    assert (await client.put("/open311/v2/nothing.json")).status_code == 404
+
+
+async def test_refusals_before_routing_are_open311_errors(client):
+    r = await client.get("/open311/v2/services.json?jurisdiction_id=%00")
+    assert r.status_code == 400
+    assert r.headers["content-type"].startswith("application/json")
+    assert r.json()[0]["code"] == 400
+
+
+async def test_open311_errors_are_documented_in_open311_format(client):
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    operations = [op for path, item in paths.items() if path.startswith("/open311/") for op in item.values()]
+    assert operations
+    for op in operations:
+        for status in ("400", "403", "404", "413", "429", "503"):
+            content = op["responses"][status]["content"]
+            assert set(content) == {"application/json", "application/xml"}, (op["operationId"], status)
+        assert "422" not in op["responses"]

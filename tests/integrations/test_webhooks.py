@@ -215,3 +215,19 @@ async def test_the_sending_client_refuses_addresses_the_settings_forbid(db_url, 
     async with worker.http_client(make_settings(db_url)) as http:
         assert (await http.post(f"http://localhost:{receiver.port}/hooks", content=b"{}")).status_code == 200
     assert len(receiver.received) == 1
+
+
+async def test_webhook_refusals_are_documented(client):
+    """A refused role (403) and, on a path with an id, an unknown or out-of-scope one (404) are documented."""
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    operations = [
+        (path, op)
+        for path, item in paths.items()
+        if path.startswith(tuple("/api/v1/webhooks".split(",")))
+        for op in item.values()
+    ]
+    assert operations
+    for path, op in operations:
+        for status in "403,404,429".split(","):
+            if status != "404" or "{" in path:
+                assert op["responses"][status]["content"]["application/problem+json"], (path, status)

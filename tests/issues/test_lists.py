@@ -112,3 +112,29 @@ async def test_a_page_of_issues_costs_a_constant_number_of_queries(client, app):
     finally:
         event.remove(sync_engine, "before_cursor_execute", count)
     assert small == large <= 4
+
+
+async def test_issue_problems_are_documented_with_the_problem_schema(client):
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    op = paths["/api/v1/issues/{issue_id}"]["patch"]
+    for status in ("403", "404", "409", "412", "422", "428"):
+        schema = op["responses"][status]["content"]["application/problem+json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/Problem"}, status
+
+
+def test_reporter_phone_pattern_allows_only_what_validation_keeps():
+    """Bodies are stripped before the pattern is checked: surrounding spaces cannot count towards it."""
+    import re
+
+    import pydantic
+
+    from app.issues.schemas import Reporter
+
+    pattern = Reporter.model_json_schema()["properties"]["phone"]["anyOf"][0]["pattern"]
+    for value in ["13812341234", "+86 138-1234", "  1  ", " 12", "12 ", "123"]:
+        try:
+            Reporter.model_validate({"phone": value})
+            model_ok = True
+        except pydantic.ValidationError:
+            model_ok = False
+        assert (re.search(pattern, value) is not None) == model_ok, value

@@ -87,3 +87,17 @@ async def test_sla_state_on_track_due_soon_overdue_and_the_list_filter(client, n
     assert (await client.get(f"/api/v1/issues/{issue['id']}", headers=auth("grid_worker"))).json()[
         "sla_state"
     ] == "overdue"
+
+
+def test_policy_key_rule_is_in_the_schema():
+    import jsonschema_rs
+
+    from app.issues.schemas import SlaPolicyIn
+
+    validator = jsonschema_rs.Draft202012Validator(SlaPolicyIn.model_json_schema())
+    within = {"amount": 2, "unit": "hours"}
+    base = {"respond_within": within, "resolve_within": within}
+    assert validator.is_valid({**base, "kind": "praise"})
+    assert validator.is_valid({**base, "category": "lighting", "priority": "urgent"})
+    assert not validator.is_valid({**base, "kind": "praise", "category": ""})
+    assert not validator.is_valid({**base, "kind": "praise", "priority": "urgent"})

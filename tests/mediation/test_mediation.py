@@ -137,3 +137,32 @@ async def test_party_reveal_is_audited(client):
     assert row["reason"] == "电话通知调解时间" and row["request_id"]
     other = f"/api/v1/disputes/{d['id']}/parties/{party['id']}/reveal"
     assert (await client.post(other, json={"reason": "看看而已"}, headers=auth("grid_worker_g2"))).status_code == 404
+
+
+async def test_dispute_refusals_are_documented(client):
+    """A refused role (403) and, on a path with an id, an unknown or out-of-scope one (404) are documented."""
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    operations = [
+        (path, op)
+        for path, item in paths.items()
+        if path.startswith(tuple("/api/v1/disputes".split(",")))
+        for op in item.values()
+    ]
+    assert operations
+    for path, op in operations:
+        for status in "403,404".split(","):
+            if status != "404" or "{" in path:
+                assert op["responses"][status]["content"]["application/problem+json"], (path, status)
+
+
+def test_outcome_rules_are_in_the_schema():
+    import jsonschema_rs
+
+    from app.mediation.schemas import OutcomeIn
+
+    validator = jsonschema_rs.Draft202012Validator(OutcomeIn.model_json_schema())
+    assert validator.is_valid({"outcome": "failed"})
+    assert validator.is_valid({"outcome": "agreement", "agreement_text": "双方和解"})
+    assert not validator.is_valid({"outcome": "agreement", "agreement_text": "  "})
+    assert not validator.is_valid({"outcome": "agreement"})
+    assert not validator.is_valid({"outcome": "referred", "referred_to": None})

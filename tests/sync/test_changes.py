@@ -200,3 +200,19 @@ async def test_purge_drops_changes_past_retention(client, db_url):
         assert await conn.fetchval("SELECT count(*) FROM change_log") == 1
     finally:
         await conn.close()
+
+
+async def test_sync_refusals_are_documented(client):
+    """A refused role (403) and, on a path with an id, an unknown or out-of-scope one (404) are documented."""
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    operations = [
+        (path, op)
+        for path, item in paths.items()
+        if path.startswith(tuple("/api/v1/sync".split(",")))
+        for op in item.values()
+    ]
+    assert operations
+    for path, op in operations:
+        for status in "403,410".split(","):
+            if status != "404" or "{" in path:
+                assert op["responses"][status]["content"]["application/problem+json"], (path, status)

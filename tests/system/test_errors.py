@@ -160,3 +160,22 @@ async def test_cors_is_off_unless_configured(client, db_url):
                 "/api/v1/me", headers={"Origin": "https://screen.example", "Access-Control-Request-Method": "GET"}
             )
             assert r.headers["access-control-allow-origin"] == "https://screen.example"
+
+
+async def test_date_query_parameters_refuse_unix_timestamps(client):
+    headers = auth("admin")
+    for url in (
+        "/api/v1/issues?updated_since=0.5",
+        "/api/v1/issues?created_from=1700000000",
+        "/api/v1/issues/export.csv?updated_since=0.5",
+        "/api/v1/diary-entries?visited_to=0.5",
+        "/api/v1/audit?since=0.5",
+        "/api/v1/stats/overview?to=0",
+        "/api/v1/stats/areas?from=1",
+    ):
+        r = await client.get(url, headers=headers)
+        assert r.status_code == 422, (url, r.status_code)
+        assert r.json()["code"] == "validation_failed"
+    ok = await client.get("/api/v1/issues?updated_since=2026-01-01T00:00:00%2B08:00", headers=headers)
+    assert ok.status_code == 200
+    assert (await client.get("/api/v1/stats/overview?to=2026-01-01", headers=headers)).status_code == 200

@@ -5,13 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.issues.workflow import Kind, Outcome, Priority, Rating, Status
 from app.kit.schemas import AwareDatetime, InputModel, OutputModel, Text
 
-PHONE_PATTERN = r"^[0-9+\- ]{3,32}$"
+# No leading or trailing spaces (bodies are stripped before the pattern is checked); a plain str, as after
+# Text's validator pydantic would check the pattern but leave it out of the schema. Excludes NUL anyway.
+PHONE_PATTERN = r"^[0-9+\-][0-9+\- ]{1,30}[0-9+\-]$"
+CallerPhone = Annotated[str, Field(pattern=PHONE_PATTERN)]
 TICKET_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 
 
@@ -51,7 +55,7 @@ class TicketIn(_Inbound):
     lat: float | None = Field(default=None, ge=-90, le=90)
     lng: float | None = Field(default=None, ge=-180, le=180)
     caller_name: Text | None = Field(default=None, max_length=100, description="来电人")
-    caller_phone: Text | None = Field(default=None, pattern=PHONE_PATTERN, description="来电号码")
+    caller_phone: CallerPhone | None = Field(default=None, description="来电号码")
     due_at: AwareDatetime | None = Field(default=None, description="the hotline's deadline (办理时限)")
     urgency: Urgency = Urgency.NORMAL
 

@@ -1,7 +1,8 @@
 """/open311/v2 — Open311 GeoReport v2 (开放311): services, requests, tokens in JSON or XML.
 
-Errors under these routes are always Open311's ``[{code, description}]`` (400, 403, 404), in the
-format the path asks for (JSON when it names none we know), never problem+json.
+Errors under these routes are always Open311's ``[{code, description}]`` (400, 403, 404, 405, 413,
+429, 503), in the format the path asks for (JSON when it names none we know), never problem+json;
+the router documents them itself (the app adds no problem+json responses to it).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class Open311Route(APIRoute):
             try:
                 return await handler(request)
             except fmt.Open311Error as err:
-                return _error_response(err, request)
+                return _error_response(err, request, err.headers)
             except RequestValidationError as exc:
                 first = exc.errors()[0] if exc.errors() else {}
                 where = ".".join(str(p) for p in first.get("loc", ()))
@@ -67,7 +68,6 @@ class Open311Route(APIRoute):
         return route
 
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
 READ_LIMIT = Depends(rate_limit("open311_read", "rate_limit_public_reads", 60))
 WRITE_LIMIT = Depends(rate_limit("open311_write", "rate_limit_public_writes", 60))
 
@@ -76,20 +76,33 @@ JURISDICTION_DOC = (
     " `jurisdiction_id` is a district code (e.g. `T01`); required when the service covers more than one "
     "district, unknown → 404."
 )
-_ERRORS = {
+OPEN311_ERRORS_SCHEMA = {
+    "type": "array",
+    "minItems": 1,
+    "items": {
+        "type": "object",
+        "required": ["code", "description"],
+        "properties": {"code": {"type": "integer"}, "description": {"type": "string"}},
+    },
+}
+_ERRORS: dict[int | str, dict[str, Any]] = {
     status: {
-        "description": text,
+        "description": text + " (Open311 error list)",
         "content": {
-            "application/json": {"example": [{"code": status, "description": "…"}]},
+            "application/json": {"schema": OPEN311_ERRORS_SCHEMA, "example": [{"code": status, "description": "…"}]},
             "application/xml": {},
         },
     }
     for status, text in (
-        (400, "Invalid request (Open311 error list)"),
+        (400, "Invalid request, including NUL characters in the URL or body"),
         (403, "Missing or invalid api_key"),
         (404, "Unknown jurisdiction, service, request or format"),
+        (413, "Request body too large"),
+        (429, "Too many requests; see `Retry-After`"),
+        (503, "The database is unavailable; retry shortly"),
     )
 }
+router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route, responses=_ERRORS)
 _OK = {200: {"content": {"application/json": {}, "application/xml": {}}}}
 
 
@@ -116,7 +129,7 @@ def _document(rendered: tuple[bytes, str], status: int = 200) -> Response:
     description="Our issue categories as Open311 services: `service_code` = category code, `service_name` "
     "= Chinese name, `group` = parent category, `metadata` true when the service asks attributes "
     "(facilities: `location_detail`; safety hazards: `hazard_type`)." + JURISDICTION_DOC,
-    responses=_OK | _ERRORS,
+    responses=_OK,
 )
 async def list_services(request: Request, format: FormatPath, session: SessionDep) -> Response:
     f = _format(format)
@@ -130,7 +143,7 @@ async def list_services(request: Request, format: FormatPath, session: SessionDe
     operation_id="open311_service_definition",
     summary="Service definition (服务属性)",
     description="The attributes a service asks for (`attribute[code]` when posting)." + JURISDICTION_DOC,
-    responses=_OK | _ERRORS,
+    responses=_OK,
 )
 async def service_definition(
     request: Request, service_code: Annotated[str, Path(max_length=32)], format: FormatPath, session: SessionDep
@@ -151,7 +164,7 @@ async def service_definition(
     "90 days), `status` (`open`, `closed`). At most 1000 requests. `closed` means resolved, verified, "
     "closed, rejected or merged; `status_notes` is the resolution once resolved; "
     "`expected_datetime` the resolve deadline." + JURISDICTION_DOC,
-    responses=_OK | _ERRORS,
+    responses=_OK,
 )
 async def list_requests(request: Request, format: FormatPath, session: SessionDep, settings: SettingsDep) -> Response:
     f = _format(format)
@@ -193,7 +206,7 @@ POST_FIELDS = {
     "location is required: `lat` + `long`, or `address_string`. The request becomes an issue (channel "
     "`open311`) routed inside the key's area, and the answer carries its `service_request_id` (the "
     "issue number) at once, never a token. " + idempotency.POLICY_DOC + JURISDICTION_DOC,
-    responses=_OK | _ERRORS,
+    responses=_OK,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -229,7 +242,7 @@ async def create_request(
     operation_id="open311_requests_get",
     summary="One service request (诉求详情)",
     description="By issue number or issue UUID; a list of one, like `GET requests`." + JURISDICTION_DOC,
-    responses=_OK | _ERRORS,
+    responses=_OK,
 )
 async def get_request(
     request: Request,
@@ -251,7 +264,7 @@ async def get_request(
     summary="Request id for a token",
     description="Requests get their id synchronously, so tokens are never handed out; for clients that "
     "ask anyway, the issue UUID works as a token and maps to the issue number." + JURISDICTION_DOC,
-    responses=_OK | _ERRORS,
+    responses=_OK,
 )
 async def get_token(
     request: Request, token: Annotated[str, Path(max_length=64)], format: FormatPath, session: SessionDep
@@ -261,6 +274,34 @@ async def get_token(
     return _document(fmt.render_tokens([await service.token(session, district, token)], f))
 
 
-@router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
-async def unknown(rest: str) -> Response:
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+@router.api_route("/{rest:path}", methods=list(_METHODS), include_in_schema=False)
+async def unknown(request: Request, rest: str) -> Response:
+    """Every other path and method: 405 with ``Allow`` when another method fits the path, else 404."""
+    allowed = {
+        method
+        for route in router.routes
+        if isinstance(route, APIRoute) and route.endpoint is not unknown and route.path_regex.match(request.url.path)
+        for method in route.methods
+    }
+    if allowed:
+        listed = ", ".join(m for m in _METHODS if m in allowed)
+        raise fmt.Open311Error(405, f"Method not allowed; use {listed}.", headers={"Allow": listed})
     raise fmt.Open311Error(404, "Unknown Open311 resource.")
+
+
+def install_openapi(app: Any) -> None:
+    """Drop the framework's 422 from the Open311 operations: invalid input is answered 400 there."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema: dict[str, Any] = generate()
+        for path, item in schema.get("paths", {}).items():
+            if path.startswith(router.prefix + "/"):
+                for operation in item.values():
+                    operation.get("responses", {}).pop("422", None)
+        return schema
+
+    app.openapi = openapi

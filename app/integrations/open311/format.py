@@ -48,12 +48,13 @@ CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
 
 
 class Open311Error(Exception):
-    """An Open311 error: ``code`` is both the error's code and the HTTP status (400, 403, 404)."""
+    """An Open311 error: ``code`` is both the error's code and the HTTP status (400, 403, 404, …)."""
 
-    def __init__(self, code: int, description: str) -> None:
+    def __init__(self, code: int, description: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
+        self.headers = headers or {}
 
     @property
     def status(self) -> int:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 
 from app.auth.deps import AdminOnly, SettingsDep
 from app.db import SessionDep
+from app.errors import problem_responses
 from app.integrations.webhooks import repository, service
 from app.integrations.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from app.integrations.webhooks.schemas import (
@@ -31,6 +32,8 @@ RATE_LIMIT = 300
 router = APIRouter(
     prefix="/api/v1/webhooks",
     tags=["webhooks"],
+    # admins only (403), rate limited per caller (429)
+    responses=problem_responses(403, 429),
     dependencies=[Depends(rate_limit("webhooks", RATE_LIMIT, 60, key="principal"))],
 )
 
@@ -41,22 +44,6 @@ SIGNING_DOC = (
     "other answers are retried with backoff for about three days (`Retry-After` is honoured); 410 "
     "disables the subscription."
 )
-_TEXT = {
-    304: "Not modified",
-    404: "Unknown subscription or delivery, or outside your jurisdiction",
-    409: "Conflict (`webhook_inactive`, `webhook_delivery_pending`, `idempotency_in_progress`)",
-    412: "Stale `If-Match`",
-    422: "Invalid request (`webhook_url_refused`, `unknown_api_key`, `webhook_scope_too_wide`, …)",
-    428: "`If-Match` required",
-    429: "Rate limited (`rate_limited`, with `Retry-After`)",
-}
-
-
-def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {
-        s: {"description": _TEXT[s], "content": {"application/problem+json": {"schema": {"type": "object"}}}}
-        for s in (*statuses, 429)
-    }
 
 
 def _json(model: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -84,7 +71,7 @@ def _delivery_out(delivery: WebhookDelivery, attempts: list[Any]) -> DeliveryOut
     description="Admins only. The target URL must be http(s) on a public address (private and loopback "
     "addresses are refused unless the deployment allows them; an allowlist may apply). The `secret` is "
     "shown once, in this response. " + SIGNING_DOC + " " + idempotency.POLICY_DOC,
-    responses=problems(409, 422),
+    responses=problem_responses(409, 422),
 )
 async def create_subscription(
     request: Request,
@@ -108,7 +95,7 @@ async def create_subscription(
     response_model=Page[SubscriptionOut],
     operation_id="webhooks_list",
     summary="Webhook subscriptions in your jurisdiction (回调订阅列表)",
-    responses=problems(422),
+    responses=problem_responses(422),
 )
 async def list_subscriptions(
     session: SessionDep, principal: AdminOnly, limit: LimitQuery = 50, cursor: CursorQuery = None
@@ -124,7 +111,7 @@ async def list_subscriptions(
     operation_id="webhooks_get",
     summary="A webhook subscription (回调订阅)",
     description="The secret is never shown again; rotate it if it is lost.",
-    responses=problems(304, 404),
+    responses={304: {"description": "Not modified"}, **problem_responses(404)},
 )
 async def get_subscription(
     webhook_id: uuid.UUID, request: Request, session: SessionDep, principal: AdminOnly
@@ -143,7 +130,7 @@ async def get_subscription(
     summary="Change, pause or re-activate a subscription (修改回调订阅)",
     description="Requires `If-Match`. Pausing (`is_active: false`) cancels its queued deliveries; "
     "re-activating one disabled by a 410 answer clears the reason.",
-    responses=problems(404, 412, 422, 428),
+    responses=problem_responses(404, 412, 422, 428),
 )
 async def update_subscription(
     webhook_id: uuid.UUID,
@@ -167,7 +154,7 @@ async def update_subscription(
     description="Returns the new secret once. For 24 hours every message carries a signature with the new "
     "and with the previous secret, so the receiver can switch over without losing a message. "
     "`If-Match` is honoured when sent.",
-    responses=problems(404, 412),
+    responses=problem_responses(404, 412),
 )
 async def rotate_secret(
     webhook_id: uuid.UUID,
@@ -188,7 +175,7 @@ async def rotate_secret(
     operation_id="webhooks_delete",
     summary="Delete a subscription (删除回调订阅)",
     description="Its queued deliveries and delivery history go with it.",
-    responses=problems(404),
+    responses=problem_responses(404),
 )
 async def delete_subscription(webhook_id: uuid.UUID, session: SessionDep, principal: AdminOnly) -> Response:
     subscription = await service.get(session, principal, webhook_id, for_update=True)
@@ -203,7 +190,7 @@ async def delete_subscription(webhook_id: uuid.UUID, session: SessionDep, princi
     summary="Deliveries of a subscription, with every attempt (投递记录)",
     description="Newest first; filter by `status`. Each delivery lists its attempts: status code, the first "
     "bytes of the answer, duration and error.",
-    responses=problems(404, 422),
+    responses=problem_responses(404, 422),
 )
 async def list_deliveries(
     webhook_id: uuid.UUID,
@@ -225,7 +212,7 @@ async def list_deliveries(
     response_model=DeliveryOut,
     operation_id="webhooks_delivery_get",
     summary="One delivery with its attempts (投递详情)",
-    responses=problems(404),
+    responses=problem_responses(404),
 )
 async def get_delivery(
     webhook_id: uuid.UUID, delivery_id: uuid.UUID, session: SessionDep, principal: AdminOnly
@@ -244,7 +231,7 @@ async def get_delivery(
     summary="Send a delivery again (重新投递)",
     description="Queues a delivered, dead or cancelled delivery again with the same event id "
     "(`webhook-id`), so a receiver that already has it can recognise the duplicate.",
-    responses=problems(404, 409),
+    responses=problem_responses(404, 409),
 )
 async def replay_delivery(
     webhook_id: uuid.UUID, delivery_id: uuid.UUID, session: SessionDep, principal: AdminOnly
