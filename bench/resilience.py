@@ -69,7 +69,15 @@ class Stack:
             kids = psutil.Process(self.server.pid).children()
         except psutil.Error:
             return []
-        return [k for k in kids if "resource_tracker" not in " ".join(k.cmdline())]
+        workers = []
+        for kid in kids:
+            # A worker just killed is a zombie until the supervisor reaps it: not a worker any more.
+            try:
+                if kid.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(kid.cmdline()):
+                    workers.append(kid)
+            except psutil.Error:
+                continue
+        return workers
 
     def stop_database(self) -> None:
         from app import dbserver
