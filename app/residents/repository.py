@@ -91,7 +91,7 @@ async def list_residents(
     if filters.get("household_id"):
         stmt = stmt.where(Resident.household_id == filters["household_id"])
     if filters.get("tag"):
-        stmt = stmt.where(Resident.tags.any(filters["tag"]))
+        stmt = stmt.where(sa.literal(filters["tag"]) == sa.any_(Resident.tags))
     if filters.get("phone_index"):
         stmt = stmt.where(Resident.phone_index == filters["phone_index"])
     if filters.get("id_number_index"):
