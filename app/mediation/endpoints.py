@@ -11,7 +11,7 @@ from app.auth.deps import SettingsDep, require_roles
 from app.auth.scope import Principal
 from app.db import SessionDep
 from app.errors import problem_responses
-from app.kit.etag import etag_of, not_modified, require_version
+from app.kit.etag import etag_of, not_modified
 from app.kit.pagination import CursorQuery, LimitQuery, page_of
 from app.kit.schemas import Page
 from app.mediation import service
@@ -131,8 +131,7 @@ async def add_session(
     response: Response,
     if_match: IfMatch = None,
 ) -> Any:
-    dispute = await service.get(session, principal, dispute_id, for_update=True)
-    require_version(if_match, dispute.version, required=False)
+    dispute = await service.get_for_change(session, principal, dispute_id, if_match)
     dispute = await service.add_session(session, principal, dispute, body.model_dump())
     return await _act(response, session, principal, dispute, settings)
 
@@ -155,8 +154,7 @@ async def record_outcome(
     response: Response,
     if_match: IfMatch = None,
 ) -> Any:
-    dispute = await service.get(session, principal, dispute_id, for_update=True)
-    require_version(if_match, dispute.version, required=False)
+    dispute = await service.get_for_change(session, principal, dispute_id, if_match)
     dispute = await service.record_outcome(session, dispute, body.model_dump())
     return await _act(response, session, principal, dispute, settings)
 
@@ -179,8 +177,7 @@ async def add_follow_up(
     response: Response,
     if_match: IfMatch = None,
 ) -> Any:
-    dispute = await service.get(session, principal, dispute_id, for_update=True)
-    require_version(if_match, dispute.version, required=False)
+    dispute = await service.get_for_change(session, principal, dispute_id, if_match)
     dispute = await service.add_follow_up(session, principal, dispute, body.model_dump())
     return await _act(response, session, principal, dispute, settings)
 

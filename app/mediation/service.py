@@ -23,6 +23,7 @@ from app.grids import repository as areas
 from app.grids import service as grids
 from app.kit import outbox
 from app.kit.crypto import cipher_for
+from app.kit.etag import require_version
 from app.kit.ids import new_id
 from app.kit.masking import mask_name, mask_phone
 from app.mediation import repository, workflow
@@ -95,6 +96,15 @@ async def get(
     dispute = await repository.get(session, principal, dispute_id, for_update=for_update)
     if dispute is None:
         raise NotFound("No such dispute in your area.", code="dispute_not_found")
+    return dispute
+
+
+async def get_for_change(
+    session: AsyncSession, principal: Principal, dispute_id: uuid.UUID, if_match: str | None
+) -> Dispute:
+    """The dispute locked for a change; a stale ``If-Match`` (when sent) is 412."""
+    dispute = await get(session, principal, dispute_id, for_update=True)
+    require_version(if_match, dispute.version, required=False)
     return dispute
 
 
