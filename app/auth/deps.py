@@ -20,7 +20,7 @@ bearer_scheme = HTTPBearer(auto_error=False, description="JWT from POST /api/v1/
 api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="integration API key")
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 

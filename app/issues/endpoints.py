@@ -89,7 +89,7 @@ async def create_issue(
     return await idempotency.complete(session, claim, response)
 
 
-def _filters(
+async def _filters(
     status: Annotated[list[Status] | None, Query(description="one or more statuses")] = None,
     kind: Kind | None = None,
     category: Annotated[str | None, Query(max_length=32)] = None,
