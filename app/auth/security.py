@@ -6,7 +6,9 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import jwt
@@ -43,15 +45,36 @@ def issue_token(*, user_id: uuid.UUID, role: str, secret: str, ttl_seconds: int,
     return jwt.encode(claims, secret, algorithm="HS256"), ttl_seconds
 
 
+# Verifying an HS256 signature and the claims costs as much as the rest of a cached read, and a
+# phone sends the same token for hours: remember tokens whose signature and claims checked out
+# (never failures). Expiry is checked again on every use; the user row is still read per request,
+# so deactivation stays immediate. Keyed by secret and issuer too, so rotating the secret drops them.
+_VERIFIED_MAX = 4096
+_verified: OrderedDict[tuple[str, str, str], tuple[uuid.UUID, int]] = OrderedDict()
+
+
 def decode_token(token: str, *, secret: str, issuer: str) -> uuid.UUID | None:
     """The user id of a valid, unexpired token, or None."""
+    key = (token, secret, issuer)
+    hit = _verified.get(key)
+    if hit is not None:
+        if hit[1] > time.time():
+            _verified.move_to_end(key)
+            return hit[0]
+        _verified.pop(key, None)
+        return None
     try:
         claims = jwt.decode(
             token, secret, algorithms=["HS256"], issuer=issuer, options={"require": ["exp", "sub", "iat"]}
         )
-        return uuid.UUID(claims["sub"])
+        user_id = uuid.UUID(claims["sub"])
+        expires = int(claims["exp"])
     except (jwt.PyJWTError, ValueError, TypeError):
         return None
+    _verified[key] = (user_id, expires)
+    if len(_verified) > _VERIFIED_MAX:
+        _verified.popitem(last=False)
+    return user_id
 
 
 @dataclass(frozen=True)

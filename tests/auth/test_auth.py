@@ -68,6 +68,20 @@ async def test_expired_and_forged_tokens_are_rejected(client):
         assert r.json()["code"] == "invalid_token"
 
 
+def test_a_token_seen_before_still_expires_on_time(monkeypatch):
+    """Verified tokens are remembered, but never past their ``exp``."""
+    from app.auth import security
+
+    spec = world.USER["admin"]
+    token, _ = security.issue_token(user_id=spec.id, role="admin", secret=JWT_SECRET, ttl_seconds=60, issuer="minqing")
+    assert security.decode_token(token, secret=JWT_SECRET, issuer="minqing") == spec.id
+    assert security.decode_token(token, secret=JWT_SECRET, issuer="minqing") == spec.id  # from memory
+    assert security.decode_token(token, secret="another-secret-of-sufficient-length-123", issuer="minqing") is None
+    later = security.time.time() + 61
+    monkeypatch.setattr(security.time, "time", lambda: later)
+    assert security.decode_token(token, secret=JWT_SECRET, issuer="minqing") is None
+
+
 async def test_deactivation_stops_tokens_and_keys_at_once(client):
     key = await client.post(
         "/api/v1/api-keys",
