@@ -108,6 +108,35 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
+class DriverStatement:
+    """A Core statement compiled once for asyncpg, run on the session's connection without the ORM.
+
+    For the hottest single-statement reads: no statement compilation, no result-row processing,
+    and no BEGIN / COMMIT round trips — a lone SELECT is atomic on its own, and the session's
+    transaction is still begun as usual if the request goes on to use the session. Parameters are
+    given by name; rows come back as asyncpg records (UUIDs, aware datetimes, JSON as text).
+    """
+
+    def __init__(self, stmt: sa.Executable) -> None:
+        from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
+
+        compiled = stmt.compile(dialect=pg_asyncpg.dialect())
+        self.sql = str(compiled)
+        self.names = list(compiled.positiontup or [])
+        self.defaults = {k: v for k, v in compiled.params.items() if v is not None}  # the statement's literals
+
+    async def fetchrow(self, session: AsyncSession, **params: Any) -> Any:
+        conn = await session.connection()
+        driver = (await conn.get_raw_connection()).driver_connection
+        try:
+            values = {**self.defaults, **params}
+            return await driver.fetchrow(self.sql, *(values[n] for n in self.names))
+        except Exception as exc:
+            if is_database_unavailable(exc):
+                await conn.invalidate(exc)  # as SQLAlchemy does for its own statements: no stale reuse
+            raise
+
+
 def _raised_by_driver(exc: BaseException) -> bool:
     tb = exc.__traceback__
     while tb is not None:

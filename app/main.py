@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.auth.deps import current_principal
+from app.auth.deps import credentials
 from app.config import Settings, get_settings
 from app.db import create_engine, session_factory
 from app.errors import (
@@ -79,10 +79,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in SELF_DOCUMENTED_ROUTERS:
         app.include_router(router)
     for router in PRIVATE_ROUTERS:
-        # Private by default: every route below requires an authenticated caller.
-        app.include_router(
-            router, dependencies=[Depends(current_principal)], responses=problem_responses(*PRIVATE_PROBLEMS)
-        )
+        # Private by default: every route below requires valid credentials (checked without the
+        # database); each route then authenticates the account — by its role dependency, or in the
+        # same statement as its read — and the matrix test checks that a deactivated account is
+        # refused on every one.
+        app.include_router(router, dependencies=[Depends(credentials)], responses=problem_responses(*PRIVATE_PROBLEMS))
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth import repository
+from app.auth.admission import admit, deactivated, invalid_token
 from app.auth.roles import Role
 from app.auth.scope import Principal
 from app.auth.security import api_key_matches, decode_token, split_api_key
 from app.config import Settings
 from app.db import SessionDep
-from app.errors import Forbidden, Unauthorized
+from app.errors import Unauthorized
 
 bearer_scheme = HTTPBearer(auto_error=False, description="JWT from POST /api/v1/auth/token, or an API key")
 api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="integration API key")
@@ -55,28 +58,52 @@ async def principal_for_api_key(session: SessionDep, plaintext: str) -> Principa
     return await _principal_from_api_key(session, plaintext)
 
 
-async def current_principal(
-    request: Request,
-    session: SessionDep,
+@dataclass(frozen=True)
+class Credentials:
+    """What the caller presented, checked without touching the database: a verified bearer
+    token's user id, or an API key (looked up later). See :func:`credentials`."""
+
+    user_id: uuid.UUID | None = None
+    api_key: str | None = None
+
+
+async def credentials(
     settings: SettingsDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
-) -> Principal:
+) -> Credentials:
+    """401 when nothing or an invalid token was sent; otherwise what to authenticate. Endpoints on
+    hot read paths take this and authenticate in the same statement as their read (see
+    :func:`app.auth.scope.caller_row` and :func:`app.auth.admission.admit_caller`)."""
+    token = bearer.credentials if bearer else None
+    if api_key or (token and split_api_key(token)):
+        return Credentials(api_key=api_key or token)
+    if token:
+        user_id = decode_token(token, secret=settings.require_jwt_secret(), issuer=settings.jwt_issuer)
+        if user_id is None:
+            raise invalid_token()
+        return Credentials(user_id=user_id)
+    raise Unauthorized("Send 'Authorization: Bearer <token>' or an API key.", code="not_authenticated")
+
+
+CredentialsDep = Annotated[Credentials, Depends(credentials)]
+
+
+async def current_principal(request: Request, session: SessionDep, creds: CredentialsDep) -> Principal:
     """Authenticate the caller (401 when missing or invalid). Deactivation takes effect at once."""
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    token = bearer.credentials if bearer else None
-    if api_key or (token and split_api_key(token)):
-        principal = await _principal_from_api_key(session, api_key or token or "")
-    elif token:
-        user_id = decode_token(token, secret=settings.require_jwt_secret(), issuer=settings.jwt_issuer)
-        found = await repository.user_with_area(session, user_id) if user_id else None
+    if creds.api_key is not None:
+        principal = await _principal_from_api_key(session, creds.api_key)
+    else:
+        assert creds.user_id is not None
+        found = await repository.user_with_area(session, creds.user_id)
         if found is None:
-            raise Unauthorized("The token is invalid or has expired.", code="invalid_token")
+            raise invalid_token()
         user, area_path = found
         if not user.is_active:
-            raise Unauthorized("This account has been deactivated.", code="account_deactivated")
+            raise deactivated()
         principal = Principal(
             user_id=user.id,
             username=user.username,
@@ -86,10 +113,14 @@ async def current_principal(
             area_path=area_path,
             unit_id=user.unit_id,
         )
-    else:
-        raise Unauthorized("Send 'Authorization: Bearer <token>' or an API key.", code="not_authenticated")
     request.state.principal = principal
     return principal
+
+
+async def principal_for(request: Request, session: SessionDep, creds: Credentials, roles: frozenset[Role]) -> Principal:
+    """The principal of ``creds`` admitted for ``roles``, the way ``require_roles`` does it (for
+    endpoints that take :data:`CredentialsDep` and authenticate API keys the ordinary way)."""
+    return admit(await current_principal(request, session, creds), roles)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
@@ -100,13 +131,7 @@ def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]
     allowed = frozenset(roles)
 
     async def _check(principal: CurrentPrincipal) -> Principal:
-        if principal.role not in allowed:
-            raise Forbidden(
-                f"Role '{principal.role}' may not do this.",
-                code="role_not_allowed",
-                allowed_roles=sorted(r.value for r in allowed),
-            )
-        return principal
+        return admit(principal, allowed)
 
     _check.__name__ = "require_" + "_".join(sorted(r.value for r in allowed))
     return _check

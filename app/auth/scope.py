@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from app.auth.roles import ROLES_SEEING_PERSONAL_DATA, Role
 from app.grids.models import Area
@@ -81,3 +82,69 @@ def scoped(
 def path_within(path: str, ancestor_path: str) -> bool:
     """Pure check of ltree ancestry on the Python side (``a.b.c`` is within ``a.b``)."""
     return path == ancestor_path or path.startswith(ancestor_path + ".")
+
+
+# --- the same rules inside one statement ----------------------------------------------------------
+#
+# A hot read (an issue by id, a dashboard's ETag) can authenticate its caller and read the object in
+# ONE statement: the caller's row (``caller_row``) is joined to the object under
+# ``caller_scope_filter`` — the rules of ``scope_filter``, with the principal's fields read from the
+# caller's columns instead of bound from Python. The caller's ``is_active`` comes back with the
+# object, so deactivation still takes effect on the very next request.
+
+
+def caller_row(user_id: sa.ColumnElement[Any]) -> sa.Subquery:
+    """The principal's fields of the user ``user_id`` (a bearer token's subject), as a one-row
+    subquery named ``caller``: ``id, username, display_name, role, is_active, area_id, area_path,
+    unit_id``."""
+    from app.auth.models import User  # late: the auth models import this module's package
+
+    home = aliased(Area, name="caller_home")
+    return (
+        sa.select(
+            User.id,
+            User.username,
+            User.display_name,
+            User.role,
+            User.is_active,
+            User.home_area_id.label("area_id"),
+            sa.cast(home.path, sa.Text).label("area_path"),
+            User.unit_id,
+        )
+        .join(home, home.id == User.home_area_id)
+        .where(User.id == user_id)
+        .subquery("caller")
+    )
+
+
+def caller_scope_filter(
+    caller: sa.Subquery,
+    *,
+    area_column: sa.ColumnElement[Any],
+    unit_column: sa.ColumnElement[Any] | None = None,
+) -> sa.ColumnElement[bool]:
+    """``scope_filter`` for the principal in ``caller`` (see :func:`caller_row`), in SQL."""
+    row_area = aliased(Area, name="row_area")
+    in_caller_subtree = sa.exists().where(
+        row_area.id == area_column, row_area.path.op("<@")(sa.cast(caller.c.area_path, row_area.path.type))
+    )
+    is_department = caller.c.role == Role.DEPARTMENT.value
+    if unit_column is None:
+        return sa.and_(sa.not_(is_department), in_caller_subtree)
+    return sa.and_(
+        in_caller_subtree,
+        sa.or_(sa.not_(is_department), sa.and_(caller.c.unit_id.is_not(None), unit_column == caller.c.unit_id)),
+    )
+
+
+def principal_of_caller(row: Any) -> Principal:
+    """The :class:`Principal` from a row carrying :func:`caller_row`'s columns prefixed ``caller_``."""
+    return Principal(
+        user_id=row["caller_id"],
+        username=row["caller_username"],
+        display_name=row["caller_display_name"],
+        role=Role(row["caller_role"]),
+        area_id=row["caller_area_id"],
+        area_path=row["caller_area_path"],
+        unit_id=row["caller_unit_id"],
+    )

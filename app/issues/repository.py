@@ -13,7 +13,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.auth.models import Unit, User
-from app.auth.scope import Principal, scope_filter, subtree_area_ids
+from app.auth.scope import Principal, caller_row, caller_scope_filter, scope_filter, subtree_area_ids
+from app.db import DriverStatement
 from app.grids.models import Area
 from app.issues.models import (
     Category,
@@ -133,6 +134,48 @@ async def get(
     if for_update:
         stmt = stmt.with_for_update(of=Issue).execution_options(populate_existing=True)
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+def _get_for_token_user() -> DriverStatement:
+    """One round trip for ``GET /issues/{id}`` with a bearer token: the caller (``caller_*``), the
+    issue if it is in the caller's scope (its columns; all NULL otherwise) and its co-reporters
+    (``co_reporters``: a JSON array, oldest first, or NULL)."""
+    caller = caller_row(sa.bindparam("user_id", type_=Issue.id.type))
+    visible = sa.and_(
+        Issue.id == sa.bindparam("issue_id", type_=Issue.id.type),
+        caller_scope_filter(caller, area_column=Issue.area_id, unit_column=Issue.assignee_unit_id),
+    )
+    reporters = (
+        sa.select(
+            sa.func.json_agg(
+                sa.func.json_build_object(
+                    "name",
+                    IssueReporter.name,
+                    "phone",
+                    IssueReporter.phone,
+                    "from_issue_id",
+                    IssueReporter.source_issue_id,
+                ).op("ORDER BY")(IssueReporter.created_at)
+            )
+        )
+        .where(IssueReporter.issue_id == Issue.id)
+        .scalar_subquery()
+    )
+    return DriverStatement(
+        sa.select(
+            *(c.label(f"caller_{c.name}") for c in caller.c),
+            *Issue.__table__.c,
+            reporters.label("co_reporters"),
+        ).select_from(caller.outerjoin(Issue.__table__, visible))
+    )
+
+
+GET_FOR_TOKEN_USER = _get_for_token_user()
+
+
+async def get_for_token_user(session: AsyncSession, user_id: uuid.UUID, issue_id: uuid.UUID) -> Any:
+    """See :func:`_get_for_token_user`; None when the user does not exist."""
+    return await GET_FOR_TOKEN_USER.fetchrow(session, user_id=user_id, issue_id=issue_id)
 
 
 async def by_ids(session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID]) -> Sequence[Issue]:

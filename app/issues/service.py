@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.admission import admit_caller
 from app.auth.roles import Role
 from app.auth.scope import Principal, path_within
 from app.config import Settings
@@ -211,12 +214,22 @@ def to_out(issue: Issue, principal: Principal | None, now: dt.datetime, cls: typ
 
 
 async def detail(
-    session: AsyncSession, issue: Issue, principal: Principal, cls: type[Any] = schemas.IssueDetail
+    session: AsyncSession,
+    issue: Issue,
+    principal: Principal,
+    cls: type[Any] = schemas.IssueDetail,
+    co_reporters: list[dict[str, Any]] | None = None,
 ) -> Any:
+    """The detail shape; ``co_reporters`` as read with the issue, else queried here."""
     out = to_out(issue, principal, clock.now(), cls)
+    if co_reporters is None:
+        co_reporters = [
+            {"name": r.name, "phone": r.phone, "from_issue_id": r.source_issue_id}
+            for r in await repository.co_reporters(session, issue.id)
+        ]
     out.co_reporters = [
-        schemas.CoReporterOut(name=mask_name(r.name), phone=mask_phone(r.phone), from_issue_id=r.source_issue_id)
-        for r in await repository.co_reporters(session, issue.id)
+        schemas.CoReporterOut(name=mask_name(r["name"]), phone=mask_phone(r["phone"]), from_issue_id=r["from_issue_id"])
+        for r in co_reporters
     ]
     return out
 
@@ -229,6 +242,28 @@ async def get_in_scope(session: AsyncSession, principal: Principal, issue_id: uu
     if issue is None:
         raise NotFound("No such issue in your jurisdiction.", code="issue_not_found")
     return issue
+
+
+@dataclass(frozen=True)
+class IssueRead:
+    principal: Principal
+    issue: Any  # an Issue, or its columns as attributes
+    co_reporters: list[dict[str, Any]]
+
+
+async def read_for_token_user(
+    session: AsyncSession, user_id: uuid.UUID, issue_id: uuid.UUID, roles: frozenset[Role]
+) -> IssueRead:
+    """Authenticate a bearer token's user and read the issue in one round trip (401 / 403 as the
+    request dependencies give them; 404 outside the caller's scope)."""
+    row = await repository.get_for_token_user(session, user_id, issue_id)
+    principal = admit_caller(row, roles)
+    if row["id"] is None:
+        raise NotFound("No such issue in your jurisdiction.", code="issue_not_found")
+    reporters = row["co_reporters"] or []  # the engine's connections decode JSON already
+    return IssueRead(
+        principal, SimpleNamespace(**row), json.loads(reporters) if isinstance(reporters, str) else reporters
+    )
 
 
 async def filters_in_scope(

@@ -13,6 +13,7 @@ import uuid
 import pytest
 
 from app.auth.roles import Role
+from tests import world
 from tests.conftest import auth
 from tests.system.authz_table import PUBLIC, ROUTES, SIGNATURE_CODES, SIGNED
 
@@ -67,6 +68,27 @@ async def test_private_routes_require_credentials(client):
         r = await _call(client, method, path, {})
         assert r.status_code == 401, f"{key} without credentials → {r.status_code}"
         assert r.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_deactivated_account_is_refused_on_every_private_route(client):
+    """Every private route authenticates the account itself (not only the token's signature)."""
+    uid = world.USER["viewer"].id
+    current = await client.get(f"/api/v1/users/{uid}", headers=auth("admin"))
+    r = await client.patch(
+        f"/api/v1/users/{uid}",
+        json={"is_active": False},
+        headers={**auth("admin"), "If-Match": current.headers["ETag"]},
+    )
+    assert r.status_code == 200, r.text
+    for method, path, _ in await _routes(client):
+        key = f"{method} {path}"
+        if ROUTES.get(key) == PUBLIC or key in SKIP_CALL:
+            continue
+        r = await _call(client, method, path, auth("viewer"))
+        if key in SIGNED and r.status_code == 401 and r.json()["code"] in SIGNATURE_CODES:
+            continue  # refused before any account is looked at
+        assert r.status_code == 401, f"{key} as a deactivated viewer → {r.status_code}"
+        assert r.json()["code"] == "account_deactivated", f"{key} → {r.text[:200]}"
 
 
 @pytest.mark.parametrize("role", list(ROLE_USER), ids=lambda r: r.value)
