@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -12,7 +13,13 @@ from fastapi import Depends, Request
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.config import Settings
@@ -100,6 +107,14 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     Used with ``scope="function"`` so the commit happens before the response is sent: a client
     never sees a 2xx for a write that did not commit.
     """
+    async with request_session(request) as session:
+        yield session
+
+
+@asynccontextmanager
+async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's transaction, for endpoints that open it only on some paths (a hot read that
+    answers from one :class:`DriverStatement` needs none)."""
     factory: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with factory() as session, session.begin():
         yield session
@@ -125,8 +140,15 @@ class DriverStatement:
         self.names = list(compiled.positiontup or [])
         self.defaults = {k: v for k, v in compiled.params.items() if v is not None}  # the statement's literals
 
-    async def fetchrow(self, session: AsyncSession, **params: Any) -> Any:
-        conn = await session.connection()
+    async def fetchrow(self, on: AsyncSession | AsyncEngine, **params: Any) -> Any:
+        """One row (or None), on the session's connection or on one taken from ``engine``'s pool
+        for just this statement (cheaper when the request needs no session at all)."""
+        if isinstance(on, AsyncEngine):
+            async with on.connect() as conn:
+                return await self._fetchrow(conn, params)
+        return await self._fetchrow(await on.connection(), params)
+
+    async def _fetchrow(self, conn: AsyncConnection, params: dict[str, Any]) -> Any:
         driver = (await conn.get_raw_connection()).driver_connection
         try:
             values = {**self.defaults, **params}

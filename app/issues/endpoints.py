@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from app.auth.deps import CredentialsDep, SettingsDep, principal_for, require_roles
 from app.auth.roles import Role
 from app.auth.scope import Principal
-from app.db import SessionDep
+from app.db import SessionDep, request_session
 from app.errors import NotFound, ValidationFailed, field_error, problem_responses
 from app.issues import export, files, repository, schemas, service
 from app.issues.sla import SlaState
@@ -251,19 +251,23 @@ async def export_xlsx(
     "what you may do next; `sla_state` is computed at read time.",
     responses={304: {"description": "Not modified"}, **problem_responses(403, 404)},
 )
-async def get_issue(request: Request, issue_id: IssueId, session: SessionDep, creds: CredentialsDep) -> Response:
-    # The hottest read: a bearer token's user is authenticated in the same statement as the read.
+async def get_issue(request: Request, issue_id: IssueId, creds: CredentialsDep) -> Response:
+    # The hottest read: a bearer token's user is authenticated in the same statement as the read,
+    # on a pooled connection without a session; API keys take the ordinary path.
     if creds.user_id is not None:
-        read = await service.read_for_token_user(session, creds.user_id, issue_id, READER_ROLES)
-        principal, issue, co_reporters = read.principal, read.issue, read.co_reporters
-    else:
+        read = await service.read_for_token_user(request.app.state.engine, creds.user_id, issue_id, READER_ROLES)
+        tag = etag_of(read.issue.version)
+        if not_modified(request, tag):
+            return Response(status_code=304, headers={"ETag": tag})
+        out = service.detail_of(read.issue, read.principal, read.co_reporters)
+        return _json(out, headers={"ETag": tag})
+    async with request_session(request) as session:
         principal = await principal_for(request, session, creds, READER_ROLES)
-        issue, co_reporters = await service.get_in_scope(session, principal, issue_id), None
-    tag = etag_of(issue.version)
-    if not_modified(request, tag):
-        return Response(status_code=304, headers={"ETag": tag})
-    out = await service.detail(session, issue, principal, co_reporters=co_reporters)
-    return _json(out, headers={"ETag": tag})
+        issue = await service.get_in_scope(session, principal, issue_id)
+        tag = etag_of(issue.version)
+        if not_modified(request, tag):
+            return Response(status_code=304, headers={"ETag": tag})
+        return _json(await service.detail(session, issue, principal), headers={"ETag": tag})
 
 
 @router.patch(

@@ -173,9 +173,9 @@ def _get_for_token_user() -> DriverStatement:
 GET_FOR_TOKEN_USER = _get_for_token_user()
 
 
-async def get_for_token_user(session: AsyncSession, user_id: uuid.UUID, issue_id: uuid.UUID) -> Any:
+async def get_for_token_user(db: AsyncEngine | AsyncSession, user_id: uuid.UUID, issue_id: uuid.UUID) -> Any:
     """See :func:`_get_for_token_user`; None when the user does not exist."""
-    return await GET_FOR_TOKEN_USER.fetchrow(session, user_id=user_id, issue_id=issue_id)
+    return await GET_FOR_TOKEN_USER.fetchrow(db, user_id=user_id, issue_id=issue_id)
 
 
 async def by_ids(session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID]) -> Sequence[Issue]:

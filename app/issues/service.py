@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.auth.admission import admit_caller
 from app.auth.roles import Role
@@ -214,19 +214,21 @@ def to_out(issue: Issue, principal: Principal | None, now: dt.datetime, cls: typ
 
 
 async def detail(
-    session: AsyncSession,
-    issue: Issue,
-    principal: Principal,
-    cls: type[Any] = schemas.IssueDetail,
-    co_reporters: list[dict[str, Any]] | None = None,
+    session: AsyncSession, issue: Issue, principal: Principal, cls: type[Any] = schemas.IssueDetail
 ) -> Any:
-    """The detail shape; ``co_reporters`` as read with the issue, else queried here."""
+    """The detail shape, with the co-reporters read here."""
+    reporters = [
+        {"name": r.name, "phone": r.phone, "from_issue_id": r.source_issue_id}
+        for r in await repository.co_reporters(session, issue.id)
+    ]
+    return detail_of(issue, principal, reporters, cls)
+
+
+def detail_of(
+    issue: Any, principal: Principal, co_reporters: list[dict[str, Any]], cls: type[Any] = schemas.IssueDetail
+) -> Any:
+    """The detail shape from an issue and its co-reporters (``name``, ``phone``, ``from_issue_id``)."""
     out = to_out(issue, principal, clock.now(), cls)
-    if co_reporters is None:
-        co_reporters = [
-            {"name": r.name, "phone": r.phone, "from_issue_id": r.source_issue_id}
-            for r in await repository.co_reporters(session, issue.id)
-        ]
     out.co_reporters = [
         schemas.CoReporterOut(name=mask_name(r["name"]), phone=mask_phone(r["phone"]), from_issue_id=r["from_issue_id"])
         for r in co_reporters
@@ -252,11 +254,11 @@ class IssueRead:
 
 
 async def read_for_token_user(
-    session: AsyncSession, user_id: uuid.UUID, issue_id: uuid.UUID, roles: frozenset[Role]
+    db: AsyncEngine | AsyncSession, user_id: uuid.UUID, issue_id: uuid.UUID, roles: frozenset[Role]
 ) -> IssueRead:
     """Authenticate a bearer token's user and read the issue in one round trip (401 / 403 as the
     request dependencies give them; 404 outside the caller's scope)."""
-    row = await repository.get_for_token_user(session, user_id, issue_id)
+    row = await repository.get_for_token_user(db, user_id, issue_id)
     principal = admit_caller(row, roles)
     if row["id"] is None:
         raise NotFound("No such issue in your jurisdiction.", code="issue_not_found")

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from app.kit import clock
 from tests.conftest import auth
 from tests.issues.helpers import G2_POINT, M1_POINT, act, create, dispatched_to_unit, issue_body
-from tests.world import AREA
+from tests.world import AREA, USER
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -139,3 +139,36 @@ async def test_feedback_tokens_are_stored_hashed(client, app):
     async with app.state.sessionmaker() as session:
         stored = (await session.execute(sa.text("SELECT token_hash FROM feedback_tokens"))).scalars().all()
     assert len(stored) == 1 and token not in stored[0]
+
+
+async def test_get_issue_reads_the_same_with_a_token_and_with_an_api_key(client):
+    """The bearer path reads in one statement, the API key path the ordinary way: same answer."""
+    from tests.issues.helpers import G1_POINT
+
+    inside = await create(client, location=G1_POINT, reporter={"name": "周贵领", "phone": "13812341234"})
+    merged_from = await create(client, location=G1_POINT, reporter={"name": "王秀兰", "phone": "13900001111"})
+    await act(client, inside, "accept", "community_admin")
+    await act(client, merged_from, "merge", "community_admin", {"into_issue_id": inside["id"]})
+    outside = await create(client, "street_admin", area_id=str(AREA["G3"].id), location=None)
+    key = await client.post(
+        "/api/v1/api-keys",
+        json={"name": "热线", "user_id": str(USER["integration"].id), "area_id": str(AREA["C"].id)},
+        headers=auth("admin"),
+    )
+    assert key.status_code == 201, key.text
+    by_key = {"X-API-Key": key.json()["key"]}
+
+    a = await client.get(f"/api/v1/issues/{inside['id']}", headers=auth("integration"))
+    b = await client.get(f"/api/v1/issues/{inside['id']}", headers=by_key)
+    assert a.status_code == b.status_code == 200, (a.text, b.text)
+    assert a.headers["ETag"] == b.headers["ETag"]
+    assert a.json() == b.json()
+    assert [r["name"] for r in a.json()["co_reporters"]] == ["王**"]
+    for headers in (auth("integration"), by_key):
+        again = await client.get(
+            f"/api/v1/issues/{inside['id']}", headers={**headers, "If-None-Match": a.headers["ETag"]}
+        )
+        assert again.status_code == 304
+    # the key is limited to community C; the token's user sees the whole district
+    assert (await client.get(f"/api/v1/issues/{outside['id']}", headers=by_key)).status_code == 404
+    assert (await client.get(f"/api/v1/issues/{outside['id']}", headers=auth("integration"))).status_code == 200
