@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from app.audit import service
 from app.audit.schemas import AuditEntryOut
@@ -15,9 +15,10 @@ from app.auth.scope import Principal
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.kit.pagination import CursorQuery, LimitQuery, page_of
+from app.kit.routing import Router
 from app.kit.schemas import Page, QueryDatetime
 
-router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=problem_responses(403))
+router = Router(prefix="/api/v1/audit", tags=["audit"], responses=problem_responses(403))
 AUDIT_READERS = (Role.ADMIN, Role.STREET_ADMIN, Role.COMMUNITY_ADMIN)
 AuditReader = Annotated[Principal, Depends(require_roles(*AUDIT_READERS))]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Header, Request, Response
+from fastapi import Depends, Form, Header, Request, Response
 
 from app.auth import repository, service
 from app.auth.deps import CurrentPrincipal, SettingsDep, require_roles
@@ -29,10 +29,11 @@ from app.errors import problem_responses
 from app.grids import repository as areas
 from app.kit.etag import etag_of, require_version
 from app.kit.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from app.kit.routing import Router
 from app.kit.schemas import Page
 
-public_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
-router = APIRouter(prefix="/api/v1", tags=["users"])
+public_router = Router(prefix="/api/v1/auth", tags=["auth"])
+router = Router(prefix="/api/v1", tags=["users"])
 
 AdminDep = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 UserManagers = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.STREET_ADMIN, Role.COMMUNITY_ADMIN))]

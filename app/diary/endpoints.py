@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi import Body, Depends, Header, Query, Request, Response
 
 from app.auth.deps import SettingsDep, require_roles
 from app.auth.scope import Principal
@@ -16,9 +16,10 @@ from app.diary.schemas import MAX_BATCH, BatchOut, DiaryCreate, DiaryEscalate, D
 from app.errors import problem_responses
 from app.kit.etag import etag_of, not_modified, require_version
 from app.kit.pagination import CursorQuery, LimitQuery, page_of
+from app.kit.routing import Router
 from app.kit.schemas import Page, QueryDatetime
 
-router = APIRouter(prefix="/api/v1/diary-entries", tags=["diary"], responses=problem_responses(403))
+router = Router(prefix="/api/v1/diary-entries", tags=["diary"], responses=problem_responses(403))
 Reader = Annotated[Principal, Depends(require_roles(*sorted(service.DIARY_READERS)))]
 Writer = Annotated[Principal, Depends(require_roles(*sorted(service.DIARY_WRITERS)))]
 IDEMPOTENCY_NS = uuid.UUID("0b7f6f0e-4a51-4d0c-9d0e-6d696e71696e")

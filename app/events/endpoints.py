@@ -7,7 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
@@ -16,10 +16,11 @@ from app.auth.scope import Principal
 from app.db import SessionDep
 from app.errors import Forbidden
 from app.events.hub import BATCH, EVENT_NAMES, Event, Hub, Subscriber, hub_of, parse_event_id
+from app.kit.routing import Router
 from app.stats.endpoints import STATS_READERS
 from app.sync.changes import read_after
 
-router = APIRouter(prefix="/api/v1/events", tags=["stats"])
+router = Router(prefix="/api/v1/events", tags=["stats"])
 
 
 async def stream_principal(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi import Body, Depends, Header, Query, Request, Response
 
 from app.auth.deps import CurrentPrincipal, SettingsDep, require_roles
 from app.auth.roles import Role
@@ -17,9 +17,10 @@ from app.grids.models import Area, Level
 from app.grids.schemas import AreaCreate, AreaImportResult, AreaOut, AreaUpdate
 from app.kit.etag import etag_of, not_modified, require_version
 from app.kit.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from app.kit.routing import Router
 from app.kit.schemas import Page
 
-router = APIRouter(prefix="/api/v1/areas", tags=["areas"])
+router = Router(prefix="/api/v1/areas", tags=["areas"])
 AdminDep = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 
 

@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Body, Depends, File, Form, Header, Path, Query, Request, Response, UploadFile
+from fastapi import Body, Depends, File, Form, Header, Path, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse, StreamingResponse
 
 from app.auth.deps import CredentialsDep, SettingsDep, principal_for, require_roles
@@ -21,11 +21,12 @@ from app.kit import clock, idempotency
 from app.kit.etag import etag_of, not_modified
 from app.kit.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page_of
 from app.kit.ratelimit import rate_limit
+from app.kit.routing import Router
 from app.kit.schemas import Page, QueryDatetime
 
-router = APIRouter(prefix="/api/v1/issues", tags=["issues"])
-config_router = APIRouter(prefix="/api/v1", tags=["issues"])
-public_router = APIRouter(prefix="/api/v1/feedback", tags=["feedback"])
+router = Router(prefix="/api/v1/issues", tags=["issues"])
+config_router = Router(prefix="/api/v1", tags=["issues"])
+public_router = Router(prefix="/api/v1/feedback", tags=["feedback"])
 
 _R = Role
 CREATORS = (_R.GRID_WORKER, _R.COMMUNITY_ADMIN, _R.STREET_ADMIN, _R.ADMIN, _R.INTEGRATION)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import Depends, Header, Request, Response
 
 from app.auth.deps import SettingsDep, require_roles
 from app.auth.scope import Principal
@@ -13,6 +13,7 @@ from app.db import SessionDep
 from app.errors import problem_responses
 from app.kit.etag import etag_of, not_modified
 from app.kit.pagination import CursorQuery, LimitQuery, page_of
+from app.kit.routing import Router
 from app.kit.schemas import Page
 from app.mediation import service
 from app.mediation.models import DisputeStatus, DisputeType, RiskLevel
@@ -27,7 +28,7 @@ from app.mediation.schemas import (
 )
 from app.residents.schemas import RevealIn
 
-router = APIRouter(prefix="/api/v1/disputes", tags=["mediation"], responses=problem_responses(403))
+router = Router(prefix="/api/v1/disputes", tags=["mediation"], responses=problem_responses(403))
 Staff = Annotated[Principal, Depends(require_roles(*sorted(service.DISPUTE_STAFF)))]
 Mediator = Annotated[Principal, Depends(require_roles(*sorted(service.MEDIATOR_ROLES)))]
 IfMatch = Annotated[str | None, Header(description="optional; 412 when stale")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import Depends, Header, Query, Request, Response
 
 from app.auth.deps import SettingsDep, require_roles
 from app.auth.scope import Principal
@@ -13,6 +13,7 @@ from app.db import SessionDep
 from app.errors import problem_responses
 from app.kit.etag import etag_of, not_modified, require_version
 from app.kit.pagination import CursorQuery, LimitQuery, page_of
+from app.kit.routing import Router
 from app.kit.schemas import Page
 from app.residents import service
 from app.residents.models import ResidentTag
@@ -31,7 +32,7 @@ from app.residents.schemas import (
     RevealIn,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["residents"], responses=problem_responses(403))
+router = Router(prefix="/api/v1", tags=["residents"], responses=problem_responses(403))
 # Viewers (dashboards) and departments have no business in the archive; integrations neither.
 Archivist = Annotated[Principal, Depends(require_roles(*sorted(service.ARCHIVE_ROLES)))]
 Revealer = Annotated[Principal, Depends(require_roles(*sorted(service.REVEAL_ROLES)))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from app.auth.deps import SettingsDep, require_roles
 from app.auth.roles import Role
@@ -14,10 +14,11 @@ from app.config import Settings
 from app.db import SessionDep
 from app.kit import clock
 from app.kit.etag import not_modified
+from app.kit.routing import Router
 from app.kit.schemas import QueryDate
 from app.stats import schemas, service
 
-router = APIRouter(prefix="/api/v1/stats", tags=["stats"])
+router = Router(prefix="/api/v1/stats", tags=["stats"])
 
 STATS_READERS = frozenset(
     {Role.GRID_WORKER, Role.MEDIATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.VIEWER, Role.ADMIN}

@@ -5,10 +5,11 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-router = APIRouter(tags=["dashboard"])
+from app.kit.routing import Router
+
+router = Router(tags=["dashboard"])
 PAGE = Path(__file__).with_name("dashboard.html")
 
 

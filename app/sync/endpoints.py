@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from app.auth.deps import SettingsDep, require_roles
 from app.auth.roles import Role
@@ -12,10 +12,11 @@ from app.auth.scope import Principal
 from app.db import SessionDep
 from app.errors import PROBLEM_JSON, PROBLEM_REF, problem_responses
 from app.kit.pagination import LimitQuery
+from app.kit.routing import Router
 from app.sync import service
 from app.sync.schemas import ChangeOut, ChangesPage
 
-router = APIRouter(prefix="/api/v1/sync", tags=["sync"], responses=problem_responses(403))
+router = Router(prefix="/api/v1/sync", tags=["sync"], responses=problem_responses(403))
 SYNC_ROLES = (Role.GRID_WORKER, Role.MEDIATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.ADMIN)
 Syncer = Annotated[Principal, Depends(require_roles(*SYNC_ROLES))]
 

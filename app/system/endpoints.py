@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from app.errors import PROBLEM_JSON, ServiceUnavailable
+from app.kit.routing import Router
 from app.migrations_state import head_revision
 from app.observability import render_metrics, update_pool_gauges
 from app.system.enums import all_enums
 
-router = APIRouter(tags=["system"])
+router = Router(tags=["system"])
 
 
 @router.get("/health", operation_id="system_health", summary="Process is up (存活检查)")
@@ -57,7 +58,7 @@ async def metrics(request: Request) -> Response:
     return Response(body, media_type=content_type)
 
 
-meta_router = APIRouter(prefix="/api/v1/meta", tags=["meta"])
+meta_router = Router(prefix="/api/v1/meta", tags=["meta"])
 
 
 @meta_router.get(

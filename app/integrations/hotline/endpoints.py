@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import Depends, Path, Request, Response
 
 from app.auth.deps import SettingsDep, require_roles
 from app.auth.roles import Role
@@ -13,10 +13,11 @@ from app.db import SessionDep
 from app.integrations.hotline import schemas, service
 from app.integrations.hotline.schemas import TICKET_NUMBER_PATTERN
 from app.kit.ratelimit import rate_limit
+from app.kit.routing import Router
 from app.kit.schemas import openapi_request_body
 
 PUSH_LIMIT = Depends(rate_limit("hotline_push", "rate_limit_integration", 60, key="principal"))
-router = APIRouter(prefix="/api/v1/integrations/hotline", tags=["hotline"])
+router = Router(prefix="/api/v1/integrations/hotline", tags=["hotline"])
 
 Integration = Annotated[Principal, Depends(require_roles(Role.INTEGRATION))]
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Header, Path, Request, Response
+from fastapi import Depends, Header, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
@@ -23,6 +23,7 @@ from app.integrations.open311 import format as fmt
 from app.integrations.open311 import service
 from app.kit import clock, idempotency
 from app.kit.ratelimit import rate_limit
+from app.kit.routing import Router
 
 logger = logging.getLogger("minqing.open311")
 
@@ -102,7 +103,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (503, "The database is unavailable; retry shortly"),
     )
 }
-router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route, responses=_ERRORS)
+router = Router(prefix="/open311/v2", tags=["open311"], route_class=Open311Route, responses=_ERRORS)
 _OK = {200: {"content": {"application/json": {}, "application/xml": {}}}}
 
 

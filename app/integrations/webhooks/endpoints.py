@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import Depends, Header, Request, Response
 
 from app.auth.deps import AdminOnly, SettingsDep
 from app.db import SessionDep
@@ -24,12 +24,13 @@ from app.kit import idempotency
 from app.kit.etag import etag_of, not_modified, require_version
 from app.kit.pagination import CursorQuery, LimitQuery, page_of
 from app.kit.ratelimit import rate_limit
+from app.kit.routing import Router
 from app.kit.schemas import Page
 
 RATE_LIMIT = 300
 """Requests per minute per caller (API key or user) on these routes."""
 
-router = APIRouter(
+router = Router(
     prefix="/api/v1/webhooks",
     tags=["webhooks"],
     # admins only (403), rate limited per caller (429)
