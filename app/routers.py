@@ -31,17 +31,19 @@ PUBLIC_ROUTERS: list[APIRouter] = [
 # Public routers that document every error response themselves: Open311 answers in its own format.
 SELF_DOCUMENTED_ROUTERS: list[APIRouter] = [open311.router]
 
+# Routers with a narrow prefix first: a request is offered to each router in turn and those under
+# the bare "/api/v1" prefix have to try their routes on every API path (no two routers overlap).
 PRIVATE_ROUTERS: list[APIRouter] = [
-    auth.router,
-    grids.router,
     issues.router,
-    issues.config_router,
+    stats.router,
     diary.router,
-    mediation.router,
-    residents.router,
-    audit.router,
     sync.router,
+    grids.router,
+    mediation.router,
+    audit.router,
     webhooks.router,
     hotline.router,
-    stats.router,
+    auth.router,
+    issues.config_router,
+    residents.router,
 ]
