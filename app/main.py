@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app.auth.deps import credentials
 from app.config import Settings, get_settings
-from app.db import create_engine, session_factory
+from app.db import create_engine, read_session_factory, session_factory
 from app.errors import (
     COMMON_PROBLEMS,
     PRIVATE_PROBLEMS,
@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = session_factory(engine)
+        app.state.read_sessionmaker = read_session_factory(engine)
         try:
             for hook in app.state.startup_hooks:
                 await hook(app)

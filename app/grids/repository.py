@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from app.auth.scope import caller_row
+from app.db import DriverStatement
 from app.grids.models import Area
 
 
@@ -22,6 +26,30 @@ async def get(session: AsyncSession, area_id: uuid.UUID, scope_path: str, *, for
     if for_update:
         stmt = stmt.with_for_update(of=Area).execution_options(populate_existing=True)
     return (await session.execute(stmt)).scalar_one_or_none()
+
+
+def _caller_and_area() -> DriverStatement:
+    """One round trip: a bearer token's user (``caller_*``, see :func:`app.auth.scope.caller_row`)
+    and the ltree path of area ``area_id`` when it lies in that user's subtree (else NULL)."""
+    caller = caller_row(sa.bindparam("user_id", type_=Area.id.type))
+    area = aliased(Area, name="target")
+    in_caller_subtree = sa.and_(
+        area.id == sa.bindparam("area_id", type_=Area.id.type),
+        area.path.op("<@")(sa.cast(caller.c.area_path, area.path.type)),
+    )
+    return DriverStatement(
+        sa.select(
+            *(c.label(f"caller_{c.name}") for c in caller.c),
+            sa.cast(area.path, sa.Text).label("area_path"),
+        ).select_from(caller.outerjoin(area, in_caller_subtree))
+    )
+
+
+CALLER_AND_AREA = _caller_and_area()
+
+
+async def caller_and_area(db: AsyncSession, user_id: uuid.UUID, area_id: uuid.UUID | None) -> Any:
+    return await CALLER_AND_AREA.fetchrow(db, user_id=user_id, area_id=area_id)
 
 
 async def get_unscoped(session: AsyncSession, area_id: uuid.UUID) -> Area | None:

@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.admission import admit_caller
+from app.auth.roles import Role
 from app.auth.scope import Principal
 from app.errors import Conflict, NotFound, ValidationFailed, field_error
 from app.grids import geometry, repository
@@ -125,6 +127,23 @@ async def get_in_scope(
             )
         raise NotFound("No such area in your jurisdiction.", code="area_not_found")
     return area
+
+
+async def caller_and_area(
+    session: AsyncSession, user_id: uuid.UUID, area_id: uuid.UUID | None, roles: frozenset[Role], *, field: str
+) -> tuple[Principal, str | None]:
+    """A bearer token's user admitted for ``roles`` and the path of ``area_id`` in their subtree,
+    in one round trip: 401 / 403 as the request dependencies give them, then 422 ``unknown_area``
+    (on ``field``) when the area is unknown or outside. The path is None when ``area_id`` is."""
+    row = await repository.caller_and_area(session, user_id, area_id)
+    principal = admit_caller(row, roles)
+    if area_id is not None and row["area_path"] is None:
+        raise ValidationFailed(
+            "No such area in your jurisdiction.",
+            code="unknown_area",
+            errors=[field_error(field, "unknown or outside your area")],
+        )
+    return principal, row["area_path"]
 
 
 async def update_area(

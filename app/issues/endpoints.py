@@ -12,8 +12,9 @@ from fastapi.responses import FileResponse, StreamingResponse
 from app.auth.deps import CredentialsDep, SettingsDep, principal_for, require_roles
 from app.auth.roles import Role
 from app.auth.scope import Principal
-from app.db import SessionDep, request_session
+from app.db import ReadSessionDep, SessionDep, request_session
 from app.errors import NotFound, ValidationFailed, field_error, problem_responses
+from app.grids import service as grids
 from app.issues import export, files, repository, schemas, service
 from app.issues.sla import SlaState
 from app.issues.workflow import Action, Channel, Kind, Priority, Status, Tier
@@ -152,19 +153,29 @@ AreaFilter = Annotated[uuid.UUID | None, Query(description="an area in your juri
     responses=problem_responses(403, 422),
 )
 async def list_issues(
-    session: SessionDep,
-    principal: Reader,
+    request: Request,
+    session: ReadSessionDep,
+    creds: CredentialsDep,
     f: Filters,
     area_id: AreaFilter = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
-) -> Page[schemas.IssueOut]:
-    f = await service.filters_in_scope(session, principal, f, area_id)
+) -> Response:
+    # Two round trips for a bearer token: the caller with the area, then the page.
+    if creds.user_id is not None:
+        principal, f.area_path = await grids.caller_and_area(
+            session, creds.user_id, area_id, READER_ROLES, field="area_id"
+        )
+    else:
+        principal = await principal_for(request, session, creds, READER_ROLES)
+        f = await service.filters_in_scope(session, principal, f, area_id)
     now = clock.now()
     rows = await repository.list_page(session, principal, f, cursor=cursor, limit=limit, now=now)
     by_update = f.updated_since is not None
     items, next_cursor = page_of(rows, limit, lambda i: [i.updated_at if by_update else i.created_at, i.id])
-    return Page[schemas.IssueOut](items=[service.to_out(i, principal, now) for i in items], next_cursor=next_cursor)
+    return _json(
+        Page[schemas.IssueOut](items=[service.to_out(i, principal, now) for i in items], next_cursor=next_cursor)
+    )
 
 
 async def _export_stmt(

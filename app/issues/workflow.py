@@ -46,6 +46,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from app.auth.roles import Role
@@ -372,9 +373,16 @@ _ACTION_ORDER = {action: i for i, action in enumerate(Action)}
 
 def allowed_actions(status: Status, role: Actor) -> list[Action]:
     """Actions ``role`` may take on an issue in ``status``, in :class:`Action` declaration order."""
-    return sorted(
-        (action for (src, action), t in TRANSITIONS.items() if src == status and role in t.roles),
-        key=_ACTION_ORDER.__getitem__,
+    return list(_allowed(status, role))
+
+
+@cache
+def _allowed(status: Status, role: Actor) -> tuple[Action, ...]:  # the table is fixed: every list renders it
+    return tuple(
+        sorted(
+            (action for (src, action), t in TRANSITIONS.items() if src == status and role in t.roles),
+            key=_ACTION_ORDER.__getitem__,
+        )
     )
 
 
