@@ -179,9 +179,13 @@ class DriverStatement:
 
     async def _fetchrow(self, conn: AsyncConnection, params: dict[str, Any]) -> Any:
         driver = (await conn.get_raw_connection()).driver_connection
+        values = {**self.defaults, **params}
+        args = tuple(values[n] for n in self.names)
+        sync = conn.sync_connection
+        if sync is not None and sync.dispatch.before_cursor_execute:  # statement logging and counting
+            sync.dispatch.before_cursor_execute(sync, None, self.sql, args, None, False)
         try:
-            values = {**self.defaults, **params}
-            return await driver.fetchrow(self.sql, *(values[n] for n in self.names))
+            return await driver.fetchrow(self.sql, *args)
         except Exception as exc:
             if is_database_unavailable(exc):
                 await conn.invalidate(exc)  # as SQLAlchemy does for its own statements: no stale reuse

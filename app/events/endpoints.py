@@ -11,10 +11,9 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
-from app.auth.deps import SettingsDep, api_key_scheme, bearer_scheme, current_principal
+from app.auth.deps import SettingsDep, api_key_scheme, bearer_scheme, credentials, principal_for
 from app.auth.scope import Principal
 from app.db import SessionDep
-from app.errors import Forbidden
 from app.events.hub import BATCH, EVENT_NAMES, Event, Hub, Subscriber, hub_of, parse_event_id
 from app.kit.routing import Router
 from app.stats.endpoints import STATS_READERS
@@ -36,14 +35,8 @@ async def stream_principal(
 ) -> Principal:
     if bearer is None and access_token:
         bearer = HTTPAuthorizationCredentials(scheme="Bearer", credentials=access_token)
-    principal = await current_principal(request, session, settings, bearer, api_key)
-    if principal.role not in STATS_READERS:
-        raise Forbidden(
-            f"Role '{principal.role}' may not do this.",
-            code="role_not_allowed",
-            allowed_roles=sorted(r.value for r in STATS_READERS),
-        )
-    return principal
+    creds = await credentials(settings, bearer, api_key)
+    return await principal_for(request, session, creds, STATS_READERS)
 
 
 def _frame(event: Event) -> str:

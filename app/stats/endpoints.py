@@ -6,12 +6,12 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.deps import SettingsDep, require_roles
+from app.auth.deps import Credentials, CredentialsDep, SettingsDep, principal_for
 from app.auth.roles import Role
-from app.auth.scope import Principal
 from app.config import Settings
-from app.db import SessionDep
+from app.db import ReadSessionDep
 from app.kit import clock
 from app.kit.etag import not_modified
 from app.kit.routing import Router
@@ -24,7 +24,6 @@ STATS_READERS = frozenset(
     {Role.GRID_WORKER, Role.MEDIATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.VIEWER, Role.ADMIN}
 )
 """Everyone who sees an area subtree; department users (scoped by unit) and integrations do not."""
-Reader = Annotated[Principal, Depends(require_roles(*STATS_READERS))]
 
 AreaId = Annotated[uuid.UUID | None, Query(description="area to report on (default: your home area)")]
 From = Annotated[QueryDate | None, Query(alias="from", description="first local day (default: 29 days before `to`)")]
@@ -62,6 +61,37 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def _scope(
+    request: Request, session: AsyncSession, creds: Credentials, area_id: uuid.UUID | None, field: str
+) -> service.Scope:
+    """The caller (401 / 403) and the area asked about with its fingerprint: one round trip for a
+    bearer token, so a dashboard's 304 costs about as much as reading one row."""
+    if creds.user_id is not None:
+        return (await service.caller_scope(session, creds.user_id, area_id, STATS_READERS, field))[1]
+    principal = await principal_for(request, session, creds, STATS_READERS)
+    return await service.scope_of(session, principal, area_id, field)
+
+
+async def _area_scope(
+    request: Request, session: ReadSessionDep, creds: CredentialsDep, area_id: AreaId = None
+) -> service.Scope:
+    return await _scope(request, session, creds, area_id, "area_id")
+
+
+async def _parent_scope(
+    request: Request,
+    session: ReadSessionDep,
+    creds: CredentialsDep,
+    parent_id: Annotated[uuid.UUID | None, Query(description="parent area (default: your home area)")] = None,
+) -> service.Scope:
+    return await _scope(request, session, creds, parent_id, "parent_id")
+
+
+# Dependencies, so the caller is authenticated before the other parameters are validated.
+AreaScope = Annotated[service.Scope, Depends(_area_scope)]
+ParentScope = Annotated[service.Scope, Depends(_parent_scope)]
+
+
 def _cached(request: Request, response: Response, settings: Settings, tag: str) -> Response | None:
     headers = {"ETag": tag, "Cache-Control": f"private, max-age={settings.stats_max_age_seconds}"}
     if not_modified(request, tag):
@@ -90,16 +120,14 @@ window, by their state now (`mediated`: an outcome was recorded).""",
 async def stats_overview(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
-    principal: Reader,
-    area_id: AreaId = None,
+    scope: AreaScope,
     from_: From = None,
     to: To = None,
 ) -> Any:
     now = clock.now()
     window = service.window(settings.timezone, from_, to, now)
-    scope = await service.scope_of(session, principal, area_id, "area_id")
     cached = _cached(request, response, settings, service.etag("overview", scope, now, window.first, window.last))
     if cached is not None:
         return cached
@@ -119,10 +147,9 @@ async def stats_overview(
 async def stats_areas(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
-    principal: Reader,
-    parent_id: Annotated[uuid.UUID | None, Query(description="parent area (default: your home area)")] = None,
+    scope: ParentScope,
     from_: From = None,
     to: To = None,
     sort: Annotated[Literal[tuple(service.SORTABLE)] | None, Query(description="rate or count to sort by")] = None,  # type: ignore[valid-type]
@@ -130,7 +157,6 @@ async def stats_areas(
 ) -> Any:
     now = clock.now()
     window = service.window(settings.timezone, from_, to, now)
-    scope = await service.scope_of(session, principal, parent_id, "parent_id")
     tag = service.etag("areas", scope, now, window.first, window.last, sort, order)
     cached = _cached(request, response, settings, tag)
     if cached is not None:
@@ -152,16 +178,14 @@ async def stats_areas(
 async def stats_workers(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
-    principal: Reader,
-    area_id: AreaId = None,
+    scope: AreaScope,
     from_: From = None,
     to: To = None,
 ) -> Any:
     now = clock.now()
     window = service.window(settings.timezone, from_, to, now)
-    scope = await service.scope_of(session, principal, area_id, "area_id")
     cached = _cached(request, response, settings, service.etag("workers", scope, now, window.first, window.last))
     if cached is not None:
         return cached
@@ -183,18 +207,16 @@ async def stats_workers(
 async def stats_timeseries(
     request: Request,
     response: Response,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
-    principal: Reader,
+    scope: AreaScope,
     metric: Annotated[Literal[tuple(service.METRICS)], Query(description="what to count")],  # type: ignore[valid-type]
     bucket: Annotated[Literal["day", "week", "month"], Query()] = "day",
-    area_id: AreaId = None,
     from_: From = None,
     to: To = None,
 ) -> Any:
     now = clock.now()
     window = service.window(settings.timezone, from_, to, now)
-    scope = await service.scope_of(session, principal, area_id, "area_id")
     tag = service.etag("timeseries", scope, now, window.first, window.last, metric, bucket)
     cached = _cached(request, response, settings, tag)
     if cached is not None:

@@ -88,3 +88,11 @@ area_changes = sa.Table(
     sa.Column("area_id", UUID(as_uuid=True), nullable=False),
     sa.Column("changes", sa.BigInteger, nullable=False),
 )
+subtree_changes = sa.Table(
+    "stats_subtree_changes",
+    metadata,
+    sa.Column("area_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("changes", sa.BigInteger, nullable=False),
+)
+"""Every change counted under each ancestor of its area too (migration ``0009``): the ETag of a
+subtree is one area's rows."""
