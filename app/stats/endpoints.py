@@ -67,7 +67,9 @@ async def _scope(
     """The caller (401 / 403) and the area asked about with its fingerprint: one round trip for a
     bearer token, so a dashboard's 304 costs about as much as reading one row."""
     if creds.user_id is not None:
-        return (await service.caller_scope(session, creds.user_id, area_id, STATS_READERS, field))[1]
+        # on a connection of its own: a 304 never touches the session
+        engine = request.app.state.engine
+        return (await service.caller_scope(engine, creds.user_id, area_id, STATS_READERS, field))[1]
     principal = await principal_for(request, session, creds, STATS_READERS)
     return await service.scope_of(session, principal, area_id, field)
 

@@ -47,7 +47,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.auth.admission import admit_caller
@@ -230,7 +230,7 @@ CALLER_SCOPE = _caller_scope()
 
 
 async def caller_scope(
-    db: AsyncSession, user_id: uuid.UUID, area_id: uuid.UUID | None, roles: frozenset[Role], field: str
+    db: AsyncEngine | AsyncSession, user_id: uuid.UUID, area_id: uuid.UUID | None, roles: frozenset[Role], field: str
 ) -> tuple[Principal, Scope]:
     """:func:`scope_of` for a bearer token's user, authenticated in the same statement: what a
     polling dashboard pays for a 304 is one round trip."""
