@@ -228,6 +228,10 @@ class P:
     tz = sa.bindparam("tz", type_=sa.Text())
 
 
+ZERO = sa.literal_column("0")
+BUCKETS = {"day": "day", "week": "week", "month": "month"}  # date_trunc fields (inlined, not bound)
+
+
 def _params(scope: Scope, w: Window, now: dt.datetime) -> dict[str, Any]:
     return {
         "area_id": scope.id,
@@ -242,7 +246,7 @@ def _params(scope: Scope, w: Window, now: dt.datetime) -> dict[str, Any]:
 
 
 def _sums(table: sa.FromClause, names: list[str], prefix: str = "") -> list[sa.ColumnElement[Any]]:
-    return [sa.func.coalesce(sa.func.sum(table.c[n]), 0).label(f"{prefix}{n}") for n in names]
+    return [sa.func.coalesce(sa.func.sum(table.c[n]), ZERO).label(f"{prefix}{n}") for n in names]
 
 
 def _in_window(table: sa.Table) -> sa.ColumnElement[bool]:
@@ -313,8 +317,8 @@ def _percentiles(at: sa.ColumnElement[Any], name: str) -> sa.Subquery:
     seconds = sa.extract("epoch", at - Issue.created_at)
     return (
         sa.select(
-            sa.func.percentile_cont(0.5).within_group(seconds).label(f"{name}_median"),
-            sa.func.percentile_cont(0.9).within_group(seconds).label(f"{name}_p90"),
+            sa.func.percentile_cont(sa.literal_column("0.5")).within_group(seconds).label(f"{name}_median"),
+            sa.func.percentile_cont(sa.literal_column("0.9")).within_group(seconds).label(f"{name}_p90"),
         )
         .where(
             _in_scope_subtree(Issue.area_id),
@@ -347,7 +351,7 @@ def _overview_statement() -> sa.Select[Any]:
     issues of the subtree, the diary and dispute sums from their daily rows."""
     rows = _subtree_rows(issue_daily, ISSUE_COUNTERS)
     by_category = sa.select(rows.c.category, *_sums(rows, ISSUE_COUNTERS)).group_by(rows.c.category).cte("by_category")
-    with_created = by_category.c.created != 0
+    with_created = by_category.c.created != ZERO
     issue_sums = sa.select(
         *_sums(by_category, ISSUE_COUNTERS),
         sa.func.array_agg(aggregate_order_by(by_category.c.category, by_category.c.category))
@@ -608,15 +612,15 @@ async def workers(session: AsyncSession, scope: Scope, w: Window, now: dt.dateti
 @functools.cache
 def _timeseries_statement(metric: str, bucket: str) -> sa.Select[Any]:
     days = (
-        sa.func.generate_series(P.first, P.last, sa.cast(sa.literal("1 day"), sa.Interval))
+        sa.func.generate_series(P.first, P.last, sa.literal_column("interval '1 day'"))
         .table_valued("d")
         .render_derived()
     )
-    bucket_of = sa.cast(sa.func.date_trunc(bucket, days.c.d), sa.Date)
+    bucket_of = sa.cast(sa.func.date_trunc(sa.literal_column(f"'{BUCKETS[bucket]}'"), days.c.d), sa.Date)
     table, names = _metric_columns(metric)
     rows = _subtree_rows(table, names)
     per_day = sa.select(rows.c.day, *_sums(rows, names)).group_by(rows.c.day).subquery()
-    columns = [sa.func.coalesce(sa.func.sum(per_day.c[n]), 0).label(n) for n in names]
+    columns = [sa.func.coalesce(sa.func.sum(per_day.c[n]), ZERO).label(n) for n in names]
     select_from = days.outerjoin(per_day, per_day.c.day == sa.cast(days.c.d, sa.Date))
     if metric == "response_rate":
         local_due = sa.cast(sa.func.timezone(P.tz, Issue.respond_due_at), sa.Date)
@@ -634,7 +638,7 @@ def _timeseries_statement(metric: str, bucket: str) -> sa.Select[Any]:
             .subquery()
         )
         select_from = select_from.outerjoin(unanswered, unanswered.c.day == sa.cast(days.c.d, sa.Date))
-        columns.append(sa.func.coalesce(sa.func.sum(unanswered.c.n), 0).label("unanswered"))
+        columns.append(sa.func.coalesce(sa.func.sum(unanswered.c.n), ZERO).label("unanswered"))
     return sa.select(bucket_of.label("t"), *columns).select_from(select_from).group_by(bucket_of).order_by(bucket_of)
 
 
