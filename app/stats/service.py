@@ -32,9 +32,13 @@ leaves the on-time and share figures until it is resolved / closed again, while 
 rating stays until the resident rates again.
 
 The windowed figures are sums over the daily aggregate tables (:mod:`app.stats.tables`), which
-triggers keep exact in the writing transaction; the ``now`` figures and the unanswered part of
+triggers keep exact in the writing transaction; the issue counters of a subtree are the rows of
+one area id (its rollup rows, everything below it, and its own daily rows), so their cost does
+not depend on how many areas or issues lie below. The ``now`` figures and the unanswered part of
 the response rate come from the open issues through a partial index; percentiles read raw
-columns through ``(area_id, resolved_at)`` / ``(area_id, first_responded_at)`` indexes.
+columns through ``(area_id, resolved_at)`` / ``(area_id, first_responded_at)`` indexes (these
+two grow with the number of open issues, resp. of issues responded to or resolved in the window).
+Each endpoint runs one statement after the scope query, built once per process.
 """
 
 from __future__ import annotations
@@ -170,28 +174,35 @@ class Scope:
         return schemas.AreaRef(id=self.id, name=self.name, level=self.level)
 
 
-async def scope_of(session: AsyncSession, principal: Principal, area_id: uuid.UUID | None, field: str) -> Scope:
-    """One query: the area (404-like 422 when outside the caller's subtree) and its fingerprint —
-    the sum of the stats change counters over its subtree plus the areas' own versions, so a
-    change anywhere below (an issue, an entry, a dispute, a renamed or moved area) changes it."""
+@functools.cache
+def _scope_statement() -> sa.Select[Any]:
     target, below = aliased(Area, name="target"), aliased(Area, name="below")
     in_target = below.path.op("<@")(target.path)
+    zero = sa.literal_column("0")
     area_count = sa.select(sa.func.count()).where(in_target).scalar_subquery()
-    area_versions_sum = sa.select(sa.func.coalesce(sa.func.sum(below.version), 0)).where(in_target).scalar_subquery()
+    area_versions_sum = sa.select(sa.func.coalesce(sa.func.sum(below.version), zero)).where(in_target).scalar_subquery()
     changes = (
-        sa.select(sa.func.coalesce(sa.func.sum(area_changes.c.changes), 0))
+        sa.select(sa.func.coalesce(sa.func.sum(area_changes.c.changes), zero))
         .select_from(area_changes.join(below, below.id == area_changes.c.area_id))
         .where(in_target)
         .scalar_subquery()
     )
-    stmt = sa.select(
+    within = sa.select(Area.id).where(Area.path.op("<@")(sa.bindparam("principal_path", type_=Area.path.type)))
+    return sa.select(
         target.id,
         target.name,
         target.level,
         sa.cast(target.path, sa.Text),
-        sa.func.concat(area_count, ":", area_versions_sum, ":", changes),
-    ).where(target.id == (area_id or principal.area_id), in_subtree(target.id, principal.area_path))
-    row = (await session.execute(stmt)).first()
+        sa.func.concat(area_count, sa.literal_column("':'"), area_versions_sum, sa.literal_column("':'"), changes),
+    ).where(target.id == sa.bindparam("target_id", type_=Area.id.type), target.id.in_(within))
+
+
+async def scope_of(session: AsyncSession, principal: Principal, area_id: uuid.UUID | None, field: str) -> Scope:
+    """One query: the area (404-like 422 when outside the caller's subtree) and its fingerprint —
+    the sum of the stats change counters over its subtree plus the areas' own versions, so a
+    change anywhere below (an issue, an entry, a dispute, a renamed or moved area) changes it."""
+    params = {"target_id": area_id or principal.area_id, "principal_path": principal.area_path}
+    row = (await session.execute(_scope_statement(), params)).first()
     if row is None:
         raise ValidationFailed(
             "No such area in your jurisdiction.",
