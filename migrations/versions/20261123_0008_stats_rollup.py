@@ -9,12 +9,13 @@ instead of a join over every area of the subtree. (The issue's own area is left 
 rollup: its daily rows already hold it, and leaves, the most numerous areas, need no copy.)
 
 The issue trigger appends the rolled-up delta in the same statement as the daily one (one
-multi-row INSERT of at most one row per ancestor and key, three for a grid's issue; a change
-that stays within an ancestor's subtree, e.g. a move between two grids of one street, cancels
-out there and writes nothing for it). Rows are only inserted, like every stats delta, so concurrent writers never
-wait on each other, not even on the district's rows; ``stats_compact()`` folds them and
-``stats_rebuild()`` recomputes them from the daily rows, which it recomputes from the issues.
-Area paths never change (re-parenting is refused), so an issue's ancestors are fixed by its area.
+multi-row INSERT of one row per ancestor and changed key, three per key for a grid's issue; the
+delta is not regrouped per ancestor, so a move between two grids of one street writes a + and a
+− row for the street, which compaction folds). Rows are only inserted, like every stats delta,
+so concurrent writers never wait on each other, not even on the district's rows;
+``stats_compact()`` folds them and ``stats_rebuild()`` recomputes them from the daily rows, which
+it recomputes from the issues. Area paths never change (re-parenting is refused), so an issue's
+ancestors are fixed by its area.
 
 Revision ID: 0008_stats_rollup
 Revises: 0007_stats
@@ -91,7 +92,8 @@ def _issue_apply_sql(counters: list[str]) -> str:
             INSERT INTO stats_issue_daily ({keys}, {cols}) SELECT {keys}, {cols} FROM delta
         )
         INSERT INTO stats_issue_rollup ({keys}, {cols})
-        {_rollup_sql("delta", counters)};
+        SELECT up.id, d.category, d.day, {", ".join(f"d.{c}" for c in counters)}
+        FROM delta d JOIN areas own ON own.id = d.area_id JOIN areas up ON up.path @> own.path AND up.id <> own.id;
 
         INSERT INTO stats_area_changes (area_id, changes)
         SELECT DISTINCT a, 1 FROM unnest(ARRAY[
