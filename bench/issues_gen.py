@@ -148,7 +148,9 @@ async def generate_issues(conn: asyncpg.Connection, world: World, n: int, consol
             "max(split_part(number, '-', 3)::int) FROM issues GROUP BY 1, 2"
         )
         await conn.execute("SELECT stats_rebuild()")
-    await conn.execute("VACUUM (ANALYZE) issues, issue_events, stats_issue_daily, stats_area_changes")
+    await conn.execute(
+        "VACUUM (ANALYZE) issues, issue_events, stats_issue_daily, stats_issue_rollup, stats_area_changes"
+    )
     console.print(f"  {n:,} issues with their events and aggregates in {time.monotonic() - t0:.0f} s")
 
 

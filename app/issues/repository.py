@@ -209,9 +209,11 @@ class IssueFilters:
     q: str | None = None
 
 
-def sla_condition(state: SlaState, now: dt.datetime) -> sa.ColumnElement[bool]:
-    """SQL twin of ``service.sla_state_of``: a suspended issue is judged at ``suspended_since``."""
-    effective = sa.func.coalesce(Issue.suspended_since, sa.literal(now, sa.DateTime(timezone=True)))
+def sla_condition(state: SlaState, now: dt.datetime | sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    """SQL twin of ``service.sla_state_of``: a suspended issue is judged at ``suspended_since``.
+    ``now`` is an instant or an expression (a bind parameter of a prebuilt statement)."""
+    at = now if isinstance(now, sa.ColumnElement) else sa.literal(now, sa.DateTime(timezone=True))
+    effective = sa.func.coalesce(Issue.suspended_since, at)
     if state is SlaState.OVERDUE:
         return sa.and_(Issue.due_at.is_not(None), effective > Issue.due_at)
     if state is SlaState.DUE_SOON:

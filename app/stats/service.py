@@ -32,21 +32,28 @@ leaves the on-time and share figures until it is resolved / closed again, while 
 rating stays until the resident rates again.
 
 The windowed figures are sums over the daily aggregate tables (:mod:`app.stats.tables`), which
-triggers keep exact in the writing transaction; the ``now`` figures and the unanswered part of
+triggers keep exact in the writing transaction; the issue counters of a subtree are the rows of
+one area id (its rollup rows, everything below it, and its own daily rows), so their cost does
+not depend on how many areas or issues lie below. The ``now`` figures and the unanswered part of
 the response rate come from the open issues through a partial index; percentiles read raw
-columns through ``(area_id, resolved_at)`` / ``(area_id, first_responded_at)`` indexes.
+columns through ``(area_id, resolved_at)`` / ``(area_id, first_responded_at)`` indexes (these
+two grow with the number of open issues, resp. of issues responded to or resolved in the window).
+Each endpoint runs one statement after the scope query, built once per process.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -75,6 +82,7 @@ from app.stats.tables import (
     diary_daily,
     dispute_daily,
     issue_daily,
+    issue_rollup,
     subtree_changes,
 )
 
@@ -172,24 +180,30 @@ def fingerprint_of(area_id: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
     """The change counter of the subtree under ``area_id``: every issue, 民情日记 entry, dispute and
     area change below it bumps it in the writing transaction (one area's rows, not the subtree's)."""
     return (
-        sa.select(sa.func.coalesce(sa.func.sum(subtree_changes.c.changes), 0))
+        sa.select(sa.func.coalesce(sa.func.sum(subtree_changes.c.changes), sa.literal_column("0")))
         .where(subtree_changes.c.area_id == area_id)
         .scalar_subquery()
     )
 
 
-async def scope_of(session: AsyncSession, principal: Principal, area_id: uuid.UUID | None, field: str) -> Scope:
-    """One query: the area (422 ``unknown_area`` when outside the caller's subtree) and its
-    fingerprint (:func:`fingerprint_of`)."""
+@functools.cache
+def _scope_statement() -> sa.Select[Any]:
     target = aliased(Area, name="target")
-    stmt = sa.select(
+    within = sa.select(Area.id).where(Area.path.op("<@")(sa.bindparam("principal_path", type_=Area.path.type)))
+    return sa.select(
         target.id,
         target.name,
         target.level,
         sa.cast(target.path, sa.Text),
         sa.cast(fingerprint_of(target.id), sa.Text),
-    ).where(target.id == (area_id or principal.area_id), in_subtree(target.id, principal.area_path))
-    row = (await session.execute(stmt)).first()
+    ).where(target.id == sa.bindparam("target_id", type_=Area.id.type), target.id.in_(within))
+
+
+async def scope_of(session: AsyncSession, principal: Principal, area_id: uuid.UUID | None, field: str) -> Scope:
+    """One query: the area (422 ``unknown_area`` when outside the caller's subtree) and its
+    fingerprint (:func:`fingerprint_of`)."""
+    params = {"target_id": area_id or principal.area_id, "principal_path": principal.area_path}
+    row = (await session.execute(_scope_statement(), params)).first()
     if row is None:
         raise unknown_area(field)
     return Scope(row[0], row[1], row[2], row[3], row[4])
@@ -249,32 +263,91 @@ def etag(kind: str, scope: Scope, now: dt.datetime, *params: Any) -> str:
 
 
 # --- building blocks ----------------------------------------------------------------------------
+#
+# The overview, ranking and time-series statements are built once per process with named bind
+# parameters (``P``) and executed with ``_params(...)``: building a statement of a few hundred
+# column expressions costs more than running it.
 
 
-def _sums(table: sa.Table, names: list[str]) -> list[sa.ColumnElement[Any]]:
-    return [sa.func.coalesce(sa.func.sum(table.c[n]), 0).label(n) for n in names]
+class P:
+    """The named bind parameters of the prebuilt statements."""
+
+    area_id = sa.bindparam("area_id", type_=Area.id.type)
+    path = sa.bindparam("area_path", type_=Area.path.type)
+    first = sa.bindparam("first_day", type_=sa.Date())
+    last = sa.bindparam("last_day", type_=sa.Date())
+    start = sa.bindparam("window_start", type_=sa.DateTime(timezone=True))
+    end = sa.bindparam("window_end", type_=sa.DateTime(timezone=True))
+    now = sa.bindparam("now", type_=sa.DateTime(timezone=True))
+    tz = sa.bindparam("tz", type_=sa.Text())
 
 
-def _in_window(table: sa.Table, w: Window) -> sa.ColumnElement[bool]:
-    return table.c.day.between(w.first, w.last)
+ZERO = sa.literal_column("0")
+BUCKETS = {"day": "day", "week": "week", "month": "month"}  # date_trunc fields (inlined, not bound)
 
 
-def _now(now: dt.datetime) -> sa.ColumnElement[Any]:
-    return sa.literal(now, sa.DateTime(timezone=True))
+def _params(scope: Scope, w: Window, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "area_id": scope.id,
+        "area_path": scope.path,
+        "first_day": w.first,
+        "last_day": w.last,
+        "window_start": w.start,
+        "window_end": w.end,
+        "now": now,
+        "tz": w.tz,
+    }
 
 
-def _live_columns(w: Window, now: dt.datetime) -> list[sa.ColumnElement[Any]]:
-    """Over open issues: count, due soon, overdue, and unanswered past a response deadline in ``w``."""
+def _sums(table: sa.FromClause, names: list[str], prefix: str = "") -> list[sa.ColumnElement[Any]]:
+    return [sa.func.coalesce(sa.func.sum(table.c[n]), ZERO).label(f"{prefix}{n}") for n in names]
+
+
+def _in_window(table: sa.Table) -> sa.ColumnElement[bool]:
+    return table.c.day.between(P.first, P.last)
+
+
+def _in_scope_subtree(area_id_column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    """``area_id IN (SELECT id FROM areas WHERE path <@ :area_path)``."""
+    return area_id_column.in_(sa.select(Area.id).where(Area.path.op("<@")(P.path)))
+
+
+def _issue_rows(where_area: Callable[[sa.Table], sa.ColumnElement[bool]], names: list[str]) -> sa.Subquery:
+    """The issue counter rows (``area_id``, ``category``, ``day``, ``names``) of the window whose
+    ``area_id`` passes ``where_area``: an area's rollup rows (everything strictly below it) and
+    its own daily rows — together, its whole subtree."""
+    parts = [
+        sa.select(t.c.area_id, t.c.category, t.c.day, *(t.c[n] for n in names)).where(where_area(t), _in_window(t))
+        for t in (issue_rollup, issue_daily)
+    ]
+    return sa.union_all(*parts).subquery("issue_rows")
+
+
+def _subtree_rows(table: sa.Table, names: list[str]) -> sa.FromClause:
+    """The rows of an aggregate table that count for the subtree of ``:area_id`` in the window:
+    for issues, two index ranges of that one area id; for diary entries and disputes (one row
+    per area and day), the daily rows of every area in the subtree."""
+    if table is issue_daily:
+        return _issue_rows(lambda t: t.c.area_id == P.area_id, names)
+    return (
+        sa.select(table.c.day, *(table.c[n] for n in names))
+        .where(_in_scope_subtree(table.c.area_id), _in_window(table))
+        .subquery(table.name)
+    )
+
+
+def _live_columns() -> list[sa.ColumnElement[Any]]:
+    """Over open issues: count, due soon, overdue, and unanswered past a response deadline in the window."""
     unanswered = sa.and_(
         Issue.first_responded_at.is_(None),
-        Issue.respond_due_at >= w.start,
-        Issue.respond_due_at < w.end,
-        Issue.respond_due_at < _now(now),
+        Issue.respond_due_at >= P.start,
+        Issue.respond_due_at < P.end,
+        Issue.respond_due_at < P.now,
     )
     return [
         sa.func.count().label("open_now"),
-        sa.func.count().filter(issue_repository.sla_condition(SlaState.DUE_SOON, now)).label("due_soon_now"),
-        sa.func.count().filter(issue_repository.sla_condition(SlaState.OVERDUE, now)).label("overdue_now"),
+        sa.func.count().filter(issue_repository.sla_condition(SlaState.DUE_SOON, P.now)).label("due_soon_now"),
+        sa.func.count().filter(issue_repository.sla_condition(SlaState.OVERDUE, P.now)).label("overdue_now"),
         sa.func.count().filter(unanswered).label("unanswered"),
     ]
 
@@ -291,104 +364,112 @@ def _breakdown(sums: dict[str, int], prefix: str, values: list[str]) -> dict[str
     return {v: int(sums[f"{prefix}_{v}"]) for v in values}
 
 
-async def _percentiles(
-    session: AsyncSession, scope: Scope, w: Window, at: sa.ColumnElement[Any]
-) -> schemas.Percentiles:
+def _percentiles(at: sa.ColumnElement[Any], name: str) -> sa.Subquery:
+    """Median and p90 (``{name}_median``, ``{name}_p90``) of the seconds from creation to ``at``,
+    over the issues of the subtree with ``at`` in the window (raw columns, through the
+    ``(area_id, <at>)`` indexes)."""
     seconds = sa.extract("epoch", at - Issue.created_at)
-    stmt = sa.select(
-        sa.func.percentile_cont(0.5).within_group(seconds),
-        sa.func.percentile_cont(0.9).within_group(seconds),
-    ).where(
-        in_subtree(Issue.area_id, scope.path),
-        at.is_not(None),
-        at >= w.start,
-        at < w.end,
-        Issue.status.not_in(EXCLUDED),
+    return (
+        sa.select(
+            sa.func.percentile_cont(sa.literal_column("0.5")).within_group(seconds).label(f"{name}_median"),
+            sa.func.percentile_cont(sa.literal_column("0.9")).within_group(seconds).label(f"{name}_p90"),
+        )
+        .where(
+            _in_scope_subtree(Issue.area_id),
+            at.is_not(None),
+            at >= P.start,
+            at < P.end,
+            Issue.status.not_in(EXCLUDED),
+        )
+        .subquery(name)
     )
-    median, p90 = (await session.execute(stmt)).one()
+
+
+def _percentile_figures(m: Any, name: str) -> schemas.Percentiles:
+    median, p90 = m[f"{name}_median"], m[f"{name}_p90"]
     return schemas.Percentiles(
         median=None if median is None else float(median), p90=None if p90 is None else float(p90)
     )
 
 
+DIARY_SUMS = ["logged", "status_answered", "status_resolved", "status_escalated"]
+
+
 # --- overview -----------------------------------------------------------------------------------
 
 
+@functools.cache
+def _overview_statement() -> sa.Select[Any]:
+    """Every figure in one statement: the issue counters from the subtree's rolled-up rows (one
+    area id, at most categories × days rows), the open issues and the percentiles from the raw
+    issues of the subtree, the diary and dispute sums from their daily rows."""
+    rows = _subtree_rows(issue_daily, ISSUE_COUNTERS)
+    by_category = sa.select(rows.c.category, *_sums(rows, ISSUE_COUNTERS)).group_by(rows.c.category).cte("by_category")
+    with_created = by_category.c.created != ZERO
+    issue_sums = sa.select(
+        *_sums(by_category, ISSUE_COUNTERS),
+        sa.func.array_agg(aggregate_order_by(by_category.c.category, by_category.c.category))
+        .filter(with_created)
+        .label("categories"),
+        sa.func.array_agg(aggregate_order_by(by_category.c.created, by_category.c.category))
+        .filter(with_created)
+        .label("category_counts"),
+    ).subquery("issue_sums")
+    live = sa.select(*_live_columns()).where(Issue.status.in_(OPEN), _in_scope_subtree(Issue.area_id)).subquery("live")
+    first_response = _percentiles(Issue.first_responded_at, "first_response")
+    resolution = _percentiles(Issue.resolved_at, "resolution")
+    diary_rows = _subtree_rows(diary_daily, DIARY_SUMS)
+    diary = sa.select(*_sums(diary_rows, DIARY_SUMS, "diary_")).subquery("diary")
+    dispute_rows = _subtree_rows(dispute_daily, DISPUTE_COUNTERS)
+    disputes = sa.select(*_sums(dispute_rows, DISPUTE_COUNTERS, "dispute_")).subquery("disputes")
+    parts = [issue_sums, live, first_response, resolution, diary, disputes]
+    joined: sa.FromClause = parts[0]
+    for part in parts[1:]:
+        joined = joined.join(part, sa.true())  # one row each
+    return sa.select(*parts).select_from(joined)
+
+
 async def overview(session: AsyncSession, scope: Scope, w: Window, now: dt.datetime) -> schemas.Overview:
-    by_category_rows = (
-        await session.execute(
-            sa.select(issue_daily.c.category, *_sums(issue_daily, ISSUE_COUNTERS))
-            .where(in_subtree(issue_daily.c.area_id, scope.path), _in_window(issue_daily, w))
-            .group_by(issue_daily.c.category)
-            .order_by(issue_daily.c.category)
-        )
-    ).all()
-    sums = {n: sum(int(r._mapping[n]) for r in by_category_rows) for n in ISSUE_COUNTERS}
-    live = (
-        await session.execute(
-            sa.select(*_live_columns(w, now)).where(Issue.status.in_(OPEN), in_subtree(Issue.area_id, scope.path))
-        )
-    ).one()
+    m = (await session.execute(_overview_statement(), _params(scope, w, now))).one()._mapping
+    sums = {n: int(m[n]) for n in ISSUE_COUNTERS}
     issues = schemas.IssueFigures(
         total=sums["created"],
         by_status=_breakdown(sums, "status", STATUSES),
         by_kind=_breakdown(sums, "kind", KINDS),
-        by_category={r.category: int(r.created) for r in by_category_rows if r.created},
+        by_category=dict(zip(m["categories"] or [], map(int, m["category_counts"] or []), strict=True)),
         by_channel=_breakdown(sums, "channel", CHANNELS),
         by_tier=_breakdown(sums, "tier", TIERS),
-        open_now=live.open_now,
-        due_soon_now=live.due_soon_now,
-        overdue_now=live.overdue_now,
+        open_now=m["open_now"],
+        due_soon_now=m["due_soon_now"],
+        overdue_now=m["overdue_now"],
     )
-    durations = schemas.Durations(
-        first_response_seconds=await _percentiles(session, scope, w, Issue.first_responded_at),
-        resolution_seconds=await _percentiles(session, scope, w, Issue.resolved_at),
-    )
+    logged, answered, resolved = (int(m[f"diary_{n}"]) for n in ("logged", "status_answered", "status_resolved"))
     return schemas.Overview(
         area=scope.ref,
         from_=w.first,
         to=w.last,
         generated_at=now,
         issues=issues,
-        rates=_rates(sums, live.unanswered),
-        durations=durations,
-        diary=await diary_figures(session, scope, w),
-        disputes=await dispute_figures(session, scope, w),
-    )
-
-
-async def diary_figures(session: AsyncSession, scope: Scope, w: Window) -> schemas.DiaryFigures:
-    row = (
-        await session.execute(
-            sa.select(*_sums(diary_daily, ["logged", "status_answered", "status_resolved", "status_escalated"])).where(
-                in_subtree(diary_daily.c.area_id, scope.path), _in_window(diary_daily, w)
-            )
-        )
-    ).one()
-    return schemas.DiaryFigures(
-        logged=row.logged,
-        answered=row.status_answered,
-        resolved=row.status_resolved,
-        escalated=row.status_escalated,
-        closure_rate=rate(row.status_answered + row.status_resolved, row.logged),
-    )
-
-
-async def dispute_figures(session: AsyncSession, scope: Scope, w: Window) -> schemas.DisputeFigures:
-    row = (
-        await session.execute(
-            sa.select(*_sums(dispute_daily, DISPUTE_COUNTERS)).where(
-                in_subtree(dispute_daily.c.area_id, scope.path), _in_window(dispute_daily, w)
-            )
-        )
-    ).one()
-    return schemas.DisputeFigures(
-        registered=row.registered,
-        by_risk={r: int(row._mapping[f"risk_{r}"]) for r in RISKS},
-        mediated=row.mediated,
-        agreements=row.agreements,
-        referred=row.referred,
-        stable_at_follow_up=row.stable_at_follow_up,
+        rates=_rates(sums, m["unanswered"]),
+        durations=schemas.Durations(
+            first_response_seconds=_percentile_figures(m, "first_response"),
+            resolution_seconds=_percentile_figures(m, "resolution"),
+        ),
+        diary=schemas.DiaryFigures(
+            logged=logged,
+            answered=answered,
+            resolved=resolved,
+            escalated=int(m["diary_status_escalated"]),
+            closure_rate=rate(answered + resolved, logged),
+        ),
+        disputes=schemas.DisputeFigures(
+            registered=int(m["dispute_registered"]),
+            by_risk={r: int(m[f"dispute_risk_{r}"]) for r in RISKS},
+            mediated=int(m["dispute_mediated"]),
+            agreements=int(m["dispute_agreements"]),
+            referred=int(m["dispute_referred"]),
+            stable_at_follow_up=int(m["dispute_stable_at_follow_up"]),
+        ),
     )
 
 
@@ -397,52 +478,63 @@ async def dispute_figures(session: AsyncSession, scope: Scope, w: Window) -> sch
 SORTABLE = [*RATES, "total", "open_now", "overdue_now"]
 
 
+AREA_COUNTERS = ["created", *RATE_COUNTERS]
+
+
+@functools.cache
+def _areas_statement() -> sa.Select[Any]:
+    """One statement: the child areas of ``:area_id``, each with its rolled-up counters and its
+    open issues."""
+    child, below = aliased(Area), aliased(Area)
+    children = (
+        sa.select(child.id, child.name, child.level, child.code, child.path)
+        .where(child.parent_id == P.area_id)
+        .cte("children")
+    )
+    below_children = _issue_rows(lambda t: t.c.area_id.in_(sa.select(children.c.id)), AREA_COUNTERS)
+    agg = (
+        sa.select(below_children.c.area_id, *_sums(below_children, AREA_COUNTERS))
+        .group_by(below_children.c.area_id)
+        .subquery("agg")
+    )
+    live = (
+        sa.select(children.c.id.label("child_id"), *_live_columns())
+        .select_from(children.join(below, below.path.op("<@")(children.c.path)).join(Issue, Issue.area_id == below.id))
+        .where(Issue.status.in_(OPEN))
+        .group_by(children.c.id)
+        .subquery("live")
+    )
+    return (
+        sa.select(
+            children.c.id,
+            children.c.name,
+            children.c.level,
+            *[agg.c[n] for n in AREA_COUNTERS],
+            live.c.open_now,
+            live.c.overdue_now,
+            live.c.unanswered,
+        )
+        .select_from(
+            children.outerjoin(agg, agg.c.area_id == children.c.id).outerjoin(live, live.c.child_id == children.c.id)
+        )
+        .order_by(children.c.code)
+    )
+
+
 async def areas(
     session: AsyncSession, parent: Scope, w: Window, now: dt.datetime, sort: str | None, descending: bool
 ) -> schemas.AreaRanking:
-    child, below = aliased(Area), aliased(Area)
-    children = (
-        await session.execute(
-            sa.select(child.id, child.name, child.level).where(child.parent_id == parent.id).order_by(child.code)
-        )
-    ).all()
-    counters = ["created", *RATE_COUNTERS]
-    tree = sa.join(child, below, below.path.op("<@")(child.path))
-    agg = {
-        r.id: r._mapping
-        for r in (
-            await session.execute(
-                sa.select(child.id, *_sums(issue_daily, counters))
-                .select_from(tree.join(issue_daily, issue_daily.c.area_id == below.id))
-                .where(child.parent_id == parent.id, _in_window(issue_daily, w))
-                .group_by(child.id)
-            )
-        ).all()
-    }
-    live = {
-        r.id: r
-        for r in (
-            await session.execute(
-                sa.select(child.id, *_live_columns(w, now))
-                .select_from(tree.join(Issue, Issue.area_id == below.id))
-                .where(child.parent_id == parent.id, Issue.status.in_(OPEN))
-                .group_by(child.id)
-            )
-        ).all()
-    }
     rows = []
-    for c in children:
-        sums = {n: int(agg[c.id][n]) if c.id in agg else 0 for n in counters}
-        now_row = live.get(c.id)
+    for c in (await session.execute(_areas_statement(), _params(parent, w, now))).all():
+        m = c._mapping
+        sums = {n: int(m[n] or 0) for n in AREA_COUNTERS}
         rows.append(
             schemas.AreaRow(
                 area=schemas.AreaRef(id=c.id, name=c.name, level=c.level),
                 issues=schemas.AreaIssueFigures(
-                    total=sums["created"],
-                    open_now=now_row.open_now if now_row else 0,
-                    overdue_now=now_row.overdue_now if now_row else 0,
+                    total=sums["created"], open_now=m["open_now"] or 0, overdue_now=m["overdue_now"] or 0
                 ),
-                rates=_rates(sums, now_row.unanswered if now_row else 0),
+                rates=_rates(sums, m["unanswered"] or 0),
             )
         )
     if sort:
@@ -571,59 +663,61 @@ async def workers(session: AsyncSession, scope: Scope, w: Window, now: dt.dateti
 # --- time series --------------------------------------------------------------------------------
 
 
-async def timeseries(
-    session: AsyncSession, scope: Scope, w: Window, now: dt.datetime, metric: str, bucket: str
-) -> schemas.Timeseries:
-    """One point per bucket from ``from`` to ``to`` without gaps (``generate_series``); counts are
-    integers (0 for an empty bucket), rates are rate objects (value null for an empty bucket)."""
+@functools.cache
+def _timeseries_statement(metric: str, bucket: str) -> sa.Select[Any]:
     days = (
-        sa.func.generate_series(
-            sa.cast(w.first, sa.Date), sa.cast(w.last, sa.Date), sa.cast(sa.literal("1 day"), sa.Interval)
-        )
+        sa.func.generate_series(P.first, P.last, sa.literal_column("interval '1 day'"))
         .table_valued("d")
         .render_derived()
     )
-    bucket_of = sa.cast(sa.func.date_trunc(bucket, days.c.d), sa.Date)
-    if metric in COUNT_METRICS:
-        table, column = COUNT_METRICS[metric]
-        names = [column]
-    else:
-        table, num, den = RATE_METRICS[metric]
-        names = [*num, den]
-    per_day = (
-        sa.select(table.c.day, *_sums(table, names))
-        .where(in_subtree(table.c.area_id, scope.path), _in_window(table, w))
-        .group_by(table.c.day)
-        .subquery()
-    )
-    columns = [sa.func.coalesce(sa.func.sum(per_day.c[n]), 0).label(n) for n in names]
+    bucket_of = sa.cast(sa.func.date_trunc(sa.literal_column(f"'{BUCKETS[bucket]}'"), days.c.d), sa.Date)
+    table, names = _metric_columns(metric)
+    rows = _subtree_rows(table, names)
+    per_day = sa.select(rows.c.day, *_sums(rows, names)).group_by(rows.c.day).subquery()
+    columns = [sa.func.coalesce(sa.func.sum(per_day.c[n]), ZERO).label(n) for n in names]
     select_from = days.outerjoin(per_day, per_day.c.day == sa.cast(days.c.d, sa.Date))
     if metric == "response_rate":
-        local_due = sa.cast(sa.func.timezone(w.tz, Issue.respond_due_at), sa.Date)
+        local_due = sa.cast(sa.func.timezone(P.tz, Issue.respond_due_at), sa.Date)
         unanswered = (
             sa.select(local_due.label("day"), sa.func.count().label("n"))
             .where(
                 Issue.status.in_(OPEN),
-                in_subtree(Issue.area_id, scope.path),
+                _in_scope_subtree(Issue.area_id),
                 Issue.first_responded_at.is_(None),
-                Issue.respond_due_at >= w.start,
-                Issue.respond_due_at < w.end,
-                Issue.respond_due_at < _now(now),
+                Issue.respond_due_at >= P.start,
+                Issue.respond_due_at < P.end,
+                Issue.respond_due_at < P.now,
             )
             .group_by(local_due)
             .subquery()
         )
         select_from = select_from.outerjoin(unanswered, unanswered.c.day == sa.cast(days.c.d, sa.Date))
-        columns.append(sa.func.coalesce(sa.func.sum(unanswered.c.n), 0).label("unanswered"))
-    stmt = sa.select(bucket_of.label("t"), *columns).select_from(select_from).group_by(bucket_of).order_by(bucket_of)
+        columns.append(sa.func.coalesce(sa.func.sum(unanswered.c.n), ZERO).label("unanswered"))
+    return sa.select(bucket_of.label("t"), *columns).select_from(select_from).group_by(bucket_of).order_by(bucket_of)
+
+
+def _metric_columns(metric: str) -> tuple[sa.Table, list[str]]:
+    if metric in COUNT_METRICS:
+        table, column = COUNT_METRICS[metric]
+        return table, [column]
+    table, num, den = RATE_METRICS[metric]
+    return table, [*num, den]
+
+
+async def timeseries(
+    session: AsyncSession, scope: Scope, w: Window, now: dt.datetime, metric: str, bucket: str
+) -> schemas.Timeseries:
+    """One point per bucket from ``from`` to ``to`` without gaps (``generate_series``); counts are
+    integers (0 for an empty bucket), rates are rate objects (value null for an empty bucket)."""
+    _, names = _metric_columns(metric)
     points = []
-    for row in (await session.execute(stmt)).all():
+    for row in (await session.execute(_timeseries_statement(metric, bucket), _params(scope, w, now))).all():
         m = row._mapping
         if metric in COUNT_METRICS:
             value: int | schemas.Rate = int(m[names[0]])
         else:
             extra = int(m["unanswered"]) if metric == "response_rate" else 0
-            value = rate(sum(int(m[n]) for n in num), int(m[den]) + extra)
+            value = rate(sum(int(m[n]) for n in names[:-1]), int(m[names[-1]]) + extra)
         points.append(schemas.Point(t=m["t"], value=value))
     return schemas.Timeseries(metric=metric, bucket=bucket, points=points)
 

@@ -1,7 +1,11 @@
-"""The aggregate tables kept by the triggers of migration ``0007_stats`` (SQLAlchemy Core).
+"""The aggregate tables kept by the triggers of migrations ``0007_stats`` and ``0008_stats_rollup``
+(SQLAlchemy Core).
 
 They hold delta rows: a key (area, day[, category]) may have several rows until ``stats_compact()``
-folds them, so every read sums rows.
+folds them, so every read sums rows. ``stats_issue_daily`` is keyed by the issue's own area;
+``stats_issue_rollup`` holds the same counters keyed by each ancestor of the issue's area, so the
+figures of a whole subtree are the rows of one area id in both tables (its rollup rows: everything
+below it; its daily rows: its own issues).
 
 Each counter is counted on its own day (local time zone): see :mod:`app.stats.service` for the
 rules. The column lists here must equal the migration's (a test compares them with the database).
@@ -56,8 +60,8 @@ DISPUTE_COUNTERS = [
 ]
 
 
-def _counters(names: list[str]) -> list[sa.Column]:
-    return [sa.Column(n, sa.BigInteger, nullable=False) for n in names]
+def _counters(names: list[str], type_: type[sa.types.TypeEngine] = sa.BigInteger) -> list[sa.Column]:
+    return [sa.Column(n, type_, nullable=False) for n in names]
 
 
 issue_daily = sa.Table(
@@ -68,6 +72,15 @@ issue_daily = sa.Table(
     sa.Column("day", sa.Date, nullable=False),
     *_counters(ISSUE_COUNTERS),
 )
+issue_rollup = sa.Table(
+    "stats_issue_rollup",
+    metadata,
+    sa.Column("area_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    *_counters(ISSUE_COUNTERS, sa.Integer),
+)
+"""``stats_issue_daily`` summed per ancestor: a row of area X counts the issues strictly below X."""
 diary_daily = sa.Table(
     "stats_diary_daily",
     metadata,

@@ -12,7 +12,7 @@ Like the other stats tables, rows are only inserted (concurrent writers never wa
 other) and ``stats_compact_subtree()`` folds the fresh ones per area, keeping the sums.
 
 Revision ID: 0009_stats_subtree_changes
-Revises: 0007_stats
+Revises: 0008_stats_rollup
 Create Date: 2026-11-23
 """
 
@@ -23,7 +23,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
 revision: str = "0009_stats_subtree_changes"
-down_revision: str | None = "0007_stats"
+down_revision: str | None = "0008_stats_rollup"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 destructive: list[str] = []

@@ -44,6 +44,7 @@ async def db(db_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 KEYS = {
     "stats_issue_daily": ("area_id", "category", "day"),
+    "stats_issue_rollup": ("area_id", "category", "day"),
     "stats_diary_daily": ("area_id", "day"),
     "stats_dispute_daily": ("area_id", "day"),
 }
