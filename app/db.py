@@ -144,12 +144,19 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
     """For GET endpoints: statements in autocommit, each atomic on its own (see
     :func:`read_session_factory`); saves two round trips per request."""
-    factory: async_sessionmaker[AsyncSession] = request.app.state.read_sessionmaker
-    async with factory() as session:
+    async with read_session(request) as session:
         yield session
 
 
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
+
+
+@asynccontextmanager
+async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A read session opened only on the paths that need one (a 304 needs none)."""
+    factory: async_sessionmaker[AsyncSession] = request.app.state.read_sessionmaker
+    async with factory() as session:
+        yield session
 
 
 class DriverStatement:

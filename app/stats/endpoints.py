@@ -6,12 +6,11 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.deps import Credentials, CredentialsDep, SettingsDep, principal_for
 from app.auth.roles import Role
 from app.config import Settings
-from app.db import ReadSessionDep
+from app.db import read_session
 from app.kit import clock
 from app.kit.etag import not_modified
 from app.kit.routing import Router
@@ -61,32 +60,28 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _scope(
-    request: Request, session: AsyncSession, creds: Credentials, area_id: uuid.UUID | None, field: str
-) -> service.Scope:
+async def _scope(request: Request, creds: Credentials, area_id: uuid.UUID | None, field: str) -> service.Scope:
     """The caller (401 / 403) and the area asked about with its fingerprint: one round trip for a
-    bearer token, so a dashboard's 304 costs about as much as reading one row."""
+    bearer token, on a pooled connection without a session, so a dashboard's 304 costs about as
+    much as reading one row. Figures are computed afterwards in a read session of their own."""
     if creds.user_id is not None:
-        # on a connection of its own: a 304 never touches the session
         engine = request.app.state.engine
         return (await service.caller_scope(engine, creds.user_id, area_id, STATS_READERS, field))[1]
-    principal = await principal_for(request, session, creds, STATS_READERS)
-    return await service.scope_of(session, principal, area_id, field)
+    async with read_session(request) as session:
+        principal = await principal_for(request, session, creds, STATS_READERS)
+        return await service.scope_of(session, principal, area_id, field)
 
 
-async def _area_scope(
-    request: Request, session: ReadSessionDep, creds: CredentialsDep, area_id: AreaId = None
-) -> service.Scope:
-    return await _scope(request, session, creds, area_id, "area_id")
+async def _area_scope(request: Request, creds: CredentialsDep, area_id: AreaId = None) -> service.Scope:
+    return await _scope(request, creds, area_id, "area_id")
 
 
 async def _parent_scope(
     request: Request,
-    session: ReadSessionDep,
     creds: CredentialsDep,
     parent_id: Annotated[uuid.UUID | None, Query(description="parent area (default: your home area)")] = None,
 ) -> service.Scope:
-    return await _scope(request, session, creds, parent_id, "parent_id")
+    return await _scope(request, creds, parent_id, "parent_id")
 
 
 # Dependencies, so the caller is authenticated before the other parameters are validated.
@@ -122,7 +117,6 @@ window, by their state now (`mediated`: an outcome was recorded).""",
 async def stats_overview(
     request: Request,
     response: Response,
-    session: ReadSessionDep,
     settings: SettingsDep,
     scope: AreaScope,
     from_: From = None,
@@ -133,7 +127,8 @@ async def stats_overview(
     cached = _cached(request, response, settings, service.etag("overview", scope, now, window.first, window.last))
     if cached is not None:
         return cached
-    return await service.overview(session, scope, window, now)
+    async with read_session(request) as session:
+        return await service.overview(session, scope, window, now)
 
 
 @router.get(
@@ -149,7 +144,6 @@ async def stats_overview(
 async def stats_areas(
     request: Request,
     response: Response,
-    session: ReadSessionDep,
     settings: SettingsDep,
     scope: ParentScope,
     from_: From = None,
@@ -163,7 +157,8 @@ async def stats_areas(
     cached = _cached(request, response, settings, tag)
     if cached is not None:
         return cached
-    return await service.areas(session, scope, window, now, sort, order == "desc")
+    async with read_session(request) as session:
+        return await service.areas(session, scope, window, now, sort, order == "desc")
 
 
 @router.get(
@@ -180,7 +175,6 @@ async def stats_areas(
 async def stats_workers(
     request: Request,
     response: Response,
-    session: ReadSessionDep,
     settings: SettingsDep,
     scope: AreaScope,
     from_: From = None,
@@ -191,7 +185,8 @@ async def stats_workers(
     cached = _cached(request, response, settings, service.etag("workers", scope, now, window.first, window.last))
     if cached is not None:
         return cached
-    return await service.workers(session, scope, window, now)
+    async with read_session(request) as session:
+        return await service.workers(session, scope, window, now)
 
 
 @router.get(
@@ -209,7 +204,6 @@ async def stats_workers(
 async def stats_timeseries(
     request: Request,
     response: Response,
-    session: ReadSessionDep,
     settings: SettingsDep,
     scope: AreaScope,
     metric: Annotated[Literal[tuple(service.METRICS)], Query(description="what to count")],  # type: ignore[valid-type]
@@ -223,4 +217,5 @@ async def stats_timeseries(
     cached = _cached(request, response, settings, tag)
     if cached is not None:
         return cached
-    return await service.timeseries(session, scope, window, now, metric, bucket)
+    async with read_session(request) as session:
+        return await service.timeseries(session, scope, window, now, metric, bucket)
