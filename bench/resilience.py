@@ -416,6 +416,7 @@ async def crash_under_load(
                     retries += 1
                     await asyncio.sleep(0.05)
 
+    initial_workers = len(s.workers())
     tasks = [asyncio.create_task(writer()) for _ in range(clients)]
     killed: list[int] = []
     for _ in range(kills):
@@ -429,6 +430,10 @@ async def crash_under_load(
     await asyncio.sleep(seconds / (kills + 1))
     stop.set()
     await asyncio.gather(*tasks)
+    # The supervisor replaces a killed worker once it notices; starting one takes a second or two.
+    deadline = time.monotonic() + 30
+    while len(s.workers()) < initial_workers and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
 
     counts = await op.count_applied(s.db_url, keys)
     return {
