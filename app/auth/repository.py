@@ -15,7 +15,6 @@ from app.auth.models import ApiKey, LoginFailure, Unit, User
 from app.auth.scope import Principal, scope_filter
 from app.grids.models import Area
 
-
 _users, _areas = User.__table__, Area.__table__
 # What authenticating a token needs, as plain columns (no ORM entity): built once, run on every request.
 _USER_WITH_AREA = (

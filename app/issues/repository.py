@@ -158,13 +158,15 @@ _PREFIX = """coalesce(
         (SELECT p.number_prefix FROM areas p WHERE p.path @> a.path AND p.number_prefix IS NOT NULL
          ORDER BY nlevel(p.path) DESC LIMIT 1),
         (SELECT r.code FROM areas r WHERE r.path @> a.path AND r.parent_id IS NULL LIMIT 1))"""
+# The bounding box holds the point, written box @> box so that the GiST index on the box serves it
+# (the box operator class has no strategy for box @> point).
+_HOLDS_POINT = (
+    "box(point(a.min_lng, a.min_lat), point(a.max_lng, a.max_lat)) @> box(point(:lng, :lat), point(:lng, :lat))"
+)
 _AREAS_WHERE = {
     (AreaBy.ID, True): "a.id = :area_id AND a.path <@ CAST(:scope AS ltree)",
-    (AreaBy.LOCATION, False): "a.min_lng IS NOT NULL "
-    "AND box(point(a.min_lng, a.min_lat), point(a.max_lng, a.max_lat)) @> point(:lng, :lat)",
-    (AreaBy.LOCATION, True): "a.min_lng IS NOT NULL "
-    "AND box(point(a.min_lng, a.min_lat), point(a.max_lng, a.max_lat)) @> point(:lng, :lat) "
-    "AND a.path <@ CAST(:scope AS ltree)",
+    (AreaBy.LOCATION, False): f"a.min_lng IS NOT NULL AND {_HOLDS_POINT}",
+    (AreaBy.LOCATION, True): f"a.min_lng IS NOT NULL AND {_HOLDS_POINT} AND a.path <@ CAST(:scope AS ltree)",
     (AreaBy.HOME, False): "a.id = :area_id",
 }
 _CONTEXT_SQL: dict[tuple[bool, AreaBy, bool], sa.TextClause] = {}
