@@ -86,20 +86,6 @@ async def replace_policies(session: AsyncSession, rows: Sequence[SlaPolicyRow]) 
 # --- numbering --------------------------------------------------------------------------------
 
 
-async def number_prefix(session: AsyncSession, area_path: str) -> str:
-    """The nearest ``number_prefix`` on the area or its ancestors, else the root district's code."""
-    ancestors = Area.path.op("@>")(sa.cast(area_path, Area.path.type))
-    configured = (
-        sa.select(Area.number_prefix)
-        .where(ancestors, Area.number_prefix.is_not(None))
-        .order_by(sa.func.nlevel(Area.path).desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    root = sa.select(Area.code).where(ancestors, Area.parent_id.is_(None)).limit(1).scalar_subquery()
-    return str((await session.execute(sa.select(sa.func.coalesce(configured, root)))).scalar_one())
-
-
 _NEXT_NUMBER = sa.text(
     "INSERT INTO issue_number_counters (prefix, day, last_value) VALUES (:prefix, :day, 1) "
     "ON CONFLICT (prefix, day) DO UPDATE SET last_value = issue_number_counters.last_value + 1 "
@@ -266,14 +252,14 @@ _INSERT_CREATED = f"""new_issue AS (
     RETURNING id
 ), new_message AS (
     INSERT INTO outbox (event_id, event_type, aggregate_type, aggregate_id, payload, area_id, created_at, available_at)
-    VALUES (:o_event_id, :o_event_type, :o_aggregate_type, :i_id, CAST(:o_payload AS jsonb), :o_area_id,
+    VALUES (:o_event_id, :o_event_type, :o_aggregate_type, :o_aggregate_id, CAST(:o_payload AS jsonb), :o_area_id,
         :o_created_at, :o_available_at)
     RETURNING id
 ), new_change AS (
     INSERT INTO change_log (entity_type, entity_id, area_id, op) VALUES (:c_entity_type, :i_id, :i_area_id, :c_op)
     RETURNING seq
 )"""
-_INSERT_SQL: dict[bool, sa.TextClause] = {}
+_INSERT_SQL: dict[str, sa.TextClause] = {}
 
 
 async def insert_created(
@@ -287,24 +273,19 @@ async def insert_created(
 ) -> None:
     """Write a new issue, its first timeline event, its outbox message and its change-feed entry
     (plus ``also``: one more common table expression with its parameters) in one statement."""
-    with_also = also is not None
-    if with_also not in _INSERT_SQL:
-        extra = f", {also[0]}" if also is not None else ""
-        _INSERT_SQL[with_also] = sa.text(f"WITH {_INSERT_CREATED}{extra}\nSELECT 1")
+    extra = also[0] if also is not None else ""
+    if extra not in _INSERT_SQL:
+        _INSERT_SQL[extra] = sa.text(f"WITH {_INSERT_CREATED}{', ' + extra if extra else ''}\nSELECT 1")
     params = {f"i_{c}": issue[c] for c in ISSUE_COLUMNS}
     params |= {f"e_{k}": v for k, v in event.items()}
     params |= {f"o_{k}": v for k, v in message.items()}
     params |= {f"c_{k}": v for k, v in change.items()}
     if also is not None:
         params |= also[1]
-    await session.execute(_INSERT_SQL[with_also], params)
+    await session.execute(_INSERT_SQL[extra], params)
 
 
 # --- issues -----------------------------------------------------------------------------------
-
-
-async def exists(session: AsyncSession, issue_id: uuid.UUID) -> bool:
-    return bool((await session.execute(sa.select(sa.exists().where(Issue.id == issue_id)))).scalar())
 
 
 async def get(
