@@ -85,6 +85,12 @@ _PREPARED: OrderedDict[tuple[object, int], Any] = OrderedDict()
 _PREPARED_MAX = 8192
 
 
+def covers(area_key: tuple[object, int], lng: float, lat: float) -> bool | None:
+    """Point-in-polygon from the cache alone; ``None`` when the area's geometry is not cached."""
+    geom = _PREPARED.get(area_key)
+    return None if geom is None else bool(geom.covers(Point(lng, lat)))
+
+
 def contains_point(area_key: tuple[object, int], boundary: dict[str, Any], lng: float, lat: float) -> bool:
     """Point-in-polygon with a cache of prepared geometries keyed by (area id, version)."""
     geom = _PREPARED.get(area_key)

@@ -88,7 +88,10 @@ async def list_in_scope(
 async def candidates_at(session: AsyncSession, lng: float, lat: float, scope_path: str | None) -> Sequence[Area]:
     """Areas whose bounding box holds the point, deepest first."""
     box = sa.func.box(sa.func.point(Area.min_lng, Area.min_lat), sa.func.point(Area.max_lng, Area.max_lat))
-    stmt = sa.select(Area).where(Area.min_lng.is_not(None), box.op("@>")(sa.func.point(lng, lat)))
+    # box @> box (a degenerate box at the point): the GiST index on the box serves it; box @> point
+    # is not an operator of the box operator class, so it was a sequential scan over all areas.
+    here = sa.func.box(sa.func.point(lng, lat), sa.func.point(lng, lat))
+    stmt = sa.select(Area).where(Area.min_lng.is_not(None), box.op("@>")(here))
     if scope_path:
         stmt = stmt.where(within(scope_path))
     stmt = stmt.order_by(sa.func.nlevel(Area.path).desc(), Area.code)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -175,6 +176,19 @@ async def locate(
             continue
         if area.boundary and geometry.contains_point((area.id, area.version), area.boundary, lng, lat):
             return area
+    return None
+
+
+def first_containing(candidates: Sequence[tuple[uuid.UUID, int, str | None]], lng: float, lat: float) -> int | None:
+    """Index of the first of ``candidates`` (area id, version, GeoJSON boundary as text) whose
+    boundary holds the point. Boundaries are parsed only when their prepared geometry is not
+    cached yet (the cache is keyed by id and version)."""
+    for i, (area_id, version, boundary) in enumerate(candidates):
+        inside = geometry.covers((area_id, version), lng, lat)
+        if inside is None:
+            inside = bool(boundary) and geometry.contains_point((area_id, version), json.loads(boundary), lng, lat)
+        if inside:
+            return i
     return None
 
 

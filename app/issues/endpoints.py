@@ -83,13 +83,16 @@ async def create_issue(
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", description=idempotency.POLICY_DOC)] = None,
 ) -> Response:
-    claim = await idempotency.claim(session, request, principal.idempotency_owner, idempotency_key)
+    pending = await idempotency.pending(request, principal.idempotency_owner, idempotency_key)
+    claim, issue = await service.prepare_issue(session, principal, settings, body, idempotency_key=pending)
     if claim is not None and claim.replay is not None:
         return claim.replay
-    issue = await service.create_issue(session, principal, settings, body)
+    assert issue is not None
     out = service.to_out(issue, principal, clock.now(), schemas.IssueDetail)  # no co-reporters yet: no query
     response = _json(out, 201, {"Location": f"/api/v1/issues/{issue.id}", "ETag": etag_of(issue.version)})
-    return await idempotency.complete(session, claim, response)
+    # The response is stored under the key in the same statement that writes the issue.
+    await service.insert_issue(session, principal, issue, completing=(claim, response))
+    return response
 
 
 async def _filters(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.auth.models import Unit, User
@@ -24,12 +25,12 @@ from app.issues.models import (
     IssueComment,
     IssueEvent,
     IssueReporter,
-    NumberCounter,
     SlaPolicyRow,
 )
 from app.issues.sla import Duration, PolicyKey, SlaPolicy, SlaState
 from app.issues.sla import Unit as SlaUnit
 from app.issues.workflow import OPEN_STATUSES
+from app.kit import idempotency
 from app.kit.pagination import keyset
 
 SIMILARITY_THRESHOLD = 0.1
@@ -86,45 +87,206 @@ async def replace_policies(session: AsyncSession, rows: Sequence[SlaPolicyRow]) 
 # --- numbering --------------------------------------------------------------------------------
 
 
-async def number_prefix(session: AsyncSession, area_path: str) -> str:
-    """The nearest ``number_prefix`` on the area or its ancestors, else the root district's code."""
-    ancestors = Area.path.op("@>")(sa.cast(area_path, Area.path.type))
-    configured = (
-        sa.select(Area.number_prefix)
-        .where(ancestors, Area.number_prefix.is_not(None))
-        .order_by(sa.func.nlevel(Area.path).desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    root = sa.select(Area.code).where(ancestors, Area.parent_id.is_(None)).limit(1).scalar_subquery()
-    return str((await session.execute(sa.select(sa.func.coalesce(configured, root)))).scalar_one())
+_NEXT_NUMBER = sa.text(
+    "INSERT INTO issue_number_counters (prefix, day, last_value) VALUES (:prefix, :day, 1) "
+    "ON CONFLICT (prefix, day) DO UPDATE SET last_value = issue_number_counters.last_value + 1 "
+    "RETURNING last_value"
+)
 
 
 async def next_number(session: AsyncSession, prefix: str, day: dt.date) -> int:
-    """The next daily number for ``prefix``, taken in its own short transaction.
+    """The next daily number for ``prefix``, taken outside the request's transaction.
 
     Every issue of a district on one day bumps the same counter row: inside the request's
-    transaction its lock would be held until commit and serialize all creates. Taken apart, the
-    lock lasts one statement; a create that fails afterwards leaves a gap in the numbers (they stay
-    unique and increasing, like a hotline's ticket numbers)."""
-    stmt = (
-        insert(NumberCounter)
-        .values(prefix=prefix, day=day, last_value=1)
-        .on_conflict_do_update(index_elements=["prefix", "day"], set_={"last_value": NumberCounter.last_value + 1})
-        .returning(NumberCounter.last_value)
-    )
+    transaction its lock would be held until commit and serialize all creates. Taken apart, as
+    one autocommitted statement, the lock lasts that statement; a create that fails afterwards
+    leaves a gap in the numbers (they stay unique and increasing, like a hotline's ticket numbers)."""
+    params = {"prefix": prefix, "day": day}
     engine = session.bind
     if isinstance(engine, AsyncEngine):
-        async with engine.begin() as conn:
-            return int((await conn.execute(stmt)).scalar_one())
-    return int((await session.execute(stmt)).scalar_one())
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            return int((await conn.execute(_NEXT_NUMBER, params)).scalar_one())
+    return int((await session.execute(_NEXT_NUMBER, params)).scalar_one())
+
+
+# --- creating: everything a new issue needs read in one statement, written in another -----------
+
+
+@dataclass(frozen=True)
+class AreaRef:
+    """An area a new issue may be filed in, with the number prefix that applies there."""
+
+    id: uuid.UUID
+    version: int
+    level: str
+    path: str
+    number_prefix: str
+    boundary: str | None = None  # GeoJSON text, read only when routing by location
+
+
+@dataclass
+class CreateContext:
+    claimed: bool | None  # None: no Idempotency-Key was sent
+    id_taken: bool
+    category_ok: bool
+    areas: list[AreaRef]  # by area_id or home area: at most one; by location: candidates, deepest first
+    policies: dict[PolicyKey, SlaPolicy]
+
+
+class AreaBy(StrEnum):
+    ID = "id"  # area_id within the caller's scope
+    LOCATION = "location"  # areas whose bounding box holds the point (within the scope, when one is given)
+    HOME = "home"  # the caller's home area
+
+
+# The nearest number_prefix on the area or its ancestors, else the root district's code.
+_PREFIX = """coalesce(
+        (SELECT p.number_prefix FROM areas p WHERE p.path @> a.path AND p.number_prefix IS NOT NULL
+         ORDER BY nlevel(p.path) DESC LIMIT 1),
+        (SELECT r.code FROM areas r WHERE r.path @> a.path AND r.parent_id IS NULL LIMIT 1))"""
+# The bounding box holds the point, written box @> box so that the GiST index on the box serves it
+# (the box operator class has no strategy for box @> point).
+_HOLDS_POINT = (
+    "box(point(a.min_lng, a.min_lat), point(a.max_lng, a.max_lat)) @> box(point(:lng, :lat), point(:lng, :lat))"
+)
+_AREAS_WHERE = {
+    (AreaBy.ID, True): "a.id = :area_id AND a.path <@ CAST(:scope AS ltree)",
+    (AreaBy.LOCATION, False): f"a.min_lng IS NOT NULL AND {_HOLDS_POINT}",
+    (AreaBy.LOCATION, True): f"a.min_lng IS NOT NULL AND {_HOLDS_POINT} AND a.path <@ CAST(:scope AS ltree)",
+    (AreaBy.HOME, False): "a.id = :area_id",
+}
+_CONTEXT_SQL: dict[tuple[bool, AreaBy, bool], sa.TextClause] = {}
+
+
+def _context_sql(claim: bool, by: AreaBy, scoped: bool) -> sa.TextClause:
+    key = (claim, by, scoped)
+    if key not in _CONTEXT_SQL:
+        ctes = [idempotency.CLAIM_CTES] if claim else []
+        ctes.append(
+            f"""new_issue_areas AS (
+    SELECT a.id, a.version, a.level, CAST(a.path AS text) AS path, nlevel(a.path) AS depth, a.code,
+        {_PREFIX} AS prefix, {"CAST(a.boundary AS text)" if by is AreaBy.LOCATION else "CAST(NULL AS text)"} AS boundary
+    FROM areas a WHERE {_AREAS_WHERE[by, scoped]}
+)"""
+        )
+        columns = [idempotency.CLAIM_COLUMN] if claim else []
+        columns += [
+            "EXISTS (SELECT FROM issues WHERE id = :issue_id) AS id_taken",
+            "EXISTS (SELECT FROM issue_categories WHERE code = :category AND is_active) AS category_ok",
+            "(SELECT json_agg(json_build_array(id, version, level, path, prefix) ORDER BY depth DESC, code)"
+            " FROM new_issue_areas) AS areas",
+            # Boundaries as text in the same order: decoded only for areas whose prepared geometry
+            # is not cached yet.
+            "(SELECT array_agg(boundary ORDER BY depth DESC, code) FROM new_issue_areas) AS boundaries",
+            "(SELECT json_agg(json_build_array(category, priority, kind, respond_amount, respond_unit, resolve_amount,"
+            " resolve_unit) ORDER BY category NULLS FIRST, priority NULLS FIRST, kind NULLS FIRST)"
+            " FROM sla_policies) AS policies",
+        ]
+        _CONTEXT_SQL[key] = sa.text(f"WITH {', '.join(ctes)}\nSELECT {', '.join(columns)}")
+    return _CONTEXT_SQL[key]
+
+
+async def create_context(
+    session: AsyncSession,
+    *,
+    claim: idempotency.Pending | None,
+    issue_id: uuid.UUID | None,
+    category: str,
+    by: AreaBy,
+    area_id: uuid.UUID | None = None,
+    lng: float | None = None,
+    lat: float | None = None,
+    scope_path: str | None = None,
+) -> CreateContext:
+    """Claims the Idempotency-Key (when given) and reads what a new issue needs, in one statement:
+    whether its id is taken and its category exists, its area (or the candidates holding its
+    location) with number prefixes, and the SLA policies. A claim that waits too long for another
+    request holding the same key → 409 ``idempotency_in_progress``."""
+    scoped = by is AreaBy.ID or (by is AreaBy.LOCATION and bool(scope_path))
+    params: dict[str, Any] = {"issue_id": issue_id, "category": category}
+    if by is AreaBy.LOCATION:
+        params |= {"lng": lng, "lat": lat}
+    else:
+        params["area_id"] = area_id
+    if scoped:
+        params["scope"] = scope_path
+    if claim is not None:
+        params |= idempotency.claim_params(claim)
+    with idempotency.lock_timeout_as_conflict():
+        row = (await session.execute(_context_sql(claim is not None, by, scoped), params)).one()
+    m = row._mapping
+    return CreateContext(
+        claimed=bool(m["idem_claimed"]) if claim is not None else None,
+        id_taken=bool(m["id_taken"]),
+        category_ok=bool(m["category_ok"]),
+        areas=[
+            AreaRef(uuid.UUID(i), int(v), level, path, str(prefix), boundary)
+            for (i, v, level, path, prefix), boundary in zip(
+                _json(m["areas"]) or [], m["boundaries"] or [], strict=True
+            )
+        ],
+        policies={
+            PolicyKey(c, p, k): SlaPolicy(  # type: ignore[arg-type]
+                respond_within=Duration(float(ra), SlaUnit(ru)),
+                resolve_within=Duration(float(sa_), SlaUnit(su)),
+            )
+            for c, p, k, ra, ru, sa_, su in _json(m["policies"]) or []
+        },
+    )
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+ISSUE_COLUMNS = tuple(c.name for c in Issue.__table__.columns)
+_INSERT_CREATED = f"""new_issue AS (
+    INSERT INTO issues ({", ".join(ISSUE_COLUMNS)})
+    VALUES ({", ".join(f":i_{c}" for c in ISSUE_COLUMNS)})
+    RETURNING id
+), new_event AS (
+    INSERT INTO issue_events (issue_id, seq, action, from_status, to_status, actor_id, actor_role, actor_name,
+        payload, created_at)
+    VALUES (:i_id, :e_seq, :e_action, :e_from_status, :e_to_status, :e_actor_id, :e_actor_role, :e_actor_name,
+        CAST(:e_payload AS jsonb), :e_created_at)
+    RETURNING id
+), new_message AS (
+    INSERT INTO outbox (event_id, event_type, aggregate_type, aggregate_id, payload, area_id, created_at, available_at)
+    VALUES (:o_event_id, :o_event_type, :o_aggregate_type, :o_aggregate_id, CAST(:o_payload AS jsonb), :o_area_id,
+        :o_created_at, :o_available_at)
+    RETURNING id
+), new_change AS (
+    INSERT INTO change_log (entity_type, entity_id, area_id, op) VALUES (:c_entity_type, :i_id, :i_area_id, :c_op)
+    RETURNING seq
+)"""
+_INSERT_SQL: dict[str, sa.TextClause] = {}
+
+
+async def insert_created(
+    session: AsyncSession,
+    issue: dict[str, Any],
+    event: dict[str, Any],
+    message: dict[str, Any],
+    change: dict[str, Any],
+    *,
+    also: tuple[str, dict[str, Any]] | None = None,
+) -> None:
+    """Write a new issue, its first timeline event, its outbox message and its change-feed entry
+    (plus ``also``: one more common table expression with its parameters) in one statement."""
+    extra = also[0] if also is not None else ""
+    if extra not in _INSERT_SQL:
+        _INSERT_SQL[extra] = sa.text(f"WITH {_INSERT_CREATED}{', ' + extra if extra else ''}\nSELECT 1")
+    params = {f"i_{c}": issue[c] for c in ISSUE_COLUMNS}
+    params |= {f"e_{k}": v for k, v in event.items()}
+    params |= {f"o_{k}": v for k, v in message.items()}
+    params |= {f"c_{k}": v for k, v in change.items()}
+    if also is not None:
+        params |= also[1]
+    await session.execute(_INSERT_SQL[extra], params)
 
 
 # --- issues -----------------------------------------------------------------------------------
-
-
-async def exists(session: AsyncSession, issue_id: uuid.UUID) -> bool:
-    return bool((await session.execute(sa.select(sa.exists().where(Issue.id == issue_id)))).scalar())
 
 
 async def get(

@@ -21,8 +21,10 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from fastapi import Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from app.auth.admission import admit_caller
 from app.auth.roles import Role
@@ -30,7 +32,7 @@ from app.auth.scope import Principal, path_within
 from app.config import Settings
 from app.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed, field_error
 from app.grids import service as grids
-from app.grids.models import Area, Level
+from app.grids.models import Level
 from app.issues import files, links, repository, schemas
 from app.issues.models import (
     FeedbackToken,
@@ -46,6 +48,7 @@ from app.issues.sla import (
     DUE_SOON_SHARE,
     UNIT_SECONDS,
     BusinessClock,
+    SlaPolicy,
     SlaState,
     Unit,
     WorkCalendar,
@@ -65,7 +68,7 @@ from app.issues.workflow import (
     apply,
     next_tier,
 )
-from app.kit import clock, outbox
+from app.kit import clock, idempotency, outbox
 from app.kit.etag import require_version
 from app.kit.ids import new_id
 from app.kit.masking import mask_name, mask_phone
@@ -155,7 +158,11 @@ def sla_state_of(issue: Issue, now: dt.datetime) -> SlaState | None:
 
 
 async def _apply_policy(session: AsyncSession, issue: Issue, cal: WorkCalendar) -> None:
-    policy = pick_policy(issue.category, Priority(issue.priority), issue.kind, await repository.policies(session))  # type: ignore[arg-type]
+    policies = await repository.policies(session)
+    _set_policy(issue, pick_policy(issue.category, Priority(issue.priority), issue.kind, policies), cal)  # type: ignore[arg-type]
+
+
+def _set_policy(issue: Issue, policy: SlaPolicy, cal: WorkCalendar) -> None:
     issue.respond_amount, issue.respond_unit = policy.respond_within.amount, policy.respond_within.unit.value
     issue.resolve_amount, issue.resolve_unit = policy.resolve_within.amount, policy.resolve_within.unit.value
     issue.respond_due_at = deadline(issue.created_at, issue.respond_amount, Unit(issue.respond_unit), cal)
@@ -287,50 +294,88 @@ def _tier_for(level: str) -> Tier:
     return Tier.STREET
 
 
-async def _area_for(session: AsyncSession, principal: Principal, body: schemas.IssueCreate) -> Area:
+def _area_for(body: schemas.IssueCreate, found: list[repository.AreaRef]) -> repository.AreaRef:
+    """The area of a new issue among the rows :func:`repository.create_context` found."""
     if body.area_id is not None:
-        return await grids.get_in_scope(session, principal, body.area_id, field="area_id")
+        if not found:
+            raise ValidationFailed(
+                "No such area in your jurisdiction.",
+                code="unknown_area",
+                errors=[field_error("area_id", "unknown or outside your area")],
+            )
+        return found[0]
     if body.location is not None:
-        found = await grids.locate(session, body.location.lng, body.location.lat, principal.area_path)
-        if found is None:
+        i = grids.first_containing([(a.id, a.version, a.boundary) for a in found], body.location.lng, body.location.lat)
+        if i is None:
             raise ValidationFailed(
                 "No grid in your jurisdiction contains this location.",
                 code="location_outside_scope",
                 errors=[field_error("location", "outside every area you may file issues in")],
             )
-        return found
-    home = await repository.area(session, principal.area_id)
-    if home is None:  # pragma: no cover - a principal's home area always exists
+        return found[i]
+    if not found:  # pragma: no cover - a principal's home area always exists
         raise NotFound("Your home area no longer exists.", code="area_not_found")
-    return home
+    return found[0]
+
+
+def _unknown_category(code: str) -> ValidationFailed:
+    return ValidationFailed(
+        f"Unknown category {code!r}.",
+        code="unknown_category",
+        errors=[field_error("category", "not a category code; see GET /api/v1/issue-categories")],
+    )
 
 
 async def _check_category(session: AsyncSession, code: str) -> None:
     if not await repository.category_exists(session, code):
-        raise ValidationFailed(
-            f"Unknown category {code!r}.",
-            code="unknown_category",
-            errors=[field_error("category", "not a category code; see GET /api/v1/issue-categories")],
-        )
+        raise _unknown_category(code)
 
 
-async def create_issue(
+async def prepare_issue(
     session: AsyncSession,
     principal: Principal,
     settings: Settings,
     body: schemas.IssueCreate,
     *,
     external_due_at: dt.datetime | None = None,
-) -> Issue:
-    """File an issue. ``external_due_at`` is a deadline imposed by the source system (the 12345
-    hotline's 办理时限); the resolve deadline is the earlier of it and the SLA policy's."""
-    if body.id is not None and await repository.exists(session, body.id):
+    idempotency_key: idempotency.Pending | None = None,
+) -> tuple[idempotency.Claim | None, Issue | None]:
+    """Everything of a new issue short of writing it: claims ``idempotency_key`` (a replay
+    returns ``(claim, None)``), checks the request, routes it to its area, takes its number and
+    sets its SLA deadlines. :func:`insert_issue` writes it.
+
+    The claim and every read go to the database in one statement; the number is taken apart (see
+    :func:`repository.next_number`)."""
+    if body.area_id is not None:
+        by, area_id = repository.AreaBy.ID, body.area_id
+    elif body.location is not None:
+        by, area_id = repository.AreaBy.LOCATION, None
+    else:
+        by, area_id = repository.AreaBy.HOME, principal.area_id
+    ctx = await repository.create_context(
+        session,
+        claim=idempotency_key,
+        issue_id=body.id,
+        category=body.category,
+        by=by,
+        area_id=area_id,
+        lng=body.location.lng if body.location else None,
+        lat=body.location.lat if body.location else None,
+        scope_path=principal.area_path,
+    )
+    claim = None
+    if idempotency_key is not None:
+        claim = await idempotency.settle(session, idempotency_key, bool(ctx.claimed))
+        if claim.replay is not None:
+            return claim, None
+    if ctx.id_taken:
         raise Conflict("An issue with this id exists.", code="issue_exists", errors=[field_error("id", "taken")])
-    await _check_category(session, body.category)
-    area = await _area_for(session, principal, body)
+    if not ctx.category_ok:
+        raise _unknown_category(body.category)
+    area = _area_for(body, ctx.areas)
     now = clock.now()
     cal = calendar_for(settings)
-    prefix = await repository.number_prefix(session, area.path)
+    prefix = area.number_prefix
     local_day = now.astimezone(ZoneInfo(settings.timezone)).date()
     sequence = await repository.next_number(session, prefix, local_day)
     issue = Issue(
@@ -358,21 +403,90 @@ async def create_issue(
         resolve_started_at=now,
         external_due_at=external_due_at,
         version=1,
-        last_event_seq=0,
+        last_event_seq=1,  # the create event
         paused_seconds=0,
         paused_business_seconds=0.0,
         extension_business_seconds=0.0,
         supervised_count=0,
         reopened_count=0,
         escalated=False,
+        **dict.fromkeys(_UNSET_ON_CREATE),
     )
-    await _apply_policy(session, issue, cal)
+    _set_policy(issue, pick_policy(issue.category, Priority(issue.priority), issue.kind, ctx.policies), cal)  # type: ignore[arg-type]
+    return claim, issue
+
+
+_UNSET_ON_CREATE = (
+    "assignee_user_id",
+    "assignee_unit_id",
+    "dispatched_by",
+    "resolved_by",
+    "merged_into_id",
+    "diary_entry_id",
+    "outcome",
+    "resolution",
+    "rating",
+    "solved",
+    "evaluated_at",
+    "first_responded_at",
+    "dispatched_at",
+    "resolved_at",
+    "closed_at",
+    "suspended_since",
+    "pending_extension",
+)
+
+
+async def insert_issue(
+    session: AsyncSession,
+    principal: Principal,
+    issue: Issue,
+    *,
+    completing: tuple[idempotency.Claim | None, Response] | None = None,
+) -> Issue:
+    """Write an issue from :func:`prepare_issue` with its create event (seq 1), its
+    ``issue.created`` outbox message and its change-feed entry in one statement, together with
+    the completion of its Idempotency-Key when ``completing`` holds a claim and the response.
+    The issue then belongs to ``session`` like one it had loaded."""
+    now = issue.created_at
+    state = issue.__dict__
+    values = {c: state[c] for c in repository.ISSUE_COLUMNS}
+    event = {
+        "seq": issue.last_event_seq,
+        "action": "create",
+        "from_status": None,
+        "to_status": Status.REPORTED.value,
+        "actor_id": principal.user_id,
+        "actor_role": principal.role.value,
+        "actor_name": principal.display_name,
+        "payload": json.dumps({"channel": issue.channel}),
+        "created_at": now,
+    }
+    message = outbox.values("issue.created", "issue", issue.id, _event_payload(issue, now))
+    message["payload"] = json.dumps(message["payload"])
+    change = {"entity_type": ENTITY, "op": Op.UPSERT.value}
+    also = None
+    if completing is not None and completing[0] is not None:
+        also = (idempotency.COMPLETE_CTE, idempotency.complete_params(completing[0], completing[1]))
+    await repository.insert_created(session, values, event, message, change, also=also)
+    make_transient_to_detached(issue)
     session.add(issue)
-    await session.flush()
-    _record(session, issue, principal, "create", None, Status.REPORTED, {"channel": issue.channel}, now)
-    _emit(session, "issue.created", issue, now)
-    await session.flush()
     return issue
+
+
+async def create_issue(
+    session: AsyncSession,
+    principal: Principal,
+    settings: Settings,
+    body: schemas.IssueCreate,
+    *,
+    external_due_at: dt.datetime | None = None,
+) -> Issue:
+    """File an issue. ``external_due_at`` is a deadline imposed by the source system (the 12345
+    hotline's 办理时限); the resolve deadline is the earlier of it and the SLA policy's."""
+    _, issue = await prepare_issue(session, principal, settings, body, external_due_at=external_due_at)
+    assert issue is not None
+    return await insert_issue(session, principal, issue)
 
 
 async def update_issue(
@@ -580,24 +694,22 @@ def _record(
     )
 
 
-def _emit(session: AsyncSession, event_type: str, issue: Issue, now: dt.datetime, **extra: Any) -> None:
+def _event_payload(issue: Issue, now: dt.datetime, **extra: Any) -> dict[str, Any]:
     """Thin payloads for integrations: ids, number, status, timestamps — never personal data."""
-    outbox.emit(
-        session,
-        event_type,
-        "issue",
-        issue.id,
-        {
-            "issue_id": str(issue.id),
-            "number": issue.number,
-            "status": issue.status,
-            "tier": issue.tier,
-            "area_id": str(issue.area_id),
-            "external_ref": issue.external_ref,
-            "occurred_at": now.isoformat(),
-            **extra,
-        },
-    )
+    return {
+        "issue_id": str(issue.id),
+        "number": issue.number,
+        "status": issue.status,
+        "tier": issue.tier,
+        "area_id": str(issue.area_id),
+        "external_ref": issue.external_ref,
+        "occurred_at": now.isoformat(),
+        **extra,
+    }
+
+
+def _emit(session: AsyncSession, event_type: str, issue: Issue, now: dt.datetime, **extra: Any) -> None:
+    outbox.emit(session, event_type, "issue", issue.id, _event_payload(issue, now, **extra))
 
 
 # --- one handler per action -------------------------------------------------------------------

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from fastapi import Request, Response
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -86,12 +89,18 @@ def _is_lock_timeout(exc: DBAPIError) -> bool:
     return sqlstate == "55P03" or "LockNotAvailable" in type(getattr(orig, "__cause__", orig)).__name__
 
 
-async def claim(session: AsyncSession, request: Request, owner: str, key: str | None) -> Claim | None:
-    """Claim ``key`` for this request; ``None`` when no key was sent.
+@dataclass(frozen=True)
+class Pending:
+    """A valid key with its request's fingerprint, not yet claimed (see :func:`pending`)."""
 
-    Returns a :class:`Claim` whose ``replay`` is set when the key was already completed with the
-    same request. Raises 422 ``idempotency_key_reused`` or 409 ``idempotency_in_progress``.
-    """
+    owner: str
+    key: str
+    fingerprint: str
+
+
+async def pending(request: Request, owner: str, key: str | None) -> Pending | None:
+    """Check ``key`` and fingerprint the request, without touching the database; ``None`` when
+    no key was sent. Raises 422 ``invalid_idempotency_key``."""
     if key is None:
         return None
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
@@ -100,27 +109,71 @@ async def claim(session: AsyncSession, request: Request, owner: str, key: str | 
             code="invalid_idempotency_key",
             errors=[field_error("Idempotency-Key", "1–255 printable characters")],
         )
-    fp = await fingerprint(request)
-    stmt = (
-        insert(IdempotencyKey)
-        .values(owner=owner, key=key, fingerprint=fp, created_at=clock.now())
-        .on_conflict_do_nothing(index_elements=["owner", "key"])
-        .returning(IdempotencyKey.key)
-    )
-    await session.execute(sa.text(f"SET LOCAL lock_timeout = '{CLAIM_LOCK_TIMEOUT_MS}ms'"))
+    return Pending(owner, key, await fingerprint(request))
+
+
+# The claim as common table expressions, so that a caller can send it together with its own reads
+# in one statement. ``idem_cfg`` sets the lock timeout before the insert runs (the insert reads
+# from it); :data:`CLAIM_COLUMN` restores the previous timeout only after the insert has run (its
+# argument depends on the insert's result), and says whether this request inserted the key.
+CLAIM_CTES = f"""idem_cfg AS MATERIALIZED (
+    SELECT current_setting('lock_timeout') AS prev,
+           set_config('lock_timeout', '{CLAIM_LOCK_TIMEOUT_MS}ms', true) AS lock_timeout
+), idem_claim AS (
+    INSERT INTO idempotency_keys (owner, key, fingerprint, created_at)
+    SELECT CAST(:idem_owner AS varchar), CAST(:idem_key AS varchar), CAST(:idem_fingerprint AS varchar),
+           CAST(:idem_at AS timestamptz)
+    FROM idem_cfg
+    ON CONFLICT (owner, key) DO NOTHING
+    RETURNING key
+)"""
+CLAIM_COLUMN = """(
+    set_config('lock_timeout', (SELECT prev FROM idem_cfg WHERE (SELECT count(*) FROM idem_claim) >= 0), true)
+    IS NOT NULL AND EXISTS (SELECT FROM idem_claim)
+) AS idem_claimed"""
+_CLAIM = sa.text(f"WITH {CLAIM_CTES} SELECT {CLAIM_COLUMN}")
+
+
+def claim_params(p: Pending) -> dict[str, Any]:
+    """Bind parameters of :data:`CLAIM_CTES`."""
+    return {"idem_owner": p.owner, "idem_key": p.key, "idem_fingerprint": p.fingerprint, "idem_at": clock.now()}
+
+
+@contextmanager
+def lock_timeout_as_conflict() -> Iterator[None]:
+    """A claim that timed out waiting for another request's uncommitted claim → 409."""
     try:
-        inserted = (await session.execute(stmt)).scalar_one_or_none()
+        yield
     except DBAPIError as exc:
         if _is_lock_timeout(exc):
             raise _in_progress() from None
         raise
-    await session.execute(sa.text("SET LOCAL lock_timeout = DEFAULT"))
-    if inserted is not None:
+
+
+async def claim(session: AsyncSession, request: Request, owner: str, key: str | None) -> Claim | None:
+    """Claim ``key`` for this request; ``None`` when no key was sent.
+
+    Returns a :class:`Claim` whose ``replay`` is set when the key was already completed with the
+    same request. Raises 422 ``idempotency_key_reused`` or 409 ``idempotency_in_progress``.
+    """
+    p = await pending(request, owner, key)
+    if p is None:
+        return None
+    with lock_timeout_as_conflict():
+        inserted = (await session.execute(_CLAIM, claim_params(p))).scalar_one()
+    return await settle(session, p, bool(inserted))
+
+
+async def settle(session: AsyncSession, p: Pending, inserted: bool) -> Claim:
+    """The outcome of a claim: ours when this request ``inserted`` the key, else the stored
+    response to replay. Raises 422 ``idempotency_key_reused`` or 409 ``idempotency_in_progress``."""
+    owner, key = p.owner, p.key
+    if inserted:
         return Claim(owner, key)
     row = (
         await session.execute(sa.select(IdempotencyKey).where(IdempotencyKey.owner == owner, IdempotencyKey.key == key))
     ).scalar_one()
-    if row.fingerprint != fp:
+    if row.fingerprint != p.fingerprint:
         raise ValidationFailed(
             "This Idempotency-Key was used for a different request; use a new key.",
             code="idempotency_key_reused",
@@ -141,20 +194,35 @@ def _in_progress() -> Conflict:
     )
 
 
+# Completing a claim as a common table expression, for a caller that sends it with its write.
+COMPLETE_CTE = """idem_complete AS (
+    UPDATE idempotency_keys
+    SET status_code = :idem_status, response_body = :idem_body,
+        response_headers = CAST(:idem_headers AS jsonb), completed_at = :idem_completed_at
+    WHERE owner = :idem_owner AND key = :idem_key
+    RETURNING key
+)"""
+
+
+def complete_params(claimed: Claim, response: Response) -> dict[str, Any]:
+    """Bind parameters of :data:`COMPLETE_CTE`: what :func:`complete` stores."""
+    headers = {k: v for k, v in response.headers.items() if k.lower() in REPLAYED_HEADERS}
+    return {
+        "idem_owner": claimed.owner,
+        "idem_key": claimed.key,
+        "idem_status": response.status_code,
+        "idem_body": bytes(response.body),
+        "idem_headers": json.dumps(headers),
+        "idem_completed_at": clock.now(),
+    }
+
+
 async def complete(session: AsyncSession, claimed: Claim | None, response: Response) -> Response:
     """Store ``response`` under the claimed key (no-op without a key); returns it unchanged."""
     if claimed is None:
         return response
-    headers = {k: v for k, v in response.headers.items() if k.lower() in REPLAYED_HEADERS}
     await session.execute(
-        sa.update(IdempotencyKey)
-        .where(IdempotencyKey.owner == claimed.owner, IdempotencyKey.key == claimed.key)
-        .values(
-            status_code=response.status_code,
-            response_body=bytes(response.body),
-            response_headers=headers,
-            completed_at=clock.now(),
-        )
+        sa.text(f"WITH {COMPLETE_CTE} SELECT count(*) FROM idem_complete"), complete_params(claimed, response)
     )
     return response
 

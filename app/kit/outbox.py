@@ -36,6 +36,31 @@ class OutboxMessage(Base):
     processed_at: Mapped[dt.datetime | None] = mapped_column()
 
 
+def values(
+    event_type: str,
+    aggregate_type: str,
+    aggregate_id: uuid.UUID,
+    payload: dict[str, Any],
+    area_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """The column values of one message (see :func:`emit`).
+
+    ``area_id`` defaults to the payload's ``area_id``; events without an area reach no webhook."""
+    at = clock.now()
+    if area_id is None and payload.get("area_id"):
+        area_id = uuid.UUID(str(payload["area_id"]))
+    return {
+        "event_id": new_id(),
+        "event_type": event_type,
+        "aggregate_type": aggregate_type,
+        "aggregate_id": aggregate_id,
+        "payload": payload,
+        "area_id": area_id,
+        "created_at": at,
+        "available_at": at,
+    }
+
+
 def emit(
     session: AsyncSession,
     event_type: str,
@@ -49,18 +74,6 @@ def emit(
     ``area_id`` defaults to the payload's ``area_id``; events without an area reach no webhook.
     An insert trigger sends ``NOTIFY outbox`` so the worker wakes up at commit.
     """
-    at = clock.now()
-    if area_id is None and payload.get("area_id"):
-        area_id = uuid.UUID(str(payload["area_id"]))
-    message = OutboxMessage(
-        event_id=new_id(),
-        event_type=event_type,
-        aggregate_type=aggregate_type,
-        aggregate_id=aggregate_id,
-        payload=payload,
-        area_id=area_id,
-        created_at=at,
-        available_at=at,
-    )
+    message = OutboxMessage(**values(event_type, aggregate_type, aggregate_id, payload, area_id))
     session.add(message)
     return message

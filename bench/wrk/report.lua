@@ -18,7 +18,10 @@ for line in io.lines(os.getenv("BENCH_TARGETS")) do
   targets[#targets + 1] = f
 end
 local counter = 0
-local thread_id = 0
+-- A global, not a local: setup() gives each thread its own number through thread:set, which sets
+-- a global of that thread (a local here would stay 0, so every thread would draw the same random
+-- sequence: the same Idempotency-Keys and bodies, and the same diary ids).
+thread_id = 0
 local threads = {}
 
 function setup(thread)
