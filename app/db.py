@@ -165,7 +165,7 @@ class DriverStatement:
     For the hottest single-statement reads: no statement compilation, no result-row processing,
     and no BEGIN / COMMIT round trips — a lone SELECT is atomic on its own, and the session's
     transaction is still begun as usual if the request goes on to use the session. Parameters are
-    given by name; rows come back as asyncpg records (UUIDs, aware datetimes, JSON as text).
+    given by name; rows come back as asyncpg records (UUIDs, aware datetimes, JSON decoded).
     """
 
     def __init__(self, stmt: sa.Executable) -> None:
