@@ -9,7 +9,7 @@ import zipfile
 from sqlalchemy import event
 
 from tests.conftest import auth
-from tests.issues.helpers import G1_POINT, act, create, dispatched_to_unit
+from tests.issues.helpers import G1_POINT, G2_POINT, M1_POINT, act, create, dispatched_to_unit
 from tests.world import AREA, UNIT_ID
 
 
@@ -51,6 +51,26 @@ async def test_keyset_paging_without_duplicates_and_filters(client):
     since = created[0]["created_at"]
     changed = await _all_pages(client, "community_admin", updated_since=since, limit=2)
     assert [i["updated_at"] for i in changed] == sorted(i["updated_at"] for i in changed)
+
+
+async def test_a_community_is_paged_area_by_area_in_one_order(client):
+    """Below a street the page is taken per area (G1, its micro-grid M1, G2) and merged: the pages
+    still follow one order, without gaps or repeats, with filters and with a change feed."""
+    made = []
+    for i in range(9):
+        point = (G1_POINT, M1_POINT, G2_POINT)[i % 3]
+        made.append(await create(client, "community_admin", title=f"第{i}件", location=point))
+    await act(client, made[4], "accept", "community_admin")
+    community = str(AREA["C"].id)
+    for limit in (1, 2, 4, 50):
+        items = await _all_pages(client, "community_admin", limit=limit, area_id=community)
+        assert [i["id"] for i in items] == [m["id"] for m in reversed(made)], limit
+    grid = await _all_pages(client, "community_admin", limit=2, area_id=str(AREA["G1"].id))
+    assert [i["id"] for i in grid] == [m["id"] for m in reversed(made) if made.index(m) % 3 in (0, 1)]
+    accepted = await _all_pages(client, "community_admin", limit=2, area_id=community, status=["accepted"])
+    assert [i["id"] for i in accepted] == [made[4]["id"]]
+    feed = await _all_pages(client, "community_admin", limit=2, area_id=community, updated_since=made[0]["created_at"])
+    assert [i["id"] for i in feed] == [m["id"] for m in made if m is not made[4]] + [made[4]["id"]]
 
 
 async def test_similar_issues_on_chinese_text(client):
