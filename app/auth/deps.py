@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import repository
 from app.auth.admission import admit, deactivated, invalid_token
@@ -117,7 +118,9 @@ async def current_principal(request: Request, session: SessionDep, creds: Creden
     return principal
 
 
-async def principal_for(request: Request, session: SessionDep, creds: Credentials, roles: frozenset[Role]) -> Principal:
+async def principal_for(
+    request: Request, session: AsyncSession, creds: Credentials, roles: frozenset[Role]
+) -> Principal:
     """The principal of ``creds`` admitted for ``roles``, the way ``require_roles`` does it (for
     endpoints that take :data:`CredentialsDep` and authenticate API keys the ordinary way)."""
     return admit(await current_principal(request, session, creds), roles)
