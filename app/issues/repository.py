@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -423,49 +423,17 @@ def order_columns(f: IssueFilters) -> list[sa.ColumnElement[Any]]:
     return [Issue.updated_at, Issue.id] if f.updated_since is not None else [Issue.created_at, Issue.id]
 
 
-# A subtree this deep (a community: a few dozen grids and micro-grids) is listed area by area.
-PER_AREA_DEPTH = 3
-
-
 async def list_page(
     session: AsyncSession, principal: Principal, f: IssueFilters, *, cursor: str | None, limit: int, now: dt.datetime
 ) -> Sequence[sa.Row[Any]]:
     """A page of issues as plain rows (the columns of ``issues`` as attributes): a list only
-    renders them, and rows cost a third less than ORM objects to load.
-
-    For a community, a grid or a micro-grid the page is taken area by area: the newest ``limit``
-    issues of each area (one backward walk of the ``(area_id, created_at)`` index each), then the
-    newest of those — so the cost does not grow with the issues a grid has gathered. Wider
-    subtrees (a street, a district) are read in one pass."""
-    columns = order_columns(f)
-    descending = f.updated_since is None
-    if f.area_path is None or f.area_path.count(".") + 1 < PER_AREA_DEPTH:
-        stmt = keyset(
-            filtered(principal, f, now).with_only_columns(*Issue.__table__.c),
-            columns,
-            cursor=cursor,
-            limit=limit,
-            descending=descending,
-        )
-        return (await session.execute(stmt)).all()
-    area = sa.orm.aliased(Area, name="listed_area")
-    per_area = keyset(
-        filtered(principal, replace(f, area_path=None), now)
-        .with_only_columns(*Issue.__table__.c)
-        .where(Issue.area_id == area.id),
-        columns,
+    renders them, and rows cost a third less than ORM objects to load."""
+    stmt = keyset(
+        filtered(principal, f, now).with_only_columns(*Issue.__table__.c),
+        order_columns(f),
         cursor=cursor,
         limit=limit,
-        descending=descending,
-    ).lateral("per_area")
-    outer = [per_area.c[c.key] for c in columns]
-    stmt = (
-        sa.select(*per_area.c)
-        .select_from(area)
-        .join(per_area, sa.true())
-        .where(area.path.op("<@")(sa.cast(f.area_path, Area.path.type)))
-        .order_by(*(c.desc() if descending else c.asc() for c in outer))
-        .limit(limit + 1)
+        descending=f.updated_since is None,
     )
     return (await session.execute(stmt)).all()
 
