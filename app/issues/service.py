@@ -462,7 +462,7 @@ async def insert_issue(
         "payload": json.dumps({"channel": issue.channel}),
         "created_at": now,
     }
-    message = outbox.values("issue.created", "issue", issue.id, _event_payload(issue, now))
+    message = outbox.values("issue.created", "issue", issue.id, event_payload(issue, now))
     message["payload"] = json.dumps(message["payload"])
     change = {"entity_type": ENTITY, "op": Op.UPSERT.value}
     also = None
@@ -694,7 +694,7 @@ def _record(
     )
 
 
-def _event_payload(issue: Issue, now: dt.datetime, **extra: Any) -> dict[str, Any]:
+def event_payload(issue: Issue, now: dt.datetime, **extra: Any) -> dict[str, Any]:
     """Thin payloads for integrations: ids, number, status, timestamps — never personal data."""
     return {
         "issue_id": str(issue.id),
@@ -709,7 +709,7 @@ def _event_payload(issue: Issue, now: dt.datetime, **extra: Any) -> dict[str, An
 
 
 def _emit(session: AsyncSession, event_type: str, issue: Issue, now: dt.datetime, **extra: Any) -> None:
-    outbox.emit(session, event_type, "issue", issue.id, _event_payload(issue, now, **extra))
+    outbox.emit(session, event_type, "issue", issue.id, event_payload(issue, now, **extra))
 
 
 # --- one handler per action -------------------------------------------------------------------

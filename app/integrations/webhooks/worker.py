@@ -55,6 +55,7 @@ from app.integrations.webhooks.models import DeliveryStatus, SlaNotification, We
 from app.integrations.webhooks.urlcheck import address_refusal
 from app.issues.models import Issue
 from app.issues.repository import sla_condition
+from app.issues.service import event_payload
 from app.issues.sla import SlaState
 from app.kit import clock, outbox
 from app.kit.ids import new_id
@@ -183,16 +184,7 @@ async def emit_sla_notifications(session: AsyncSession, now: dt.datetime) -> int
                 f"issue.{state.value}",
                 "issue",
                 issue.id,
-                {
-                    "issue_id": str(issue.id),
-                    "number": issue.number,
-                    "status": issue.status,
-                    "tier": issue.tier,
-                    "area_id": str(issue.area_id),
-                    "external_ref": issue.external_ref,
-                    "due_at": issue.due_at.isoformat() if issue.due_at else None,
-                    "occurred_at": now.isoformat(),
-                },
+                event_payload(issue, now, due_at=issue.due_at.isoformat() if issue.due_at else None),
             )
             emitted += 1
     await session.flush()
