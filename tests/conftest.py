@@ -186,6 +186,18 @@ def auth(user_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token_for(user_key)}"}
 
 
+async def deactivate(client: httpx.AsyncClient, user_key: str) -> None:
+    """Deactivate a test user through the API, as the district admin."""
+    uid = world.USER[user_key].id
+    current = await client.get(f"/api/v1/users/{uid}", headers=auth("admin"))
+    r = await client.patch(
+        f"/api/v1/users/{uid}",
+        json={"is_active": False},
+        headers={**auth("admin"), "If-Match": current.headers["ETag"]},
+    )
+    assert r.status_code == 200, r.text
+
+
 @asynccontextmanager
 async def row_held(database_url: str, table: str, row_id: uuid.UUID) -> AsyncIterator[None]:
     """Lock one row from outside the app (``FOR UPDATE``) until the block ends, to force interleavings."""

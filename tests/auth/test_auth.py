@@ -6,7 +6,7 @@ import datetime as dt
 import jwt
 
 from tests import world
-from tests.conftest import JWT_SECRET, auth, row_held
+from tests.conftest import JWT_SECRET, auth, deactivate, row_held
 
 
 async def _login(client, username: str, password: str, ip: str | None = None):
@@ -94,14 +94,7 @@ async def test_deactivation_stops_tokens_and_keys_at_once(client):
     assert (await client.get("/api/v1/me", headers=auth("grid_worker"))).status_code == 200
 
     for user_key in ("grid_worker", "integration"):
-        uid = world.USER[user_key].id
-        current = await client.get(f"/api/v1/users/{uid}", headers=auth("admin"))
-        r = await client.patch(
-            f"/api/v1/users/{uid}",
-            json={"is_active": False},
-            headers={**auth("admin"), "If-Match": current.headers["ETag"]},
-        )
-        assert r.status_code == 200, r.text
+        await deactivate(client, user_key)
 
     r = await client.get("/api/v1/me", headers=auth("grid_worker"))
     assert r.status_code == 401 and r.json()["code"] == "account_deactivated"

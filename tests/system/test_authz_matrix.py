@@ -13,8 +13,7 @@ import uuid
 import pytest
 
 from app.auth.roles import Role
-from tests import world
-from tests.conftest import auth
+from tests.conftest import auth, deactivate
 from tests.system.authz_table import PUBLIC, ROUTES, SIGNATURE_CODES, SIGNED
 
 ROLE_USER = {
@@ -72,14 +71,7 @@ async def test_private_routes_require_credentials(client):
 
 async def test_a_deactivated_account_is_refused_on_every_private_route(client):
     """Every private route authenticates the account itself (not only the token's signature)."""
-    uid = world.USER["viewer"].id
-    current = await client.get(f"/api/v1/users/{uid}", headers=auth("admin"))
-    r = await client.patch(
-        f"/api/v1/users/{uid}",
-        json={"is_active": False},
-        headers={**auth("admin"), "If-Match": current.headers["ETag"]},
-    )
-    assert r.status_code == 200, r.text
+    await deactivate(client, "viewer")
     for method, path, _ in await _routes(client):
         key = f"{method} {path}"
         if ROUTES.get(key) == PUBLIC or key in SKIP_CALL:
