@@ -143,6 +143,22 @@ Filters = Annotated[repository.IssueFilters, Depends(_filters)]
 AreaFilter = Annotated[uuid.UUID | None, Query(description="an area in your jurisdiction; its whole subtree")]
 
 
+async def _reader_and_area(
+    request: Request, session: ReadSessionDep, creds: CredentialsDep, area_id: AreaFilter = None
+) -> tuple[Principal, str | None]:
+    """The caller admitted as a reader and the path of ``area_id`` in their jurisdiction: one
+    statement for a bearer token. A dependency, so the caller is authenticated before the filters
+    are validated."""
+    if creds.user_id is not None:
+        return await grids.caller_and_area(session, creds.user_id, area_id, READER_ROLES, field="area_id")
+    principal = await principal_for(request, session, creds, READER_ROLES)
+    area = await grids.get_in_scope(session, principal, area_id, field="area_id") if area_id else None
+    return principal, area.path if area else None
+
+
+ReaderAndArea = Annotated[tuple[Principal, str | None], Depends(_reader_and_area)]
+
+
 @router.get(
     "",
     response_model=Page[schemas.IssueOut],
@@ -156,22 +172,14 @@ AreaFilter = Annotated[uuid.UUID | None, Query(description="an area in your juri
     responses=problem_responses(403, 422),
 )
 async def list_issues(
-    request: Request,
     session: ReadSessionDep,
-    creds: CredentialsDep,
+    reader: ReaderAndArea,
     f: Filters,
-    area_id: AreaFilter = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Response:
     # Two round trips for a bearer token: the caller with the area, then the page.
-    if creds.user_id is not None:
-        principal, f.area_path = await grids.caller_and_area(
-            session, creds.user_id, area_id, READER_ROLES, field="area_id"
-        )
-    else:
-        principal = await principal_for(request, session, creds, READER_ROLES)
-        f = await service.filters_in_scope(session, principal, f, area_id)
+    principal, f.area_path = reader
     now = clock.now()
     rows = await repository.list_page(session, principal, f, cursor=cursor, limit=limit, now=now)
     by_update = f.updated_since is not None

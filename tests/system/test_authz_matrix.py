@@ -109,3 +109,13 @@ async def test_operations_are_documented(client):
         key = f"{method} {path}"
         assert op.get("summary"), f"{key} has no summary"
         assert re.fullmatch(r"[a-z0-9_]+", op.get("operationId", "")), f"{key} operationId {op.get('operationId')}"
+
+
+async def test_a_deactivated_account_is_refused_before_its_parameters_are_checked(client):
+    """Reads that authenticate inside their statement still answer 401 before a 422."""
+    await deactivate(client, "grid_worker")
+    for path in ("/api/v1/issues?kind=bogus&limit=0", "/api/v1/stats/timeseries?bucket=year"):
+        r = await client.get(path, headers=auth("grid_worker"))
+        assert r.status_code == 401 and r.json()["code"] == "account_deactivated", (path, r.text[:200])
+    r = await client.get("/api/v1/issues?kind=bogus", headers=auth("grid_worker_g2"))
+    assert r.status_code == 422  # an active account gets the validation error
