@@ -64,22 +64,20 @@ def _counters(names: list[str], type_: type[sa.types.TypeEngine] = sa.BigInteger
     return [sa.Column(n, type_, nullable=False) for n in names]
 
 
-issue_daily = sa.Table(
-    "stats_issue_daily",
-    metadata,
-    sa.Column("area_id", UUID(as_uuid=True), nullable=False),
-    sa.Column("category", sa.String(32), nullable=False),
-    sa.Column("day", sa.Date, nullable=False),
-    *_counters(ISSUE_COUNTERS),
-)
-issue_rollup = sa.Table(
-    "stats_issue_rollup",
-    metadata,
-    sa.Column("area_id", UUID(as_uuid=True), nullable=False),
-    sa.Column("category", sa.String(32), nullable=False),
-    sa.Column("day", sa.Date, nullable=False),
-    *_counters(ISSUE_COUNTERS, sa.Integer),
-)
+def _issue_table(name: str, counter_type: type[sa.types.TypeEngine]) -> sa.Table:
+    """Issue counters per (area, category, local day)."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("area_id", UUID(as_uuid=True), nullable=False),
+        sa.Column("category", sa.String(32), nullable=False),
+        sa.Column("day", sa.Date, nullable=False),
+        *_counters(ISSUE_COUNTERS, counter_type),
+    )
+
+
+issue_daily = _issue_table("stats_issue_daily", sa.BigInteger)
+issue_rollup = _issue_table("stats_issue_rollup", sa.Integer)
 """``stats_issue_daily`` summed per ancestor: a row of area X counts the issues strictly below X."""
 diary_daily = sa.Table(
     "stats_diary_daily",
