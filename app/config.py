@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     pg_data_dir: Path = Path("var/pg")
     db_pool_size: int = Field(default=10, ge=1, le=500)
     db_max_overflow: int = Field(default=5, ge=0, le=500)
+    db_read_pool_size: int = Field(
+        default=10, ge=1, le=500, description="connections per process for the one-statement hot reads"
+    )
     db_pool_timeout: float = Field(default=5.0, gt=0, description="seconds to wait for a pooled connection")
     db_connect_timeout: float = Field(default=3.0, gt=0)
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)

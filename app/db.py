@@ -69,6 +69,18 @@ def to_async_url(url: str) -> str:
     raise ValueError(f"not a PostgreSQL URL: {url.split('://', 1)[0]}://…")
 
 
+def _connect_args(settings: Settings) -> dict[str, Any]:
+    return {
+        "timeout": settings.db_connect_timeout,
+        "command_timeout": max(settings.db_statement_timeout_ms / 1000 + 5, 10),
+        "server_settings": {
+            "application_name": "minqing",
+            "statement_timeout": str(settings.db_statement_timeout_ms),
+            "timezone": "UTC",
+        },
+    }
+
+
 def create_engine(settings: Settings, url: str | None = None, **overrides: Any) -> AsyncEngine:
     url = url or settings.database_url
     if not url:
@@ -83,15 +95,7 @@ def create_engine(settings: Settings, url: str | None = None, **overrides: Any) 
         "pool_pre_ping": False,
         "pool_recycle": 1800,
         "echo": settings.db_echo,
-        "connect_args": {
-            "timeout": settings.db_connect_timeout,
-            "command_timeout": max(settings.db_statement_timeout_ms / 1000 + 5, 10),
-            "server_settings": {
-                "application_name": "minqing",
-                "statement_timeout": str(settings.db_statement_timeout_ms),
-                "timezone": "UTC",
-            },
-        },
+        "connect_args": _connect_args(settings),
     }
     options.update(overrides)
     return create_async_engine(to_async_url(url), **options)
@@ -159,6 +163,78 @@ async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+class ReadPool:
+    """A small asyncpg pool for the single-statement reads of the hottest paths (GET issue, a
+    dashboard's 304, the caller of a list): one round trip per read and nothing else.
+
+    Only :class:`DriverStatement` SELECTs run on these connections, so they never carry session
+    state (no SET, LISTEN, advisory lock or cursor): asyncpg's reset query on release — one more
+    round trip per read — is skipped, while a connection somehow left inside a transaction is
+    still rolled back by asyncpg itself. Connections are opened on demand (none at start-up, so
+    the service starts while the database is away) with the engine's URL and connection settings,
+    and JSON comes back decoded as from the engine. After a lost connection (database restart)
+    every pooled connection is replaced and the read is tried once more on a fresh one: a read
+    is safe to repeat.
+    """
+
+    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+        import asyncpg
+
+        _args, options = engine.dialect.create_connect_args(engine.url)
+        options.pop("prepared_statement_cache_size", None)
+        options.pop("prepared_statement_name_func", None)
+        options.update(_connect_args(settings))
+        self.engine = engine
+        self.timeout = settings.db_pool_timeout
+        self.pool = asyncpg.create_pool(
+            min_size=0,
+            max_size=settings.db_read_pool_size,
+            init=self._init,
+            reset=self._reset,
+            max_inactive_connection_lifetime=300,
+            **options,
+        )
+
+    @staticmethod
+    async def _init(conn: Any) -> None:
+        import json
+
+        for name in ("json", "jsonb"):
+            await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+    @staticmethod
+    async def _reset(conn: Any) -> None:
+        """Nothing to reset (see the class): asyncpg has already rolled back an open transaction."""
+
+    async def start(self) -> None:
+        await self.pool  # opens no connection yet (min_size=0)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    async def fetchrow(self, sql: str, args: tuple[Any, ...]) -> Any:
+        try:
+            return await self._fetchrow(sql, args)
+        except Exception as exc:
+            if not _lost_connection(exc):
+                raise
+            await self.pool.expire_connections()
+        return await self._fetchrow(sql, args)
+
+    async def _fetchrow(self, sql: str, args: tuple[Any, ...]) -> Any:
+        async with self.pool.acquire(timeout=self.timeout) as conn:
+            return await conn.fetchrow(sql, *args)
+
+
+def _lost_connection(exc: BaseException) -> bool:
+    import asyncpg
+
+    # A connection ended by the server may also show up as a protocol in a confused state
+    # (InternalClientError) when the server's goodbye arrived while it was idle.
+    lost = asyncpg.ConnectionDoesNotExistError | asyncpg.InterfaceError | asyncpg.InternalClientError | ConnectionError
+    return isinstance(exc, lost) or getattr(exc, "sqlstate", None) in {"57P01", "57P02", "57P03"}
+
+
 class DriverStatement:
     """A Core statement compiled once for asyncpg, run on the session's connection without the ORM.
 
@@ -176,9 +252,20 @@ class DriverStatement:
         self.names = list(compiled.positiontup or [])
         self.defaults = {k: v for k, v in compiled.params.items() if v is not None}  # the statement's literals
 
-    async def fetchrow(self, on: AsyncSession | AsyncEngine, **params: Any) -> Any:
-        """One row (or None), on the session's connection or on one taken from ``engine``'s pool
-        for just this statement (cheaper when the request needs no session at all)."""
+    def _args(self, params: dict[str, Any]) -> tuple[Any, ...]:
+        values = {**self.defaults, **params}
+        return tuple(values[n] for n in self.names)
+
+    async def fetchrow(self, on: AsyncSession | AsyncEngine | ReadPool, **params: Any) -> Any:
+        """One row (or None), on the session's connection, on a :class:`ReadPool` (the cheapest
+        when the request needs no session at all) or on a connection taken from an engine's pool
+        for just this statement."""
+        if isinstance(on, ReadPool):
+            args = self._args(params)
+            dispatch = on.engine.sync_engine.dispatch.before_cursor_execute
+            if dispatch:  # statement logging and counting see these reads too (without a connection)
+                dispatch(None, None, self.sql, args, None, False)
+            return await on.fetchrow(self.sql, args)
         if isinstance(on, AsyncEngine):
             async with on.connect() as conn:
                 return await self._fetchrow(conn, params)
@@ -186,8 +273,7 @@ class DriverStatement:
 
     async def _fetchrow(self, conn: AsyncConnection, params: dict[str, Any]) -> Any:
         driver = (await conn.get_raw_connection()).driver_connection
-        values = {**self.defaults, **params}
-        args = tuple(values[n] for n in self.names)
+        args = self._args(params)
         sync = conn.sync_connection
         if sync is not None and sync.dispatch.before_cursor_execute:  # statement logging and counting
             sync.dispatch.before_cursor_execute(sync, None, self.sql, args, None, False)
@@ -232,7 +318,7 @@ def is_database_unavailable(exc: BaseException) -> bool:
         if sqlstate in _UNAVAILABLE_SQLSTATES:
             return True
         name = type(cur).__name__
-        if name in {"ConnectionDoesNotExistError", "CannotConnectNowError", "InterfaceError"}:
+        if name in {"ConnectionDoesNotExistError", "CannotConnectNowError", "InterfaceError", "InternalClientError"}:
             return True
         cur = cur.__cause__ or cur.__context__
     return False

@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app.auth.deps import credentials
 from app.config import Settings, get_settings
-from app.db import create_engine, read_session_factory, session_factory
+from app.db import ReadPool, create_engine, read_session_factory, session_factory
 from app.errors import (
     COMMON_PROBLEMS,
     PRIVATE_PROBLEMS,
@@ -46,6 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = session_factory(engine)
         app.state.read_sessionmaker = read_session_factory(engine)
+        app.state.read_pool = ReadPool(engine, settings)
+        await app.state.read_pool.start()
         try:
             for hook in app.state.startup_hooks:
                 await hook(app)
@@ -53,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             for hook in reversed(app.state.shutdown_hooks):
                 await hook(app)
+            await app.state.read_pool.close()
             await engine.dispose()
 
     app = FastAPI(

@@ -276,9 +276,9 @@ async def export_xlsx(
 )
 async def get_issue(request: Request, issue_id: IssueId, creds: CredentialsDep) -> Response:
     # The hottest read: a bearer token's user is authenticated in the same statement as the read,
-    # on a pooled connection without a session; API keys take the ordinary path.
+    # on the hot-read pool without a session; API keys take the ordinary path.
     if creds.user_id is not None:
-        read = await service.read_for_token_user(request.app.state.engine, creds.user_id, issue_id, READER_ROLES)
+        read = await service.read_for_token_user(request.app.state.read_pool, creds.user_id, issue_id, READER_ROLES)
         tag = etag_of(read.issue.version)
         if not_modified(request, tag):
             return Response(status_code=304, headers={"ETag": tag})

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.auth.models import Unit, User
 from app.auth.scope import Principal, caller_row, caller_scope_filter, scope_filter, subtree_area_ids
-from app.db import DriverStatement
+from app.db import DriverStatement, ReadPool
 from app.grids.models import Area
 from app.issues.models import (
     Category,
@@ -335,7 +335,7 @@ def _get_for_token_user() -> DriverStatement:
 GET_FOR_TOKEN_USER = _get_for_token_user()
 
 
-async def get_for_token_user(db: AsyncEngine | AsyncSession, user_id: uuid.UUID, issue_id: uuid.UUID) -> Any:
+async def get_for_token_user(db: ReadPool | AsyncSession, user_id: uuid.UUID, issue_id: uuid.UUID) -> Any:
     """See :func:`_get_for_token_user`; None when the user does not exist."""
     return await GET_FOR_TOKEN_USER.fetchrow(db, user_id=user_id, issue_id=issue_id)
 

@@ -23,13 +23,14 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Response
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
 from app.auth.admission import admit_caller
 from app.auth.roles import Role
 from app.auth.scope import Principal, path_within
 from app.config import Settings
+from app.db import ReadPool
 from app.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed, field_error
 from app.grids import service as grids
 from app.grids.models import Level
@@ -261,7 +262,7 @@ class IssueRead:
 
 
 async def read_for_token_user(
-    db: AsyncEngine | AsyncSession, user_id: uuid.UUID, issue_id: uuid.UUID, roles: frozenset[Role]
+    db: ReadPool | AsyncSession, user_id: uuid.UUID, issue_id: uuid.UUID, roles: frozenset[Role]
 ) -> IssueRead:
     """Authenticate a bearer token's user and read the issue in one round trip (401 / 403 as the
     request dependencies give them; 404 outside the caller's scope)."""

@@ -54,14 +54,14 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.auth.admission import admit_caller
 from app.auth.models import User
 from app.auth.roles import Role
 from app.auth.scope import Principal, caller_row, in_subtree
-from app.db import DriverStatement
+from app.db import DriverStatement, ReadPool
 from app.diary.models import DiaryEntry
 from app.errors import ValidationFailed, field_error
 from app.grids.models import Area
@@ -244,7 +244,7 @@ CALLER_SCOPE = _caller_scope()
 
 
 async def caller_scope(
-    db: AsyncEngine | AsyncSession, user_id: uuid.UUID, area_id: uuid.UUID | None, roles: frozenset[Role], field: str
+    db: ReadPool | AsyncSession, user_id: uuid.UUID, area_id: uuid.UUID | None, roles: frozenset[Role], field: str
 ) -> tuple[Principal, Scope]:
     """:func:`scope_of` for a bearer token's user, authenticated in the same statement: what a
     polling dashboard pays for a 304 is one round trip."""
