@@ -45,6 +45,16 @@ def _date_text(value: Any) -> Any:
     return value
 
 
+def plain_date(text: str) -> dt.date | None:
+    """The date a :data:`QueryDate` parameter reads from ``text``, or None when it would refuse it."""
+    if not _DATE.fullmatch(text):
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
 QueryDatetime = Annotated[dt.datetime, BeforeValidator(_date_time_text)]
 """A date-time query parameter: RFC 3339 text only (no Unix timestamps)."""
 QueryDate = Annotated[dt.date, BeforeValidator(_date_text)]

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import re
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request, Response
 
 from app.auth.deps import Credentials, CredentialsDep, SettingsDep, principal_for
 from app.auth.roles import Role
+from app.auth.security import decode_token
 from app.config import Settings
 from app.db import read_session
+from app.errors import AppError
 from app.kit import clock
+from app.kit.conditional import ConditionalRoute, bearer_token, plain_query, prechecked
 from app.kit.etag import not_modified
 from app.kit.routing import Router
-from app.kit.schemas import QueryDate
+from app.kit.schemas import QueryDate, plain_date
 from app.stats import schemas, service
 
-router = Router(prefix="/api/v1/stats", tags=["stats"])
+router = Router(prefix="/api/v1/stats", tags=["stats"], route_class=ConditionalRoute)
 
 STATS_READERS = frozenset(
     {Role.GRID_WORKER, Role.MEDIATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.VIEWER, Role.ADMIN}
@@ -62,11 +67,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 async def _scope(request: Request, creds: Credentials, area_id: uuid.UUID | None, field: str) -> service.Scope:
     """The caller (401 / 403) and the area asked about with its fingerprint: one round trip for a
-    bearer token, on a pooled connection without a session, so a dashboard's 304 costs about as
+    bearer token, on the hot-read pool without a session, so a dashboard's 304 costs about as
     much as reading one row. Figures are computed afterwards in a read session of their own."""
+    prechecked_scope: service.Scope | None = getattr(request.state, "stats_scope", None)
+    if prechecked_scope is not None:  # the same request's precheck found it (see _Conditional)
+        return prechecked_scope
     if creds.user_id is not None:
-        engine = request.app.state.engine
-        return (await service.caller_scope(engine, creds.user_id, area_id, STATS_READERS, field))[1]
+        pool = request.app.state.read_pool
+        return (await service.caller_scope(pool, creds.user_id, area_id, STATS_READERS, field))[1]
     async with read_session(request) as session:
         principal = await principal_for(request, session, creds, STATS_READERS)
         return await service.scope_of(session, principal, area_id, field)
@@ -89,12 +97,71 @@ AreaScope = Annotated[service.Scope, Depends(_area_scope)]
 ParentScope = Annotated[service.Scope, Depends(_parent_scope)]
 
 
+def _cache_headers(settings: Settings, tag: str) -> dict[str, str]:
+    return {"ETag": tag, "Cache-Control": f"private, max-age={settings.stats_max_age_seconds}"}
+
+
 def _cached(request: Request, response: Response, settings: Settings, tag: str) -> Response | None:
-    headers = {"ETag": tag, "Cache-Control": f"private, max-age={settings.stats_max_age_seconds}"}
+    headers = _cache_headers(settings, tag)
     if not_modified(request, tag):
         return Response(status_code=304, headers=headers)
     response.headers.update(headers)
     return None
+
+
+_UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class _Conditional:
+    """The 304 of a polling dashboard without FastAPI's parameter binding (see
+    :mod:`app.kit.conditional`): a bearer token, the area (``area``) and the window in their plain
+    forms, the route's other parameters (``choices``: name, allowed values, default — in the order
+    the route's ETag takes them). The ETag is made exactly as the route makes it; anything else, and
+    every refusal, is left to the route. When the tag is stale the scope found is kept for the
+    route, so a dashboard whose figures changed still pays one statement for the caller and area."""
+
+    kind: str
+    area: str = "area_id"
+    choices: tuple[tuple[str, frozenset[str], object], ...] = ()
+
+    async def __call__(self, request: Request) -> Response | None:
+        token = bearer_token(request)
+        known = frozenset({self.area, "from", "to", *(name for name, _, _ in self.choices)})
+        query = plain_query(request, known) if token else None
+        if token is None or query is None:
+            return None
+        area_text = query.get(self.area)
+        if area_text is not None and not _UUID_TEXT.fullmatch(area_text):
+            return None
+        days = [plain_date(query[name]) if name in query else None for name in ("from", "to")]
+        if any(day is None and name in query for day, name in zip(days, ("from", "to"), strict=True)):
+            return None
+        extras: list[object] = []
+        for name, allowed, default in self.choices:
+            value = query.get(name)
+            if (value is None and default is _REQUIRED) or (value is not None and value not in allowed):
+                return None
+            extras.append(default if value is None else value)
+        settings: Settings = request.app.state.settings
+        try:
+            user_id = decode_token(token, secret=settings.require_jwt_secret(), issuer=settings.jwt_issuer)
+            if user_id is None:
+                return None
+            area_id = uuid.UUID(area_text) if area_text is not None else None
+            _, scope = await service.caller_scope(
+                request.app.state.read_pool, user_id, area_id, STATS_READERS, self.area
+            )
+            now = clock.now()
+            window = service.window(settings.timezone, days[0], days[1], now)
+        except (AppError, RuntimeError):
+            return None
+        request.state.stats_scope = scope
+        tag = service.etag(self.kind, scope, now, window.first, window.last, *extras)
+        if not not_modified(request, tag):
+            return None
+        return Response(status_code=304, headers=_cache_headers(settings, tag))
 
 
 @router.get(
@@ -114,6 +181,7 @@ wall-clock seconds from creation to first response (responded in the window) and
 window, by their state now (`mediated`: an outcome was recorded).""",
     responses=ERRORS,
 )
+@prechecked(_Conditional("overview"))
 async def stats_overview(
     request: Request,
     response: Response,
@@ -140,6 +208,13 @@ async def stats_overview(
     "its own subtree, sortable by any rate or count (`order=desc` by default; rows without a value "
     "go last).\n" + COMMON,
     responses=ERRORS,
+)
+@prechecked(
+    _Conditional(
+        "areas",
+        area="parent_id",
+        choices=(("sort", frozenset(service.SORTABLE), None), ("order", frozenset({"asc", "desc"}), "desc")),
+    )
 )
 async def stats_areas(
     request: Request,
@@ -172,6 +247,7 @@ async def stats_areas(
     "satisfaction rate of the issues they handled; open issues assigned to them and overdue now.\n" + COMMON,
     responses=ERRORS,
 )
+@prechecked(_Conditional("workers"))
 async def stats_workers(
     request: Request,
     response: Response,
@@ -200,6 +276,15 @@ async def stats_workers(
     "(`response_rate`, `satisfaction_rate`, …, `diary_closure_rate`) are rate objects, `value` null "
     "for an empty bucket. Each metric is counted on the date given below.\n" + COMMON,
     responses=ERRORS,
+)
+@prechecked(
+    _Conditional(
+        "timeseries",
+        choices=(
+            ("metric", frozenset(service.METRICS), _REQUIRED),
+            ("bucket", frozenset({"day", "week", "month"}), "day"),
+        ),
+    )
 )
 async def stats_timeseries(
     request: Request,
