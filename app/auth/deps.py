@@ -68,14 +68,8 @@ class Credentials:
     api_key: str | None = None
 
 
-async def credentials(
-    settings: SettingsDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-    api_key: Annotated[str | None, Depends(api_key_scheme)],
-) -> Credentials:
-    """401 when nothing or an invalid token was sent; otherwise what to authenticate. Endpoints on
-    hot read paths take this and authenticate in the same statement as their read (see
-    :func:`app.auth.scope.caller_row` and :func:`app.auth.admission.admit_caller`)."""
+def credentials_of(settings: Settings, bearer: HTTPAuthorizationCredentials | None, api_key: str | None) -> Credentials:
+    """What a bearer token or an API key stands for (401 when neither, or an invalid token)."""
     token = bearer.credentials if bearer else None
     if api_key or (token and split_api_key(token)):
         return Credentials(api_key=api_key or token)
@@ -87,7 +81,34 @@ async def credentials(
     raise Unauthorized("Send 'Authorization: Bearer <token>' or an API key.", code="not_authenticated")
 
 
-CredentialsDep = Annotated[Credentials, Depends(credentials)]
+async def credentials(
+    request: Request,
+    settings: SettingsDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
+) -> Credentials:
+    """401 when nothing or an invalid token was sent; otherwise what to authenticate. The private
+    routers' safety net (it also declares both schemes in the OpenAPI document); endpoints read
+    the result with :data:`CredentialsDep`. Endpoints on hot read paths authenticate in the same
+    statement as their read (see :func:`app.auth.scope.caller_row` and
+    :func:`app.auth.admission.admit_caller`)."""
+    found = credentials_of(settings, bearer, api_key)
+    request.state.credentials = found
+    return found
+
+
+async def read_credentials(request: Request) -> Credentials:
+    """:func:`credentials` as a dependency without sub-dependencies: FastAPI solves a cached
+    dependency's whole subtree again wherever it is used, and nearly every route uses this one
+    two or three times. Taken from the safety net's result when it ran, else worked out here."""
+    found: Credentials | None = getattr(request.state, "credentials", None)
+    if found is None:
+        found = credentials_of(request.app.state.settings, await bearer_scheme(request), await api_key_scheme(request))
+        request.state.credentials = found
+    return found
+
+
+CredentialsDep = Annotated[Credentials, Depends(read_credentials)]
 
 
 async def current_principal(request: Request, session: SessionDep, creds: CredentialsDep) -> Principal:

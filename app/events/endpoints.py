@@ -11,7 +11,7 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
-from app.auth.deps import SettingsDep, api_key_scheme, bearer_scheme, credentials, principal_for
+from app.auth.deps import SettingsDep, api_key_scheme, bearer_scheme, credentials_of, principal_for
 from app.auth.scope import Principal
 from app.db import SessionDep
 from app.events.hub import BATCH, EVENT_NAMES, Event, Hub, Subscriber, hub_of, parse_event_id
@@ -35,7 +35,7 @@ async def stream_principal(
 ) -> Principal:
     if bearer is None and access_token:
         bearer = HTTPAuthorizationCredentials(scheme="Bearer", credentials=access_token)
-    creds = await credentials(settings, bearer, api_key)
+    creds = credentials_of(settings, bearer, api_key)
     return await principal_for(request, session, creds, STATS_READERS)
 
 
