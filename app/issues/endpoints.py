@@ -184,9 +184,8 @@ async def list_issues(
     rows = await repository.list_page(session, principal, f, cursor=cursor, limit=limit, now=now)
     by_update = f.updated_since is not None
     items, next_cursor = page_of(rows, limit, lambda i: [i.updated_at if by_update else i.created_at, i.id])
-    return _json(
-        Page[schemas.IssueOut](items=[service.to_out(i, principal, now) for i in items], next_cursor=next_cursor)
-    )
+    page = {"items": [service.out_fields(i, principal, now) for i in items], "next_cursor": next_cursor}
+    return Response(service.render(page), media_type="application/json")
 
 
 async def _export_stmt(
@@ -282,8 +281,8 @@ async def get_issue(request: Request, issue_id: IssueId, creds: CredentialsDep) 
         tag = etag_of(read.issue.version)
         if not_modified(request, tag):
             return Response(status_code=304, headers={"ETag": tag})
-        out = service.detail_of(read.issue, read.principal, read.co_reporters)
-        return _json(out, headers={"ETag": tag})
+        body = service.render(service.detail_fields(read.issue, read.principal, read.co_reporters))
+        return Response(body, media_type="application/json", headers={"ETag": tag})
     async with request_session(request) as session:
         principal = await principal_for(request, session, creds, READER_ROLES)
         issue = await service.get_in_scope(session, principal, issue_id)

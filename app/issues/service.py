@@ -21,6 +21,7 @@ from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 from fastapi import Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -176,7 +177,13 @@ def _set_policy(issue: Issue, policy: SlaPolicy, cal: WorkCalendar) -> None:
 
 def to_out(issue: Issue, principal: Principal | None, now: dt.datetime, cls: type[Any] = schemas.IssueOut) -> Any:
     """The response shape: reporter masked, SLA state computed, the caller's next actions listed."""
-    return cls(
+    return cls(**out_fields(issue, principal, now))
+
+
+def out_fields(issue: Any, principal: Principal | None, now: dt.datetime) -> dict[str, Any]:
+    """The fields of :class:`schemas.IssueOut` for an issue (an ORM object, or its columns as
+    attributes), as values that serialize to the model's JSON (see :func:`render`)."""
+    return dict(
         id=issue.id,
         number=issue.number,
         title=issue.title,
@@ -219,6 +226,33 @@ def to_out(issue: Issue, principal: Principal | None, now: dt.datetime, cls: typ
         created_at=issue.created_at,
         updated_at=issue.updated_at,
     )
+
+
+def detail_fields(issue: Any, principal: Principal, co_reporters: list[dict[str, Any]]) -> dict[str, Any]:
+    """:func:`out_fields` of :class:`schemas.IssueDetail` (see :func:`detail_of`)."""
+    fields = out_fields(issue, principal, clock.now())
+    fields["co_reporters"] = [
+        {"name": mask_name(r["name"]), "phone": mask_phone(r["phone"]), "from_issue_id": r["from_issue_id"]}
+        for r in co_reporters
+    ]
+    return fields
+
+
+_RENDER_OPTIONS = orjson.OPT_UTC_Z
+
+
+def render(value: Any) -> bytes:
+    """JSON of :func:`out_fields` values (or lists and pages of them), as the output models write it
+    (UTC as ``Z``, enums by value, UUIDs as text) at a fraction of the cost: the hottest reads
+    (GET an issue, lists) render here, without building a model per issue. A test compares the two
+    for issues in every state."""
+    return orjson.dumps(value, default=_render_other, option=_RENDER_OPTIONS)
+
+
+def _render_other(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):  # asyncpg's own UUID type
+        return str(value)
+    raise TypeError(f"cannot render {type(value).__name__}")
 
 
 async def detail(
