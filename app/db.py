@@ -222,7 +222,10 @@ class ReadPool:
         return await self._fetchrow(sql, args)
 
     async def _fetchrow(self, sql: str, args: tuple[Any, ...]) -> Any:
-        async with self.pool.acquire(timeout=self.timeout) as conn:
+        # A connection is idle: it is handed over at once (a fresh one opens within the connect
+        # timeout), so the bounded wait — a timer per read in asyncpg — is only armed when all are busy.
+        timeout = None if self.pool.get_idle_size() else self.timeout
+        async with self.pool.acquire(timeout=timeout) as conn:
             return await conn.fetchrow(sql, *args)
 
 

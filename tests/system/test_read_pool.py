@@ -4,10 +4,13 @@ loss of every pooled connection (a database restart, an administrator's pg_termi
 from __future__ import annotations
 
 import asyncio
+import time
 
 import asyncpg
+import pytest
 
-from app.db import ReadPool, create_engine
+from app.db import ReadPool, create_engine, is_database_unavailable
+from tests.conftest import make_settings
 
 
 async def test_reads_are_decoded_and_survive_lost_connections(settings, db_url):
@@ -30,5 +33,24 @@ async def test_reads_are_decoded_and_survive_lost_connections(settings, db_url):
             assert (await pool.fetchrow("SELECT 1 AS one", ()))["one"] == 1
     finally:
         await admin.close()
+        await pool.close()
+        await engine.dispose()
+
+
+async def test_a_read_waits_a_bounded_time_when_every_connection_is_busy(db_url):
+    settings = make_settings(db_url, db_read_pool_size=1, db_pool_timeout=0.5)
+    engine = create_engine(settings)
+    pool = ReadPool(engine, settings)
+    await pool.start()
+    try:
+        busy = asyncio.create_task(pool.fetchrow("SELECT pg_sleep(3)", ()))
+        await asyncio.sleep(0.3)  # the only connection is taken
+        start = time.monotonic()
+        with pytest.raises(Exception) as caught:
+            await pool.fetchrow("SELECT 1", ())
+        assert time.monotonic() - start < 2
+        assert is_database_unavailable(caught.value)  # → 503 with Retry-After, like the engine's pool
+        busy.cancel()
+    finally:
         await pool.close()
         await engine.dispose()
