@@ -435,7 +435,8 @@ async def list_page(
         limit=limit,
         descending=f.updated_since is None,
     )
-    return (await session.execute(stmt)).all()
+    # Core execution on the session's connection: the rows need no ORM loading.
+    return (await (await session.connection()).execute(stmt)).all()
 
 
 async def count(session: AsyncSession, principal: Principal, f: IssueFilters, now: dt.datetime) -> int:

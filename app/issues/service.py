@@ -13,11 +13,10 @@ import hashlib
 import json
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -149,12 +148,18 @@ def _recompute_resolve_due(issue: Issue, cal: WorkCalendar) -> None:
 
 def sla_state_of(issue: Issue, now: dt.datetime) -> SlaState | None:
     """Where the running clock stands; a suspended issue is judged at the moment it stopped."""
-    if issue.due_at is None or issue.due_soon_at is None:
+    return _sla_state(issue.due_at, issue.due_soon_at, issue.suspended_since, now)
+
+
+def _sla_state(
+    due_at: dt.datetime | None, due_soon_at: dt.datetime | None, suspended_since: dt.datetime | None, now: dt.datetime
+) -> SlaState | None:
+    if due_at is None or due_soon_at is None:
         return None
-    effective = issue.suspended_since or now
-    if effective > issue.due_at:
+    effective = suspended_since or now
+    if effective > due_at:
         return SlaState.OVERDUE
-    if effective >= issue.due_soon_at:
+    if effective >= due_soon_at:
         return SlaState.DUE_SOON
     return SlaState.ON_TRACK
 
@@ -180,57 +185,110 @@ def to_out(issue: Issue, principal: Principal | None, now: dt.datetime, cls: typ
     return cls(**out_fields(issue, principal, now))
 
 
+_OUT_COLUMNS = (
+    "id",
+    "number",
+    "title",
+    "description",
+    "kind",
+    "category",
+    "channel",
+    "priority",
+    "status",
+    "tier",
+    "area_id",
+    "lat",
+    "lng",
+    "address",
+    "reporter_name",
+    "reporter_phone",
+    "occurred_at",
+    "external_ref",
+    "assignee_user_id",
+    "assignee_unit_id",
+    "merged_into_id",
+    "diary_entry_id",
+    "outcome",
+    "resolution",
+    "rating",
+    "solved",
+    "escalated",
+    "supervised_count",
+    "reopened_count",
+    "respond_due_at",
+    "resolve_due_at",
+    "due_at",
+    "due_soon_at",
+    "suspended_since",
+    "first_responded_at",
+    "dispatched_at",
+    "resolved_at",
+    "closed_at",
+    "paused_seconds",
+    "pending_extension",
+    "version",
+    "created_at",
+    "updated_at",
+)
+
+
 def out_fields(issue: Any, principal: Principal | None, now: dt.datetime) -> dict[str, Any]:
     """The fields of :class:`schemas.IssueOut` for an issue (an ORM object, or its columns as
     attributes), as values that serialize to the model's JSON (see :func:`render`)."""
+    return fields_of({name: getattr(issue, name) for name in _OUT_COLUMNS}, principal, now)
+
+
+def fields_of(c: Mapping[str, Any], principal: Principal | None, now: dt.datetime) -> dict[str, Any]:
+    """:func:`out_fields` from the issue's columns by name (a dict, an asyncpg record): the lists
+    and GET render from these without an object per issue."""
     return dict(
-        id=issue.id,
-        number=issue.number,
-        title=issue.title,
-        description=issue.description,
-        kind=issue.kind,
-        category=issue.category,
-        channel=issue.channel,
-        priority=issue.priority,
-        status=issue.status,
-        tier=issue.tier,
-        area_id=issue.area_id,
-        location=None if issue.lat is None else {"lat": issue.lat, "lng": issue.lng},
-        address=issue.address,
-        reporter={"name": mask_name(issue.reporter_name), "phone": mask_phone(issue.reporter_phone)},
-        occurred_at=issue.occurred_at,
-        external_ref=issue.external_ref,
-        assignee_user_id=issue.assignee_user_id,
-        assignee_unit_id=issue.assignee_unit_id,
-        merged_into_id=issue.merged_into_id,
-        diary_entry_id=issue.diary_entry_id,
-        outcome=issue.outcome,
-        resolution=issue.resolution,
-        rating=issue.rating,
-        solved=issue.solved,
-        escalated=issue.escalated,
-        supervised_count=issue.supervised_count,
-        reopened_count=issue.reopened_count,
-        respond_due_at=issue.respond_due_at,
-        resolve_due_at=issue.resolve_due_at,
-        sla_state=sla_state_of(issue, now),
-        first_responded_at=issue.first_responded_at,
-        dispatched_at=issue.dispatched_at,
-        resolved_at=issue.resolved_at,
-        closed_at=issue.closed_at,
-        suspended_since=issue.suspended_since,
-        paused_seconds=issue.paused_seconds,
-        pending_extension=issue.pending_extension,
-        allowed_actions=allowed_actions(Status(issue.status), principal.role) if principal else [],
-        version=issue.version,
-        created_at=issue.created_at,
-        updated_at=issue.updated_at,
+        id=c["id"],
+        number=c["number"],
+        title=c["title"],
+        description=c["description"],
+        kind=c["kind"],
+        category=c["category"],
+        channel=c["channel"],
+        priority=c["priority"],
+        status=c["status"],
+        tier=c["tier"],
+        area_id=c["area_id"],
+        location=None if c["lat"] is None else {"lat": c["lat"], "lng": c["lng"]},
+        address=c["address"],
+        reporter={"name": mask_name(c["reporter_name"]), "phone": mask_phone(c["reporter_phone"])},
+        occurred_at=c["occurred_at"],
+        external_ref=c["external_ref"],
+        assignee_user_id=c["assignee_user_id"],
+        assignee_unit_id=c["assignee_unit_id"],
+        merged_into_id=c["merged_into_id"],
+        diary_entry_id=c["diary_entry_id"],
+        outcome=c["outcome"],
+        resolution=c["resolution"],
+        rating=c["rating"],
+        solved=c["solved"],
+        escalated=c["escalated"],
+        supervised_count=c["supervised_count"],
+        reopened_count=c["reopened_count"],
+        respond_due_at=c["respond_due_at"],
+        resolve_due_at=c["resolve_due_at"],
+        sla_state=_sla_state(c["due_at"], c["due_soon_at"], c["suspended_since"], now),
+        first_responded_at=c["first_responded_at"],
+        dispatched_at=c["dispatched_at"],
+        resolved_at=c["resolved_at"],
+        closed_at=c["closed_at"],
+        suspended_since=c["suspended_since"],
+        paused_seconds=c["paused_seconds"],
+        pending_extension=c["pending_extension"],
+        allowed_actions=allowed_actions(Status(c["status"]), principal.role) if principal else [],
+        version=c["version"],
+        created_at=c["created_at"],
+        updated_at=c["updated_at"],
     )
 
 
-def detail_fields(issue: Any, principal: Principal, co_reporters: list[dict[str, Any]]) -> dict[str, Any]:
-    """:func:`out_fields` of :class:`schemas.IssueDetail` (see :func:`detail_of`)."""
-    fields = out_fields(issue, principal, clock.now())
+def detail_fields(c: Mapping[str, Any], principal: Principal, co_reporters: list[dict[str, Any]]) -> dict[str, Any]:
+    """:func:`fields_of` for :class:`schemas.IssueDetail` (see :func:`detail_of`)."""
+    fields = fields_of(c, principal, clock.now())
     fields["co_reporters"] = [
         {"name": mask_name(r["name"]), "phone": mask_phone(r["phone"]), "from_issue_id": r["from_issue_id"]}
         for r in co_reporters
@@ -291,7 +349,7 @@ async def get_in_scope(session: AsyncSession, principal: Principal, issue_id: uu
 @dataclass(frozen=True)
 class IssueRead:
     principal: Principal
-    issue: Any  # an Issue, or its columns as attributes
+    issue: Mapping[str, Any]  # the issue's columns by name
     co_reporters: list[dict[str, Any]]
 
 
@@ -305,9 +363,7 @@ async def read_for_token_user(
     if row["id"] is None:
         raise NotFound("No such issue in your jurisdiction.", code="issue_not_found")
     reporters = row["co_reporters"] or []  # the engine's connections decode JSON already
-    return IssueRead(
-        principal, SimpleNamespace(**row), json.loads(reporters) if isinstance(reporters, str) else reporters
-    )
+    return IssueRead(principal, row, json.loads(reporters) if isinstance(reporters, str) else reporters)
 
 
 async def filters_in_scope(

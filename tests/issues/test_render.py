@@ -59,7 +59,7 @@ async def test_rendered_issues_equal_the_output_models(client, app):
         assert service.render(fields) == modelled.encode(), row.status  # byte for byte
 
         reporters = [{"name": "王秀兰", "phone": "13900001111", "from_issue_id": row.id}]
-        detail = service.detail_fields(row, principal, reporters)
+        detail = service.detail_fields(row._mapping, principal, reporters)
         modelled_detail = service.detail_of(row, principal, reporters).model_dump(mode="json")
         modelled_detail["sla_state"] = json.loads(service.render(detail))["sla_state"]  # computed at another instant
         assert json.loads(service.render(detail)) == modelled_detail
