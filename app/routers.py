@@ -31,8 +31,9 @@ PUBLIC_ROUTERS: list[APIRouter] = [
 # Public routers that document every error response themselves: Open311 answers in its own format.
 SELF_DOCUMENTED_ROUTERS: list[APIRouter] = [open311.router]
 
-# Routers with a narrow prefix first: a request is offered to each router in turn and those under
-# the bare "/api/v1" prefix have to try their routes on every API path (no two routers overlap).
+# Routers with a narrow prefix first (and all before the public ones, see app/main.py): a request is
+# offered to each router in turn and those under the bare "/api/v1" prefix have to try their routes
+# on every API path (no two routers overlap).
 PRIVATE_ROUTERS: list[APIRouter] = [
     issues.router,
     stats.router,

@@ -7,7 +7,8 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -81,20 +82,43 @@ def credentials_of(settings: Settings, bearer: HTTPAuthorizationCredentials | No
     raise Unauthorized("Send 'Authorization: Bearer <token>' or an API key.", code="not_authenticated")
 
 
-async def credentials(
-    request: Request,
-    settings: SettingsDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-    api_key: Annotated[str | None, Depends(api_key_scheme)],
-) -> Credentials:
-    """401 when nothing or an invalid token was sent; otherwise what to authenticate. The private
-    routers' safety net (it also declares both schemes in the OpenAPI document); endpoints read
-    the result with :data:`CredentialsDep`. Endpoints on hot read paths authenticate in the same
-    statement as their read (see :func:`app.auth.scope.caller_row` and
+async def credentials(request: Request) -> None:
+    """The private routers' safety net: 401 when nothing or an invalid token was sent (see
+    :func:`credentials_of`). It reads the headers itself rather than through FastAPI's security
+    dependencies, whose subtree FastAPI would solve again on every request: the OpenAPI document
+    declares both schemes on every private operation all the same (:func:`document_credentials`).
+    Endpoints read the result with :data:`CredentialsDep`; those on hot read paths authenticate the
+    account in the same statement as their read (see :func:`app.auth.scope.caller_row` and
     :func:`app.auth.admission.admit_caller`)."""
-    found = credentials_of(settings, bearer, api_key)
-    request.state.credentials = found
-    return found
+    await read_credentials(request)
+
+
+def document_credentials(app: FastAPI, routers: list[APIRouter]) -> None:
+    """Declare the bearer and API key schemes on every operation of ``routers`` (the private ones),
+    as FastAPI does for routes that take its security dependencies."""
+    generate = app.openapi
+    schemes = {
+        scheme.scheme_name: scheme.model.model_dump(mode="json", by_alias=True, exclude_none=True)
+        for scheme in (bearer_scheme, api_key_scheme)
+    }
+    private = {
+        (route.path, method.lower())
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+    }
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(schemes)
+        for path, item in schema.get("paths", {}).items():
+            for method, operation in item.items():
+                if (path, method) in private:
+                    operation["security"] = [{name: []} for name in schemes]
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 async def read_credentials(request: Request) -> Credentials:

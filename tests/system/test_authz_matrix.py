@@ -111,6 +111,23 @@ async def test_operations_are_documented(client):
         assert re.fullmatch(r"[a-z0-9_]+", op.get("operationId", "")), f"{key} operationId {op.get('operationId')}"
 
 
+async def test_private_operations_declare_how_to_authenticate(client):
+    schema = (await client.get("/openapi.json")).json()
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["HTTPBearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": schemes["HTTPBearer"]["description"],
+    }
+    assert schemes["APIKeyHeader"]["in"] == "header" and schemes["APIKeyHeader"]["name"] == "X-API-Key"
+    for method, path, op in await _routes(client):
+        key = f"{method} {path}"
+        if ROUTES.get(key) == PUBLIC:
+            assert "security" not in op or key == "GET /api/v1/events/stream", key
+        else:
+            assert op.get("security") == [{"HTTPBearer": []}, {"APIKeyHeader": []}], key
+
+
 async def test_a_deactivated_account_is_refused_before_its_parameters_are_checked(client):
     """Reads that authenticate inside their statement still answer 401 before a 422."""
     await deactivate(client, "grid_worker")
