@@ -15,30 +15,6 @@ from app.auth.models import ApiKey, LoginFailure, Unit, User
 from app.auth.scope import Principal, scope_filter
 from app.grids.models import Area
 
-_users, _areas = User.__table__, Area.__table__
-# What authenticating a token needs, as plain columns (no ORM entity): built once, run on every request.
-_USER_WITH_AREA = (
-    sa.select(
-        _users.c.id,
-        _users.c.username,
-        _users.c.display_name,
-        _users.c.role,
-        _users.c.home_area_id,
-        _users.c.unit_id,
-        _users.c.is_active,
-        _areas.c.path,
-    )
-    .join_from(_users, _areas, _areas.c.id == _users.c.home_area_id)
-    .where(_users.c.id == sa.bindparam("user_id"))
-)
-
-
-async def user_with_area(session: AsyncSession, user_id: uuid.UUID) -> tuple[sa.Row[Any], str] | None:
-    """The user's id, username, display_name, role, home_area_id, unit_id and is_active, and the
-    path of their home area."""
-    row = (await session.execute(_USER_WITH_AREA, {"user_id": user_id})).first()
-    return (row, row.path) if row else None
-
 
 async def user_by_username(session: AsyncSession, username: str) -> User | None:
     return (await session.execute(sa.select(User).where(User.username == username))).scalar_one_or_none()
