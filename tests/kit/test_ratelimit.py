@@ -19,6 +19,7 @@ def limited_app(app: FastAPI) -> FastAPI:
     small = FastAPI()
     small.state.sessionmaker = app.state.sessionmaker
     small.state.settings = app.state.settings
+    small.state.read_pool = app.state.read_pool
     install_error_handlers(small)
 
     @small.post("/public", dependencies=[Depends(rate_limit("public_post", 3, 60))])
