@@ -13,11 +13,11 @@ import hashlib
 import json
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -185,60 +185,31 @@ def to_out(issue: Issue, principal: Principal | None, now: dt.datetime, cls: typ
     return cls(**out_fields(issue, principal, now))
 
 
-_OUT_COLUMNS = (
-    "id",
-    "number",
-    "title",
-    "description",
-    "kind",
-    "category",
-    "channel",
-    "priority",
-    "status",
-    "tier",
-    "area_id",
-    "lat",
-    "lng",
-    "address",
-    "reporter_name",
-    "reporter_phone",
-    "occurred_at",
-    "external_ref",
-    "assignee_user_id",
-    "assignee_unit_id",
-    "merged_into_id",
-    "diary_entry_id",
-    "outcome",
-    "resolution",
-    "rating",
-    "solved",
-    "escalated",
-    "supervised_count",
-    "reopened_count",
-    "respond_due_at",
-    "resolve_due_at",
-    "due_at",
-    "due_soon_at",
-    "suspended_since",
-    "first_responded_at",
-    "dispatched_at",
-    "resolved_at",
-    "closed_at",
-    "paused_seconds",
-    "pending_extension",
-    "version",
-    "created_at",
-    "updated_at",
-)
+class Columns(Protocol):
+    """An issue's columns by name: a dict, an asyncpg record, or :class:`_Attributes`."""
+
+    def __getitem__(self, name: str, /) -> Any: ...
+
+
+class _Attributes:
+    """An object's attributes read as columns by name (for :func:`fields_of`)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __getitem__(self, name: str) -> Any:
+        return getattr(self.obj, name)
 
 
 def out_fields(issue: Any, principal: Principal | None, now: dt.datetime) -> dict[str, Any]:
     """The fields of :class:`schemas.IssueOut` for an issue (an ORM object, or its columns as
     attributes), as values that serialize to the model's JSON (see :func:`render`)."""
-    return fields_of({name: getattr(issue, name) for name in _OUT_COLUMNS}, principal, now)
+    return fields_of(_Attributes(issue), principal, now)
 
 
-def fields_of(c: Mapping[str, Any], principal: Principal | None, now: dt.datetime) -> dict[str, Any]:
+def fields_of(c: Columns, principal: Principal | None, now: dt.datetime) -> dict[str, Any]:
     """:func:`out_fields` from the issue's columns by name (a dict, an asyncpg record): the lists
     and GET render from these without an object per issue."""
     return dict(
@@ -286,7 +257,7 @@ def fields_of(c: Mapping[str, Any], principal: Principal | None, now: dt.datetim
     )
 
 
-def detail_fields(c: Mapping[str, Any], principal: Principal, co_reporters: list[dict[str, Any]]) -> dict[str, Any]:
+def detail_fields(c: Columns, principal: Principal, co_reporters: list[dict[str, Any]]) -> dict[str, Any]:
     """:func:`fields_of` for :class:`schemas.IssueDetail` (see :func:`detail_of`)."""
     fields = fields_of(c, principal, clock.now())
     fields["co_reporters"] = [
@@ -349,7 +320,7 @@ async def get_in_scope(session: AsyncSession, principal: Principal, issue_id: uu
 @dataclass(frozen=True)
 class IssueRead:
     principal: Principal
-    issue: Mapping[str, Any]  # the issue's columns by name
+    issue: Columns  # the issue's columns by name
     co_reporters: list[dict[str, Any]]
 
 
