@@ -11,6 +11,7 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
+from app.auth.admission import invalid_token
 from app.auth.deps import SettingsDep, api_key_scheme, bearer_scheme, credentials_of, principal_for
 from app.auth.scope import Principal
 from app.db import SessionDep
@@ -33,6 +34,8 @@ async def stream_principal(
         Query(description="the bearer token, for EventSource clients that cannot send headers"),
     ] = None,
 ) -> Principal:
+    if bearer is None and request.headers.get("authorization"):
+        raise invalid_token()  # a header that is not a bearer token is refused, not ignored
     if bearer is None and access_token:
         bearer = HTTPAuthorizationCredentials(scheme="Bearer", credentials=access_token)
     creds = credentials_of(settings, bearer, api_key)
