@@ -427,13 +427,19 @@ async def list_page(
     session: AsyncSession, principal: Principal, f: IssueFilters, *, cursor: str | None, limit: int, now: dt.datetime
 ) -> Sequence[sa.Row[Any]]:
     """A page of issues as plain rows (the columns of ``issues`` as attributes): a list only
-    renders them, and rows cost a third less than ORM objects to load."""
-    stmt = keyset(
-        filtered(principal, f, now).with_only_columns(*Issue.__table__.c),
-        order_columns(f),
-        cursor=cursor,
-        limit=limit,
-        descending=f.updated_since is None,
+    renders them, and rows cost a third less than ORM objects to load.
+
+    In two steps: the page's ids first — for an area's list an index-only scan of
+    ``(area_id, created_at, id)`` however many issues the area holds — then those rows. Sorting
+    whole rows to keep the newest 50 had fetched every issue of the area from the table."""
+    order = order_columns(f)
+    descending = f.updated_since is None
+    ids = filtered(principal, f, now).with_only_columns(Issue.id)
+    page = keyset(ids, order, cursor=cursor, limit=limit, descending=descending).subquery("page")
+    stmt = (
+        sa.select(*Issue.__table__.c)
+        .join(page, Issue.id == page.c.id)
+        .order_by(*(c.desc() if descending else c.asc() for c in order))
     )
     # Core execution on the session's connection: the rows need no ORM loading.
     return (await (await session.connection()).execute(stmt)).all()
