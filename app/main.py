@@ -20,6 +20,7 @@ from app.errors import (
 )
 from app.events.hub import install as install_event_hub
 from app.integrations.open311 import endpoints as open311
+from app.kit.runtime import tune_gc
 from app.middleware import RequestMiddleware
 from app.observability import configure_logging
 from app.routers import PRIVATE_ROUTERS, PUBLIC_ROUTERS, SELF_DOCUMENTED_ROUTERS
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             for hook in app.state.startup_hooks:
                 await hook(app)
+            tune_gc()  # after start-up: what it built lives as long as the worker
             yield
         finally:
             for hook in reversed(app.state.shutdown_hooks):
