@@ -29,7 +29,7 @@ def _database_name(issues: int) -> str:
 
 
 TUNING = (
-    "ALTER SYSTEM SET shared_buffers = '1GB'; ALTER SYSTEM SET max_connections = 200; "
+    "ALTER SYSTEM SET shared_buffers = '6GB'; ALTER SYSTEM SET max_connections = 200; "
     "ALTER SYSTEM SET synchronous_commit = off; ALTER SYSTEM SET work_mem = '16MB'; "
     "ALTER SYSTEM SET max_wal_size = '8GB'; ALTER SYSTEM SET maintenance_work_mem = '1GB'; "
     "ALTER SYSTEM SET effective_cache_size = '8GB'; ALTER SYSTEM SET random_page_cost = 1.1;"
@@ -43,7 +43,7 @@ def _start_database(data_dir: Path, databases: list[str]) -> list[str]:
     from app import dbserver
 
     server, _ = dbserver.start(data_dir, cleanup="stop", database=databases[0])
-    if dbserver.psql(server, "SHOW max_wal_size").strip() != "8GB":  # tuned once; a restart applies it
+    if dbserver.psql(server, "SHOW shared_buffers").strip() != "6GB":  # tuned once; a restart applies it
         dbserver.psql(server, TUNING)
         sockets = dbserver.socket_dir(server)
         dbserver.pg_ctl(data_dir, "-w", "-m", "fast", "stop")
@@ -69,7 +69,31 @@ def _prepare(url: str, issues: int, regenerate: bool) -> tuple[object, float]:
     world = asyncio.run(generate.ensure(url, issues=issues, regenerate=regenerate, console=console))
     seconds = time.monotonic() - t0
     console.print(f"data ready in {seconds:.0f} s: {world.summary()}")
+    asyncio.run(_prewarm(url))
     return world, seconds
+
+
+async def _prewarm(url: str) -> None:
+    """Read the data set into PostgreSQL's shared buffers when it fits, so that every run — the
+    baseline's and Minqing's, whichever comes first — finds the same warm cache. (On a VM that
+    reclaims the page cache, a read outside shared buffers is a disk read of ≈ 0.5 ms.)"""
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        size = await conn.fetchval("SELECT pg_database_size(current_database())")
+        buffers = await conn.fetchval("SELECT setting::bigint * 8192 FROM pg_settings WHERE name = 'shared_buffers'")
+        if size > buffers * 0.8:
+            console.print(f"not prewarmed: {size >> 20} MB does not fit in {buffers >> 20} MB of shared buffers")
+            return
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        pages = await conn.fetchval(
+            "SELECT sum(pg_prewarm(c.oid)) FROM pg_class c"
+            " WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'i', 't', 'm')"
+        )
+        console.print(f"prewarmed {int(pages or 0) * 8192 >> 20} MB into shared buffers")
+    finally:
+        await conn.close()
 
 
 @app.command()

@@ -214,6 +214,7 @@ def run_all(
             res = mine()
             after = ref()
             notes[f"baseline for {label} (before, after)"] = [round(before.rps), round(after.rps)]
+            notes[f"baseline p99 ms for {label} (before, after)"] = [round(before.p99_ms, 1), round(after.p99_ms, 1)]
             return res, (before.rps + after.rps) / 2
 
         select = lambda: drive(b, targets.get_baseline, "baseline select", "")  # noqa: E731
