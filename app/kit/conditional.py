@@ -16,7 +16,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from fastapi import Request, Response
-from fastapi.routing import APIRoute
+
+from app.kit.routing import Route
 
 Precheck = Callable[[Request], Awaitable[Response | None]]
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
@@ -32,7 +33,7 @@ def prechecked(check: Precheck) -> Callable[[Endpoint], Endpoint]:
     return mark
 
 
-class ConditionalRoute(APIRoute):
+class ConditionalRoute(Route):
     """An :class:`APIRoute` that lets its endpoint's precheck answer a conditional GET first."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:

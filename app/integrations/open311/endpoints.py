@@ -23,7 +23,7 @@ from app.integrations.open311 import format as fmt
 from app.integrations.open311 import service
 from app.kit import clock, idempotency
 from app.kit.ratelimit import rate_limit
-from app.kit.routing import Router
+from app.kit.routing import Route, Router
 
 logger = logging.getLogger("minqing.open311")
 
@@ -40,7 +40,7 @@ def _error_response(err: fmt.Open311Error, request: Request, headers: dict[str, 
     return Response(body, status_code=err.status, media_type=media_type, headers=headers)
 
 
-class Open311Route(APIRoute):
+class Open311Route(Route):
     """Renders every error of its endpoint in Open311's format."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
