@@ -28,8 +28,14 @@ def _database_name(issues: int) -> str:
     return f"minqing_bench_{label}"
 
 
+def _shared_buffers_gb() -> int:
+    """A quarter of the machine's memory (the usual sizing), in whole GB: 6 GB on 24 GB."""
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return max(1, round(ram / 4 / 2**30))
+
+
 TUNING = (
-    "ALTER SYSTEM SET shared_buffers = '6GB'; ALTER SYSTEM SET max_connections = 200; "
+    "ALTER SYSTEM SET shared_buffers = '{shared_buffers}GB'; ALTER SYSTEM SET max_connections = 200; "
     "ALTER SYSTEM SET synchronous_commit = off; ALTER SYSTEM SET work_mem = '16MB'; "
     "ALTER SYSTEM SET max_wal_size = '8GB'; ALTER SYSTEM SET maintenance_work_mem = '1GB'; "
     "ALTER SYSTEM SET effective_cache_size = '8GB'; ALTER SYSTEM SET random_page_cost = 1.1;"
@@ -43,8 +49,10 @@ def _start_database(data_dir: Path, databases: list[str]) -> list[str]:
     from app import dbserver
 
     server, _ = dbserver.start(data_dir, cleanup="stop", database=databases[0])
-    if dbserver.psql(server, "SHOW shared_buffers").strip() != "6GB":  # tuned once; a restart applies it
-        dbserver.psql(server, TUNING)
+    shared_buffers = _shared_buffers_gb()
+    # Tuned once; a restart applies it.
+    if dbserver.psql(server, "SHOW shared_buffers").strip() != f"{shared_buffers}GB":
+        dbserver.psql(server, TUNING.format(shared_buffers=shared_buffers))
         sockets = dbserver.socket_dir(server)
         dbserver.pg_ctl(data_dir, "-w", "-m", "fast", "stop")
         dbserver.start_again(data_dir, sockets)
