@@ -97,7 +97,7 @@ async def _prewarm(url: str) -> None:
         await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
         pages = await conn.fetchval(
             "SELECT sum(pg_prewarm(c.oid)) FROM pg_class c"
-            " WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'i', 't', 'm')"
+            " WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'i')"
         )
         console.print(f"prewarmed {int(pages or 0) * 8192 >> 20} MB into shared buffers")
     finally:

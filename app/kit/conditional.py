@@ -34,7 +34,7 @@ def prechecked(check: Precheck) -> Callable[[Endpoint], Endpoint]:
 
 
 class ConditionalRoute(Route):
-    """An :class:`APIRoute` that lets its endpoint's precheck answer a conditional GET first."""
+    """A :class:`Route` that lets its endpoint's precheck answer a conditional GET first."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

@@ -35,11 +35,8 @@ def takes_many(annotation: Any) -> bool:
         return takes_many(typing.get_args(annotation)[0])
     if origin in (typing.Union, types.UnionType):
         return any(takes_many(arg) for arg in typing.get_args(annotation))
-    return (
-        isinstance(origin or annotation, type)
-        and issubclass(origin or annotation, _SEQUENCES)
-        and not issubclass(origin or annotation, (str, bytes))
-    )
+    kind = origin or annotation
+    return isinstance(kind, type) and issubclass(kind, _SEQUENCES) and not issubclass(kind, (str, bytes))
 
 
 def _query_fields(dependant: Dependant) -> Iterator[Any]:
