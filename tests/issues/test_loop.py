@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import event
+
 from tests.conftest import auth
 from tests.elsewhere import elsewhere
 from tests.issues.helpers import act, create, dispatched_to_unit
@@ -155,6 +157,21 @@ async def test_dispatch_goes_only_to_units_and_staff_serving_the_issues_area(cli
     await act(client, other, "accept", "community_admin")
     other = await act(client, other, "dispatch", "community_admin", {"assignee_user_id": str(USER["department"].id)})
     assert (other["assignee_user_id"], other["assignee_unit_id"]) == (str(USER["department"].id), str(UNIT_ID))
+
+
+async def test_checking_an_assignee_user_costs_one_statement_like_a_unit(app, client):
+    """The user, whether they cover the issue's area and whether their unit serves it: one query,
+    as for a unit — no lookups one after another."""
+    statements: list[str] = []
+    event.listen(app.state.engine.sync_engine, "before_cursor_execute", lambda c, cur, s, *a: statements.append(s))
+    counts = []
+    for body in ({"assignee_unit_id": str(UNIT_ID)}, {"assignee_user_id": str(USER["department"].id)}):
+        issue = await create(client)
+        await act(client, issue, "accept", "community_admin")
+        statements.clear()
+        await act(client, issue, "dispatch", "community_admin", body)
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
 
 
 async def test_merge_into_an_issue_outside_scope_is_an_unknown_issue(client):
