@@ -175,6 +175,9 @@ async def create_unit(body: UnitCreate, session: SessionDep, principal: AdminDep
     response_model=list[UnitOut],
     operation_id="units_list",
     summary="Units work can be dispatched to (派单单位)",
+    description="The units working in your area: registered in your area's subtree or at one of its "
+    "ancestors (a district's departments serve all of its streets). Units of other districts, and of "
+    "communities beside yours, are not listed — and cannot be dispatched to.",
 )
 async def list_units(session: SessionDep, principal: CurrentPrincipal) -> list[UnitOut]:
     return [UnitOut.model_validate(u) for u in await repository.list_units(session, principal)]

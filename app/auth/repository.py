@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey, LoginFailure, Unit, User
-from app.auth.scope import Principal, scope_filter
+from app.auth.scope import Principal, scope_filter, serving
 from app.grids.models import Area
 
 
@@ -58,17 +58,11 @@ async def get_user_in_scope(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
-async def get_unit_in_scope(session: AsyncSession, principal: Principal, unit_id: uuid.UUID) -> Unit | None:
-    stmt = sa.select(Unit).where(Unit.id == unit_id, scope_filter(principal, area_column=Unit.area_id))
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
 async def list_units(session: AsyncSession, principal: Principal) -> Sequence[Unit]:
-    stmt = (
-        sa.select(Unit)
-        .where(scope_filter(principal, area_column=Unit.area_id) if principal.role != "department" else sa.true())
-        .order_by(Unit.code)
-    )
+    """The units that work in the caller's area: registered in its subtree or at one of its
+    ancestors (a district's departments serve every street of it). The same for every role —
+    a department user included — so nobody learns of another district's units."""
+    stmt = sa.select(Unit).where(serving(Unit.area_id, principal.area_path)).order_by(Unit.code)
     return (await session.execute(stmt)).scalars().all()
 
 

@@ -3,7 +3,8 @@
 A staff member sees their home area's subtree and nothing else; an API key sees its own area's
 subtree; a ``department`` user sees only what is assigned to its unit. Objects outside a caller's
 scope are reported as 404 by the callers of these helpers, never 403, so their existence is not
-revealed.
+revealed. An id in a request body is resolved the same way (:func:`resolve_in_scope`): unknown or
+out of scope is 422 ``unknown_<thing>`` naming the body field.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.auth.roles import ROLES_SEEING_PERSONAL_DATA, Role
+from app.errors import ValidationFailed, field_error
 from app.grids.models import Area
 
 
@@ -77,6 +80,87 @@ def scoped(
     unit_column: sa.ColumnElement[Any] | None = None,
 ) -> sa.Select[Any]:
     return stmt.where(scope_filter(principal, area_column=area_column, unit_column=unit_column))
+
+
+def _ltree(path: str | sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    return sa.cast(path, Area.path.type) if isinstance(path, str) else path
+
+
+def covering(area_column: sa.ColumnElement[Any], path: str | sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    """Rows whose area is the area at ``path`` or one of its ancestors: they cover that area.
+
+    ``path`` is an ltree path, or an SQL expression giving one (e.g. :func:`area_path_of`)."""
+    a = aliased(Area, name="covering_area")
+    return area_column.in_(sa.select(a.id).where(a.path.op("@>")(_ltree(path))))
+
+
+def serving(area_column: sa.ColumnElement[Any], path: str | sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    """Rows registered on the branch of the area at ``path``: at it, at an ancestor (a district's
+    department serves all of its streets) or inside it (a community's property company serves a
+    street-level issue of that community). Units and staff that work for an area are found so;
+    those of a sibling community or another district are not."""
+    a = aliased(Area, name="branch_area")
+    p = _ltree(path)
+    return area_column.in_(sa.select(a.id).where(sa.or_(a.path.op("@>")(p), a.path.op("<@")(p))))
+
+
+def area_path_of(area_id: Any) -> sa.ScalarSelect[Any]:
+    """The ltree path of area ``area_id`` as a scalar subquery (for :func:`covering`, :func:`serving`)."""
+    a = aliased(Area, name="of_area")
+    return sa.select(a.path).where(a.id == area_id).scalar_subquery()
+
+
+# --- ids in a request body --------------------------------------------------------------------
+#
+# A body that names another object (an assignee, a merge target, a building, a household, an area,
+# an API key …) resolves it here, under the same rules as an id in a path: what the caller may not
+# see does not exist for them. Unknown or out of scope is 422 ``unknown_<thing>`` with the body
+# field in ``errors`` (not 404: the URL itself was found).
+
+
+def unknown_reference(thing: str, field: str, *, message: str = "unknown or outside your area") -> ValidationFailed:
+    """422 ``unknown_<thing>`` naming the body ``field``."""
+    label = thing.replace("_", " ")
+    return ValidationFailed(
+        f"No such {label} in your jurisdiction.",
+        code=f"unknown_{thing}",
+        errors=[field_error(field, message)],
+    )
+
+
+async def resolve_in_scope(
+    session: AsyncSession,
+    principal: Principal,
+    model: Any,
+    object_id: Any,
+    *,
+    field: str,
+    thing: str,
+    area_column: sa.ColumnElement[Any] | None = None,
+    unit_column: sa.ColumnElement[Any] | None = None,
+    scope: sa.ColumnElement[bool] | None = None,
+    columns: tuple[sa.ColumnElement[Any], ...] = (),
+    for_update: bool = False,
+    message: str = "unknown or outside your area",
+) -> Any:
+    """The row ``object_id`` of ``model`` named in a request body's ``field``, in one query, or 422
+    ``unknown_<thing>``.
+
+    The row must pass :func:`scope_filter` for ``principal`` on ``area_column`` (default
+    ``model.area_id``) and ``unit_column`` — the rule for ids in a path — unless ``scope`` gives
+    the rule instead (an area's subtree for areas; :func:`serving` for whom an issue may be
+    dispatched to). ``columns`` are selected with the row; then the whole row (``row[0]`` the
+    object) is returned, else the object."""
+    if scope is None:
+        column = area_column if area_column is not None else model.area_id
+        scope = scope_filter(principal, area_column=column, unit_column=unit_column)
+    stmt = sa.select(model, *columns).where(model.id == object_id, scope)
+    if for_update:
+        stmt = stmt.with_for_update(of=model).execution_options(populate_existing=True)
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        raise unknown_reference(thing, field, message=message)
+    return row if columns else row[0]
 
 
 def path_within(path: str, ancestor_path: str) -> bool:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth import repository
 from app.auth.models import ApiKey, Unit, User
 from app.auth.roles import Role
-from app.auth.scope import Principal, path_within
+from app.auth.scope import Principal, path_within, resolve_in_scope
 from app.auth.security import generate_api_key, hash_password, issue_token, verify_password
 from app.config import Settings
 from app.errors import Conflict, NotFound, RateLimited, Unauthorized, ValidationFailed, field_error
@@ -77,12 +77,8 @@ async def _check_unit(session: AsyncSession, principal: Principal, role: Role, u
             code="unit_required",
             errors=[field_error("unit_id", "required for role department")],
         )
-    if unit_id is not None and await repository.get_unit_in_scope(session, principal, unit_id) is None:
-        raise ValidationFailed(
-            "No such unit in your jurisdiction.",
-            code="unknown_unit",
-            errors=[field_error("unit_id", "unknown or outside your area")],
-        )
+    if unit_id is not None:
+        await resolve_in_scope(session, principal, Unit, unit_id, field="unit_id", thing="unit")
 
 
 async def create_user(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> User:
@@ -157,13 +153,9 @@ async def create_unit(session: AsyncSession, principal: Principal, data: dict[st
 
 async def create_api_key(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> tuple[ApiKey, str]:
     owner_id = data.get("user_id") or principal.user_id
-    owner = await repository.get_user_in_scope(session, principal, owner_id)
-    if owner is None:
-        raise ValidationFailed(
-            "No such user in your jurisdiction.",
-            code="unknown_user",
-            errors=[field_error("user_id", "unknown or outside your area")],
-        )
+    owner = await resolve_in_scope(
+        session, principal, User, owner_id, field="user_id", thing="user", area_column=User.home_area_id
+    )
     owner_area = await grids.get_in_scope(session, principal, owner.home_area_id, field="user_id")
     area = owner_area
     if data.get("area_id"):

@@ -63,7 +63,9 @@ async def create_entry(
     "`id` and, to change an entry already uploaded, the `base_version` it was edited from. Each item gets "
     "its own verdict in `results` (same order): `created`; `unchanged` (same id, same content — re-sending "
     "a batch is safe); `updated` (base_version was current; version + 1); `conflict` (base_version stale or "
-    "missing; `current` holds the server's entry to merge); `invalid` (with field `errors`). Valid items are "
+    "missing; `current` holds the server's entry to merge); `invalid` (with field `errors`; `code` "
+    "`unknown_area`, `not_a_grid`, `unknown_household` or `unknown_resident` for a single fault, as a single "
+    "entry would get, else `validation_failed`). Valid items are "
     f"stored even when others are invalid. More than {MAX_BATCH} items: 422 `batch_too_large`.",
 )
 async def batch_upload(

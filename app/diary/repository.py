@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.scope import Principal, in_subtree, scope_filter
 from app.diary.models import DiaryEntry
 from app.grids.models import Area
-from app.grids.service import GRID_LEVELS
 from app.kit.pagination import keyset
 
 CONTENT_COLUMNS = (
@@ -61,15 +60,14 @@ async def existing_for_batch(
     return {row[0].id: (row[0], bool(row[1])) for row in (await session.execute(stmt)).all()}
 
 
-async def grid_areas_in_scope(
+async def area_levels_in_scope(
     session: AsyncSession, principal: Principal, area_ids: Sequence[uuid.UUID]
-) -> set[uuid.UUID]:
+) -> dict[uuid.UUID, str]:
+    """``{id: level}`` of the given areas that lie in the caller's subtree."""
     if not area_ids:
-        return set()
-    stmt = sa.select(Area.id).where(
-        Area.id.in_(area_ids), Area.level.in_(GRID_LEVELS), in_subtree(Area.id, principal.area_path)
-    )
-    return set((await session.execute(stmt)).scalars().all())
+        return {}
+    stmt = sa.select(Area.id, Area.level).where(Area.id.in_(area_ids), in_subtree(Area.id, principal.area_path))
+    return {r[0]: r[1] for r in (await session.execute(stmt)).all()}
 
 
 async def insert_many(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> set[uuid.UUID]:

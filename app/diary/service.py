@@ -11,19 +11,21 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.roles import Role
-from app.auth.scope import Principal
+from app.auth.scope import Principal, resolve_in_scope
 from app.config import Settings
 from app.diary import repository
 from app.diary.models import DiaryEntry, DiaryStatus
 from app.diary.schemas import MAX_BATCH, BatchItemResult, DiaryBatchItem, DiaryEscalate, DiaryOut
 from app.errors import Conflict, NotFound, ValidationFailed, field_error
 from app.grids import service as grids
+from app.grids.service import GRID_LEVELS
 from app.issues.models import Issue
 from app.issues.workflow import Channel as IssueChannel
 from app.issues.workflow import Kind as IssueKind
 from app.kit.etag import require_version
 from app.kit.ids import new_id
 from app.residents import service as residents
+from app.residents.models import Resident
 from app.sync.changes import Feed, Op, record_change, record_changes, register_feed
 
 ENTITY = "diary_entry"
@@ -59,21 +61,12 @@ def _normalised(data: Mapping[str, Any], area_id: uuid.UUID) -> dict[str, Any]:
 
 
 async def _check_links(session: AsyncSession, principal: Principal, data: Mapping[str, Any]) -> None:
-    households, found = await residents.check_links(
-        session,
-        principal,
-        household_ids=[data["household_id"]] if data.get("household_id") else [],
-        resident_ids=[data["resident_id"]] if data.get("resident_id") else [],
-    )
-    errors = []
-    if data.get("household_id") and data["household_id"] not in households:
-        errors.append(field_error("household_id", "unknown or outside your area"))
-    if data.get("resident_id") and data["resident_id"] not in found:
-        errors.append(field_error("resident_id", "unknown or outside your area"))
-    if errors:
-        raise ValidationFailed(
-            "Linked household or resident not found in your area.", code="unknown_link", errors=errors
-        )
+    """The household and resident an entry names, in the caller's scope (422 ``unknown_household``
+    / ``unknown_resident`` otherwise)."""
+    if data.get("household_id"):
+        await residents.get_household(session, principal, data["household_id"], field="household_id")
+    if data.get("resident_id"):
+        await resolve_in_scope(session, principal, Resident, data["resident_id"], field="resident_id", thing="resident")
 
 
 async def create(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> tuple[DiaryEntry, bool]:
@@ -188,7 +181,7 @@ async def batch_upload(session: AsyncSession, principal: Principal, items: list[
         parsed[index] = item
 
     area_of = {i: item.area_id or principal.area_id for i, item in parsed.items()}
-    grid_areas = await repository.grid_areas_in_scope(session, principal, list(set(area_of.values())))
+    area_levels = await repository.area_levels_in_scope(session, principal, list(set(area_of.values())))
     households, found_residents = await residents.check_links(
         session,
         principal,
@@ -197,15 +190,24 @@ async def batch_upload(session: AsyncSession, principal: Principal, items: list[
     )
     rows: dict[int, dict[str, Any]] = {}
     for index, item in parsed.items():
-        errors = []
-        if area_of[index] not in grid_areas:
-            errors.append(field_error("area_id", "must be a grid or micro-grid in your area"))
+        errors, codes = [], []
+        level = area_levels.get(area_of[index])
+        if level is None:
+            errors.append(field_error("area_id", "unknown or outside your area"))
+            codes.append("unknown_area")
+        elif level not in GRID_LEVELS:
+            errors.append(field_error("area_id", "must be a grid or micro-grid", allowed=sorted(GRID_LEVELS)))
+            codes.append("not_a_grid")
         if item.household_id and item.household_id not in households:
             errors.append(field_error("household_id", "unknown or outside your area"))
+            codes.append("unknown_household")
         if item.resident_id and item.resident_id not in found_residents:
             errors.append(field_error("resident_id", "unknown or outside your area"))
+            codes.append("unknown_resident")
         if errors:
-            results[index] = _invalid(index, item.id, "validation_failed", errors)
+            # One fault: its own code, as for a single entry (unknown_area, not_a_grid, unknown_household,
+            # unknown_resident); several: validation_failed.
+            results[index] = _invalid(index, item.id, codes[0] if len(codes) == 1 else "validation_failed", errors)
         else:
             rows[index] = _normalised(item.model_dump(), area_of[index])
 

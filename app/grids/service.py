@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.admission import admit_caller
 from app.auth.roles import Role
-from app.auth.scope import Principal
+from app.auth.scope import Principal, resolve_in_scope
 from app.errors import Conflict, NotFound, ValidationFailed, field_error
 from app.grids import geometry, repository
 from app.grids.models import LEVEL_ORDER, Area, Level
@@ -118,14 +118,15 @@ async def get_in_scope(
     field: str | None = None,
     for_update: bool = False,
 ) -> Area:
+    """The area ``area_id`` in the caller's subtree: 404 for an id in the path, 422 ``unknown_area``
+    naming ``field`` for an id in a body (or in a query's filter)."""
+    if field:
+        scope = repository.within(principal.area_path)
+        return await resolve_in_scope(
+            session, principal, Area, area_id, field=field, thing="area", scope=scope, for_update=for_update
+        )
     area = await repository.get(session, area_id, principal.area_path, for_update=for_update)
     if area is None:
-        if field:
-            raise ValidationFailed(
-                "No such area in your jurisdiction.",
-                code="unknown_area",
-                errors=[field_error(field, "unknown or outside your area")],
-            )
         raise NotFound("No such area in your jurisdiction.", code="area_not_found")
     return area
 

@@ -325,6 +325,12 @@ other than the resolver (403 `verifier_is_resolver`); a merge target must be ano
 scope. A disallowed action → 409 `invalid_transition` with `allowed_actions`; a role that may not →
 403 `action_not_permitted`.
 
+Ids in the body are resolved like ids in a path: a merge target outside your scope is 422
+`unknown_issue`; a dispatch goes to a unit or staff member serving the issue's area (registered at
+it, at an ancestor or inside it), anyone else — another district's department, another community's
+property company — is 422 `unknown_unit` / `unknown_user`; one serving the area who cannot take it
+(inactive, wrong role) is 422 `invalid_assignee`. `errors` names the body field.
+
 Bodies per action: accept / start / resume / verify / supervise `{note?}`; reject `{reason:
 duplicate|invalid|out_of_scope, note?}`; merge `{into_issue_id}`; dispatch `{assignee_user_id |
 assignee_unit_id, note?}`; return (退单) `{reason: wrong_area|unclear_ownership|overlapping_duties,

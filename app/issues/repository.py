@@ -13,7 +13,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.auth.models import Unit, User
 from app.auth.scope import Principal, caller_row, caller_scope_filter, scope_filter, subtree_area_ids
 from app.db import DriverStatement, ReadPool
 from app.grids.models import Area
@@ -554,23 +553,6 @@ async def attachment(session: AsyncSession, issue_id: uuid.UUID, attachment_id: 
 async def attachment_ids(session: AsyncSession, issue_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
     stmt = sa.select(IssueAttachment.id).where(IssueAttachment.issue_id == issue_id, IssueAttachment.id.in_(ids))
     return set((await session.execute(stmt)).scalars().all())
-
-
-# --- people the issue can be dispatched to ----------------------------------------------------
-
-
-async def user_with_area_path(session: AsyncSession, user_id: uuid.UUID) -> tuple[User, str] | None:
-    stmt = sa.select(User, Area.path).join(Area, Area.id == User.home_area_id).where(User.id == user_id)
-    row = (await session.execute(stmt)).first()
-    return (row[0], row[1]) if row else None
-
-
-async def unit(session: AsyncSession, unit_id: uuid.UUID) -> Unit | None:
-    return await session.get(Unit, unit_id)
-
-
-async def area(session: AsyncSession, area_id: uuid.UUID) -> Area | None:
-    return await session.get(Area, area_id)
 
 
 # --- feedback ---------------------------------------------------------------------------------

@@ -21,14 +21,17 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import orjson
+import sqlalchemy as sa
 from fastapi import Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
 from app.auth.admission import admit_caller
+from app.auth.models import Unit as AssigneeUnit
+from app.auth.models import User
 from app.auth.roles import Role
-from app.auth.scope import Principal, path_within
+from app.auth.scope import Principal, area_path_of, covering, resolve_in_scope, serving
 from app.config import Settings
 from app.db import ReadPool
 from app.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed, field_error
@@ -803,8 +806,17 @@ async def _merge(ctx: Ctx, body: schemas.MergeBody) -> dict[str, Any]:
     )
     if body.into_issue_id == issue.id:
         raise invalid
-    target = await repository.get(ctx.session, ctx.principal, body.into_issue_id, for_update=True)
-    if target is None or Status(target.status) not in OPEN_STATUSES:
+    target = await resolve_in_scope(
+        ctx.session,
+        ctx.principal,
+        Issue,
+        body.into_issue_id,
+        field="into_issue_id",
+        thing="issue",
+        unit_column=Issue.assignee_unit_id,
+        for_update=True,
+    )
+    if Status(target.status) not in OPEN_STATUSES:
         raise invalid
     _responded(ctx)
     if issue.reporter_name or issue.reporter_phone:
@@ -831,32 +843,9 @@ async def _dispatch(ctx: Ctx, body: schemas.DispatchBody) -> dict[str, Any]:
     assert ctx.principal is not None
     unit_id = body.assignee_unit_id
     if body.assignee_user_id is not None:
-        found = await repository.user_with_area_path(ctx.session, body.assignee_user_id)
-        area = await repository.area(ctx.session, issue.area_id)
-        ok = (
-            found is not None
-            and area is not None
-            and found[0].is_active
-            and (
-                (found[0].role == Role.DEPARTMENT and found[0].unit_id is not None)
-                or (found[0].role == Role.GRID_WORKER and path_within(area.path, found[1]))
-            )
-        )
-        if not ok or found is None:
-            raise ValidationFailed(
-                "Dispatch to an active department user, or a grid worker whose grid holds the issue.",
-                code="invalid_assignee",
-                errors=[field_error("assignee_user_id", "not someone this issue can be dispatched to")],
-            )
-        unit_id = found[0].unit_id
+        unit_id = await _assignee_user(ctx, body.assignee_user_id)
     elif unit_id is not None:
-        unit = await repository.unit(ctx.session, unit_id)
-        if unit is None or not unit.is_active:
-            raise ValidationFailed(
-                "No such active unit.",
-                code="invalid_assignee",
-                errors=[field_error("assignee_unit_id", "unknown or inactive unit")],
-            )
+        await _assignee_unit(ctx, unit_id)
     issue.assignee_user_id = body.assignee_user_id
     issue.assignee_unit_id = unit_id
     issue.dispatched_by = ctx.principal.user_id
@@ -864,6 +853,67 @@ async def _dispatch(ctx: Ctx, body: schemas.DispatchBody) -> dict[str, Any]:
     _responded(ctx)
     _emit(ctx.session, "issue.dispatched", issue, ctx.now, resolve_due_at=issue.resolve_due_at.isoformat())
     return {"resolve_due_at": issue.resolve_due_at.isoformat(), "assignee_unit_id": str(unit_id) if unit_id else None}
+
+
+# Whom an issue may be dispatched to: units and staff serving its area (registered at it, at an
+# ancestor or inside it; see app.auth.scope.serving). Anyone else — another community's property
+# company, another district's department — is unknown here (422 unknown_unit / unknown_user); one
+# that serves the area but cannot take the work is 422 invalid_assignee.
+
+
+def _invalid_assignee(field: str, message: str, detail: str) -> ValidationFailed:
+    return ValidationFailed(detail, code="invalid_assignee", errors=[field_error(field, message)])
+
+
+async def _assignee_unit(ctx: Ctx, unit_id: uuid.UUID) -> None:
+    assert ctx.principal is not None
+    serves = serving(AssigneeUnit.area_id, area_path_of(ctx.issue.area_id))
+    unit = await resolve_in_scope(
+        ctx.session,
+        ctx.principal,
+        AssigneeUnit,
+        unit_id,
+        field="assignee_unit_id",
+        thing="unit",
+        scope=serves,
+        message="unknown, or not serving the issue's area",
+    )
+    if not unit.is_active:
+        raise _invalid_assignee("assignee_unit_id", "inactive unit", "No such active unit.")
+
+
+async def _assignee_user(ctx: Ctx, user_id: uuid.UUID) -> uuid.UUID | None:
+    """The user's unit (department users) after checking the user may take the issue: active, and
+    a department user of a unit serving the issue's area or a grid worker whose grid holds it."""
+    assert ctx.principal is not None
+    issue_path = area_path_of(ctx.issue.area_id)
+    unit_serves = sa.exists().where(
+        AssigneeUnit.id == User.unit_id, AssigneeUnit.is_active.is_(True), serving(AssigneeUnit.area_id, issue_path)
+    )
+    row = await resolve_in_scope(
+        ctx.session,
+        ctx.principal,
+        User,
+        user_id,
+        field="assignee_user_id",
+        thing="user",
+        scope=serving(User.home_area_id, issue_path),
+        columns=(covering(User.home_area_id, issue_path).label("covers"), unit_serves.label("unit_serves")),
+        message="unknown, or not working in the issue's area",
+    )
+    user, covers, unit_ok = row[0], row[1], row[2]
+    role = user.role
+    ok = user.is_active and (
+        (role == Role.DEPARTMENT and user.unit_id is not None and unit_ok) or (role == Role.GRID_WORKER and covers)
+    )
+    if not ok:
+        raise _invalid_assignee(
+            "assignee_user_id",
+            "not someone this issue can be dispatched to",
+            "Dispatch to an active department user of a unit serving the issue's area, "
+            "or a grid worker whose grid holds the issue.",
+        )
+    return user.unit_id
 
 
 async def _return(ctx: Ctx, body: schemas.ReturnBody) -> dict[str, Any]:

@@ -9,9 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.models import User
 from app.auth.scope import Principal, in_subtree, scope_filter
-from app.grids.models import Area
 from app.kit.pagination import keyset
 from app.mediation.models import Dispute, DisputeParty, FollowUp, MediationSession
 
@@ -60,15 +58,6 @@ async def sessions_of(session: AsyncSession, dispute_id: uuid.UUID) -> Sequence[
 async def follow_ups_of(session: AsyncSession, dispute_id: uuid.UUID) -> Sequence[FollowUp]:
     stmt = sa.select(FollowUp).where(FollowUp.dispute_id == dispute_id).order_by(FollowUp.visited_on, FollowUp.id)
     return (await session.execute(stmt)).scalars().all()
-
-
-async def user_with_home_path(session: AsyncSession, user_id: uuid.UUID) -> tuple[User, str] | None:
-    row = (
-        await session.execute(
-            sa.select(User, Area.path).join(Area, Area.id == User.home_area_id).where(User.id == user_id)
-        )
-    ).first()
-    return (row[0], row[1]) if row else None
 
 
 async def list_in_scope(

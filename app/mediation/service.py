@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
+from app.auth.models import User
 from app.auth.roles import Role
-from app.auth.scope import Principal, path_within
+from app.auth.scope import Principal, area_path_of, covering, resolve_in_scope, serving
 from app.config import Settings
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
-from app.grids import repository as areas
 from app.grids import service as grids
 from app.kit import outbox
 from app.kit.crypto import cipher_for
@@ -37,15 +37,25 @@ DISPUTE_STAFF = frozenset({Role.GRID_WORKER, Role.MEDIATOR, Role.COMMUNITY_ADMIN
 MEDIATOR_ROLES = frozenset({Role.MEDIATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.ADMIN})
 
 
-async def _check_mediator(session: AsyncSession, mediator_id: uuid.UUID, area_path: str, field: str) -> None:
-    """The mediator must be a mediator (or administrator) whose area covers the dispute."""
-    found = await repository.user_with_home_path(session, mediator_id)
-    if (
-        found is None
-        or not found[0].is_active
-        or found[0].role not in MEDIATOR_ROLES
-        or not path_within(area_path, found[1])
-    ):
+async def _check_mediator(
+    session: AsyncSession, principal: Principal, mediator_id: uuid.UUID, area_path: str | Any, field: str
+) -> None:
+    """The mediator must be a mediator (or administrator) whose area covers the dispute's (the area
+    at ``area_path``, a path or an SQL expression of one). Staff off that area's branch are unknown
+    here (422 ``unknown_user``); the others must be active and responsible for it."""
+    row = await resolve_in_scope(
+        session,
+        principal,
+        User,
+        mediator_id,
+        field=field,
+        thing="user",
+        scope=serving(User.home_area_id, area_path),
+        columns=(covering(User.home_area_id, area_path).label("covers"),),
+        message="unknown, or not working in the dispute's area",
+    )
+    mediator, covers = row[0], row[1]
+    if not mediator.is_active or mediator.role not in MEDIATOR_ROLES or not covers:
         raise ValidationFailed(
             "The mediator must be an active mediator or administrator responsible for the dispute's area.",
             code="invalid_mediator",
@@ -56,7 +66,7 @@ async def _check_mediator(session: AsyncSession, mediator_id: uuid.UUID, area_pa
 async def create(session: AsyncSession, principal: Principal, data: dict[str, Any], settings: Settings) -> Dispute:
     area = await grids.get_in_scope(session, principal, data.get("area_id") or principal.area_id, field="area_id")
     if data.get("mediator_id"):
-        await _check_mediator(session, data["mediator_id"], area.path, "mediator_id")
+        await _check_mediator(session, principal, data["mediator_id"], area.path, "mediator_id")
     if data.get("id") and await repository.exists(session, data["id"]):
         raise Conflict("This id is already taken.", code="id_taken", errors=[field_error("id", "already used")])
     dispute = Dispute(
@@ -129,8 +139,7 @@ async def _touch(session: AsyncSession, dispute: Dispute) -> Dispute:
 async def add_session(session: AsyncSession, principal: Principal, dispute: Dispute, data: dict[str, Any]) -> Dispute:
     status = workflow.after_session(DisputeStatus(dispute.status))
     mediator_id = data.get("mediator_id") or dispute.mediator_id or principal.user_id
-    area = await areas.get_unscoped(session, dispute.area_id)
-    await _check_mediator(session, mediator_id, area.path if area else "", "mediator_id")
+    await _check_mediator(session, principal, mediator_id, area_path_of(dispute.area_id), "mediator_id")
     session.add(
         MediationSession(
             dispute_id=dispute.id,

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.roles import ROLES_SEEING_PERSONAL_DATA, Role
-from app.auth.scope import Principal
+from app.auth.scope import Principal, resolve_in_scope
 from app.config import Settings
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from app.grids import service as grids
@@ -53,14 +53,10 @@ async def create_building(session: AsyncSession, principal: Principal, data: dic
 async def get_building(
     session: AsyncSession, principal: Principal, building_id: uuid.UUID, *, field: str | None = None
 ) -> Building:
+    if field:
+        return await resolve_in_scope(session, principal, Building, building_id, field=field, thing="building")
     building = await repository.get_building(session, principal, building_id)
     if building is None:
-        if field:
-            raise ValidationFailed(
-                "No such building in your area.",
-                code="unknown_building",
-                errors=[field_error(field, "unknown or outside your area")],
-            )
         raise NotFound("No such building in your area.", code="building_not_found")
     return building
 
@@ -79,14 +75,10 @@ async def create_household(session: AsyncSession, principal: Principal, data: di
 async def get_household(
     session: AsyncSession, principal: Principal, household_id: uuid.UUID, *, field: str | None = None
 ) -> Household:
+    if field:
+        return await resolve_in_scope(session, principal, Household, household_id, field=field, thing="household")
     household = await repository.get_household(session, principal, household_id)
     if household is None:
-        if field:
-            raise ValidationFailed(
-                "No such household in your area.",
-                code="unknown_household",
-                errors=[field_error(field, "unknown or outside your area")],
-            )
         raise NotFound("No such household in your area.", code="household_not_found")
     return household
 

@@ -7,6 +7,7 @@ import jwt
 
 from tests import world
 from tests.conftest import JWT_SECRET, auth, deactivate, row_held
+from tests.elsewhere import elsewhere
 
 
 async def _login(client, username: str, password: str, ip: str | None = None):
@@ -160,6 +161,33 @@ async def test_admin_creates_users_only_inside_own_area(client):
         "/api/v1/users", json={**body, "username": "dept_no_unit", "role": "department"}, headers=auth("admin")
     )
     assert dept.status_code == 422 and dept.json()["code"] == "unit_required"
+
+
+async def test_units_listed_are_those_working_in_the_callers_area(client):
+    """Units of the caller's subtree and of its ancestors (a district's departments serve all of
+    it) — for a department user too: another district's units stay unseen."""
+    far = await elsewhere(client)  # a unit in district X, and a property company at community C2
+    r = await client.post(
+        "/api/v1/units",
+        json={"code": "D_URBAN", "name": "测试区城管局", "kind": "department", "area_id": str(world.AREA["D"].id)},
+        headers=auth("admin"),
+    )
+    assert r.status_code == 201, r.text
+
+    async def codes(user: str) -> set[str]:
+        r = await client.get("/api/v1/units", headers=auth(user))
+        assert r.status_code == 200, r.text
+        return {u["code"] for u in r.json()}
+
+    by_id = {u["id"]: u["code"] for u in (await client.get("/api/v1/units", headers=auth("admin"))).json()}
+    neighbour = by_id[far.neighbour_unit]
+    x_unit = {u["code"] for u in (await client.get("/api/v1/units", headers=auth("other_admin"))).json()}
+    assert len(x_unit) == 1 and far.unit not in by_id
+    assert await codes("department") == {"U01", "U02", "D_URBAN", neighbour}
+    assert await codes("grid_worker_g3") == {"U01", "U02", "D_URBAN", neighbour}
+    assert await codes("community_admin") == {"U01", "U02", "D_URBAN"}  # not the neighbour community's
+    assert await codes("admin") == {"U01", "U02", "D_URBAN", neighbour}
+    assert await codes("other_admin") == x_unit
 
 
 async def test_user_update_requires_if_match(client):

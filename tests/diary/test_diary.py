@@ -4,6 +4,7 @@ from sqlalchemy import event
 
 from app.kit.ids import new_id
 from tests.conftest import auth
+from tests.elsewhere import elsewhere
 from tests.world import AREA
 
 GW = auth("grid_worker")
@@ -165,6 +166,37 @@ async def test_batch_limit_and_other_grids_ids(client):
     await client.post("/api/v1/diary-entries/batch", json=items, headers=GW)
     r = await client.post("/api/v1/diary-entries/batch", json=items, headers=auth("grid_worker_g2"))
     assert r.json()["results"][0]["status"] == "invalid"
+
+
+async def test_links_to_households_and_residents_elsewhere_are_unknown(client):
+    """An entry (single, edited or in a batch) naming another district's household, resident or grid
+    gets the code of that reference — unknown_household, unknown_resident, unknown_area — on its
+    field, and is not stored."""
+    far = await elsewhere(client)
+    cases = (
+        ({"household_id": far.household}, "household_id", "unknown_household"),
+        ({"resident_id": far.resident}, "resident_id", "unknown_resident"),
+        ({"area_id": far.grid}, "area_id", "unknown_area"),
+    )
+    for link, field, code in cases:
+        r = await client.post("/api/v1/diary-entries", json=entry(**link), headers=GW)
+        assert r.status_code == 422 and r.json()["code"] == code, r.text
+        assert [e["field"] for e in r.json()["errors"]] == [field]
+    mine = await client.post("/api/v1/diary-entries", json=entry(), headers=GW)
+    url = f"/api/v1/diary-entries/{mine.json()['id']}"
+    for link, field, code in cases:
+        r = await client.patch(url, json=link, headers={**GW, "If-Match": '"1"'})
+        assert r.status_code == 422 and r.json()["code"] == code, r.text
+        assert [e["field"] for e in r.json()["errors"]] == [field]
+    assert (await client.get(url, headers=GW)).json() == mine.json()
+    items = [entry(id=str(new_id()), **link) for link, _, _ in cases]
+    r = await client.post("/api/v1/diary-entries/batch", json=items, headers=GW)
+    results = r.json()["results"]
+    assert [(x["status"], x["code"]) for x in results] == [("invalid", code) for _, _, code in cases]
+    assert [[e["field"] for e in x["errors"]] for x in results] == [[field] for _, field, _ in cases]
+    assert [x["id"] for x in (await client.get("/api/v1/diary-entries", headers=GW)).json()["items"]] == [
+        mine.json()["id"]
+    ]
 
 
 async def test_diary_refusals_are_documented(client):

@@ -9,6 +9,7 @@ import pytest
 from app.integrations import signing
 from app.main import create_app
 from tests.conftest import auth, make_settings
+from tests.elsewhere import elsewhere
 from tests.integrations.webhook_helpers import deliveries, emit, run, sql, subscribe
 from tests.issues.helpers import act, create
 from tests.world import AREA, UNIT_ID
@@ -52,6 +53,15 @@ async def test_unknown_event_types_and_areas_outside_scope_are_refused(client, r
         headers=auth("admin"),
     )
     assert r.status_code == 422 and r.json()["code"] == "unknown_area"
+    far = await elsewhere(client)
+    r = await client.post(
+        "/api/v1/webhooks",
+        json={"url": receiver.url, "event_types": ["issue.created"], "api_key_id": far.api_key},
+        headers=auth("admin"),
+    )
+    assert r.status_code == 422 and r.json()["code"] == "unknown_api_key"
+    assert [e["field"] for e in r.json()["errors"]] == ["api_key_id"]
+    assert (await client.get("/api/v1/webhooks", headers=auth("admin"))).json()["items"] == []
     enums = (await client.get("/api/v1/meta/enums")).json()
     assert {"value": "issue.overdue", "label": "超期"} in enums["webhook_event_type"]
 

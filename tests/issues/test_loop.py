@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import event
+
 from tests.conftest import auth
+from tests.elsewhere import elsewhere
 from tests.issues.helpers import act, create, dispatched_to_unit
 from tests.world import AREA, UNIT_ID, USER
 
@@ -117,6 +120,71 @@ async def test_dispatch_to_a_grid_worker_outside_the_grid_is_refused(client):
     issue = await act(client, issue, "dispatch", "community_admin", good)
     issue = await act(client, issue, "start", "grid_worker")
     assert issue["status"] == "in_progress"
+
+
+async def test_dispatch_goes_only_to_units_and_staff_serving_the_issues_area(client):
+    """Another district's unit or department user, or the property company of the neighbouring
+    community, would strand the issue where nobody of its area can act: 422, and nothing changes."""
+    far = await elsewhere(client)
+    issue = await create(client)
+    issue = await act(client, issue, "accept", "community_admin")
+    for body, field, code in (
+        ({"assignee_unit_id": far.unit}, "assignee_unit_id", "unknown_unit"),
+        ({"assignee_unit_id": far.neighbour_unit}, "assignee_unit_id", "unknown_unit"),
+        ({"assignee_user_id": far.department_user}, "assignee_user_id", "unknown_user"),
+    ):
+        r = await act(client, issue, "dispatch", "community_admin", body, expect=422)
+        assert r["code"] == code and [e["field"] for e in r["errors"]] == [field], r
+    after = (await client.get(f"/api/v1/issues/{issue['id']}", headers=auth("community_admin"))).json()
+    assert (after["status"], after["version"], after["assignee_unit_id"], after["assignee_user_id"]) == (
+        "accepted",
+        issue["version"],
+        None,
+        None,
+    )
+    events = (await client.get(f"/api/v1/issues/{issue['id']}/events", headers=auth("admin"))).json()["items"]
+    assert "dispatch" not in [e["action"] for e in events]
+    # a district's department serves every street of it; a department user takes the issue to its unit
+    r = await client.post(
+        "/api/v1/units",
+        json={"code": "D_URBAN", "name": "测试区城管局", "kind": "department", "area_id": str(AREA["D"].id)},
+        headers=auth("admin"),
+    )
+    district_unit = r.json()["id"]
+    issue = await act(client, issue, "dispatch", "community_admin", {"assignee_unit_id": district_unit})
+    assert issue["assignee_unit_id"] == district_unit
+    other = await create(client)
+    await act(client, other, "accept", "community_admin")
+    other = await act(client, other, "dispatch", "community_admin", {"assignee_user_id": str(USER["department"].id)})
+    assert (other["assignee_user_id"], other["assignee_unit_id"]) == (str(USER["department"].id), str(UNIT_ID))
+
+
+async def test_checking_an_assignee_user_costs_one_statement_like_a_unit(app, client):
+    """The user, whether they cover the issue's area and whether their unit serves it: one query,
+    as for a unit — no lookups one after another."""
+    statements: list[str] = []
+    event.listen(app.state.engine.sync_engine, "before_cursor_execute", lambda c, cur, s, *a: statements.append(s))
+    counts = []
+    for body in ({"assignee_unit_id": str(UNIT_ID)}, {"assignee_user_id": str(USER["department"].id)}):
+        issue = await create(client)
+        await act(client, issue, "accept", "community_admin")
+        statements.clear()
+        await act(client, issue, "dispatch", "community_admin", body)
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
+
+
+async def test_merge_into_an_issue_outside_scope_is_an_unknown_issue(client):
+    far = await elsewhere(client)
+    neighbours = await create(client, "grid_worker_g3", location={"lat": 34.05, "lng": 108.15})
+    duplicate = await create(client)
+    for target in (far.issue, neighbours["id"]):  # another district's; another community's
+        r = await act(client, duplicate, "merge", "community_admin", {"into_issue_id": target}, expect=422)
+        assert r["code"] == "unknown_issue" and r["errors"][0]["field"] == "into_issue_id"
+    after = (await client.get(f"/api/v1/issues/{duplicate['id']}", headers=auth("community_admin"))).json()
+    assert (after["status"], after["version"], after["merged_into_id"]) == ("reported", duplicate["version"], None)
+    seen = (await client.get(f"/api/v1/issues/{neighbours['id']}", headers=auth("street_admin"))).json()
+    assert (seen["version"], seen["co_reporters"]) == (neighbours["version"], [])
 
 
 async def test_merge_folds_a_duplicate_and_keeps_its_reporter(client):

@@ -112,6 +112,22 @@ async def test_mediator_must_cover_the_area(client):
     assert [x["id"] for x in mine] == [d["id"]]
 
 
+async def test_a_mediator_of_another_district_is_an_unknown_user(client):
+    """The mediator named in a body is looked up among the staff of the dispute's area (its branch):
+    another district's administrator is 422 unknown_user, for a new dispute and for a session."""
+    far = str(USER["other_admin"].id)
+    r = await client.post("/api/v1/disputes", json=dispute(mediator_id=far), headers=GW)
+    assert r.status_code == 422 and r.json()["code"] == "unknown_user", r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["mediator_id"]
+    assert (await client.get("/api/v1/disputes", headers=GW)).json()["items"] == []
+    d = await _create(client)
+    session = {"held_at": "2026-11-24T10:00:00+08:00", "place": "社区调解室", "mediator_id": far}
+    r = await client.post(f"/api/v1/disputes/{d['id']}/sessions", json=session, headers=MED)
+    assert r.status_code == 422 and r.json()["code"] == "unknown_user", r.text
+    got = (await client.get(f"/api/v1/disputes/{d['id']}", headers=MED)).json()
+    assert (got["version"], got["sessions"], got["mediator_id"]) == (d["version"], [], None)
+
+
 async def test_scope_and_roles(client):
     d = await _create(client)
     url = f"/api/v1/disputes/{d['id']}"

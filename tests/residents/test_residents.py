@@ -3,6 +3,7 @@ import datetime as dt
 import asyncpg
 
 from tests.conftest import auth
+from tests.elsewhere import elsewhere
 from tests.world import AREA
 
 GW = auth("grid_worker")
@@ -89,6 +90,34 @@ async def test_other_grid_gets_404(client):
     assert r.status_code == 404
     assert (await client.get(f"/api/v1/households/{res['household_id']}", headers=h)).status_code == 404
     assert (await client.get("/api/v1/residents", headers=h)).json()["items"] == []
+
+
+async def test_buildings_households_and_areas_named_from_elsewhere_are_unknown(client):
+    """Ids in a body are scoped like ids in a path: another district's (or grid's) building,
+    household or grid is 422 unknown_<thing> on that field, and nothing is stored."""
+    far = await elsewhere(client)
+    mine = await _archive(client)
+    neighbours = await _archive(client, headers=auth("grid_worker_g2"), area="G2")  # same community, other grid
+    cases = [
+        ("/api/v1/buildings", {"name": "2号楼", "area_id": far.grid}, "area_id", "unknown_area"),
+        ("/api/v1/households", {"building_id": far.building, "address": "2单元201"}, "building_id", "unknown_building"),
+        ("/api/v1/residents", {"name": "钱七", "household_id": far.household}, "household_id", "unknown_household"),
+        ("/api/v1/residents", {"name": "钱七", "household_id": neighbours["household_id"]}, "household_id",
+         "unknown_household"),
+        ("/api/v1/residents", {"name": "钱七", "area_id": far.grid}, "area_id", "unknown_area"),
+    ]  # fmt: skip
+    for url, body, field, code in cases:
+        r = await client.post(url, json=body, headers=GW)
+        assert r.status_code == 422 and r.json()["code"] == code, (url, r.text)
+        assert [e["field"] for e in r.json()["errors"]] == [field]
+    r = await client.patch(
+        f"/api/v1/residents/{mine['id']}", json={"household_id": far.household}, headers={**GW, "If-Match": '"1"'}
+    )
+    assert r.status_code == 422 and r.json()["code"] == "unknown_household"
+    got = (await client.get(f"/api/v1/residents/{mine['id']}", headers=GW)).json()
+    assert (got["household_id"], got["version"]) == (mine["household_id"], 1)
+    assert [x["id"] for x in (await client.get("/api/v1/residents", headers=GW)).json()["items"]] == [mine["id"]]
+    assert len((await client.get("/api/v1/buildings", headers=GW)).json()["items"]) == 1
 
 
 async def test_patch_with_if_match_and_sensitive_flag(client):

@@ -141,3 +141,41 @@ SIGNED = frozenset(
     }
 )
 SIGNATURE_CODES = frozenset({"api_key_required", "signature_missing"})
+
+# Ids in request bodies: route → {body field: the thing it names}. Each is resolved in the caller's
+# scope like an id in a path (app.auth.scope.resolve_in_scope): unknown or out of scope is 422
+# ``unknown_<thing>`` naming the field — in the diary batch, that item's verdict. The matrix test
+# checks that every id field of every request body is listed here, and sends each an id of another
+# jurisdiction. ``CLIENT_IDS`` are ids a client mints for the object it creates, not references.
+CLIENT_IDS = frozenset({"id"})
+_DIARY_LINKS = {"area_id": "area", "household_id": "household", "resident_id": "resident"}
+BODY_REFERENCES: dict[str, dict[str, str]] = {
+    "POST /api/v1/users": {"home_area_id": "area", "unit_id": "unit"},
+    "PATCH /api/v1/users/{user_id}": {"home_area_id": "area", "unit_id": "unit"},
+    "POST /api/v1/units": {"area_id": "area"},
+    "POST /api/v1/api-keys": {"user_id": "user", "area_id": "area"},
+    "POST /api/v1/areas": {"parent_id": "area"},
+    "POST /api/v1/issues": {"area_id": "area"},
+    "POST /api/v1/issues/{issue_id}/actions/{action}": {
+        "into_issue_id": "issue",  # merge
+        "assignee_unit_id": "unit",  # dispatch
+        "assignee_user_id": "user",  # dispatch
+        "photo_ids": "attachment",  # resolve: attachments of this issue
+    },
+    "POST /api/v1/diary-entries": _DIARY_LINKS,
+    "PATCH /api/v1/diary-entries/{entry_id}": _DIARY_LINKS,
+    "POST /api/v1/diary-entries/batch": _DIARY_LINKS,
+    "POST /api/v1/buildings": {"area_id": "area"},
+    "POST /api/v1/households": {"building_id": "building"},
+    "POST /api/v1/residents": {"household_id": "household", "area_id": "area"},
+    "PATCH /api/v1/residents/{resident_id}": {"household_id": "household"},
+    "POST /api/v1/disputes": {"area_id": "area", "mediator_id": "user"},
+    "POST /api/v1/disputes/{dispute_id}/sessions": {"mediator_id": "user"},
+    "POST /api/v1/webhooks": {"area_id": "area", "api_key_id": "api_key"},
+}
+# Bodies the OpenAPI schema leaves open (one route, a body per action; a batch of loose items):
+# their id fields are read from these models.
+OPEN_BODIES = {
+    "POST /api/v1/issues/{issue_id}/actions/{action}": "app.issues.schemas:ACTION_BODIES",
+    "POST /api/v1/diary-entries/batch": "app.diary.schemas:DiaryBatchItem",
+}

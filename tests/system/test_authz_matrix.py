@@ -2,19 +2,36 @@
 
 - without credentials: 401 on every private route (public ones never answer 401);
 - with a role the route does not admit: 403 with a problem+json ``code``;
-- with an admitted role: never 401/403, never a 5xx (random ids → 404, empty bodies → 422 …).
+- with an admitted role: never 401/403, never a 5xx (random ids → 404, empty bodies → 422 …);
+- an id in a body from another jurisdiction: 422 ``unknown_<thing>`` on that field, nothing stored.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 import uuid
+from typing import Any
 
+import asyncpg
 import pytest
+from pydantic import BaseModel
 
 from app.auth.roles import Role
+from app.kit.ids import new_id
 from tests.conftest import auth, deactivate
-from tests.system.authz_table import PUBLIC, ROUTES, SIGNATURE_CODES, SIGNED
+from tests.elsewhere import Elsewhere, elsewhere
+from tests.issues.helpers import act, create, issue_body
+from tests.system.authz_table import (
+    BODY_REFERENCES,
+    CLIENT_IDS,
+    OPEN_BODIES,
+    PUBLIC,
+    ROUTES,
+    SIGNATURE_CODES,
+    SIGNED,
+)
+from tests.world import AREA, PASSWORD, UNIT_ID, USER
 
 ROLE_USER = {
     Role.ADMIN: "admin",
@@ -136,3 +153,239 @@ async def test_a_deactivated_account_is_refused_before_its_parameters_are_checke
         assert r.status_code == 401 and r.json()["code"] == "account_deactivated", (path, r.text[:200])
     r = await client.get("/api/v1/issues?kind=bogus", headers=auth("grid_worker_g2"))
     assert r.status_code == 422  # an active account gets the validation error
+
+
+# --- ids in request bodies --------------------------------------------------------------------
+
+
+def _uuid_fields(schema: dict[str, Any], defs: dict[str, Any]) -> set[str]:
+    """Top-level fields of a JSON schema holding a UUID or a list of them (``$ref`` followed)."""
+
+    def deref(s: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in s:
+            s = defs[s["$ref"].split("/")[-1]]
+        return s
+
+    def is_uuid(s: dict[str, Any]) -> bool:
+        s = deref(s)
+        if s.get("type") == "array":
+            return is_uuid(s.get("items", {}))
+        return s.get("format") == "uuid" or any(is_uuid(a) for a in s.get("anyOf", []))
+
+    schema = deref(schema)
+    found = {name for name, prop in schema.get("properties", {}).items() if is_uuid(prop)}
+    for alt in schema.get("anyOf", []) + schema.get("oneOf", []):
+        found |= _uuid_fields(alt, defs)
+    return found
+
+
+def _open_body_fields(target: str) -> set[str]:
+    module, name = target.split(":")
+    models = getattr(importlib.import_module(module), name)
+    found: set[str] = set()
+    for model in models.values() if isinstance(models, dict) else [models]:
+        assert issubclass(model, BaseModel)
+        schema = model.model_json_schema()
+        found |= _uuid_fields(schema, schema.get("$defs", {}))
+    return found
+
+
+async def test_every_id_in_a_body_is_in_the_reference_table(client):
+    schema = (await client.get("/openapi.json")).json()
+    defs = schema["components"]["schemas"]
+    seen: dict[str, set[str]] = {}
+    for method, path, op in await _routes(client):
+        key = f"{method} {path}"
+        fields: set[str] = set()
+        for content in op.get("requestBody", {}).get("content", {}).values():
+            fields |= _uuid_fields(content.get("schema", {}), defs)
+        if key in OPEN_BODIES:
+            fields |= _open_body_fields(OPEN_BODIES[key])
+        if fields - CLIENT_IDS:
+            seen[key] = fields - CLIENT_IDS
+    assert seen == {key: set(fields) for key, fields in BODY_REFERENCES.items()}
+
+
+# Counters every request moves, whatever its answer (per-caller request budgets).
+BOOKKEEPING = frozenset({"rate_limits"})
+
+
+async def _fingerprint(db_url: str) -> dict[str, str]:
+    """A digest of every table's rows: equal before and after means nothing was stored."""
+    conn = await asyncpg.connect(db_url)
+    try:
+        tables = [r[0] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        tables = [t for t in tables if t not in BOOKKEEPING]
+        return {
+            t: await conn.fetchval(
+                f"SELECT md5(coalesce(string_agg(r::text, '|' ORDER BY r::text), '')) FROM \"{t}\" r"
+            )
+            for t in tables
+        }
+    finally:
+        await conn.close()
+
+
+async def _post(client, url: str, body: Any, user: str) -> dict[str, Any]:
+    r = await client.post(url, json=body, headers=auth(user))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def _in_scope(client) -> dict[str, str]:
+    """Objects of district D the cases act on (paths) or name (the valid rest of a body)."""
+    accepted = await create(client)
+    await act(client, accepted, "accept", "community_admin")
+    building = await _post(client, "/api/v1/buildings", {"name": "1号楼", "area_id": str(AREA["G1"].id)}, "grid_worker")
+    household = await _post(
+        client, "/api/v1/households", {"building_id": building["id"], "address": "101"}, "grid_worker"
+    )
+    resident = await _post(
+        client, "/api/v1/residents", {"household_id": household["id"], "name": "周某"}, "grid_worker"
+    )
+    diary = {"visited_at": "2026-11-23T09:30:00+08:00", "kind": "situation", "content": "走访"}
+    entry = await _post(client, "/api/v1/diary-entries", diary, "grid_worker")
+    dispute = {
+        "title": "邻里纠纷",
+        "description": "漏水",
+        "type": "neighbour",
+        "risk_level": "yellow",
+        "parties": [{"name": "张三", "role": "applicant"}],
+    }
+    return {
+        "accepted": accepted["id"],
+        "reported": (await create(client))["id"],
+        "building": building["id"],
+        "household": household["id"],
+        "resident": resident["id"],
+        "entry": entry["id"],
+        "dispute": (await _post(client, "/api/v1/disputes", dispute, "grid_worker"))["id"],
+    }
+
+
+def _far_id(far: Elsewhere, thing: str) -> str:
+    return {
+        "area": far.grid,
+        "unit": far.unit,
+        "user": far.department_user,
+        "issue": far.issue,
+        "attachment": far.attachment,
+        "building": far.building,
+        "household": far.household,
+        "resident": far.resident,
+        "api_key": far.api_key,
+    }[thing]
+
+
+def _case(key: str, field: str, mine: dict[str, str], far_id: str) -> tuple[str, str, str, Any]:
+    """``(user, method, url, body)``: a request that would succeed but for ``field`` naming ``far_id``."""
+    v1, g1 = "/api/v1", str(AREA["G1"].id)
+    diary = {"visited_at": "2026-11-23T09:30:00+08:00", "kind": "situation", "content": "走访", field: far_id}
+    dispute = {
+        "title": "邻里纠纷",
+        "description": "漏水",
+        "type": "neighbour",
+        "risk_level": "yellow",
+        "parties": [{"name": "张三", "role": "applicant"}],
+    }
+    user = {
+        "username": "ref_case",
+        "display_name": "部门",
+        "password": PASSWORD,
+        "role": "department",
+        "home_area_id": g1,
+        "unit_id": str(UNIT_ID),
+    }
+    action = {
+        "into_issue_id": ("merge", mine["reported"], "community_admin", {}),
+        "assignee_unit_id": ("dispatch", mine["accepted"], "community_admin", {}),
+        "assignee_user_id": ("dispatch", mine["accepted"], "community_admin", {}),
+        "photo_ids": ("resolve", mine["accepted"], "grid_worker", {"outcome": "solved"}),
+    }
+    cases: dict[str, tuple[str, str, str, dict[str, Any] | list[Any]]] = {
+        "POST /api/v1/users": ("admin", "POST", f"{v1}/users", user),
+        "PATCH /api/v1/users/{user_id}": ("admin", "PATCH", f"{v1}/users/{USER['grid_worker_g2'].id}", {}),
+        "POST /api/v1/units": (
+            "admin",
+            "POST",
+            f"{v1}/units",
+            {"code": "REF", "name": "单位", "kind": "other", "area_id": g1},
+        ),
+        "POST /api/v1/api-keys": (
+            "admin",
+            "POST",
+            f"{v1}/api-keys",
+            {"name": "k", "user_id": str(USER["grid_worker"].id), "area_id": g1},
+        ),
+        "POST /api/v1/areas": (
+            "admin",
+            "POST",
+            f"{v1}/areas",
+            {"code": "REF", "name": "网格", "level": "grid", "parent_id": str(AREA["C"].id)},
+        ),
+        "POST /api/v1/issues": ("grid_worker", "POST", f"{v1}/issues", issue_body(location=None, area_id=g1)),
+        "POST /api/v1/diary-entries": ("grid_worker", "POST", f"{v1}/diary-entries", diary),
+        "PATCH /api/v1/diary-entries/{entry_id}": ("grid_worker", "PATCH", f"{v1}/diary-entries/{mine['entry']}", {}),
+        "POST /api/v1/diary-entries/batch": (
+            "grid_worker",
+            "POST",
+            f"{v1}/diary-entries/batch",
+            [{**diary, "id": str(new_id())}],
+        ),
+        "POST /api/v1/buildings": ("grid_worker", "POST", f"{v1}/buildings", {"name": "2号楼", "area_id": g1}),
+        "POST /api/v1/households": (
+            "grid_worker",
+            "POST",
+            f"{v1}/households",
+            {"building_id": mine["building"], "address": "102"},
+        ),
+        "POST /api/v1/residents": ("grid_worker", "POST", f"{v1}/residents", {"name": "钱某"}),
+        "PATCH /api/v1/residents/{resident_id}": ("grid_worker", "PATCH", f"{v1}/residents/{mine['resident']}", {}),
+        "POST /api/v1/disputes": ("grid_worker", "POST", f"{v1}/disputes", dispute),
+        "POST /api/v1/disputes/{dispute_id}/sessions": (
+            "mediator",
+            "POST",
+            f"{v1}/disputes/{mine['dispute']}/sessions",
+            {"held_at": "2026-11-24T10:00:00+08:00", "place": "调解室"},
+        ),
+        "POST /api/v1/webhooks": (
+            "admin",
+            "POST",
+            f"{v1}/webhooks",
+            {"url": "http://127.0.0.1:9/hook", "event_types": ["issue.created"]},
+        ),
+    }
+    if key == "POST /api/v1/issues/{issue_id}/actions/{action}":
+        name, issue_id, actor, rest = action[field]
+        value = [far_id] if field.endswith("_ids") else far_id
+        return actor, "POST", f"{v1}/issues/{issue_id}/actions/{name}", {**rest, field: value}
+    who, method, url, body = cases[key]
+    if isinstance(body, dict):
+        body = {**body, field: [far_id] if field.endswith("_ids") else far_id}
+    return who, method, url, body
+
+
+async def test_ids_in_bodies_from_another_jurisdiction_are_unknown(client, settings, db_url, tmp_path):
+    """Every id field of every body, sent an object of another district: 422 ``unknown_<thing>``
+    naming the field (the batch: that item's verdict), and not one row of any table changes."""
+    settings.attachments_dir = tmp_path
+    far = await elsewhere(client, tmp_path)
+    mine = await _in_scope(client)
+    for key, fields in BODY_REFERENCES.items():
+        for field, thing in fields.items():
+            user, method, url, body = _case(key, field, mine, _far_id(far, thing))
+            before = await _fingerprint(db_url)
+            headers = {**auth(user), "If-Match": '"1"'} if method == "PATCH" else auth(user)  # objects at version 1
+            r = await client.request(method, url, json=body, headers=headers)
+            what = f"{key} {field} as {user}: {r.status_code} {r.text[:300]}"
+            if key == "POST /api/v1/diary-entries/batch":
+                assert r.status_code == 200, what
+                r_json = r.json()["results"][0]
+                assert r_json["status"] == "invalid", what
+            else:
+                assert r.status_code == 422, what
+                r_json = r.json()
+            assert r_json["code"] == f"unknown_{thing}", what
+            assert field in [e["field"] for e in r_json["errors"]], what
+            after = await _fingerprint(db_url)
+            assert after == before, f"{key} {field}: changed {[t for t in after if after[t] != before[t]]}"

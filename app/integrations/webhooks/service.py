@@ -7,10 +7,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import repository as auth_repository
-from app.auth.scope import Principal, path_within
+from app.auth.models import ApiKey
+from app.auth.scope import Principal, path_within, resolve_in_scope, scope_filter
 from app.config import Settings
 from app.errors import Conflict, NotFound, ValidationFailed, field_error
 from app.grids import repository as areas
@@ -46,13 +47,16 @@ async def create(
     or a given area inside that."""
     scope_area = await areas.get_unscoped(session, principal.area_id)
     if body.api_key_id is not None:
-        key = await auth_repository.get_api_key_in_scope(session, principal, body.api_key_id)
-        if key is None or key.revoked_at is not None:
-            raise ValidationFailed(
-                "No such active API key in your jurisdiction.",
-                code="unknown_api_key",
-                errors=[field_error("api_key_id", "unknown, revoked or outside your area")],
-            )
+        key = await resolve_in_scope(
+            session,
+            principal,
+            ApiKey,
+            body.api_key_id,
+            field="api_key_id",
+            thing="api_key",
+            scope=sa.and_(scope_filter(principal, area_column=ApiKey.area_id), ApiKey.revoked_at.is_(None)),
+            message="unknown, revoked or outside your area",
+        )
         scope_area = await areas.get_unscoped(session, key.area_id)
     assert scope_area is not None  # areas are RESTRICT-referenced by users and keys
     area = scope_area
