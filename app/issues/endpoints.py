@@ -566,7 +566,8 @@ async def list_policies(session: SessionDep, principal: Manager) -> schemas.SlaP
     summary="Replace the SLA policies (设置时限标准)",
     description="Replaces the whole set (it must contain a global default with no category, priority or "
     "kind). Issues keep the windows they started with; new issues and category/priority edits use the "
-    "new set. Admins only.",
+    "new set, for the windows still running (a response or resolution already given keeps its deadline). "
+    "Admins only.",
     responses=problem_responses(403, 422),
 )
 async def replace_policies(body: schemas.SlaPolicySet, session: SessionDep, principal: Admin) -> schemas.SlaPolicyList:

@@ -132,7 +132,7 @@ def _refresh_due(issue: Issue, cal: WorkCalendar) -> None:
     issue.due_soon_at = max(soon, start)
 
 
-def _recompute_resolve_due(issue: Issue, cal: WorkCalendar) -> None:
+def _resolve_due(issue: Issue, cal: WorkCalendar) -> dt.datetime:
     """The policy's resolve deadline, capped by the source system's own deadline when earlier."""
     due = deadline(
         issue.resolve_started_at,
@@ -143,7 +143,38 @@ def _recompute_resolve_due(issue: Issue, cal: WorkCalendar) -> None:
     )
     if issue.external_due_at is not None and issue.external_due_at < due:
         due = max(issue.external_due_at, issue.resolve_started_at)
-    issue.resolve_due_at = due
+    return due
+
+
+def _retime(issue: Issue, cal: WorkCalendar, policy: SlaPolicy | None = None) -> dict[str, dict[str, str | None]]:
+    """The one place an issue's deadlines are set: from ``policy`` when given (a new issue, a new
+    category or priority), else from the windows the issue already has (resume, extension, 重办).
+
+    A window that has closed is history: the response window once ``first_responded_at`` is set,
+    the resolve window once ``resolved_at`` is. It keeps its length and its deadline, and so its
+    met / missed verdict and the rates built on it; only running windows are recomputed. Returns
+    the deadlines that moved, ``{"respond_due_at": {"from": …, "to": …}}``, for the timeline.
+    """
+    moved: dict[str, dict[str, str | None]] = {}
+
+    def move(name: str, due: dt.datetime) -> None:
+        before = getattr(issue, name)
+        if before != due:
+            moved[name] = {"from": before.isoformat() if before else None, "to": due.isoformat()}
+            setattr(issue, name, due)
+
+    if issue.first_responded_at is None:
+        if policy is not None:
+            issue.respond_amount = policy.respond_within.amount
+            issue.respond_unit = policy.respond_within.unit.value
+        move("respond_due_at", deadline(issue.created_at, issue.respond_amount, Unit(issue.respond_unit), cal))
+    if issue.resolved_at is None:
+        if policy is not None:
+            issue.resolve_amount = policy.resolve_within.amount
+            issue.resolve_unit = policy.resolve_within.unit.value
+        move("resolve_due_at", _resolve_due(issue, cal))
+    _refresh_due(issue, cal)
+    return moved
 
 
 def sla_state_of(issue: Issue, now: dt.datetime) -> SlaState | None:
@@ -164,17 +195,11 @@ def _sla_state(
     return SlaState.ON_TRACK
 
 
-async def _apply_policy(session: AsyncSession, issue: Issue, cal: WorkCalendar) -> None:
+async def _apply_policy(session: AsyncSession, issue: Issue, cal: WorkCalendar) -> dict[str, dict[str, str | None]]:
+    """Re-apply the SLA policy (a new category or priority) to the windows still running."""
     policies = await repository.policies(session)
-    _set_policy(issue, pick_policy(issue.category, Priority(issue.priority), issue.kind, policies), cal)  # type: ignore[arg-type]
-
-
-def _set_policy(issue: Issue, policy: SlaPolicy, cal: WorkCalendar) -> None:
-    issue.respond_amount, issue.respond_unit = policy.respond_within.amount, policy.respond_within.unit.value
-    issue.resolve_amount, issue.resolve_unit = policy.resolve_within.amount, policy.resolve_within.unit.value
-    issue.respond_due_at = deadline(issue.created_at, issue.respond_amount, Unit(issue.respond_unit), cal)
-    _recompute_resolve_due(issue, cal)
-    _refresh_due(issue, cal)
+    policy = pick_policy(issue.category, Priority(issue.priority), issue.kind, policies)  # type: ignore[arg-type]
+    return _retime(issue, cal, policy)
 
 
 # --- output -----------------------------------------------------------------------------------
@@ -474,7 +499,7 @@ async def prepare_issue(
         escalated=False,
         **dict.fromkeys(_UNSET_ON_CREATE),
     )
-    _set_policy(issue, pick_policy(issue.category, Priority(issue.priority), issue.kind, ctx.policies), cal)  # type: ignore[arg-type]
+    _retime(issue, cal, pick_policy(issue.category, Priority(issue.priority), issue.kind, ctx.policies))  # type: ignore[arg-type]
     return claim, issue
 
 
@@ -585,12 +610,13 @@ async def update_issue(
         rep = body.reporter
         issue.reporter_name = rep.name if rep else None
         issue.reporter_phone = rep.phone if rep else None
+    moved: dict[str, dict[str, str | None]] = {}
     if {"category", "priority"} & changes.keys():
-        await _apply_policy(session, issue, calendar_for(settings))
+        moved = await _apply_policy(session, issue, calendar_for(settings))
     now = clock.now()
     _bump(issue, now)
     status = Status(issue.status)
-    _record(session, issue, principal, "update", status, status, {"fields": sorted(changes)}, now)
+    _record(session, issue, principal, "update", status, status, {"fields": sorted(changes), **_deadlines(moved)}, now)
     await session.flush()
     return issue
 
@@ -777,6 +803,11 @@ def _emit(session: AsyncSession, event_type: str, issue: Issue, now: dt.datetime
 # --- one handler per action -------------------------------------------------------------------
 
 
+def _deadlines(moved: dict[str, dict[str, str | None]]) -> dict[str, Any]:
+    """The timeline entry of deadlines :func:`_retime` moved (nothing when none did)."""
+    return {"deadlines": moved} if moved else {}
+
+
 def _responded(ctx: Ctx) -> None:
     if ctx.issue.first_responded_at is None:
         ctx.issue.first_responded_at = ctx.now
@@ -892,10 +923,11 @@ async def _resume(ctx: Ctx, body: schemas.NoteBody) -> dict[str, Any]:
     issue.paused_business_seconds += paused
     issue.paused_seconds += int((ctx.now - since).total_seconds())
     issue.suspended_since = None
-    _recompute_resolve_due(issue, ctx.calendar)
+    moved = _retime(issue, ctx.calendar)
     return {
         "paused_seconds": int((ctx.now - since).total_seconds()),
         "resolve_due_at": issue.resolve_due_at.isoformat(),
+        **_deadlines(moved),
     }
 
 
@@ -925,8 +957,8 @@ async def _approve_extension(ctx: Ctx, body: schemas.ExtensionDecisionBody) -> d
     extended = deadline(current, amount, unit, ctx.calendar)
     bclock = BusinessClock(ctx.calendar, Unit(issue.resolve_unit))
     issue.extension_business_seconds += bclock.to_business(extended) - bclock.to_business(current)
-    _recompute_resolve_due(issue, ctx.calendar)
-    return {"requested": pending, "resolve_due_at": issue.resolve_due_at.isoformat()}
+    moved = _retime(issue, ctx.calendar)
+    return {"requested": pending, "resolve_due_at": issue.resolve_due_at.isoformat(), **_deadlines(moved)}
 
 
 async def _supervise(ctx: Ctx, body: schemas.NoteBody) -> dict[str, Any]:
@@ -1022,9 +1054,9 @@ async def _reopen(ctx: Ctx, body: schemas.ReasonBody) -> dict[str, Any]:
     issue.resolve_started_at = ctx.now
     issue.external_due_at = None  # 重办 runs on our policy's fresh window
     issue.paused_business_seconds = issue.extension_business_seconds = 0.0
-    _recompute_resolve_due(issue, ctx.calendar)
+    moved = _retime(issue, ctx.calendar)
     _emit(ctx.session, "issue.reopened", issue, ctx.now, reason=body.reason)
-    return {"resolve_due_at": issue.resolve_due_at.isoformat()}
+    return {"resolve_due_at": issue.resolve_due_at.isoformat(), **_deadlines(moved)}
 
 
 async def _evaluate(ctx: Ctx, body: schemas.EvaluateBody) -> dict[str, Any]:
