@@ -68,6 +68,7 @@ from app.issues.workflow import (
     allowed_actions,
     apply,
     next_tier,
+    reworks,
 )
 from app.kit import clock, idempotency, outbox
 from app.kit.etag import require_version
@@ -78,8 +79,6 @@ from app.sync.models import Change
 
 FEEDBACK_TTL = dt.timedelta(days=30)
 """A resident's 回访 link works once, for 30 days after closing."""
-REOPEN_WINDOW = dt.timedelta(days=7)
-"""不满意 within 7 days of closing reopens the issue (重办)."""
 FEEDBACK_PATH = "/api/v1/feedback/"
 
 HANDLING_ACTIONS = frozenset(
@@ -683,11 +682,11 @@ async def act(
     issue = await _locked(session, principal, issue_id)
     require_version(if_match, issue.version, required=False)
     ctx = Ctx(session, settings, principal, issue, clock.now())
-    if action is Action.EVALUATE:
+    if action in {Action.CLOSE, Action.EVALUATE}:
         _permit(ctx, action)
         body = parse_action_body(action, raw_body)
-        assert isinstance(body, schemas.EvaluateBody)
-        await evaluate(ctx, body.rating, body.solved, body.comment)
+        assert isinstance(body, schemas.CloseBody | schemas.EvaluateBody)
+        await _rate(ctx, action, body)
     else:
         await _transition(ctx, action, raw_body)
     return ctx
@@ -1087,17 +1086,25 @@ HANDLERS: dict[Action, Handler] = {
 }
 
 
+async def _rate(ctx: Ctx, action: Action, body: schemas.CloseBody | schemas.EvaluateBody) -> bool:
+    """Take ``close`` or ``evaluate``, then apply the one rule for a rating however it arrived
+    (:func:`app.issues.workflow.reworks`): 不满意 within 7 days of closing reopens the issue for
+    rework (重办, by the system) once. Returns whether it reopened."""
+    await _transition(ctx, action, body)
+    issue = ctx.issue
+    if body.rating is None or issue.closed_at is None:
+        return False
+    if not reworks(body.rating, ctx.now - issue.closed_at, issue.reopened_count):
+        return False
+    ctx.feedback_token = None  # a closing undone at once hands out no 回访 link
+    system = Ctx(ctx.session, ctx.settings, None, issue, ctx.now)
+    await _transition(system, Action.REOPEN, schemas.ReasonBody(reason="居民评价不满意,重办"))
+    return True
+
+
 async def evaluate(ctx: Ctx, rating: Rating, solved: bool, comment: str | None) -> bool:
-    """Record a rating on a closed issue; 不满意 within 7 days of closing reopens it (重办, by the
-    system). Returns whether it reopened."""
-    body = schemas.EvaluateBody(rating=rating, solved=solved, comment=comment)
-    await _transition(ctx, Action.EVALUATE, body)
-    closed_at = ctx.issue.closed_at
-    if rating is Rating.DISSATISFIED and closed_at is not None and ctx.now - closed_at <= REOPEN_WINDOW:
-        system = Ctx(ctx.session, ctx.settings, None, ctx.issue, ctx.now)
-        await _transition(system, Action.REOPEN, schemas.ReasonBody(reason="居民评价不满意,重办"))
-        return True
-    return False
+    """Record a rating on a closed issue (:func:`_rate`). Returns whether it reopened."""
+    return await _rate(ctx, Action.EVALUATE, schemas.EvaluateBody(rating=rating, solved=solved, comment=comment))
 
 
 async def supervise_from_source(session: AsyncSession, settings: Settings, issue: Issue, note: str) -> None:
@@ -1132,7 +1139,8 @@ async def submit_feedback(
     issue = await repository.get_unscoped(session, row.issue_id, for_update=True)
     if issue is None:  # pragma: no cover - tokens cascade with their issue
         raise NotFound("This feedback link is not valid.", code="feedback_not_found")
-    if Status(issue.status) is not Status.CLOSED:
+    if Status(issue.status) is not Status.CLOSED or (issue.closed_at is not None and row.created_at < issue.closed_at):
+        # reopened since, and perhaps closed again: that closing has its own link
         raise Gone("The issue has been reopened since this link was sent.", code="feedback_expired")
     row.used_at = now
     ctx = Ctx(session, settings, None, issue, now)
