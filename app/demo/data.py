@@ -124,7 +124,7 @@ class DemoIssue:
     resolved_after_hours: int | None = None  # report → resolve, for resolved / verified / closed
     resolve_outcome: ResolveOutcome | None = None
     resolution: str | None = None  # the handler's notes on resolving
-    rating: Rating | None = None  # closed only (回访)
+    rating: Rating | None = None  # closed only (回访); 不满意 is given twice: at closing (重办), then after the rework
     solved: bool | None = None  # closed only
     feedback: str | None = None  # what the resident said at 回访
     reject_reason: RejectReason | None = None  # rejected only

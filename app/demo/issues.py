@@ -139,18 +139,12 @@ def _steps(
         return steps
     if target == "in_progress":
         return steps
-    steps.append(
-        (
-            resolve_at,
-            handler,
-            Action.RESOLVE,
-            {
-                "outcome": case.resolve_outcome or "solved",
-                "notes": case.resolution or "已处理完毕",
-                **({"explanation": case.resolution or "暂无法解决"} if case.resolve_outcome == "unsolvable" else {}),
-            },
-        )
-    )
+    resolve = {
+        "outcome": case.resolve_outcome or "solved",
+        "notes": case.resolution or "已处理完毕",
+        **({"explanation": case.resolution or "暂无法解决"} if case.resolve_outcome == "unsolvable" else {}),
+    }
+    steps.append((resolve_at, handler, Action.RESOLVE, resolve))
     if target == "resolved":
         return steps
     verifier = worker if handler.user_id != worker.user_id else community
@@ -162,4 +156,9 @@ def _steps(
         "solved": True if case.solved is None else case.solved,
     }
     steps.append((resolve_at + 6 * h, dispatcher, Action.CLOSE, close))
+    if close["rating"] == "dissatisfied":
+        # 不满意 reopens the issue for rework (重办) once; rated 不满意 again, it stays closed
+        steps.append((resolve_at + 30 * h, handler, Action.RESOLVE, resolve))
+        steps.append((resolve_at + 32 * h, verifier, Action.VERIFY, {}))
+        steps.append((resolve_at + 36 * h, dispatcher, Action.CLOSE, close))
     return steps

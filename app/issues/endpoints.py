@@ -338,8 +338,9 @@ note?}`; suspend `{reason}` (SLA clock stops); request_extension `{hours | worki
 approve_extension `{approve}`; escalate / verify_fail / reopen `{reason}`; resolve `{outcome:
 solved|answered|unsolvable, explanation (required for unsolvable), notes?, photo_ids?}`; close
 `{rating, solved}` or `{unreachable: true, attempts}` — the response carries `feedback_url`, the
-resident's one-time 回访 link, shown only here; evaluate `{rating, solved, comment?}` (不满意 within
-7 days of closing reopens the issue).
+resident's one-time 回访 link, shown only here; evaluate `{rating, solved, comment?}`. A 不满意 rating
+within 7 days of closing — with close, evaluate or the resident's link alike — reopens the issue for
+rework (重办, by the system) once: an issue already reopened stays closed with its rating.
 
 `If-Match` is optional but checked when sent (412 when stale): phones should send the ETag they
 showed the user, so a decision taken on stale information is refused rather than applied."""
@@ -572,7 +573,8 @@ async def list_policies(session: SessionDep, principal: Manager) -> schemas.SlaP
     summary="Replace the SLA policies (设置时限标准)",
     description="Replaces the whole set (it must contain a global default with no category, priority or "
     "kind). Issues keep the windows they started with; new issues and category/priority edits use the "
-    "new set. Admins only.",
+    "new set, for the windows still running (a response or resolution already given keeps its deadline). "
+    "Admins only.",
     responses=problem_responses(403, 422),
 )
 async def replace_policies(body: schemas.SlaPolicySet, session: SessionDep, principal: Admin) -> schemas.SlaPolicyList:
@@ -590,8 +592,9 @@ async def replace_policies(body: schemas.SlaPolicySet, session: SessionDep, prin
     summary="Rate a closed issue (居民回访评价)",
     description="The one-time link sent to the resident when the issue is closed; no login. Takes the "
     "rating (满意 / 基本满意 / 不满意) and whether the problem was solved. 不满意 within 7 days of "
-    "closing reopens the issue (重办). The link works once (410 `feedback_used`) and for 30 days "
-    "(410 `feedback_expired`). Rate-limited per client address (429 with `Retry-After`).",
+    "closing reopens the issue (重办) once, as it does given at 结案 or by staff. The link works once "
+    "(410 `feedback_used`), for 30 days and for the closing it was sent for (410 `feedback_expired`). "
+    "Rate-limited per client address (429 with `Retry-After`).",
     responses=problem_responses(404, 410, 422, 429),
 )
 async def submit_feedback(

@@ -71,6 +71,7 @@ from app.issues.workflow import (
     allowed_actions,
     apply,
     next_tier,
+    reworks,
 )
 from app.kit import clock, idempotency, outbox
 from app.kit.etag import require_version
@@ -81,8 +82,6 @@ from app.sync.models import Change
 
 FEEDBACK_TTL = dt.timedelta(days=30)
 """A resident's 回访 link works once, for 30 days after closing."""
-REOPEN_WINDOW = dt.timedelta(days=7)
-"""不满意 within 7 days of closing reopens the issue (重办)."""
 FEEDBACK_PATH = "/api/v1/feedback/"
 
 HANDLING_ACTIONS = frozenset(
@@ -135,7 +134,7 @@ def _refresh_due(issue: Issue, cal: WorkCalendar) -> None:
     issue.due_soon_at = max(soon, start)
 
 
-def _recompute_resolve_due(issue: Issue, cal: WorkCalendar) -> None:
+def _resolve_due(issue: Issue, cal: WorkCalendar) -> dt.datetime:
     """The policy's resolve deadline, capped by the source system's own deadline when earlier."""
     due = deadline(
         issue.resolve_started_at,
@@ -146,7 +145,38 @@ def _recompute_resolve_due(issue: Issue, cal: WorkCalendar) -> None:
     )
     if issue.external_due_at is not None and issue.external_due_at < due:
         due = max(issue.external_due_at, issue.resolve_started_at)
-    issue.resolve_due_at = due
+    return due
+
+
+def _retime(issue: Issue, cal: WorkCalendar, policy: SlaPolicy | None = None) -> dict[str, dict[str, str | None]]:
+    """The one place an issue's deadlines are set: from ``policy`` when given (a new issue, a new
+    category or priority), else from the windows the issue already has (resume, extension, 重办).
+
+    A window that has closed is history: the response window once ``first_responded_at`` is set,
+    the resolve window once ``resolved_at`` is. It keeps its length and its deadline, and so its
+    met / missed verdict and the rates built on it; only running windows are recomputed. Returns
+    the deadlines that moved, ``{"respond_due_at": {"from": …, "to": …}}``, for the timeline.
+    """
+    moved: dict[str, dict[str, str | None]] = {}
+
+    def move(name: str, due: dt.datetime) -> None:
+        before = getattr(issue, name)
+        if before != due:
+            moved[name] = {"from": before.isoformat() if before else None, "to": due.isoformat()}
+            setattr(issue, name, due)
+
+    if issue.first_responded_at is None:
+        if policy is not None:
+            issue.respond_amount = policy.respond_within.amount
+            issue.respond_unit = policy.respond_within.unit.value
+        move("respond_due_at", deadline(issue.created_at, issue.respond_amount, Unit(issue.respond_unit), cal))
+    if issue.resolved_at is None:
+        if policy is not None:
+            issue.resolve_amount = policy.resolve_within.amount
+            issue.resolve_unit = policy.resolve_within.unit.value
+        move("resolve_due_at", _resolve_due(issue, cal))
+    _refresh_due(issue, cal)
+    return moved
 
 
 def sla_state_of(issue: Issue, now: dt.datetime) -> SlaState | None:
@@ -167,17 +197,11 @@ def _sla_state(
     return SlaState.ON_TRACK
 
 
-async def _apply_policy(session: AsyncSession, issue: Issue, cal: WorkCalendar) -> None:
+async def _apply_policy(session: AsyncSession, issue: Issue, cal: WorkCalendar) -> dict[str, dict[str, str | None]]:
+    """Re-apply the SLA policy (a new category or priority) to the windows still running."""
     policies = await repository.policies(session)
-    _set_policy(issue, pick_policy(issue.category, Priority(issue.priority), issue.kind, policies), cal)  # type: ignore[arg-type]
-
-
-def _set_policy(issue: Issue, policy: SlaPolicy, cal: WorkCalendar) -> None:
-    issue.respond_amount, issue.respond_unit = policy.respond_within.amount, policy.respond_within.unit.value
-    issue.resolve_amount, issue.resolve_unit = policy.resolve_within.amount, policy.resolve_within.unit.value
-    issue.respond_due_at = deadline(issue.created_at, issue.respond_amount, Unit(issue.respond_unit), cal)
-    _recompute_resolve_due(issue, cal)
-    _refresh_due(issue, cal)
+    policy = pick_policy(issue.category, Priority(issue.priority), issue.kind, policies)  # type: ignore[arg-type]
+    return _retime(issue, cal, policy)
 
 
 # --- output -----------------------------------------------------------------------------------
@@ -477,7 +501,7 @@ async def prepare_issue(
         escalated=False,
         **dict.fromkeys(_UNSET_ON_CREATE),
     )
-    _set_policy(issue, pick_policy(issue.category, Priority(issue.priority), issue.kind, ctx.policies), cal)  # type: ignore[arg-type]
+    _retime(issue, cal, pick_policy(issue.category, Priority(issue.priority), issue.kind, ctx.policies))  # type: ignore[arg-type]
     return claim, issue
 
 
@@ -588,12 +612,13 @@ async def update_issue(
         rep = body.reporter
         issue.reporter_name = rep.name if rep else None
         issue.reporter_phone = rep.phone if rep else None
+    moved: dict[str, dict[str, str | None]] = {}
     if {"category", "priority"} & changes.keys():
-        await _apply_policy(session, issue, calendar_for(settings))
+        moved = await _apply_policy(session, issue, calendar_for(settings))
     now = clock.now()
     _bump(issue, now)
     status = Status(issue.status)
-    _record(session, issue, principal, "update", status, status, {"fields": sorted(changes)}, now)
+    _record(session, issue, principal, "update", status, status, {"fields": sorted(changes), **_deadlines(moved)}, now)
     await session.flush()
     return issue
 
@@ -660,11 +685,11 @@ async def act(
     issue = await _locked(session, principal, issue_id)
     require_version(if_match, issue.version, required=False)
     ctx = Ctx(session, settings, principal, issue, clock.now())
-    if action is Action.EVALUATE:
+    if action in {Action.CLOSE, Action.EVALUATE}:
         _permit(ctx, action)
         body = parse_action_body(action, raw_body)
-        assert isinstance(body, schemas.EvaluateBody)
-        await evaluate(ctx, body.rating, body.solved, body.comment)
+        assert isinstance(body, schemas.CloseBody | schemas.EvaluateBody)
+        await _rate(ctx, action, body)
     else:
         await _transition(ctx, action, raw_body)
     return ctx
@@ -778,6 +803,11 @@ def _emit(session: AsyncSession, event_type: str, issue: Issue, now: dt.datetime
 
 
 # --- one handler per action -------------------------------------------------------------------
+
+
+def _deadlines(moved: dict[str, dict[str, str | None]]) -> dict[str, Any]:
+    """The timeline entry of deadlines :func:`_retime` moved (nothing when none did)."""
+    return {"deadlines": moved} if moved else {}
 
 
 def _responded(ctx: Ctx) -> None:
@@ -942,10 +972,11 @@ async def _resume(ctx: Ctx, body: schemas.NoteBody) -> dict[str, Any]:
     issue.paused_business_seconds += paused
     issue.paused_seconds += int((ctx.now - since).total_seconds())
     issue.suspended_since = None
-    _recompute_resolve_due(issue, ctx.calendar)
+    moved = _retime(issue, ctx.calendar)
     return {
         "paused_seconds": int((ctx.now - since).total_seconds()),
         "resolve_due_at": issue.resolve_due_at.isoformat(),
+        **_deadlines(moved),
     }
 
 
@@ -975,8 +1006,8 @@ async def _approve_extension(ctx: Ctx, body: schemas.ExtensionDecisionBody) -> d
     extended = deadline(current, amount, unit, ctx.calendar)
     bclock = BusinessClock(ctx.calendar, Unit(issue.resolve_unit))
     issue.extension_business_seconds += bclock.to_business(extended) - bclock.to_business(current)
-    _recompute_resolve_due(issue, ctx.calendar)
-    return {"requested": pending, "resolve_due_at": issue.resolve_due_at.isoformat()}
+    moved = _retime(issue, ctx.calendar)
+    return {"requested": pending, "resolve_due_at": issue.resolve_due_at.isoformat(), **_deadlines(moved)}
 
 
 async def _supervise(ctx: Ctx, body: schemas.NoteBody) -> dict[str, Any]:
@@ -1072,9 +1103,9 @@ async def _reopen(ctx: Ctx, body: schemas.ReasonBody) -> dict[str, Any]:
     issue.resolve_started_at = ctx.now
     issue.external_due_at = None  # 重办 runs on our policy's fresh window
     issue.paused_business_seconds = issue.extension_business_seconds = 0.0
-    _recompute_resolve_due(issue, ctx.calendar)
+    moved = _retime(issue, ctx.calendar)
     _emit(ctx.session, "issue.reopened", issue, ctx.now, reason=body.reason)
-    return {"resolve_due_at": issue.resolve_due_at.isoformat()}
+    return {"resolve_due_at": issue.resolve_due_at.isoformat(), **_deadlines(moved)}
 
 
 async def _evaluate(ctx: Ctx, body: schemas.EvaluateBody) -> dict[str, Any]:
@@ -1105,17 +1136,25 @@ HANDLERS: dict[Action, Handler] = {
 }
 
 
+async def _rate(ctx: Ctx, action: Action, body: schemas.CloseBody | schemas.EvaluateBody) -> bool:
+    """Take ``close`` or ``evaluate``, then apply the one rule for a rating however it arrived
+    (:func:`app.issues.workflow.reworks`): 不满意 within 7 days of closing reopens the issue for
+    rework (重办, by the system) once. Returns whether it reopened."""
+    await _transition(ctx, action, body)
+    issue = ctx.issue
+    if body.rating is None or issue.closed_at is None:
+        return False
+    if not reworks(body.rating, ctx.now - issue.closed_at, issue.reopened_count):
+        return False
+    ctx.feedback_token = None  # a closing undone at once hands out no 回访 link
+    system = Ctx(ctx.session, ctx.settings, None, issue, ctx.now)
+    await _transition(system, Action.REOPEN, schemas.ReasonBody(reason="居民评价不满意,重办"))
+    return True
+
+
 async def evaluate(ctx: Ctx, rating: Rating, solved: bool, comment: str | None) -> bool:
-    """Record a rating on a closed issue; 不满意 within 7 days of closing reopens it (重办, by the
-    system). Returns whether it reopened."""
-    body = schemas.EvaluateBody(rating=rating, solved=solved, comment=comment)
-    await _transition(ctx, Action.EVALUATE, body)
-    closed_at = ctx.issue.closed_at
-    if rating is Rating.DISSATISFIED and closed_at is not None and ctx.now - closed_at <= REOPEN_WINDOW:
-        system = Ctx(ctx.session, ctx.settings, None, ctx.issue, ctx.now)
-        await _transition(system, Action.REOPEN, schemas.ReasonBody(reason="居民评价不满意,重办"))
-        return True
-    return False
+    """Record a rating on a closed issue (:func:`_rate`). Returns whether it reopened."""
+    return await _rate(ctx, Action.EVALUATE, schemas.EvaluateBody(rating=rating, solved=solved, comment=comment))
 
 
 async def supervise_from_source(session: AsyncSession, settings: Settings, issue: Issue, note: str) -> None:
@@ -1150,7 +1189,8 @@ async def submit_feedback(
     issue = await repository.get_unscoped(session, row.issue_id, for_update=True)
     if issue is None:  # pragma: no cover - tokens cascade with their issue
         raise NotFound("This feedback link is not valid.", code="feedback_not_found")
-    if Status(issue.status) is not Status.CLOSED:
+    if Status(issue.status) is not Status.CLOSED or (issue.closed_at is not None and row.created_at < issue.closed_at):
+        # reopened since, and perhaps closed again: that closing has its own link
         raise Gone("The issue has been reopened since this link was sent.", code="feedback_expired")
     row.used_at = now
     ctx = Ctx(session, settings, None, issue, now)

@@ -28,11 +28,15 @@ Decisions behind the table:
   ``approve_extension`` (dispatched, in progress, suspended) and ``evaluate`` (on a closed issue)
   lead back to the status they start from; they exist as actions so they are permitted and
   recorded like every other.
-* **Closed is not terminal**: the resident's rating (``evaluate``, 民事民评) arrives after
-  closing, and 不满意 within 7 days reopens the issue (重办) into ``in_progress``. Both come either
-  from staff taking the 回访 call or from the resident's one-time feedback link; the latter is
-  applied as :data:`SYSTEM`, an actor that is not a staff role. The 7-day window is the
-  service's check.
+* **Closed is not terminal**: the resident's rating (民事民评) comes with ``close`` (staff took
+  the 回访 call), or after closing through ``evaluate`` (staff) or the resident's one-time feedback
+  link (applied as :data:`SYSTEM`, an actor that is not a staff role).
+* **One rule for 不满意**, whichever way the rating arrives: 不满意 within 7 days of closing
+  reopens the issue for rework (重办) once — right after the rating is recorded, :data:`SYSTEM`
+  takes ``reopen`` into ``in_progress`` with a fresh resolve window. An issue already reopened
+  (``reopened_count`` ≥ 1) stays closed and its 不满意 stands as the verdict (the satisfaction
+  rate counts it); staff may still ``reopen`` it by hand. :func:`reworks` is the rule; the table
+  only lists the transitions it takes.
 * **督办 from outside**: a 12345 hotline's 催办 (urge) arrives as a signed message and is applied
   as ``supervise`` by :data:`SYSTEM` on any open issue; the system does nothing else besides the
   rating and 重办 above.
@@ -45,6 +49,7 @@ Decisions behind the table:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from functools import cache
 from typing import Any
@@ -409,3 +414,16 @@ def next_tier(tier: Tier) -> Tier:
             tier=tier.value,
         )
     return TIER_ORDER[tier.rank + 1]
+
+
+REWORK_WINDOW = timedelta(days=7)
+"""不满意 within 7 days of closing reopens the issue (重办)."""
+REWORK_LIMIT = 1
+"""How often 不满意 reopens an issue by itself: once; after a rework the rating stands."""
+
+
+def reworks(rating: Rating, since_closed: timedelta, reopened_count: int) -> bool:
+    """Whether a rating reopens a closed issue for rework (重办), whichever way it arrived (with
+    ``close``, ``evaluate`` or the resident's link): 不满意, given within :data:`REWORK_WINDOW` of
+    closing, on an issue reopened fewer than :data:`REWORK_LIMIT` times."""
+    return rating is Rating.DISSATISFIED and since_closed <= REWORK_WINDOW and reopened_count < REWORK_LIMIT
