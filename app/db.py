@@ -243,6 +243,7 @@ class ReadPool:
             init=self._init,
             reset=self._reset,
             max_inactive_connection_lifetime=300,
+            connection_class=_ReadConnection,
             **options,
         )
 
@@ -282,6 +283,18 @@ class ReadPool:
                         raise
             await self.pool.expire_connections()  # its siblings are likely gone too (a restart)
         raise AssertionError("unreachable")
+
+
+class _ReadConnection(asyncpg.Connection):
+    """A connection of the :class:`ReadPool`: one closed after its server went away (the pool
+    replacing its connections after a restart) is dropped without a goodbye, instead of failing
+    in a task nobody awaits."""
+
+    async def close(self, *, timeout: float | None = None) -> None:  # noqa: ASYNC109 (asyncpg's signature)
+        try:
+            await super().close(timeout=timeout)
+        except Exception:
+            self.terminate()
 
 
 class DriverStatement:
