@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Annotated, Any
 
+import asyncpg
 import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlalchemy.dialects.postgresql import UUID
@@ -24,6 +26,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from app.config import Settings
 from app.kit.ids import new_id
+
+log = logging.getLogger("minqing.db")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -98,7 +102,19 @@ def create_engine(settings: Settings, url: str | None = None, **overrides: Any) 
         "connect_args": _connect_args(settings),
     }
     options.update(overrides)
-    return create_async_engine(to_async_url(url), **options)
+    engine = create_async_engine(to_async_url(url), **options)
+    sa.event.listen(engine.sync_engine, "handle_error", _discard_broken_connection)
+    return engine
+
+
+def _discard_broken_connection(context: sa.engine.ExceptionContext) -> None:
+    """A statement (or its COMMIT / ROLLBACK) failed because the database went away or the
+    connection's protocol is left in a confused state: the connection is invalidated — closed, never
+    handed out again — and so is the rest of the pool, which a restart ended as well. The dialect
+    alone only recognises a connection already marked closed, and lets a connection that failed
+    with ``InternalClientError`` ("another operation is in progress") go back into the pool."""
+    if not context.is_disconnect and is_database_unavailable(context.original_exception):
+        context.is_disconnect = True
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -136,10 +152,42 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 @asynccontextmanager
 async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's transaction, for endpoints that open it only on some paths (a hot read that
-    answers from one :class:`DriverStatement` needs none)."""
+    answers from one :class:`DriverStatement` needs none).
+
+    Committed when the block ends; on an error rolled back — or, when the error says the database
+    is unavailable, the session's connection is discarded instead, so a dead connection gets no
+    ROLLBACK, and a failing rollback never replaces the error that ended the request."""
     factory: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with factory() as session, session.begin():
-        yield session
+    async with factory() as session:
+        await session.begin()
+        try:
+            yield session
+        except BaseException as exc:
+            await abandon(session, exc)
+            raise
+        await _commit(session)
+
+
+async def _commit(session: AsyncSession) -> None:
+    try:
+        await session.commit()
+    except Exception as exc:
+        await abandon(session, exc)
+        raise
+
+
+async def abandon(session: AsyncSession, exc: BaseException) -> None:
+    """End ``session`` after ``exc``: invalidate its connection when the database is unavailable
+    (nothing more is sent on it), else roll back; errors doing so are logged, never raised."""
+    try:
+        if is_database_unavailable(exc):
+            await session.invalidate()
+        else:
+            await session.rollback()
+    except Exception as again:
+        log.warning("discarding a session after %s: %s", type(exc).__name__, type(again).__name__)
+        with suppress(Exception):
+            await session.invalidate()
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
@@ -160,7 +208,12 @@ async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A read session opened only on the paths that need one (a 304 needs none)."""
     factory: async_sessionmaker[AsyncSession] = request.app.state.read_sessionmaker
     async with factory() as session:
-        yield session
+        try:
+            yield session
+        except BaseException as exc:
+            if is_database_unavailable(exc):  # otherwise closing it is all a read session needs
+                await abandon(session, exc)
+            raise
 
 
 class ReadPool:
@@ -178,8 +231,6 @@ class ReadPool:
     """
 
     def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
-        import asyncpg
-
         _args, options = engine.dialect.create_connect_args(engine.url)
         options.pop("prepared_statement_cache_size", None)
         options.pop("prepared_statement_name_func", None)
@@ -192,6 +243,7 @@ class ReadPool:
             init=self._init,
             reset=self._reset,
             max_inactive_connection_lifetime=300,
+            connection_class=_ReadConnection,
             **options,
         )
 
@@ -213,29 +265,36 @@ class ReadPool:
         await self.pool.close()
 
     async def fetchrow(self, sql: str, args: tuple[Any, ...]) -> Any:
+        for attempt in (1, 2):
+            # A connection is idle: it is handed over at once (a fresh one opens within the connect
+            # timeout), so the bounded wait — a timer per read in asyncpg — is only armed when all are busy.
+            timeout = None if self.pool.get_idle_size() else self.timeout
+            async with self.pool.acquire(timeout=timeout) as conn:
+                try:
+                    return await conn.fetchrow(sql, *args)
+                except Exception as exc:
+                    if not is_database_unavailable(exc):
+                        raise
+                    # The connection is broken (or its protocol confused): it leaves the pool now,
+                    # without a goodbye that could fail, rather than being reset and handed out again.
+                    with suppress(asyncpg.InterfaceError):  # already released when asyncpg saw it closed
+                        conn.terminate()
+                    if attempt == 2 or isinstance(exc, TimeoutError):  # a server that stopped answering: no second wait
+                        raise
+            await self.pool.expire_connections()  # its siblings are likely gone too (a restart)
+        raise AssertionError("unreachable")
+
+
+class _ReadConnection(asyncpg.Connection):
+    """A connection of the :class:`ReadPool`: one closed after its server went away (the pool
+    replacing its connections after a restart) is dropped without a goodbye, instead of failing
+    in a task nobody awaits."""
+
+    async def close(self, *, timeout: float | None = None) -> None:  # noqa: ASYNC109 (asyncpg's signature)
         try:
-            return await self._fetchrow(sql, args)
-        except Exception as exc:
-            if not _lost_connection(exc):
-                raise
-            await self.pool.expire_connections()
-        return await self._fetchrow(sql, args)
-
-    async def _fetchrow(self, sql: str, args: tuple[Any, ...]) -> Any:
-        # A connection is idle: it is handed over at once (a fresh one opens within the connect
-        # timeout), so the bounded wait — a timer per read in asyncpg — is only armed when all are busy.
-        timeout = None if self.pool.get_idle_size() else self.timeout
-        async with self.pool.acquire(timeout=timeout) as conn:
-            return await conn.fetchrow(sql, *args)
-
-
-def _lost_connection(exc: BaseException) -> bool:
-    import asyncpg
-
-    # A connection ended by the server may also show up as a protocol in a confused state
-    # (InternalClientError) when the server's goodbye arrived while it was idle.
-    lost = asyncpg.ConnectionDoesNotExistError | asyncpg.InterfaceError | asyncpg.InternalClientError | ConnectionError
-    return isinstance(exc, lost) or getattr(exc, "sqlstate", None) in {"57P01", "57P02", "57P03"}
+            await super().close(timeout=timeout)
+        except Exception:
+            self.terminate()
 
 
 class DriverStatement:
@@ -298,20 +357,56 @@ def _raised_by_driver(exc: BaseException) -> bool:
     return False
 
 
+# Connection exceptions (08…), the server shutting down or starting (57P01–57P03), too many connections.
 _UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "08000", "08001", "08003", "08004", "08006", "53300"}
+# asyncpg's and SQLAlchemy's adapter's classes for a lost connection or a protocol left in a state it
+# cannot go on from ("cannot switch to state 12; another operation (2) is in progress").
+_UNAVAILABLE_CLASS_NAMES = {
+    "ConnectionDoesNotExistError",
+    "CannotConnectNowError",
+    "InterfaceError",
+    "InternalClientError",
+    "ProtocolError",
+}
+
+
+def _driver_error(exc: BaseException) -> BaseException | None:
+    """The asyncpg exception under SQLAlchemy's wrapping (``DBAPIError.orig`` is the adapter's)."""
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "__cause__", None) if orig is not None else None
+
+
+_NOT_AN_OUTAGE = (
+    asyncpg.DataError,
+    asyncpg.exceptions.ClientConfigurationError,
+    asyncpg.exceptions.UnsupportedClientFeatureError,
+    asyncpg.exceptions.UnsupportedServerFeatureError,
+)
 
 
 def is_database_unavailable(exc: BaseException) -> bool:
-    """True when ``exc`` means PostgreSQL cannot be reached right now (→ 503, not 500)."""
+    """True when ``exc`` means PostgreSQL cannot be used right now: unreachable, restarting, the
+    connection lost or its protocol confused, no connection free in time. The one classifier for
+    every place that maps database failures: such a request gets 503 ``database_unavailable`` with
+    ``Retry-After`` (never 500), and the connection it happened on is discarded.
+
+    Looks through SQLAlchemy's wrapping (``orig``), chained causes and exception groups."""
     seen: set[int] = set()
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:
+    todo: list[BaseException] = [exc]
+    while todo:
+        cur = todo.pop()
+        if id(cur) in seen:
+            continue
         seen.add(id(cur))
+        if isinstance(cur, BaseExceptionGroup):
+            todo.extend(cur.exceptions)
         if isinstance(cur, PoolTimeoutError | ConnectionRefusedError | ConnectionResetError):
             return True
-        if isinstance(cur, ConnectionError | TimeoutError) and _raised_by_driver(cur):
+        if isinstance(cur, _NOT_AN_OUTAGE) or isinstance(_driver_error(cur), _NOT_AN_OUTAGE):
+            continue  # the driver refusing a value or a setting: a bug to see, not an outage
+        if isinstance(cur, asyncpg.InterfaceError | asyncpg.InternalClientError | asyncpg.PostgresConnectionError):
             return True
-        if isinstance(cur, OSError) and _raised_by_driver(cur):
+        if isinstance(cur, OSError | TimeoutError) and _raised_by_driver(cur):  # ConnectionError, connect timeout
             return True
         if isinstance(cur, DBAPIError) and getattr(cur, "connection_invalidated", False):
             return True
@@ -320,8 +415,7 @@ def is_database_unavailable(exc: BaseException) -> bool:
         sqlstate = getattr(cur, "sqlstate", None) or getattr(getattr(cur, "orig", None), "sqlstate", None)
         if sqlstate in _UNAVAILABLE_SQLSTATES:
             return True
-        name = type(cur).__name__
-        if name in {"ConnectionDoesNotExistError", "CannotConnectNowError", "InterfaceError", "InternalClientError"}:
+        if any(k.__name__ in _UNAVAILABLE_CLASS_NAMES for k in type(cur).__mro__):
             return True
-        cur = cur.__cause__ or cur.__context__
+        todo.extend(e for e in (getattr(cur, "orig", None), cur.__cause__, cur.__context__) if e is not None)
     return False

@@ -337,6 +337,7 @@ def install_error_handlers(app: FastAPI) -> None:
     import asyncpg
     from sqlalchemy.exc import SQLAlchemyError
 
-    for exc_class in (OSError, TimeoutError, SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError):
+    driver = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+    for exc_class in (OSError, TimeoutError, SQLAlchemyError, *driver):
         app.add_exception_handler(exc_class, _unexpected)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)  # type: ignore[arg-type]

@@ -10,10 +10,12 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import AppError, PayloadTooLarge, ValidationFailed, field_error
+from app.db import is_database_unavailable
+from app.errors import AppError, PayloadTooLarge, ServiceUnavailable, ValidationFailed, field_error
 from app.observability import LATENCY, REQUESTS, request_id_var
 
 access_log = logging.getLogger("minqing.access")
+log = logging.getLogger("minqing.errors")
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -102,14 +104,36 @@ class RequestMiddleware:
                 await _send_problem(send, body_problem, request_id, path)
                 return
 
+            sent = {"start": False, "end": False}
+
             async def send_wrapper(message: Message) -> None:
                 if message["type"] == "http.response.start":
                     status_holder["status"] = message["status"]
                     message.setdefault("headers", [])
                     message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                    sent["start"] = True
+                elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                    sent["end"] = True
                 await send(message)
 
-            await self.app(scope, replay, send_wrapper)
+            try:
+                await self.app(scope, replay, send_wrapper)
+            except Exception as exc:
+                if not is_database_unavailable(exc):
+                    raise
+                # Raised where no exception handler answers it: while the response streams, in a
+                # dependency's teardown, in a middleware. An outage is never a 500.
+                if not sent["start"]:
+                    log.warning("database unavailable: %s", type(exc).__name__)
+                    err = ServiceUnavailable("The database is unavailable; retry shortly.", code="database_unavailable")
+                    status_holder["status"] = err.status
+                    await _send_problem(send, err, request_id, path)
+                elif not sent["end"]:
+                    # The status is sent: the response is left unfinished, so the server closes the
+                    # connection and the client sees a cut-off transfer, never a complete-looking body.
+                    log.warning("database unavailable while the response was sent: %s; closing", type(exc).__name__)
+                else:
+                    log.warning("database unavailable after the response was sent: %s", type(exc).__name__)
         finally:
             elapsed = time.perf_counter() - start
             route = scope.get("route")

@@ -3,6 +3,7 @@ while the database restarts or workers are killed; then every acknowledged write
 
     python -m bench.resilience all --seconds 20        # full runs, figures as JSON lines
     python -m bench.resilience restart|crash|races
+    python -m bench.resilience restart --restarts 10   # PostgreSQL stopped -m fast / -m immediate in turn
 
 Everything is bounded: one server on 127.0.0.1, a fixed number of clients, a fixed duration, and
 the server and database are stopped at the end. ``tests/resilience`` runs short versions.
@@ -45,6 +46,7 @@ from bench.harness import ROOT, free_port
 
 JWT_SECRET = "resilience-" + "s" * 40
 CLIENT_TIMEOUT = 10.0
+SERVER_ERROR_MARKS = ("Exception in ASGI application", "Task exception was never retrieved", "unhandled error")
 
 
 # --- the stack: PostgreSQL + `minqing serve --workers N` ---------------------------------------
@@ -58,6 +60,21 @@ class Stack:
     socket_dir: str
     server: subprocess.Popen
     token: str
+    log: Path | None = None
+
+    def log_size(self) -> int:
+        return self.log.stat().st_size if self.log is not None else 0
+
+    def server_errors(self, since: int) -> dict[str, int]:
+        """What the server logged as unhandled since byte ``since`` of its log: a 500, an
+        exception that escaped to uvicorn, a task that failed unseen."""
+        if self.log is None:
+            return {}
+        with open(self.log, "rb") as f:
+            f.seek(since)
+            text = f.read().decode(errors="replace")
+        found = {p: text.count(p) for p in SERVER_ERROR_MARKS}
+        return {p: n for p, n in found.items() if n}
 
     @property
     def headers(self) -> dict[str, str]:
@@ -79,10 +96,11 @@ class Stack:
                 continue
         return workers
 
-    def stop_database(self) -> None:
+    def stop_database(self, mode: str = "immediate") -> None:
+        """``pg_ctl stop -m fast`` (sessions ended, a clean shutdown) or ``-m immediate`` (a crash)."""
         from app import dbserver
 
-        dbserver.pg_ctl(self.data_dir, "-w", "stop", "-m", "immediate")
+        dbserver.pg_ctl(self.data_dir, "-w", "stop", "-m", mode)
 
     def start_database(self) -> None:
         from app import dbserver
@@ -162,7 +180,7 @@ def stack(workers: int = 2) -> Iterator[Stack]:
         token, _ = issue_token(
             user_id=admin.id, role=admin.role.value, secret=JWT_SECRET, ttl_seconds=3600, issuer="minqing"
         )
-        yield Stack(base, db_url, tmp / "pg", dbserver.socket_dir(server) or "", proc, token)
+        yield Stack(base, db_url, tmp / "pg", dbserver.socket_dir(server) or "", proc, token, log)
     finally:
         if proc is not None:
             with suppress(ProcessLookupError):
@@ -330,19 +348,32 @@ def _client(s: Stack) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=s.base_url, headers=s.headers, timeout=CLIENT_TIMEOUT)
 
 
-# --- scenario: the database restarts under load --------------------------------------------------
+# --- scenario: the database restarts under load, again and again --------------------------------
+
+RESTART_MODES = ("fast", "immediate")
 
 
 async def restart_under_load(
-    s: Stack, op: Operation, *, clients: int = 8, seconds: float = 6.0, outage: float = 1.5
+    s: Stack,
+    op: Operation,
+    *,
+    clients: int = 8,
+    seconds: float = 6.0,
+    outage: float = 1.5,
+    restarts: int = 4,
+    readers: int | None = None,
 ) -> dict[str, Any]:
-    """Clients write while PostgreSQL is stopped (immediate mode: a crash) and started again."""
+    """Clients write and read while PostgreSQL is stopped — ``-m fast`` and ``-m immediate`` in
+    turn, ``restarts`` times — and started again. Reads cover both connection pools (GET issue on
+    the hot-read pool; lists, areas and figures on the engine's). After each start the run waits
+    (at most 30 s) until a write is acknowledged again."""
+    from tests import world
+
     tally = Tally()
     acked: list[str] = []
     ack_times: list[float] = []
     stop = asyncio.Event()
-    restarted = asyncio.Event()
-    writes_resumed = asyncio.Event()
+    issue_ids: list[str] = []
 
     async def writer() -> None:
         async with _client(s) as client:
@@ -352,38 +383,74 @@ async def restart_under_load(
                 if response is not None and op.applied(response):
                     acked.append(key)
                     ack_times.append(time.monotonic())
-                    if restarted.is_set():
-                        writes_resumed.set()
                 elif response is None or response.status_code == 503:
                     await asyncio.sleep(0.05)
 
+    async def reader(n: int) -> None:
+        urls = ["/api/v1/issues?limit=20", "/api/v1/stats/overview", f"/api/v1/areas/{world.AREA['G1'].id}"]
+        i = n
+        async with _client(s) as client:
+            while not stop.is_set():
+                i += 1
+                url = urls[i % len(urls)]
+                if i % 2 and issue_ids:
+                    url = f"/api/v1/issues/{random.choice(issue_ids)}"
+                start = time.monotonic()
+                try:
+                    response = await client.get(url)
+                except httpx.HTTPError as exc:
+                    tally.error(exc, time.monotonic() - start)
+                    continue
+                tally.record(response, time.monotonic() - start)
+                if response.status_code == 200 and url.startswith("/api/v1/issues?"):
+                    issue_ids[:] = [item["id"] for item in response.json()["items"]][:20]
+                elif response.status_code == 503:
+                    await asyncio.sleep(0.05)
+
+    log_from = s.log_size()
+    readers = clients // 2 if readers is None else readers
     tasks = [asyncio.create_task(writer()) for _ in range(clients)]
-    await asyncio.sleep(seconds * 0.3)
-    down_at = time.monotonic()
-    await asyncio.to_thread(s.stop_database)
-    await asyncio.sleep(outage)
-    await asyncio.to_thread(s.start_database)
-    up_at = time.monotonic()
-    restarted.set()
-    # Run the remaining time, and at least until the first write after the restart succeeds.
-    await asyncio.sleep(max(seconds * 0.7 - outage, 1.0))
-    with suppress(TimeoutError):
-        await asyncio.wait_for(writes_resumed.wait(), timeout=30)
+    tasks += [asyncio.create_task(reader(n)) for n in range(readers)]
+    between = seconds / (restarts + 1)
+    rounds: list[dict[str, Any]] = []
+    for i in range(restarts):
+        mode = RESTART_MODES[i % len(RESTART_MODES)]
+        await asyncio.sleep(between)
+        down_at = time.monotonic()
+        await asyncio.to_thread(s.stop_database, mode)
+        await asyncio.sleep(outage)
+        await asyncio.to_thread(s.start_database)
+        up_at = time.monotonic()
+        for _ in range(300):  # at most 30 s for the first write after the start
+            if ack_times and ack_times[-1] > up_at:
+                break
+            await asyncio.sleep(0.1)
+        recovered = min((t for t in ack_times if t > up_at), default=None)
+        rounds.append(
+            {
+                "mode": mode,
+                "outage_s": round(up_at - down_at, 2),
+                # from the database answering again (pg_ctl start -w returned) to the next applied write
+                "recovery_s": round(recovered - up_at, 2) if recovered else None,
+            }
+        )
+    await asyncio.sleep(between)
     stop.set()
     await asyncio.gather(*tasks)
 
-    recovered = min((t for t in ack_times if t > up_at), default=None)
     counts = await op.count_applied(s.db_url, acked)
+    recoveries = [r["recovery_s"] for r in rounds]
     return {
         "scenario": "restart",
         "operation": op.name,
         **tally.figures(),
         "acknowledged": len(acked),
         "acknowledged_missing": sorted(k for k, n in counts.items() if n != 1),
-        "outage_s": round(up_at - down_at, 2),
-        # from the database answering again (pg_ctl start -w returned) to the next applied write
-        "recovery_s": round(recovered - up_at, 2) if recovered else None,
-        "writes_resumed_after_stop_s": round(recovered - down_at, 2) if recovered else None,
+        "restarts": rounds,
+        "outage_s": max((r["outage_s"] for r in rounds), default=None),
+        # the slowest recovery of all restarts (None: writes did not resume after one of them)
+        "recovery_s": None if None in recoveries or not recoveries else max(recoveries),
+        "server_errors": s.server_errors(log_from),
         "bad_5xx_samples": tally.bad_5xx[:3],
     }
 
@@ -518,6 +585,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--kills", type=int, default=5)
+    parser.add_argument("--restarts", type=int, default=6, help="database restarts, fast and immediate in turn")
     parser.add_argument("--operation", choices=sorted(OPERATIONS), default="issues_create")
     args = parser.parse_args()
     with stack() as s:
@@ -529,7 +597,7 @@ def main() -> None:
             runs.append(crash_under_load(s, op, clients=args.clients, seconds=args.seconds, kills=args.kills))
         if args.scenario in ("restart", "all"):
             op = OPERATIONS[args.operation]()
-            runs.append(restart_under_load(s, op, clients=args.clients, seconds=args.seconds))
+            runs.append(restart_under_load(s, op, clients=args.clients, seconds=args.seconds, restarts=args.restarts))
         for run in runs:
             print(json.dumps(asyncio.run(run), ensure_ascii=False))
 

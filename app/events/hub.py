@@ -24,7 +24,7 @@ from fastapi import FastAPI
 
 from app.auth.scope import Principal, path_within
 from app.config import Settings
-from app.db import to_async_url
+from app.db import is_database_unavailable, to_async_url
 from app.errors import ServiceUnavailable
 
 log = logging.getLogger("minqing.events")
@@ -184,7 +184,13 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database went away: keep subscribers, reconnect
-                log.warning("event listener lost its connection: %s", exc)
+                if conn is not None:  # broken: dropped without a goodbye that could hang or fail
+                    conn.terminate()
+                    conn = None
+                if is_database_unavailable(exc):
+                    log.warning("event listener lost its connection: %s", type(exc).__name__)
+                else:
+                    log.exception("event listener failed; reconnecting")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), 2.0)
             finally:

@@ -1,4 +1,4 @@
-"""The service under load keeps every acknowledged write through database restarts, worker
+"""The service under load keeps every acknowledged write through repeated database restarts, worker
 crashes and conflicting updates (bench/resilience.py: a real `minqing serve --workers 2` on
 127.0.0.1 against its own PostgreSQL).
 
@@ -55,14 +55,22 @@ async def test_killed_workers_lose_no_request_and_duplicate_none(stack):
     assert figures["acknowledged"] > 0
 
 
-async def test_database_restart_gives_503_then_recovers_and_keeps_acknowledged_writes(stack):
+async def test_database_restarts_give_503_then_recover_and_keep_acknowledged_writes(stack):
+    restarts = 10 if SLOW else 3  # stopped -m fast and -m immediate in turn
     figures = await resilience.restart_under_load(
-        stack, OPERATION(), clients=12 if SLOW else 6, seconds=30 if SLOW else 4, outage=5 if SLOW else 1.5
+        stack,
+        OPERATION(),
+        clients=12 if SLOW else 6,
+        seconds=30 if SLOW else 3,
+        outage=3 if SLOW else 1,
+        restarts=restarts,
     )
     _report(figures)
+    assert [r["mode"] for r in figures["restarts"]] == [("fast", "immediate")[i % 2] for i in range(restarts)]
     assert figures["bad_5xx"] == 0, figures["bad_5xx_samples"]  # 503 problem+json, never 500
     assert figures["transport_errors"] == {}  # no hang past the client timeout, no dropped connection
+    assert figures["server_errors"] == {}  # nothing escaped to the server or failed unseen
     assert figures["slowest_s"] < resilience.CLIENT_TIMEOUT
     assert figures["statuses"].get(503, 0) > 0  # the outage was seen
-    assert figures["recovery_s"] is not None and figures["recovery_s"] < 10
+    assert figures["recovery_s"] is not None and figures["recovery_s"] < 10  # after every restart
     assert figures["acknowledged_missing"] == []

@@ -18,7 +18,7 @@ from fastapi.routing import APIRoute
 
 from app.auth.deps import SettingsDep
 from app.db import SessionDep, is_database_unavailable
-from app.errors import AppError
+from app.errors import AppError, ServiceUnavailable
 from app.integrations.open311 import format as fmt
 from app.integrations.open311 import service
 from app.kit import clock, idempotency
@@ -63,7 +63,9 @@ class Open311Route(Route):
                     raise
                 logger.warning("database unavailable: %s", exc.__class__.__name__)
                 return _error_response(
-                    fmt.Open311Error(503, "Service temporarily unavailable; retry shortly."), request
+                    fmt.Open311Error(503, "Service temporarily unavailable; retry shortly."),
+                    request,
+                    ServiceUnavailable().headers,
                 )
 
         return route

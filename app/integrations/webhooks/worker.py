@@ -46,7 +46,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings, get_settings
-from app.db import to_async_url
+from app.db import is_database_unavailable, to_async_url
 from app.errors import AppError
 from app.integrations.signing import signature_headers
 from app.integrations.webhooks import repository, service
@@ -407,8 +407,11 @@ async def _listen(dsn: str, wake: asyncio.Event, stop: asyncio.Event) -> None:
             finally:
                 for w in waiters:
                     w.cancel()
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-            logger.warning("webhook worker cannot listen for outbox notifications: %s", type(exc).__name__)
+        except Exception as exc:  # any failure: polling covers the gap, and the loop listens again
+            if is_database_unavailable(exc):
+                logger.warning("webhook worker cannot listen for outbox notifications: %s", type(exc).__name__)
+            else:
+                logger.exception("webhook worker's outbox listener failed; listening again")
         finally:
             if conn is not None and not conn.is_closed():
                 with contextlib.suppress(Exception):
@@ -450,8 +453,11 @@ async def serve(
                 if run_sla:
                     last_sla = now
                 sleep = await _seconds_until_due(sessions)
-            except Exception:
-                logger.exception("webhook worker round failed; retrying")
+            except Exception as exc:
+                if is_database_unavailable(exc):  # an outage: the next round retries
+                    logger.warning("webhook worker round failed, database unavailable: %s", type(exc).__name__)
+                else:
+                    logger.exception("webhook worker round failed; retrying")
             waiters = [asyncio.create_task(wake.wait()), asyncio.create_task(stop.wait())]
             try:
                 await asyncio.wait(waiters, timeout=sleep, return_when=asyncio.FIRST_COMPLETED)
