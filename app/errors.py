@@ -336,6 +336,17 @@ def install_error_handlers(app: FastAPI) -> None:
     # the catch-all ``Exception`` handler runs in the outermost middleware, which re-raises.
     import asyncpg
     from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.orm.exc import StaleDataError
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
+        # A versioned row's UPDATE (WHERE version = the version the request read, which its
+        # If-Match named) matched nothing: another writer committed first. As for a stale If-Match.
+        stale = PreconditionFailed(
+            "The resource was changed by another request while yours was being applied. Reload and retry.",
+            code="version_mismatch",
+        )
+        return problem_response(stale, request)
 
     for exc_class in (OSError, TimeoutError, SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError):
         app.add_exception_handler(exc_class, _unexpected)  # type: ignore[arg-type]

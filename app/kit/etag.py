@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from app.db import VersionMixin, touch
 from app.errors import PreconditionFailed, PreconditionRequired
 
 
@@ -43,6 +44,17 @@ def require_version(if_match: str | None, current: int, *, required: bool = True
             code="version_mismatch",
             current_version=current,
         )
+
+
+def write_if_match(row: VersionMixin, if_match: str | None, *, required: bool = True) -> None:
+    """Begin a conditional write of ``row``, the one way a versioned row is changed on a client's
+    request: ``If-Match`` is checked against the version read (428 / 412 as in
+    :func:`require_version`), and the request's flush writes the row, whatever the body changes,
+    with ``WHERE version = <that version>`` (``VersionMixin``). Of several writers holding one
+    ETag exactly one succeeds; each other one gets 412, either here (it read the row after the
+    winner committed) or from its UPDATE, which matches no row (it read the row before)."""
+    require_version(if_match, row.version, required=required)
+    touch(row)
 
 
 def not_modified(request: Request, etag: str) -> bool:
