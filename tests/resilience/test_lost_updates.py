@@ -29,7 +29,7 @@ import app.main  # noqa: F401  (imports every domain package, so every model is 
 from app.db import Base
 from tests.conftest import auth
 from tests.issues.helpers import create as create_issue
-from tests.world import AREA, USER
+from tests.world import AREA, PASSWORD, USER
 
 CLIENTS = 6
 
@@ -251,3 +251,61 @@ async def test_concurrent_writes_with_one_etag_one_wins_the_rest_get_412(name, c
     assert after.headers["ETag"] == f'"{version + 1}"'
     assert target.won(after.json(), target.body(winner))
 
+
+# --- what moves a version, and what does not --------------------------------------------------
+
+
+async def test_a_conditional_write_that_changes_nothing_still_moves_the_version(client):
+    b = await _building(client)
+    url = f"/api/v1/buildings/{b['id']}"
+    r = await client.patch(url, json={"name": b["name"]}, headers={**auth("grid_worker"), "If-Match": '"1"'})
+    assert r.status_code == 200 and r.headers["ETag"] == '"2"' and r.json()["version"] == 2
+    stale = await client.patch(url, json={"name": b["name"]}, headers={**auth("grid_worker"), "If-Match": '"1"'})
+    assert stale.status_code == 412 and stale.json()["code"] == "version_mismatch"
+
+
+async def test_remarks_on_an_issue_leave_its_version(client, settings, tmp_path):
+    """A comment or a photo joins the timeline, but a phone's pending action keeps its If-Match."""
+    settings.attachments_dir = tmp_path
+    issue = await create_issue(client)
+    url = f"/api/v1/issues/{issue['id']}"
+    headers = auth("grid_worker")
+    assert (await client.post(f"{url}/comments", json={"body": "已联系物业"}, headers=headers)).status_code == 201
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    r = await client.post(
+        f"{url}/attachments", files={"file": ("a.png", png)}, data={"kind": "before"}, headers=headers
+    )
+    assert r.status_code == 201, r.text
+    got = await client.get(url, headers=headers)
+    assert got.json()["version"] == issue["version"] and got.headers["ETag"] == f'"{issue["version"]}"'
+    events = (await client.get(f"{url}/events", headers=auth("admin"))).json()["items"]
+    assert [e["seq"] for e in events] == [1, 2, 3]
+    r = await client.patch(url, json={"title": "路灯仍不亮"}, headers={**headers, "If-Match": got.headers["ETag"]})
+    assert r.status_code == 200 and r.json()["version"] == issue["version"] + 1
+
+
+async def test_a_login_leaves_the_users_version(client):
+    url = f"/api/v1/users/{USER['grid_worker'].id}"
+    before = await client.get(url, headers=auth("admin"))
+    login = await client.post("/api/v1/auth/token", data={"username": "grid_worker", "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    after = await client.get(url, headers=auth("admin"))
+    assert after.headers["ETag"] == before.headers["ETag"]
+    r = await client.patch(
+        url, json={"display_name": "网格员甲"}, headers={**auth("admin"), "If-Match": before.headers["ETag"]}
+    )
+    assert r.status_code == 200, r.text
+
+
+async def test_an_issue_escalated_from_the_diary_starts_at_version_1(client):
+    body = {"visited_at": "2026-11-23T09:30:00+08:00", "kind": "complaint", "content": "楼道堆物"}
+    e = await _created(client, "/api/v1/diary-entries", body, "grid_worker")
+    r = await client.post(
+        f"/api/v1/diary-entries/{e['id']}/escalate",
+        json={"category": "property"},
+        headers={**auth("grid_worker"), "If-Match": '"1"'},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["entry"]["version"] == 2
+    got = await client.get(f"/api/v1/issues/{r.json()['issue_id']}", headers=auth("grid_worker"))
+    assert got.json()["version"] == 1 and got.json()["diary_entry_id"] == e["id"]
