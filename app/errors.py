@@ -338,13 +338,17 @@ def install_error_handlers(app: FastAPI) -> None:
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.orm.exc import StaleDataError
 
+    from app.kit.etag import version_after_lost_race
+
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
         # A versioned row's UPDATE (WHERE version = the version the request read, which its
         # If-Match named) matched nothing: another writer committed first. As for a stale If-Match.
+        current = await version_after_lost_race(request, exc)
         stale = PreconditionFailed(
             "The resource was changed by another request while yours was being applied. Reload and retry.",
             code="version_mismatch",
+            **({"current_version": current} if current is not None else {}),
         )
         return problem_response(stale, request)
 

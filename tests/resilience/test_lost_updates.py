@@ -242,7 +242,7 @@ async def test_concurrent_writes_with_one_etag_one_wins_the_rest_get_412(name, c
     for r in answers:
         if r.status_code == 412:
             assert r.headers["content-type"].startswith("application/problem+json")
-            assert r.json()["code"] == "version_mismatch"
+            assert r.json()["code"] == "version_mismatch" and r.json()["current_version"] == version + 1
     [winner] = [i for i, r in enumerate(answers) if r.status_code == 200]
     assert answers[winner].headers["ETag"] == f'"{version + 1}"'
 
