@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
 
 from app.config import Settings
 from app.kit.ids import new_id
@@ -60,9 +60,30 @@ class TimestampMixin:
 
 
 class VersionMixin:
-    """Optimistic concurrency: ``version`` is the strong ETag of the row."""
+    """Optimistic concurrency: ``version`` is the strong ETag of the row.
+
+    The column is the mapper's ``version_id_col``: every ORM UPDATE (and DELETE) of the row
+    carries ``WHERE version = <the version read>`` and moves the version on by one, so of two
+    writers that read the same version only the first one's statement matches; the other's
+    matches no row and raises :class:`~sqlalchemy.orm.exc.StaleDataError`, answered as 412
+    ``version_mismatch`` (``app.errors``). Nothing else writes ``version``: a write that must not
+    move it (bookkeeping outside the representation, such as a login time) is a Core UPDATE that
+    leaves the column alone, and a write that must move it though none of the row's own columns
+    changed calls :func:`touch`.
+    """
 
     version: Mapped[int] = mapped_column(server_default="1", default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+
+
+def touch(row: VersionMixin) -> None:
+    """Have the next flush write ``row`` — and so move its version — although none of its own
+    columns changed: for a change to something kept in another table that is part of the row's
+    representation (a mediation session of a dispute)."""
+    row.updated_at = utcnow()  # type: ignore[attr-defined]
 
 
 def to_async_url(url: str) -> str:

@@ -336,6 +336,21 @@ def install_error_handlers(app: FastAPI) -> None:
     # the catch-all ``Exception`` handler runs in the outermost middleware, which re-raises.
     import asyncpg
     from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from app.kit.etag import version_after_lost_race
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
+        # A versioned row's UPDATE (WHERE version = the version the request read, which its
+        # If-Match named) matched nothing: another writer committed first. As for a stale If-Match.
+        current = await version_after_lost_race(request, exc)
+        stale = PreconditionFailed(
+            "The resource was changed by another request while yours was being applied. Reload and retry.",
+            code="version_mismatch",
+            **({"current_version": current} if current is not None else {}),
+        )
+        return problem_response(stale, request)
 
     driver = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
     for exc_class in (OSError, TimeoutError, SQLAlchemyError, *driver):

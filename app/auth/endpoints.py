@@ -27,7 +27,7 @@ from app.auth.scope import Principal
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.grids import repository as areas
-from app.kit.etag import etag_of, require_version
+from app.kit.etag import etag_of, write_if_match
 from app.kit.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.kit.routing import Router
 from app.kit.schemas import Page
@@ -150,7 +150,7 @@ async def update_user(
     if_match: Annotated[str | None, Header()] = None,
 ) -> UserOut:
     user = await service.get_user(session, principal, user_id, for_update=True)
-    require_version(if_match, user.version)
+    write_if_match(user, if_match)
     user = await service.update_user(session, principal, user, body.model_dump(exclude_unset=True))
     response.headers["ETag"] = etag_of(user.version)
     return UserOut.model_validate(user)

@@ -100,5 +100,12 @@ async def record_failure(session: AsyncSession, key: str, now: dt.datetime, wind
     await session.execute(stmt)
 
 
+async def note_login(session: AsyncSession, user_id: uuid.UUID, at: dt.datetime) -> None:
+    """Bookkeeping outside the user's representation: a Core UPDATE, so the user's version (its
+    ETag) stays and a login never fails an administrator's pending edit of the account."""
+    table = User.__table__
+    await session.execute(table.update().where(table.c.id == user_id).values(last_login_at=at))
+
+
 async def clear_failures(session: AsyncSession, key: str) -> None:
     await session.execute(sa.delete(LoginFailure).where(LoginFailure.key == key))

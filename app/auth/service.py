@@ -60,7 +60,7 @@ async def login(
                 await repository.record_failure(side, key, _now(), settings.login_window_seconds)
         raise Unauthorized("Wrong username or password, or the account is deactivated.", code="invalid_credentials")
     await repository.clear_failures(session, keys[0])
-    user.last_login_at = _now()
+    await repository.note_login(session, user.id, _now())
     return issue_token(
         user_id=user.id,
         role=user.role,
@@ -132,7 +132,6 @@ async def update_user(session: AsyncSession, principal: Principal, user: User, c
         if user.id == principal.user_id and not changes["is_active"]:
             raise Conflict("You cannot deactivate yourself.", code="cannot_deactivate_self")
         user.is_active = changes["is_active"]
-    user.version += 1
     await session.flush()
     return user
 

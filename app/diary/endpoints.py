@@ -14,7 +14,7 @@ from app.diary import service
 from app.diary.models import DiaryKind, DiaryStatus
 from app.diary.schemas import MAX_BATCH, BatchOut, DiaryCreate, DiaryEscalate, DiaryEscalated, DiaryOut, DiaryUpdate
 from app.errors import problem_responses
-from app.kit.etag import etag_of, not_modified, require_version
+from app.kit.etag import etag_of, not_modified, write_if_match
 from app.kit.pagination import CursorQuery, LimitQuery, page_of
 from app.kit.routing import Router
 from app.kit.schemas import Page, QueryDatetime
@@ -156,7 +156,7 @@ async def update_entry(
     if_match: Annotated[str | None, Header()] = None,
 ) -> DiaryOut:
     entry = await service.get(session, principal, entry_id)
-    require_version(if_match, entry.version)
+    write_if_match(entry, if_match)
     entry = await service.update(session, principal, entry, body.model_dump(exclude_unset=True))
     response.headers["ETag"] = etag_of(entry.version)
     return DiaryOut.model_validate(entry)

@@ -81,13 +81,18 @@ async def insert_many(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) 
 
 
 async def update_many(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
-    """executemany UPDATE of rows already locked by :func:`existing_for_batch`."""
+    """executemany UPDATE of rows already locked by :func:`existing_for_batch` whose ``b_version``
+    (the client's ``base_version``) was found current under that lock.
+
+    The one write of a versioned row outside the ORM (``VersionMixin``): a batch of up to 500 is
+    one statement. It takes the expected version in its WHERE like every other write and moves
+    the version by one itself."""
     if not rows:
         return
     table = DiaryEntry.__table__
     stmt = (
         table.update()
-        .where(table.c.id == sa.bindparam("b_id"))
+        .where(table.c.id == sa.bindparam("b_id"), table.c.version == sa.bindparam("b_version"))
         .values(
             **{c: sa.bindparam(c) for c in CONTENT_COLUMNS},
             version=table.c.version + 1,

@@ -22,7 +22,7 @@ from app.grids.service import GRID_LEVELS
 from app.issues.models import Issue
 from app.issues.workflow import Channel as IssueChannel
 from app.issues.workflow import Kind as IssueKind
-from app.kit.etag import require_version
+from app.kit.etag import write_if_match
 from app.kit.ids import new_id
 from app.residents import service as residents
 from app.residents.models import Resident
@@ -115,7 +115,6 @@ async def update(session: AsyncSession, principal: Principal, entry: DiaryEntry,
     await _check_links(session, principal, merged)
     for key, value in changes.items():
         setattr(entry, key, str(value) if key in ("kind", "status") else value)
-    entry.version += 1
     await session.flush()
     await session.refresh(entry)
     if entry.area_id != old_area:
@@ -227,7 +226,7 @@ async def batch_upload(session: AsyncSession, principal: Principal, items: list[
         elif _entry_content(entry) == _content(row):
             results[index] = BatchItemResult(index=index, id=item.id, status="unchanged", version=entry.version)
         elif item.base_version is not None and item.base_version == entry.version and entry.status != "escalated":
-            updates[index] = {"b_id": item.id, **row}
+            updates[index] = {"b_id": item.id, "b_version": entry.version, **row}
             results[index] = BatchItemResult(index=index, id=item.id, status="updated", version=entry.version + 1)
             if entry.area_id != row["area_id"]:
                 moved.append((ENTITY, entry.id, entry.area_id, Op.DELETE))
@@ -307,14 +306,14 @@ async def escalate(
     entry = await repository.get(session, principal, entry_id, for_update=True)
     if entry is None:
         raise NotFound("No such diary entry in your area.", code="diary_entry_not_found")
-    require_version(if_match, entry.version, required=False)
+    write_if_match(entry, if_match, required=False)
     if entry.issue_id is not None:
         raise Conflict("This entry was already escalated.", code="entry_escalated", issue_id=str(entry.issue_id))
     if entry.status == DiaryStatus.RESOLVED:
         raise Conflict("A resolved entry cannot be escalated; write a new one.", code="entry_resolved")
     kind = body.kind or (IssueKind.COMPLAINT if entry.kind == "complaint" else IssueKind.HELP)
     details = "\n".join(x for x in (entry.content, entry.measures and f"已采取措施:{entry.measures}") if x)
-    issue = await issues.create_issue(
+    _, issue = await issues.prepare_issue(
         session,
         principal,
         settings,
@@ -329,10 +328,11 @@ async def escalate(
             occurred_at=entry.visited_at,
         ),
     )
-    issue.diary_entry_id = entry.id
+    assert issue is not None
+    issue.diary_entry_id = entry.id  # written with the issue, which starts linked at version 1
+    await issues.insert_issue(session, principal, issue)
     entry.issue_id = issue.id
     entry.status = DiaryStatus.ESCALATED.value
-    entry.version += 1
     await session.flush()
     await session.refresh(entry)
     await record_change(session, ENTITY, entry.id, entry.area_id)

@@ -15,7 +15,7 @@ from app.errors import NotFound, problem_responses
 from app.grids import repository, service
 from app.grids.models import Area, Level
 from app.grids.schemas import AreaCreate, AreaImportResult, AreaOut, AreaUpdate
-from app.kit.etag import etag_of, not_modified, require_version
+from app.kit.etag import etag_of, not_modified, write_if_match
 from app.kit.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from app.kit.routing import Router
 from app.kit.schemas import Page
@@ -164,7 +164,7 @@ async def update_area(
     if_match: Annotated[str | None, Header()] = None,
 ) -> AreaOut:
     area = await service.get_in_scope(session, principal, area_id, for_update=True)
-    require_version(if_match, area.version)
+    write_if_match(area, if_match)
     area = await service.update_area(
         session,
         area,

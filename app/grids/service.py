@@ -163,7 +163,6 @@ async def update_area(
         parent = await repository.get_unscoped(session, area.parent_id) if area.parent_id else None
         _apply_boundary(area, boundary)
         _check_within_parent(boundary, parent, tolerance)
-    area.version += 1
     await session.flush()
     return area
 
@@ -282,7 +281,6 @@ async def import_features(
                 existing.name = feat["name"]
                 _apply_boundary(existing, feat["boundary"])
                 _check_within_parent(feat["boundary"], parent, tolerance)
-                existing.version += 1
                 stats.updated += 1
             else:
                 known[feat["code"]] = await create_area(

@@ -12,16 +12,17 @@ from app.sync.changes import Op, record_changes
 
 
 async def _set_entries(session: AsyncSession, issue_id: uuid.UUID, *, from_status: str, to_status: str) -> None:
-    rows = (
-        await session.execute(
-            sa.update(DiaryEntry)
-            .where(DiaryEntry.issue_id == issue_id, DiaryEntry.status == from_status)
-            .values(status=to_status, version=DiaryEntry.version + 1, updated_at=sa.func.now())
-            .returning(DiaryEntry.id, DiaryEntry.area_id)
-            .execution_options(synchronize_session="fetch")
-        )
-    ).all()
-    await record_changes(session, [("diary_entry", r.id, r.area_id, Op.UPSERT) for r in rows])
+    stmt = (
+        sa.select(DiaryEntry)
+        .where(DiaryEntry.issue_id == issue_id, DiaryEntry.status == from_status)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    entries = (await session.execute(stmt)).scalars().all()
+    for entry in entries:
+        entry.status = to_status  # the flush moves the version (VersionMixin)
+    await session.flush()
+    await record_changes(session, [("diary_entry", e.id, e.area_id, Op.UPSERT) for e in entries])
 
 
 async def issue_closed(session: AsyncSession, issue_id: uuid.UUID) -> None:

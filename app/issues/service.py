@@ -26,6 +26,7 @@ from fastapi import Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.admission import admit_caller
 from app.auth.models import Unit as AssigneeUnit
@@ -74,7 +75,7 @@ from app.issues.workflow import (
     reworks,
 )
 from app.kit import clock, idempotency, outbox
-from app.kit.etag import require_version
+from app.kit.etag import write_if_match
 from app.kit.ids import new_id
 from app.kit.masking import mask_name, mask_phone
 from app.sync.changes import Feed, Op, register_feed
@@ -587,7 +588,7 @@ async def update_issue(
     if_match: str | None,
 ) -> Issue:
     issue = await _locked(session, principal, issue_id)
-    require_version(if_match, issue.version, required=True)
+    write_if_match(issue, if_match, required=True)
     if Status(issue.status) not in {Status.REPORTED, Status.ACCEPTED}:
         raise Conflict(
             "Only reported or accepted issues can be edited; after dispatch use the actions.",
@@ -683,7 +684,7 @@ async def act(
     409 / 403 (the transition table and the service rules), then 422 (the action's body).
     """
     issue = await _locked(session, principal, issue_id)
-    require_version(if_match, issue.version, required=False)
+    write_if_match(issue, if_match, required=False)
     ctx = Ctx(session, settings, principal, issue, clock.now())
     if action in {Action.CLOSE, Action.EVALUATE}:
         _permit(ctx, action)
@@ -749,8 +750,16 @@ def _check_rules(ctx: Ctx, action: Action, status: Status) -> None:
 
 
 def _bump(issue: Issue, now: dt.datetime) -> None:
-    issue.version += 1
+    """A change to the issue itself; its version moves with the flush (``VersionMixin``)."""
     issue.updated_at = now
+
+
+async def _keep_version(session: AsyncSession, issue: Issue) -> None:
+    """Write the timeline counter :func:`_record` moved without an ORM write of the issue, so its
+    version stays: a remark must not make a phone's pending action fail its If-Match."""
+    table = Issue.__table__
+    await session.execute(table.update().where(table.c.id == issue.id).values(last_event_seq=issue.last_event_seq))
+    set_committed_value(issue, "last_event_seq", issue.last_event_seq)
 
 
 def _record(
@@ -1218,6 +1227,7 @@ async def add_comment(session: AsyncSession, principal: Principal, issue_id: uui
     # Comments join the timeline but do not change the issue's version: a remark must not make
     # a phone's pending action fail its If-Match.
     _record(session, issue, principal, "comment", status, status, {"comment_id": str(comment.id)}, now)
+    await _keep_version(session, issue)
     await session.flush()
     return comment
 
@@ -1250,6 +1260,7 @@ async def add_attachment(
     session.add(row)
     status = Status(issue.status)
     _record(session, issue, principal, "attach", status, status, {"attachment_id": str(row.id), "kind": kind}, now)
+    await _keep_version(session, issue)
     try:
         await session.flush()
     except BaseException:

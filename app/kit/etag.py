@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+from contextvars import ContextVar
+from typing import Any
+
+import sqlalchemy as sa
 from fastapi import Request
 
+from app.db import VersionMixin, touch
 from app.errors import PreconditionFailed, PreconditionRequired
+
+logger = logging.getLogger("minqing.etag")
+
+# The row the current request writes conditionally: named in the 412 when its UPDATE loses a race.
+_writing: ContextVar[tuple[type[VersionMixin], Any] | None] = ContextVar("conditional_write", default=None)
 
 
 def etag_of(version: int | str) -> str:
@@ -43,6 +54,37 @@ def require_version(if_match: str | None, current: int, *, required: bool = True
             code="version_mismatch",
             current_version=current,
         )
+
+
+def write_if_match(row: VersionMixin, if_match: str | None, *, required: bool = True) -> None:
+    """Begin a conditional write of ``row``, the one way a versioned row is changed on a client's
+    request: ``If-Match`` is checked against the version read (428 / 412 as in
+    :func:`require_version`), and the request's flush writes the row, whatever the body changes,
+    with ``WHERE version = <that version>`` (``VersionMixin``). Of several writers holding one
+    ETag exactly one succeeds; each other one gets 412, either here (it read the row after the
+    winner committed) or from its UPDATE, which matches no row (it read the row before)."""
+    _writing.set((type(row), row.id))  # type: ignore[attr-defined]
+    require_version(if_match, row.version, required=required)
+    touch(row)
+
+
+async def version_after_lost_race(request: Request, error: Exception) -> int | None:
+    """For the 412 of a conditional write whose UPDATE matched no row (``error``, a StaleDataError):
+    the version the winner left, so that answer carries ``current_version`` like every other
+    ``version_mismatch``. None when it cannot be told (another kind of write, the row gone)."""
+    writing = _writing.get()
+    if writing is None:
+        return None
+    model, row_id = writing
+    if f"'{model.__tablename__}'" not in str(error):  # type: ignore[attr-defined]
+        return None
+    try:
+        async with request.app.state.read_sessionmaker() as session:
+            version = await session.scalar(sa.select(model.version).where(model.id == row_id))  # type: ignore[attr-defined]
+    except Exception:  # the 412 stands without it
+        logger.warning("current version of %s unavailable", model.__name__, exc_info=True)
+        return None
+    return int(version) if version is not None else None
 
 
 def not_modified(request: Request, etag: str) -> bool:

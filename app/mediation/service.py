@@ -19,11 +19,12 @@ from app.auth.models import User
 from app.auth.roles import Role
 from app.auth.scope import Principal, area_path_of, covering, resolve_in_scope, serving
 from app.config import Settings
+from app.db import touch
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from app.grids import service as grids
 from app.kit import outbox
 from app.kit.crypto import cipher_for
-from app.kit.etag import require_version
+from app.kit.etag import write_if_match
 from app.kit.ids import new_id
 from app.kit.masking import mask_name, mask_phone
 from app.mediation import repository, workflow
@@ -114,7 +115,7 @@ async def get_for_change(
 ) -> Dispute:
     """The dispute locked for a change; a stale ``If-Match`` (when sent) is 412."""
     dispute = await get(session, principal, dispute_id, for_update=True)
-    require_version(if_match, dispute.version, required=False)
+    write_if_match(dispute, if_match, required=False)
     return dispute
 
 
@@ -129,7 +130,8 @@ async def list_disputes(
 
 
 async def _touch(session: AsyncSession, dispute: Dispute) -> Dispute:
-    dispute.version += 1
+    """Write the dispute — a new session or follow-up is part of it — and so move its version."""
+    touch(dispute)
     await session.flush()
     await session.refresh(dispute)
     await record_change(session, ENTITY, dispute.id, dispute.area_id)

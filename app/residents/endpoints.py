@@ -11,7 +11,7 @@ from app.auth.deps import SettingsDep, require_roles
 from app.auth.scope import Principal
 from app.db import SessionDep
 from app.errors import problem_responses
-from app.kit.etag import etag_of, not_modified, require_version
+from app.kit.etag import etag_of, not_modified, write_if_match
 from app.kit.pagination import CursorQuery, LimitQuery, page_of
 from app.kit.routing import Router
 from app.kit.schemas import Page
@@ -124,7 +124,7 @@ async def update_building(
     if_match: IfMatch = None,
 ) -> Any:
     building = await service.get_building(session, principal, building_id)
-    require_version(if_match, building.version)
+    write_if_match(building, if_match)
     building = await service.update_simple(session, building, body.model_dump(exclude_unset=True))
     response.headers["ETag"] = etag_of(building.version)
     return BuildingOut.model_validate(building)
@@ -206,7 +206,7 @@ async def update_household(
     if_match: IfMatch = None,
 ) -> Any:
     household = await service.get_household(session, principal, household_id)
-    require_version(if_match, household.version)
+    write_if_match(household, if_match)
     household = await service.update_simple(session, household, body.model_dump(exclude_unset=True))
     response.headers["ETag"] = etag_of(household.version)
     return HouseholdOut.model_validate(household)
@@ -336,7 +336,7 @@ async def update_resident(
     if_match: IfMatch = None,
 ) -> Any:
     resident = await service.get_resident(session, principal, resident_id)
-    require_version(if_match, resident.version)
+    write_if_match(resident, if_match)
     resident = await service.update_resident(
         session, principal, resident, body.model_dump(exclude_unset=True), settings
     )

@@ -88,7 +88,6 @@ async def update_simple(session: AsyncSession, obj: Building | Household, change
         if value is None:
             raise ValidationFailed(f"{key} cannot be null.", errors=[field_error(key, "must not be null")])
         setattr(obj, key, value)
-    obj.version += 1
     await session.flush()
     await session.refresh(obj)
     return obj
@@ -160,7 +159,6 @@ async def update_resident(
     if "birth_date" in changes:
         resident.birth_date = changes["birth_date"]
     _apply_personal(resident, changes, cipher_for(settings))
-    resident.version += 1
     await session.flush()
     await session.refresh(resident)
     return resident

@@ -21,7 +21,7 @@ from app.integrations.webhooks.schemas import (
     SubscriptionWithSecret,
 )
 from app.kit import idempotency
-from app.kit.etag import etag_of, not_modified, require_version
+from app.kit.etag import etag_of, not_modified, write_if_match
 from app.kit.pagination import CursorQuery, LimitQuery, page_of
 from app.kit.ratelimit import rate_limit
 from app.kit.routing import Router
@@ -142,7 +142,7 @@ async def update_subscription(
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     subscription = await service.get(session, principal, webhook_id, for_update=True)
-    require_version(if_match, subscription.version)
+    write_if_match(subscription, if_match)
     subscription = await service.update(session, settings, subscription, body.model_dump(exclude_unset=True))
     return _json(_out(subscription), headers={"ETag": etag_of(subscription.version)})
 
@@ -164,7 +164,7 @@ async def rotate_secret(
     if_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     subscription = await service.get(session, principal, webhook_id, for_update=True)
-    require_version(if_match, subscription.version, required=False)
+    write_if_match(subscription, if_match, required=False)
     subscription = await service.rotate_secret(session, subscription)
     out = SubscriptionWithSecret(**_out(subscription).model_dump(), secret=subscription.secret)
     return _json(out, headers={"ETag": etag_of(subscription.version)})

@@ -277,17 +277,17 @@ async def settle(session: AsyncSession, claimed: Claimed, now: dt.datetime, **va
 async def disable_subscription(
     session: AsyncSession, subscription_id: uuid.UUID, reason: str, now: dt.datetime
 ) -> None:
-    await session.execute(
-        sa.update(WebhookSubscription)
+    stmt = (
+        sa.select(WebhookSubscription)
         .where(WebhookSubscription.id == subscription_id, WebhookSubscription.is_active)
-        .values(
-            is_active=False,
-            disabled_reason=reason,
-            disabled_at=now,
-            version=WebhookSubscription.version + 1,
-            updated_at=now,
-        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
+    subscription = (await session.execute(stmt)).scalar_one_or_none()
+    if subscription is not None:
+        subscription.is_active, subscription.disabled_reason, subscription.disabled_at = False, reason, now
+        subscription.updated_at = now
+        await session.flush()
     await cancel_pending(session, subscription_id, now)
 
 

@@ -110,7 +110,6 @@ async def update(
         else:
             subscription.disabled_reason, subscription.disabled_at = "disabled by an administrator", now
             await repository.cancel_pending(session, subscription.id, now)
-    subscription.version += 1
     subscription.updated_at = now
     await session.flush()
     return subscription
@@ -122,7 +121,6 @@ async def rotate_secret(session: AsyncSession, subscription: WebhookSubscription
     subscription.previous_secret = subscription.secret
     subscription.previous_secret_expires_at = now + SECRET_OVERLAP
     subscription.secret = generate_secret()
-    subscription.version += 1
     subscription.updated_at = now
     await session.flush()
     return subscription
