@@ -23,8 +23,6 @@ async def _tables(url: str) -> set[str]:
 def test_single_linear_history():
     script = ScriptDirectory.from_config(alembic_config())
     assert len(script.get_heads()) == 1, script.get_heads()
-    for rev in script.walk_revisions():
-        assert rev.module.downgrade.__doc__ is not None or rev.module.downgrade is not None
 
 
 async def test_round_trip_on_a_populated_database(empty_db_url):
@@ -47,3 +45,34 @@ async def test_round_trip_on_a_populated_database(empty_db_url):
 
     await asyncio.to_thread(command.upgrade, cfg, "head")
     assert await _tables(empty_db_url) == populated
+
+
+async def test_models_describe_the_schema_the_migrations_build(db_url):
+    """Autogenerate finds nothing to do: every table, column, index, unique and foreign key the
+    migrations create is declared in the models (or the stats tables), so a generated revision
+    never proposes dropping one."""
+    import warnings
+
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from app.db import Base, to_async_url
+    from app.models import load_all_models
+    from app.stats.tables import metadata as stats_metadata
+
+    load_all_models()
+    engine = create_async_engine(to_async_url(db_url))
+
+    def compare(connection):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Did not recognize type")  # ltree, xid8: columns compare by name
+            context = MigrationContext.configure(connection)
+            return compare_metadata(context, [Base.metadata, stats_metadata])
+
+    try:
+        async with engine.connect() as conn:
+            differences = await conn.run_sync(compare)
+    finally:
+        await engine.dispose()
+    assert differences == [], "\n".join(str(d)[:200] for d in differences)
