@@ -76,3 +76,45 @@ async def test_models_describe_the_schema_the_migrations_build(db_url):
     finally:
         await engine.dispose()
     assert differences == [], "\n".join(str(d)[:200] for d in differences)
+
+
+async def test_migrate_waits_for_another_migration_in_progress(empty_db_url):
+    """Replicas starting together each run ``minqing migrate``: the advisory lock makes the second
+    wait for the first instead of applying the same revisions at the same time."""
+    import threading
+
+    from app.migrations_state import MIGRATION_LOCK
+
+    holder = await asyncpg.connect(empty_db_url)
+    try:
+        await holder.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        done = threading.Event()
+        errors: list[BaseException] = []
+
+        def migrate() -> None:
+            try:
+                command.upgrade(alembic_config(empty_db_url), "head")
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                done.set()
+
+        thread = threading.Thread(target=migrate, daemon=True)
+        thread.start()
+        waiting = 0
+        for _ in range(300):  # bounded: until the migration is seen waiting for the lock
+            waiting = await holder.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
+            if waiting or done.is_set():
+                break
+            await asyncio.sleep(0.1)
+        assert waiting == 1 and not done.is_set(), errors
+        assert "alembic_version" not in await _tables(empty_db_url)
+    finally:
+        await holder.execute("SELECT pg_advisory_unlock_all()")
+        await holder.close()
+    await asyncio.to_thread(done.wait, 120)
+    assert done.is_set() and errors == []
+    assert {"alembic_version", "issues"} <= await _tables(empty_db_url)
