@@ -234,7 +234,7 @@ def migrate_cmd(
 
 @app.command("seed-demo")
 def seed_demo_cmd() -> None:
-    """Load the demo data (周至县 and 如意庄社区, from the seed documents) into an empty database."""
+    """Load the demo data (周至县 and 如意庄社区, drawn from real community reports) into an empty database."""
     from app.demo.load import DEMO_LOGINS, seed_demo
 
     settings = get_settings()

@@ -372,7 +372,7 @@ URGENT_POLICY = SlaPolicy(respond_within=hours(2), resolve_within=hours(24))
 COMPLEX_POLICY = SlaPolicy(respond_within=hours(24), resolve_within=hours(15 * 24))
 """复杂诉求: complexity is the dispatcher's judgment, not a category, so no key selects it."""
 
-# 12345 defaults (DOMAIN.md). "7 days" and "15 days" are calendar days; deployments whose local
+# 12345 defaults (docs/domain.md). "7 days" and "15 days" are calendar days; deployments whose local
 # rules say 工作日 configure working days instead.
 DEFAULT_POLICIES: dict[PolicyKey, SlaPolicy] = {
     PolicyKey(): ORDINARY_POLICY,
