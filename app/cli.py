@@ -25,6 +25,13 @@ app.add_typer(stats_app, name="stats")
 console = Console(stderr=True)
 
 
+@app.callback()
+def _every_command() -> None:
+    """民情 Minqing: residents' requests through the community grid."""
+    # Any command may import the metrics (the client library fails at import without the directory).
+    _metrics_dir(default=None, fresh=False)
+
+
 def _database_url(settings: Settings, *, start_embedded: bool = True) -> str:
     """DATABASE_URL, or the embedded server's URL (started if needed, stopped when this process exits)."""
     if settings.database_url:
@@ -178,7 +185,6 @@ def worker_cmd(
             raise typer.Exit(1)
         console.print("healthy")
         return
-    _metrics_dir(default=None, fresh=False)
     os.environ["DATABASE_URL"] = _database_url(settings)
     get_settings.cache_clear()
     asyncio.run(_run_worker(get_settings()))
