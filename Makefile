@@ -11,11 +11,11 @@ PORT ?= 8000
 WORKERS ?= 1
 PYTEST_ARGS ?=
 
-.PHONY: run test bench lint format clean venv db-stop help
+.PHONY: run test bench lint typecheck format clean venv db-stop help
 
 help:
 	@echo "make run    — set up .venv and serve the demo on http://$(HOST):$(PORT) (embedded PostgreSQL)"
-	@echo "make test   — set up .venv with dev extras and run the whole test suite on a real PostgreSQL"
+	@echo "make test   — set up .venv with dev extras; lint, type-check and run the whole test suite on a real PostgreSQL"
 	@echo "make bench  — load a generated city and measure against a bare baseline (see bench/README.md)"
 
 $(BIN)/python:
@@ -36,16 +36,23 @@ venv: $(STAMP_DEV)
 run: $(STAMP_RUN)
 	$(BIN)/minqing serve --demo --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
-test: $(STAMP_DEV)
-	@bash scripts/ensure-test-tools.sh || true
+# The linter and the type checker first (seconds), then the suite.
+test: lint typecheck
+	@bash scripts/ensure-test-tools.sh chromium docker-compose || true
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# wrk (the load generator) is installed where it can be, and required before the data is generated.
 bench: $(STAMP_DEV)
+	@bash scripts/ensure-test-tools.sh wrk || true
+	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk (Debian/Ubuntu), brew install wrk (macOS)"; exit 1; }
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check app tests bench migrations
 	$(BIN)/ruff format --check app tests bench migrations
+
+typecheck: $(STAMP_DEV)
+	$(BIN)/mypy
 
 format: $(STAMP_DEV)
 	$(BIN)/ruff format app tests bench migrations

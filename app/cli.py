@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import secrets
-import shutil
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,6 +23,13 @@ app.add_typer(db_app, name="db")
 stats_app = typer.Typer(help="The stats aggregates (三率) kept by triggers.")
 app.add_typer(stats_app, name="stats")
 console = Console(stderr=True)
+
+
+@app.callback()
+def _every_command() -> None:
+    """民情 Minqing: residents' requests through the community grid."""
+    # Any command may import the metrics (the client library fails at import without the directory).
+    _metrics_dir(default=None, fresh=False)
 
 
 def _database_url(settings: Settings, *, start_embedded: bool = True) -> str:
@@ -96,7 +102,7 @@ def _ensure_data_keys(settings: Settings) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="uvicorn worker processes")] = 1,
+    workers: Annotated[int, typer.Option(min=1, max=64, envvar="MINQING_WORKERS", help="uvicorn worker processes")] = 1,
     demo: Annotated[bool, typer.Option("--demo", help="load the demo data into an empty database")] = False,
     migrate: Annotated[bool, typer.Option("--migrate/--no-migrate", help="apply migrations first")] = True,
 ) -> None:
@@ -117,11 +123,7 @@ def serve(
         created = asyncio.run(seed_demo(url))
         console.print("[green]demo data loaded[/]" if created else "demo data already present")
         _print_logins(DEMO_LOGINS)
-    if workers > 1:
-        prom_dir = Path("var/prometheus")
-        shutil.rmtree(prom_dir, ignore_errors=True)
-        prom_dir.mkdir(parents=True)
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prom_dir.resolve())
+    _metrics_dir(default=Path("var/prometheus") if workers > 1 else None, fresh=True)
     console.print(f"serving on http://{host}:{port}  (OpenAPI: http://{host}:{port}/docs)")
     uvicorn.run(
         "app.main:create_app",
@@ -136,6 +138,26 @@ def serve(
     )
 
 
+def _metrics_dir(*, default: Path | None, fresh: bool) -> None:
+    """Make sure ``PROMETHEUS_MULTIPROC_DIR`` exists before anything imports the metrics.
+
+    Each process creates what it needs: the image sets the variable for every command, and the
+    client library fails at import when the directory is missing. ``default`` is used when the
+    variable is unset (several API workers share their counters there); ``fresh`` (the API at start)
+    removes the files of a previous run, which would otherwise be counted again."""
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not configured:
+        if default is None:
+            return
+        configured = str(default.resolve())
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = configured
+    path = Path(configured)
+    if fresh and path.is_dir():
+        for stale in path.glob("*.db"):
+            stale.unlink(missing_ok=True)
+    path.mkdir(parents=True, exist_ok=True)
+
+
 def _print_logins(logins: list[tuple[str, str, str, str]]) -> None:
     table = Table(title="Demo logins (演示账号)")
     for col in ("username", "password", "role", "area"):
@@ -146,9 +168,23 @@ def _print_logins(logins: list[tuple[str, str, str, str]]) -> None:
 
 
 @app.command("worker")
-def worker_cmd() -> None:
-    """Deliver webhooks (回调投递) and SLA notices until SIGTERM or Ctrl-C; run one or more per deployment."""
+def worker_cmd(
+    check: Annotated[
+        bool, typer.Option("--check", help="exit 0 if a running worker's heartbeat is fresh, 1 otherwise (healthcheck)")
+    ] = False,
+) -> None:
+    """Deliver webhooks (回调投递) and SLA notices, compact the stats and purge expired rows, until
+    SIGTERM or Ctrl-C; run one or more per deployment (with MINQING_RUN_WORKER_IN_PROCESS=false)."""
     settings = get_settings()
+    if check:
+        from app.worker import check_heartbeat
+
+        problem = check_heartbeat(settings.worker_heartbeat_file, settings.worker_heartbeat_max_age_seconds)
+        if problem:
+            console.print(f"[red]unhealthy:[/] {problem}")
+            raise typer.Exit(1)
+        console.print("healthy")
+        return
     os.environ["DATABASE_URL"] = _database_url(settings)
     get_settings.cache_clear()
     asyncio.run(_run_worker(get_settings()))
@@ -160,16 +196,23 @@ async def _run_worker(settings: Settings) -> None:
 
     from app.db import create_engine, session_factory
     from app.integrations.webhooks import worker
+    from app.worker import heartbeat, housekeeping
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     engine = create_engine(settings)
-    console.print("[green]webhook worker running[/] (SIGTERM or Ctrl-C to stop)")
+    sessions = session_factory(engine)
+    console.print("[green]worker running[/]: webhooks, SLA notices, housekeeping (SIGTERM or Ctrl-C to stop)")
     try:
-        await worker.serve(session_factory(engine), settings, stop)
+        await asyncio.gather(
+            worker.serve(sessions, settings, stop),
+            housekeeping(sessions, settings, stop),
+            heartbeat(sessions, settings.worker_heartbeat_file, stop),
+        )
     finally:
+        stop.set()
         await engine.dispose()
 
 
@@ -197,7 +240,7 @@ def migrate_cmd(
 
 @app.command("seed-demo")
 def seed_demo_cmd() -> None:
-    """Load the demo data (周至县 and 如意庄社区, from the seed documents) into an empty database."""
+    """Load the demo data (周至县 and 如意庄社区, drawn from real community reports) into an empty database."""
     from app.demo.load import DEMO_LOGINS, seed_demo
 
     settings = get_settings()
@@ -338,30 +381,20 @@ async def _import(url: str, features: list[dict[str, Any]]) -> Any:
 
 @app.command("purge")
 def purge_cmd() -> None:
-    """Delete expired idempotency keys (kept 30 days), stale sign-in failure and rate-limit counters."""
-    url = _database_url(get_settings())
-    keys, failures, windows = asyncio.run(_purge(url))
-    console.print(f"purged {keys} idempotency keys, {failures} sign-in counters and {windows} rate-limit counters")
-
-
-async def _purge(url: str) -> tuple[int, int, int]:
-    import datetime as dt
-
-    import sqlalchemy as sa
-
-    from app.auth.models import LoginFailure
-    from app.db import create_engine, session_factory
-    from app.kit import idempotency, ratelimit
-
+    """Delete every row past its retention now (the worker does it every hour by itself): idempotency
+    keys, rate-limit and sign-in counters, the change feed, processed outbox rows, finished deliveries."""
     settings = get_settings()
+    counts = asyncio.run(_purge(_database_url(settings), settings))
+    console.print("purged " + ", ".join(f"{n} from {table}" for table, n in counts.items()))
+
+
+async def _purge(url: str, settings: Settings) -> dict[str, int]:
+    from app.db import create_engine, session_factory
+    from app.worker import purge_expired
+
     engine = create_engine(settings, url=url, pool_size=1, max_overflow=0)
     try:
-        async with session_factory(engine)() as session, session.begin():
-            keys = await idempotency.purge(session)
-            cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=settings.login_window_seconds)
-            result = await session.execute(sa.delete(LoginFailure).where(LoginFailure.window_start < cutoff))
-            windows = await ratelimit.purge(session)
-            return keys, int(result.rowcount or 0), windows  # type: ignore[attr-defined]
+        return await purge_expired(session_factory(engine), settings)
     finally:
         await engine.dispose()
 
@@ -430,3 +463,7 @@ def db_url() -> None:
 
 def main() -> None:  # pragma: no cover
     sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -67,6 +67,22 @@ class Settings(BaseSettings):
     # Offline sync: how long the change feed keeps changes; older cursors must do a full sync.
     change_retention_days: int = Field(default=30, ge=1)
 
+    # Housekeeping (``minqing worker``, or the API process with run_worker_in_process): how long each
+    # table keeps its rows, and how often the purges run (0: never; ``minqing purge`` runs them once).
+    housekeeping_interval_seconds: float = Field(default=3600.0, ge=0)
+    idempotency_retention_days: int = Field(
+        default=30, ge=30, description="Idempotency-Key replays (stored responses) are guaranteed this long"
+    )
+    rate_limit_retention_hours: int = Field(default=24, ge=1, description="ended rate-limit windows")
+    login_failure_retention_hours: int = Field(default=24, ge=1, description="sign-in failure counters")
+    outbox_retention_days: int = Field(default=7, ge=1, description="outbox messages already fanned out")
+    webhook_delivery_retention_days: int = Field(
+        default=30, ge=1, description="delivered, dead and cancelled deliveries (and their attempts)"
+    )
+    # The worker's healthcheck (``minqing worker --check``).
+    worker_heartbeat_file: Path = Path("var/worker-heartbeat.json")
+    worker_heartbeat_max_age_seconds: float = Field(default=60.0, gt=0)
+
     # Stats and the live event stream
     stats_compact_seconds: float = Field(default=60.0, ge=0, description="0: only `minqing stats compact`")
     stats_max_age_seconds: int = Field(default=30, ge=0, description="Cache-Control max-age of /api/v1/stats")

@@ -7,7 +7,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeAlias
 
 import asyncpg
 import sqlalchemy as sa
@@ -22,12 +22,15 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, QueryableAttribute, Session, declared_attr, mapped_column
 
 from app.config import Settings
 from app.kit.ids import new_id
 
 log = logging.getLogger("minqing.db")
+
+ColumnExpr: TypeAlias = sa.ColumnElement[Any] | QueryableAttribute[Any]
+"""A column to filter or select on: a Core expression or a mapped attribute (``Issue.area_id``)."""
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -327,10 +330,10 @@ class DriverStatement:
     given by name; rows come back as asyncpg records (UUIDs, aware datetimes, JSON decoded).
     """
 
-    def __init__(self, stmt: sa.Executable) -> None:
+    def __init__(self, stmt: sa.ClauseElement) -> None:
         from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
 
-        compiled = stmt.compile(dialect=pg_asyncpg.dialect())
+        compiled: Any = stmt.compile(dialect=pg_asyncpg.dialect())  # a SQLCompiler: positional parameters
         self.sql = str(compiled)
         self.names = list(compiled.positiontup or [])
         self.defaults = {k: v for k, v in compiled.params.items() if v is not None}  # the statement's literals
@@ -356,6 +359,7 @@ class DriverStatement:
 
     async def _fetchrow(self, conn: AsyncConnection, params: dict[str, Any]) -> Any:
         driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None  # an asyncpg connection, checked out
         args = self._args(params)
         sync = conn.sync_connection
         if sync is not None and sync.dispatch.before_cursor_execute:  # statement logging and counting

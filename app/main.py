@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,7 +25,8 @@ from app.kit.runtime import tune_gc
 from app.middleware import RequestMiddleware
 from app.observability import configure_logging
 from app.routers import PRIVATE_ROUTERS, PUBLIC_ROUTERS, SELF_DOCUMENTED_ROUTERS
-from app.stats.compaction import install as install_stats_compaction
+from app.system.endpoints import calendar_warnings
+from app.worker import install as install_housekeeping
 
 DESCRIPTION = """
 民情 Minqing tracks residents' requests (诉求 / 工单) through the community grid (网格):
@@ -34,6 +36,11 @@ Conventions: JSON in snake_case, RFC 3339 timestamps, UUIDv7 ids, keyset paginat
 (`limit`, `cursor` → `next_cursor`), `ETag`/`If-Match` on single resources, `Idempotency-Key` on
 creating POSTs, and RFC 9457 `application/problem+json` errors with a stable `code`.
 """
+
+
+async def _warn_about_the_calendar(app: FastAPI) -> None:
+    for warning in calendar_warnings(app.state.settings):
+        logging.getLogger("minqing.calendar").error(warning)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -77,7 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         worker.install(app)
     install_error_handlers(app)
     install_event_hub(app, settings)
-    install_stats_compaction(app, settings)
+    install_housekeeping(app, settings)
+    app.state.startup_hooks.append(_warn_about_the_calendar)
     install_problem_schema(app)
     open311.install_openapi(app)
     # The private routers come first: a request is offered to each router in turn, and the busiest

@@ -9,6 +9,8 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 ROOT = Path(__file__).resolve().parent.parent
+MIGRATION_LOCK = 0x6D696E71696E67
+"""Key of the session-level advisory lock every migration run holds ("minqing" in ASCII)."""
 
 
 def alembic_config(database_url: str | None = None) -> Config:

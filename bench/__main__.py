@@ -117,8 +117,9 @@ def main(
     growth: bool = typer.Option(False, help="p95 of get, list and stats at --growth-from and at --issues issues"),
     growth_from: int = typer.Option(100_000, help="the smaller city of --growth"),
 ) -> None:
-    from bench import scenarios
+    from bench import harness, scenarios
 
+    harness.require_wrk()  # before generating the data, which takes minutes
     (ROOT / "var").mkdir(exist_ok=True)
     sizes = [growth_from, issues] if growth else [issues]
     urls = _start_database(ROOT / "var" / "bench-pg", [_database_name(n) for n in sizes])

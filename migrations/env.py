@@ -1,5 +1,9 @@
 """Alembic environment: async engine from DATABASE_URL (or the URL the caller passes in).
 
+Migrations run under a PostgreSQL advisory lock (``app.migrations_state.MIGRATION_LOCK``): replicas that start
+together and each run ``minqing migrate`` apply them one after the other; the later ones find the
+schema at head and do nothing.
+
 Before any step runs, the data-loss guard (``app/migration_guard.py``) refuses revisions that would
 drop or narrow data that exists, unless ``allow_data_loss`` is set (``minqing migrate
 --allow-data-loss``, or ``alembic -x allow_data_loss=true``).
@@ -9,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 
+import sqlalchemy as sa
 from alembic import context
 from alembic.runtime.migration import RevisionStep
 from sqlalchemy import pool
@@ -18,11 +23,15 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app import migration_guard
 from app.config import get_settings
 from app.db import Base, to_async_url
+from app.migrations_state import MIGRATION_LOCK
 from app.models import load_all_models
+from app.stats.tables import metadata as stats_metadata
 
 load_all_models()
 config = context.config
-target_metadata = Base.metadata
+# The ORM models and the trigger-kept stats tables: together, the whole schema the migrations build
+# (a test checks that autogenerate finds no difference).
+target_metadata = [Base.metadata, stats_metadata]
 
 
 def _url() -> str:
@@ -58,10 +67,25 @@ def _guard(connection: Connection) -> None:
 
 
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, transaction_per_migration=True)
-    _guard(connection)
-    with context.begin_transaction():
-        context.run_migrations()
+    had_transaction = connection.in_transaction()
+    connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+    if not had_transaction:
+        connection.commit()  # the lock is the session's: it outlives this transaction
+    try:
+        context.configure(connection=connection, target_metadata=target_metadata, transaction_per_migration=True)
+        _guard(connection)  # after the lock: what another process applied meanwhile is not planned again
+        with context.begin_transaction():
+            context.run_migrations()
+    except BaseException:
+        if not had_transaction:  # else the caller's transaction is aborted: the lock goes with its connection
+            if connection.in_transaction():
+                connection.rollback()  # a failed step's transaction
+            connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+            connection.commit()
+        raise
+    connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+    if not had_transaction:
+        connection.commit()
 
 
 async def _run_async() -> None:

@@ -214,3 +214,13 @@ async def row_held(database_url: str, table: str, row_id: uuid.UUID) -> AsyncIte
 def as_user() -> object:
     """``as_user("grid_worker")`` → headers for that test-world user."""
     return auth
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``MINQING_SLOW=1`` runs the long versions of the fuzz and resilience tests: the default
+    timeout (pyproject.toml, meant to fail a hang fast) would cut them short."""
+    if not os.environ.get("MINQING_SLOW"):
+        return
+    for item in items:
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(3 * 3600))

@@ -109,7 +109,7 @@ def document_credentials(app: FastAPI, routers: list[APIRouter]) -> None:
         for router in routers
         for route in router.routes
         if isinstance(route, APIRoute)
-        for method in route.methods
+        for method in route.methods or ()
     }
 
     def openapi() -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Staff roles (角色) and what each may do in general terms.
 
-The identifiers follow DOMAIN.md. Fine-grained rules (which role may perform which issue action)
+The identifiers follow docs/domain.md. Fine-grained rules (which role may perform which issue action)
 live next to the workflow they govern; this module only names the roles.
 """
 

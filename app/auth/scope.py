@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.auth.roles import ROLES_SEEING_PERSONAL_DATA, Role
+from app.db import ColumnExpr
 from app.errors import ValidationFailed, field_error
 from app.grids.models import Area
 
@@ -45,20 +46,20 @@ class Principal:
         return self.role in ROLES_SEEING_PERSONAL_DATA
 
 
-def subtree_area_ids(path: str) -> sa.Select[tuple[uuid.UUID]]:
+def subtree_area_ids(path: str) -> sa.Select[uuid.UUID]:
     """``SELECT id FROM areas WHERE path <@ :path`` — the ids of an area and all its descendants."""
     return sa.select(Area.id).where(Area.path.op("<@")(sa.cast(path, Area.path.type)))
 
 
-def in_subtree(area_id_column: sa.ColumnElement[Any], path: str) -> sa.ColumnElement[bool]:
+def in_subtree(area_id_column: ColumnExpr, path: str) -> sa.ColumnElement[bool]:
     return area_id_column.in_(subtree_area_ids(path))
 
 
 def scope_filter(
     principal: Principal,
     *,
-    area_column: sa.ColumnElement[Any],
-    unit_column: sa.ColumnElement[Any] | None = None,
+    area_column: ColumnExpr,
+    unit_column: ColumnExpr | None = None,
 ) -> sa.ColumnElement[bool]:
     """The WHERE clause limiting rows to what ``principal`` may see.
 
@@ -76,8 +77,8 @@ def scoped(
     stmt: sa.Select[Any],
     principal: Principal,
     *,
-    area_column: sa.ColumnElement[Any],
-    unit_column: sa.ColumnElement[Any] | None = None,
+    area_column: ColumnExpr,
+    unit_column: ColumnExpr | None = None,
 ) -> sa.Select[Any]:
     return stmt.where(scope_filter(principal, area_column=area_column, unit_column=unit_column))
 
@@ -204,8 +205,8 @@ def caller_row(user_id: sa.ColumnElement[Any]) -> sa.Subquery:
 def caller_scope_filter(
     caller: sa.Subquery,
     *,
-    area_column: sa.ColumnElement[Any],
-    unit_column: sa.ColumnElement[Any] | None = None,
+    area_column: ColumnExpr,
+    unit_column: ColumnExpr | None = None,
 ) -> sa.ColumnElement[bool]:
     """``scope_filter`` for the principal in ``caller`` (see :func:`caller_row`), in SQL."""
     row_area = aliased(Area, name="row_area")

@@ -66,16 +66,16 @@ async def load_places_and_people(session: AsyncSession, settings: Settings) -> d
     await session.flush()
     password_hash = hash_password(data.DEMO_PASSWORD)
     users: dict[str, User] = {}
-    for u in [*data.USERS, *EXTRA_USERS]:
-        users[u.username] = User(
-            username=u.username,
-            display_name=u.display_name,
+    for person in [*data.USERS, *EXTRA_USERS]:
+        users[person.username] = User(
+            username=person.username,
+            display_name=person.display_name,
             password_hash=password_hash,
-            role=u.role,
-            home_area_id=areas[u.area_code].id,
-            unit_id=units[u.unit_code].id if u.unit_code else None,
+            role=person.role,
+            home_area_id=areas[person.area_code].id,
+            unit_id=units[person.unit_code].id if person.unit_code else None,
         )
-        session.add(users[u.username])
+        session.add(users[person.username])
     await session.flush()
     return {"areas": areas, "units": units, "users": users, "settings": settings}
 

@@ -62,6 +62,13 @@ class DiaryEntry(IdMixin, TimestampMixin, VersionMixin, Base):
         sa.CheckConstraint("status in ('open','answered','resolved','escalated')", name="status_known"),
         sa.Index("ix_diary_entries_created_at_id", "created_at", "id"),
         sa.Index("ix_diary_entries_updated_at", "updated_at"),
+        sa.Index("ix_diary_entries_author_id_visited_at", "author_id", "visited_at"),
+        sa.Index(
+            "ix_diary_entries_content_trgm",
+            "content",
+            postgresql_using="gin",
+            postgresql_ops={"content": "gin_trgm_ops"},
+        ),
     )
 
 

@@ -186,7 +186,7 @@ def first_containing(candidates: Sequence[tuple[uuid.UUID, int, str | None]], ln
     for i, (area_id, version, boundary) in enumerate(candidates):
         inside = geometry.covers((area_id, version), lng, lat)
         if inside is None:
-            inside = bool(boundary) and geometry.contains_point((area_id, version), json.loads(boundary), lng, lat)
+            inside = bool(boundary and geometry.contains_point((area_id, version), json.loads(boundary), lng, lat))
         if inside:
             return i
     return None

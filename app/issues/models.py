@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.naming import conv
 
 from app.db import Base, IdMixin, VersionMixin
 
@@ -41,6 +42,17 @@ class SlaPolicyRow(IdMixin, Base):
     resolve_amount: Mapped[float] = mapped_column(sa.Float)
     resolve_unit: Mapped[str] = mapped_column(sa.String(16))
     updated_at: Mapped[dt.datetime] = mapped_column(server_default=sa.func.now())
+
+    # One policy per (category, priority, kind), NULL ("any") included: PostgreSQL ≥ 15.
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "category", "priority", "kind", name=conv("uq_sla_policies_category"), postgresql_nulls_not_distinct=True
+        ),
+    )
+
+
+# Statuses of open issues, as in the partial index of migration 0007 (its own copy, in this order).
+_OPEN = ("reported", "accepted", "dispatched", "in_progress", "suspended", "resolved", "verified")
 
 
 class Issue(IdMixin, VersionMixin, Base):
@@ -112,6 +124,61 @@ class Issue(IdMixin, VersionMixin, Base):
     created_at: Mapped[dt.datetime] = mapped_column()
     updated_at: Mapped[dt.datetime] = mapped_column()
 
+    # The indexes the migrations create (declared here so autogenerate never proposes dropping them).
+    __table_args__ = (
+        sa.Index("ix_issues_status", "status"),
+        sa.Index("ix_issues_assignee_unit_id", "assignee_unit_id"),
+        sa.Index("ix_issues_assignee_user_id", "assignee_user_id"),
+        sa.Index("ix_issues_external_ref", "external_ref"),
+        sa.Index("ix_issues_due_at", "due_at", postgresql_where=sa.text("due_at IS NOT NULL")),
+        sa.Index("ix_issues_due_soon_at", "due_soon_at", postgresql_where=sa.text("due_soon_at IS NOT NULL")),
+        sa.Index("ix_issues_created_at_id", "created_at", "id"),
+        sa.Index("ix_issues_updated_at_id", "updated_at", "id"),
+        sa.Index("ix_issues_area_id_created_at", "area_id", "created_at", "id"),
+        # Similar-issue search: trigrams of ``title || ' ' || description``, spelled as PostgreSQL
+        # reports the expression so that autogenerate sees no difference.
+        sa.Index(
+            "ix_issues_text_trgm",
+            sa.literal_column("((title::text || ' '::text) || description)").label("issue_text"),
+            postgresql_using="gin",
+            postgresql_ops={"issue_text": "gin_trgm_ops"},
+        ),
+        sa.Index(
+            "ix_issues_open_area",
+            "area_id",
+            postgresql_include=[
+                "due_at",
+                "due_soon_at",
+                "suspended_since",
+                "respond_due_at",
+                "first_responded_at",
+                "assignee_user_id",
+            ],
+            postgresql_where=sa.text("status IN (" + ", ".join(f"'{s}'" for s in _OPEN) + ")"),
+        ),
+        sa.Index(
+            "ix_issues_area_resolved_at",
+            "area_id",
+            "resolved_at",
+            postgresql_include=["created_at", "status"],
+            postgresql_where=sa.text("resolved_at IS NOT NULL"),
+        ),
+        sa.Index(
+            "ix_issues_area_first_responded_at",
+            "area_id",
+            "first_responded_at",
+            postgresql_include=["created_at", "status"],
+            postgresql_where=sa.text("first_responded_at IS NOT NULL"),
+        ),
+        sa.Index("ix_issues_created_by_created_at", "created_by", "created_at"),
+        sa.Index(
+            "ix_issues_resolved_by_resolved_at",
+            "resolved_by",
+            "resolved_at",
+            postgresql_where=sa.text("resolved_by IS NOT NULL"),
+        ),
+    )
+
 
 class IssueEvent(Base):
     """One entry of an issue's timeline; ``seq`` runs 1, 2, 3 … per issue without gaps."""
@@ -130,7 +197,7 @@ class IssueEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}", default=dict)
     created_at: Mapped[dt.datetime] = mapped_column()
 
-    __table_args__ = (sa.UniqueConstraint("issue_id", "seq"),)
+    __table_args__ = (sa.UniqueConstraint("issue_id", "seq", name=conv("uq_issue_events_issue_id")),)
 
 
 class IssueReporter(IdMixin, Base):

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.auth.scope import Principal, caller_row, caller_scope_filter, scope_filter, subtree_area_ids
-from app.db import DriverStatement, ReadPool
+from app.db import ColumnExpr, DriverStatement, ReadPool
 from app.grids.models import Area
 from app.issues.models import (
     Category,
@@ -382,7 +382,7 @@ def sla_condition(state: SlaState, now: dt.datetime | sa.ColumnElement[Any]) -> 
     return sa.and_(Issue.due_at.is_not(None), effective < Issue.due_soon_at)
 
 
-def filtered(principal: Principal, f: IssueFilters, now: dt.datetime) -> sa.Select[tuple[Issue]]:
+def filtered(principal: Principal, f: IssueFilters, now: dt.datetime) -> sa.Select[Issue]:
     stmt = sa.select(Issue).where(issue_scope(principal))
     if f.area_path is not None:
         stmt = stmt.where(Issue.area_id.in_(subtree_area_ids(f.area_path)))
@@ -417,7 +417,7 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def order_columns(f: IssueFilters) -> list[sa.ColumnElement[Any]]:
+def order_columns(f: IssueFilters) -> list[ColumnExpr]:
     """``updated_since`` lists run oldest change first (sync feeds); others newest first."""
     return [Issue.updated_at, Issue.id] if f.updated_since is not None else [Issue.created_at, Issue.id]
 

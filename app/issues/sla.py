@@ -81,6 +81,11 @@ class WorkCalendar:
     tz: tzinfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIME_ZONE))
     holidays: frozenset[date] = frozenset()
     workdays: frozenset[date] = frozenset()
+    years: frozenset[int] = frozenset()
+    """The years whose holidays the calendar lists; outside them only weekends are days off."""
+
+    def covers(self, day: date) -> bool:
+        return day.year in self.years
 
     def __post_init__(self) -> None:
         both = self.holidays & self.workdays
@@ -149,10 +154,14 @@ class WorkCalendar:
         workdays: set[date] = set()
         for block in [data, *data.get("years", [])]:
             _collect(block, holidays, workdays)
+        # Covered: the years listed in ``years``, else every year a listed date falls in.
+        years = {int(block["year"]) for block in data.get("years", []) if "year" in block}
+        years |= {d.year for d in holidays | workdays} if not years else set()
         return cls(
             tz=ZoneInfo(zone) if isinstance(zone, str) else zone,
             holidays=frozenset(holidays),
             workdays=frozenset(workdays),
+            years=frozenset(years),
         )
 
 
@@ -363,7 +372,7 @@ URGENT_POLICY = SlaPolicy(respond_within=hours(2), resolve_within=hours(24))
 COMPLEX_POLICY = SlaPolicy(respond_within=hours(24), resolve_within=hours(15 * 24))
 """复杂诉求: complexity is the dispatcher's judgment, not a category, so no key selects it."""
 
-# 12345 defaults (DOMAIN.md). "7 days" and "15 days" are calendar days; deployments whose local
+# 12345 defaults (docs/domain.md). "7 days" and "15 days" are calendar days; deployments whose local
 # rules say 工作日 configure working days instead.
 DEFAULT_POLICIES: dict[PolicyKey, SlaPolicy] = {
     PolicyKey(): ORDINARY_POLICY,

@@ -35,6 +35,13 @@ class OutboxMessage(Base):
     available_at: Mapped[dt.datetime] = mapped_column()
     processed_at: Mapped[dt.datetime | None] = mapped_column()
 
+    __table_args__ = (
+        sa.Index("ix_outbox_available_at", "available_at", "id", postgresql_where=sa.text("processed_at IS NULL")),
+        sa.Index(
+            "ix_outbox_unprocessed_aggregate", "aggregate_id", "id", postgresql_where=sa.text("processed_at IS NULL")
+        ),
+    )
+
 
 def values(
     event_type: str,

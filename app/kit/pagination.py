@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 from fastapi import Query
 
+from app.db import ColumnExpr
 from app.errors import ValidationFailed, field_error
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
@@ -64,7 +65,7 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
 
 def keyset(
     stmt: sa.Select[Any],
-    columns: Sequence[sa.ColumnElement[Any]],
+    columns: Sequence[ColumnExpr],
     *,
     cursor: str | None,
     limit: int,

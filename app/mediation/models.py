@@ -86,7 +86,9 @@ class Dispute(IdMixin, TimestampMixin, VersionMixin, Base):
     agreement_text: Mapped[str | None] = mapped_column(sa.Text)
     referred_to: Mapped[str | None] = mapped_column(sa.String(16))
     outcome_at: Mapped[dt.datetime | None] = mapped_column()
-    issue_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    issue_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("issues.id", ondelete="SET NULL", use_alter=True), index=True
+    )
 
     __table_args__ = (
         sa.CheckConstraint("type in ('neighbour','family','property','land','labour','other')", name="type_known"),

@@ -63,7 +63,7 @@ from app.auth.admission import admit_caller
 from app.auth.models import User
 from app.auth.roles import Role
 from app.auth.scope import Principal, caller_row, in_subtree
-from app.db import DriverStatement, ReadPool
+from app.db import ColumnExpr, DriverStatement, ReadPool
 from app.diary.models import DiaryEntry
 from app.errors import ValidationFailed, field_error
 from app.grids.models import Area
@@ -178,7 +178,7 @@ class Scope:
         return schemas.AreaRef(id=self.id, name=self.name, level=self.level)
 
 
-def fingerprint_of(area_id: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
+def fingerprint_of(area_id: ColumnExpr) -> sa.ScalarSelect[Any]:
     """The change counter of the subtree under ``area_id``: every issue, 民情日记 entry, dispute and
     area change below it bumps it in the writing transaction (one area's rows, not the subtree's)."""
     return (
@@ -284,7 +284,7 @@ class P:
     tz = sa.bindparam("tz", type_=sa.Text())
 
 
-ZERO = sa.literal_column("0")
+ZERO: sa.ColumnElement[Any] = sa.literal_column("0")
 BUCKETS = {"day": "day", "week": "week", "month": "month"}  # date_trunc fields (inlined, not bound)
 
 
@@ -309,7 +309,7 @@ def _in_window(table: sa.Table) -> sa.ColumnElement[bool]:
     return table.c.day.between(P.first, P.last)
 
 
-def _in_scope_subtree(area_id_column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+def _in_scope_subtree(area_id_column: ColumnExpr) -> sa.ColumnElement[bool]:
     """``area_id IN (SELECT id FROM areas WHERE path <@ :area_path)``."""
     return area_id_column.in_(sa.select(Area.id).where(Area.path.op("<@")(P.path)))
 
@@ -366,7 +366,7 @@ def _breakdown(sums: dict[str, int], prefix: str, values: list[str]) -> dict[str
     return {v: int(sums[f"{prefix}_{v}"]) for v in values}
 
 
-def _percentiles(at: sa.ColumnElement[Any], name: str) -> sa.Subquery:
+def _percentiles(at: ColumnExpr, name: str) -> sa.Subquery:
     """Median and p90 (``{name}_median``, ``{name}_p90``) of the seconds from creation to ``at``,
     over the issues of the subtree with ``at`` in the window (raw columns, through the
     ``(area_id, <at>)`` indexes)."""

@@ -64,6 +64,15 @@ def _counters(names: list[str], type_: type[sa.types.TypeEngine] = sa.BigInteger
     return [sa.Column(n, type_, nullable=False) for n in names]
 
 
+def _fresh() -> sa.Column:
+    """Delta rows not yet folded by ``stats_compact()`` (the triggers insert them so)."""
+    return sa.Column("fresh", sa.Boolean, server_default=sa.true(), nullable=False)
+
+
+def _fresh_index(name: str, *columns: str) -> sa.Index:
+    return sa.Index(f"ix_{name}_fresh", *columns, postgresql_where=sa.text("fresh"))
+
+
 def _issue_table(name: str, counter_type: type[sa.types.TypeEngine]) -> sa.Table:
     """Issue counters per (area, category, local day)."""
     return sa.Table(
@@ -73,6 +82,9 @@ def _issue_table(name: str, counter_type: type[sa.types.TypeEngine]) -> sa.Table
         sa.Column("category", sa.String(32), nullable=False),
         sa.Column("day", sa.Date, nullable=False),
         *_counters(ISSUE_COUNTERS, counter_type),
+        _fresh(),
+        sa.Index(f"ix_{name}_area_id_day", "area_id", "day"),
+        _fresh_index(name, "area_id", "day", "category"),
     )
 
 
@@ -85,6 +97,9 @@ diary_daily = sa.Table(
     sa.Column("area_id", UUID(as_uuid=True), nullable=False),
     sa.Column("day", sa.Date, nullable=False),
     *_counters(DIARY_COUNTERS),
+    _fresh(),
+    sa.Index("ix_stats_diary_daily_area_id_day", "area_id", "day"),
+    _fresh_index("stats_diary_daily", "area_id", "day"),
 )
 dispute_daily = sa.Table(
     "stats_dispute_daily",
@@ -92,18 +107,35 @@ dispute_daily = sa.Table(
     sa.Column("area_id", UUID(as_uuid=True), nullable=False),
     sa.Column("day", sa.Date, nullable=False),
     *_counters(DISPUTE_COUNTERS),
+    _fresh(),
+    sa.Index("ix_stats_dispute_daily_area_id_day", "area_id", "day"),
+    _fresh_index("stats_dispute_daily", "area_id", "day"),
 )
 area_changes = sa.Table(
     "stats_area_changes",
     metadata,
     sa.Column("area_id", UUID(as_uuid=True), nullable=False),
     sa.Column("changes", sa.BigInteger, nullable=False),
+    _fresh(),
+    sa.Index("ix_stats_area_changes_area_id", "area_id"),
+    _fresh_index("stats_area_changes", "area_id"),
 )
 subtree_changes = sa.Table(
     "stats_subtree_changes",
     metadata,
     sa.Column("area_id", UUID(as_uuid=True), nullable=False),
     sa.Column("changes", sa.BigInteger, nullable=False),
+    _fresh(),
+    sa.Index("ix_stats_subtree_changes_area_id", "area_id", postgresql_include=["changes"]),
 )
 """Every change counted under each ancestor of its area too (migration ``0009``): the ETag of a
 subtree is one area's rows."""
+settings = sa.Table(
+    "stats_settings",
+    metadata,
+    sa.Column("id", sa.Boolean, server_default=sa.true(), nullable=False),
+    sa.Column("timezone", sa.Text, nullable=False),
+    sa.CheckConstraint("id", name="ck_stats_settings_single_row"),
+    sa.PrimaryKeyConstraint("id", name="pk_stats_settings"),
+)
+"""One row: the time zone the aggregates' days are counted in (``stats_rebuild`` changes it)."""

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.roles import Role
 from app.auth.scope import Principal, in_subtree, scope_filter
 from app.config import Settings
+from app.db import ColumnExpr
 from app.sync.models import Change, Xid8
 
 
@@ -45,8 +46,8 @@ class Feed:
     name: str  # as clients ask for it: ``types=diary,disputes``
     entity_type: str  # as stored in change_log
     roles: frozenset[Role]
-    id_column: sa.ColumnElement[Any]
-    area_column: sa.ColumnElement[Any]
+    id_column: ColumnExpr
+    area_column: ColumnExpr
     load: SnapshotLoader
 
 
@@ -105,7 +106,7 @@ async def read_after(
 async def horizon(session: AsyncSession) -> int:
     """The oldest transaction still running: everything before it is settled."""
     value = await session.scalar(sa.select(sa.cast(sa.func.pg_snapshot_xmin(sa.func.pg_current_snapshot()), sa.Text)))
-    return int(value)
+    return int(value or 0)
 
 
 async def lost_entities(
@@ -124,4 +125,4 @@ async def lost_entities(
 async def purge_older_than(session: AsyncSession, cutoff: dt.datetime) -> int:
     """Drop changes past retention (cursors older than that must do a full sync)."""
     result = await session.execute(sa.delete(Change).where(Change.changed_at < cutoff))
-    return result.rowcount or 0
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -38,4 +38,5 @@ class Change(Base):
         sa.CheckConstraint("op in ('upsert','delete')", name="op_known"),
         sa.Index("ix_change_log_txid_seq", "txid", "seq"),
         sa.Index("ix_change_log_changed_at", "changed_at"),
+        sa.Index("ix_change_log_area_id_seq", "area_id", "seq"),
     )

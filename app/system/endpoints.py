@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import sqlalchemy as sa
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
+from app.config import Settings
 from app.errors import PROBLEM_JSON, ServiceUnavailable
+from app.issues.service import calendar_for
+from app.kit import clock
 from app.kit.routing import Router
 from app.migrations_state import head_revision
 from app.observability import render_metrics, update_pool_gauges
 from app.system.enums import all_enums
 
 router = Router(tags=["system"])
+log = logging.getLogger("minqing.calendar")
 
 
 @router.get("/health", operation_id="system_health", summary="Process is up (存活检查)")
@@ -22,11 +27,33 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+def calendar_warnings(settings: Settings) -> list[str]:
+    """What is wrong with the holiday calendar today (empty: nothing).
+
+    Deadlines in working days need the year's public holidays and make-up working days; for a
+    year the calendar does not list, only weekends would count as days off and deadlines would be
+    silently wrong. Checked by ``/ready`` and logged at start-up."""
+    cal = calendar_for(settings)
+    today = clock.now().astimezone(cal.tz).date()
+    if cal.covers(today):
+        return []
+    listed = ", ".join(str(y) for y in sorted(cal.years)) or "none"
+    return [
+        f"The holiday calendar does not cover {today.year} (it lists {listed}): deadlines in working days "
+        "ignore this year's public holidays and make-up working days. Set MINQING_HOLIDAY_CALENDAR_FILE to "
+        "a calendar for this year, or upgrade Minqing."
+    ]
+
+
 @router.get(
     "/ready",
     operation_id="system_ready",
     summary="Database reachable and migrated (就绪检查)",
-    description="200 when PostgreSQL answers and its schema is at the latest migration; 503 otherwise.",
+    description=(
+        "200 when PostgreSQL answers and its schema is at the latest migration; 503 otherwise. "
+        "`warnings` lists what needs an operator without stopping the service (a holiday calendar "
+        "that does not cover the current year)."
+    ),
 )
 async def ready(request: Request) -> Any:
     engine = request.app.state.engine
@@ -42,7 +69,10 @@ async def ready(request: Request) -> Any:
             f"Database schema is at {current}, expected {head}: run `minqing migrate`.", code="migrations_pending"
         )
         return JSONResponse(err.to_problem("/ready"), status_code=503, media_type=PROBLEM_JSON, headers=err.headers)
-    return {"status": "ready", "migration": current}
+    warnings = calendar_warnings(request.app.state.settings)
+    for warning in warnings:
+        log.error(warning)
+    return {"status": "ready", "migration": current, "warnings": warnings}
 
 
 @router.get(

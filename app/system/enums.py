@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any, TypeVar
 
-_REGISTRY: dict[str, tuple[type[StrEnum], Mapping[StrEnum, str]]] = {}
+E = TypeVar("E", bound=StrEnum)
+_REGISTRY: dict[str, tuple[type[StrEnum], Mapping[Any, str]]] = {}
 
 
-def register(name: str, enum: type[StrEnum], labels: Mapping[StrEnum, str]) -> None:
+def register(name: str, enum: type[E], labels: Mapping[E, str]) -> None:
     _REGISTRY[name] = (enum, labels)
 
 

@@ -31,7 +31,7 @@ destructive_downgrade = [
 # Only the seed rows this revision inserts (defaults an upgrade restores).
 seeded_downgrade = ["issue_categories", "sla_policies"]
 
-# (code, name, parent, sort order): the default tree of DOMAIN.md.
+# (code, name, parent, sort order): the default tree of docs/domain.md.
 CATEGORIES = [
     ("property", "物业", None, 10),
     ("dispute", "矛盾纠纷", None, 20),

@@ -44,7 +44,7 @@ GRID, COMM, STREET, DEPT, ADMIN = R.GRID_WORKER, R.COMMUNITY_ADMIN, R.STREET_ADM
 DISPATCH_SIDE = {COMM, STREET, ADMIN}
 HANDLERS = {GRID, DEPT, ADMIN}
 
-# The closed loop as DOMAIN.md describes it, written out independently of the module's table.
+# The closed loop as docs/domain.md describes it, written out independently of the module's table.
 EXPECTED: dict[tuple[Status, Action], tuple[Status, set]] = {
     (S.REPORTED, A.ACCEPT): (S.ACCEPTED, {GRID} | DISPATCH_SIDE),
     (S.REPORTED, A.REJECT): (S.REJECTED, DISPATCH_SIDE),

@@ -241,7 +241,7 @@ def r(numerator: int, denominator: int) -> dict:
 
 
 async def load_community_work(db) -> None:
-    """民情日记 and disputes as the seeds count them, loaded directly (COPY-style bulk inserts)."""
+    """民情日记 and disputes as a street office's report counts them, loaded directly (COPY-style bulk inserts)."""
     author, g1 = USER["grid_worker"].id, AREA["G1"].id
     # 1869 entries visited in November: 1000 resolved + 594 answered = 1594; 100 escalated; 175 open.
     # Plus 31 entries visited in October, outside the window.

@@ -73,4 +73,5 @@ class HotlineMessage(Base):
     __table_args__ = (
         sa.UniqueConstraint("api_key_id", "webhook_id"),
         sa.CheckConstraint("kind in ('ticket','update')", name="kind_known"),
+        sa.Index("ix_hotline_messages_received_at", "received_at"),
     )

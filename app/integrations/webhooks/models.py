@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.naming import conv
 
 from app.db import Base, IdMixin, TimestampMixin, VersionMixin
 from app.system.enums import register as register_enum
@@ -109,7 +110,7 @@ class WebhookDelivery(IdMixin, TimestampMixin, Base):
     delivered_at: Mapped[dt.datetime | None] = mapped_column()
 
     __table_args__ = (
-        sa.UniqueConstraint("subscription_id", "event_id"),
+        sa.UniqueConstraint("subscription_id", "event_id", name=conv("uq_webhook_deliveries_subscription_id")),
         sa.CheckConstraint("status in ('pending','delivered','dead','cancelled')", name="status_known"),
         sa.Index("ix_webhook_deliveries_due", "next_attempt_at", postgresql_where=sa.text("status = 'pending'")),
         sa.Index(
