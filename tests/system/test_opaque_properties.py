@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from app.auth.scope import Principal
@@ -144,6 +144,9 @@ async def list_urls(app: Any, client: httpx.AsyncClient) -> list[str]:
 
 @PROPERTY
 @given(cursor=cursor_texts)
+@example(cursor=b64json([{"t": "0001-01-01T00:00:00+08:00"}, {"u": str(uuid.UUID(int=0))}]))
+@example(cursor=b64json([2**70]))
+@example(cursor=b64json([True, [["x"]]]))
 async def test_no_cursor_text_breaks_a_list(client, list_urls, cursor):
     for url in list_urls:
         _cursor_refused(await client.get(url, params={"cursor": cursor}, headers=ADMIN), cursor)
@@ -202,6 +205,7 @@ def test_opening_a_sealed_payload_yields_typed_values_or_invalid_cursor(payload,
 
 @PROPERTY
 @given(since=cursor_texts | st.sampled_from(["now", ""]))
+@example(since=b64json([2**70, 0, "x", {"t": "2026-01-01T00:00:00+00:00"}]))
 async def test_no_since_breaks_the_sync_feed(client, since):
     r = await client.get("/api/v1/sync/changes", params={"since": since}, headers=auth("grid_worker"))
     if since in ("", "now"):
@@ -245,6 +249,8 @@ event_ids = (
 
 @PROPERTY
 @given(value=event_ids)
+@example(value=f"{2**70}-1")
+@example(value="1-²")
 async def test_no_last_event_id_breaks_the_stream(client, value):
     try:
         parsed = parse_event_id(value)
@@ -284,6 +290,8 @@ STATS_ROUTES = [
 
 @PROPERTY
 @given(first=day_texts, last=day_texts, conditional=st.booleans())
+@example(first="0001-01-01", last=None, conditional=False)
+@example(first=None, last="9999-12-31", conditional=True)
 async def test_no_stats_window_breaks_the_dashboard(client, first, last, conditional):
     params = {k: v for k, v in (("from", first), ("to", last)) if v is not None}
     headers = {**ADMIN, **({"If-None-Match": '"stale"'} if conditional else {})}
@@ -296,6 +304,8 @@ async def test_no_stats_window_breaks_the_dashboard(client, first, last, conditi
 
 @PROPERTY
 @given(first=st.none() | any_day, last=st.none() | any_day)
+@example(first=dt.date(1, 1, 1), last=None)
+@example(first=None, last=dt.date(9999, 12, 31))
 def test_a_window_is_a_window_or_invalid_window(first, last):
     now = dt.datetime.now(dt.UTC)
     try:
@@ -317,6 +327,8 @@ open311_dates = st.none() | w3c_datetimes | st.sampled_from(["9999-12-31T23:59:5
 
 @PROPERTY
 @given(start=open311_dates, end=open311_dates)
+@example(start="9999-12-31T23:59:59Z", end=None)
+@example(start=None, end="0001-01-01T00:00:00+08:00")
 async def test_no_open311_dates_break_the_request_list(client, start, end):
     params = {"jurisdiction_id": "T01"}
     params.update({k: v for k, v in (("start_date", start), ("end_date", end)) if v is not None})
