@@ -19,6 +19,7 @@ import json
 import os
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -337,3 +338,21 @@ async def test_no_open311_dates_break_the_request_list(client, start, end):
     if r.status_code == 400:
         errors = r.json()
         assert errors[0]["code"] == 400 and errors[0]["description"]
+
+
+# --- tokens in paths: resident feedback links, Open311 tokens -------------------------------------
+
+# A slash would be a path separator once decoded: routing, not a token.
+path_tokens = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="/"), min_size=1, max_size=120)
+path_tokens |= st.builds(str, st.uuids())
+
+
+@PROPERTY
+@given(token=path_tokens)
+async def test_no_token_breaks_a_feedback_link_or_an_open311_lookup(client, token):
+    segment = quote(token, safe="")
+    r = await client.post(f"/api/v1/feedback/{segment}", json={"rating": "satisfied", "solved": True})
+    _problem(r, "feedback_not_found", "validation_failed", "nul_character", "rate_limited", "not_found")
+    r = await client.get(f"/open311/v2/tokens/{segment}.json", params={"jurisdiction_id": "T01"})
+    assert r.status_code in (400, 404), (token, r.text)
+    assert r.json()[0]["code"] == r.status_code, (token, r.text)
