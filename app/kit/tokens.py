@@ -25,6 +25,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -69,6 +70,16 @@ XID8 = integer(0, 2**64 - 1)
 def text(value: Any) -> str:
     if not isinstance(value, str) or len(value) > MAX_TEXT or "\x00" in value:
         raise ValueError("not a text")
+    value.encode()  # lone surrogates cannot go to the database
+    return value
+
+
+_LTREE = re.compile(r"[A-Za-z0-9_]{1,256}(\.[A-Za-z0-9_]{1,256}){0,64}")
+
+
+def area_path(value: Any) -> str:
+    if not isinstance(value, str) or not _LTREE.fullmatch(value):
+        raise ValueError("not an area path")
     return value
 
 

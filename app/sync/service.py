@@ -36,7 +36,7 @@ PURPOSE = "sync"
 SHAPE = (
     tokens.XID8,  # txid of the last change passed
     tokens.BIGINT,  # its seq
-    tokens.text,  # the caller's area path when the cursor was issued
+    tokens.area_path,  # the caller's area path when the cursor was issued
     tokens.timestamp,  # for the retention check
     tokens.optional(tokens.text),  # while tombstones are being sent: the feed of the last one …
     tokens.optional(tokens.uuid_value),  # … and its id

@@ -172,15 +172,23 @@ def _principal(user_key: str) -> Principal:
     return Principal(user.id, user.username, user.username, user.role, AREA["D"].id, "x")
 
 
+NOW = {"t": dt.datetime.now(dt.UTC).isoformat()}
+
+
 @PROPERTY
 @given(payload=odd_payloads)
+@example(payload=["\ud800"])
+@example(payload=[{"t": "2026-01-01T00:00:00+08:00"}, {"u": "not a uuid"}])
+@example(payload=[1, 1, "not a path!", NOW, None, None])
+@example(payload=[1, 1, "", NOW, "diary", None])
 async def test_odd_values_behind_a_valid_signature_are_refused_not_failed(client, settings, payload):
     """Even a payload the server signed itself is checked: odd types never reach the database."""
     admin = _principal("admin")
-    cursor = tokens.seal(settings, "list:diary", payload, binding=[admin.idempotency_owner])
-    r = await client.get("/api/v1/diary-entries", params={"cursor": cursor}, headers=ADMIN)
-    if r.status_code != 200:
-        _problem(r, "invalid_cursor", "validation_failed")  # the latter: longer than a cursor may be
+    for purpose, url in (("list:diary", "/api/v1/diary-entries"), ("list:users", "/api/v1/users")):
+        cursor = tokens.seal(settings, purpose, payload, binding=[admin.idempotency_owner])
+        r = await client.get(url, params={"cursor": cursor}, headers=ADMIN)
+        if r.status_code != 200:
+            _problem(r, "invalid_cursor", "validation_failed")  # the latter: longer than a cursor may be
     gw = _principal("grid_worker")
     since = tokens.seal(settings, SYNC, payload, binding=[gw.idempotency_owner])
     r = await client.get("/api/v1/sync/changes", params={"since": since}, headers=auth("grid_worker"))
