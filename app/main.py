@@ -34,7 +34,9 @@ from a grid worker's visit or a 12345 hotline ticket to the resident's rating.
 
 Conventions: JSON in snake_case, RFC 3339 timestamps, UUIDv7 ids, keyset pagination
 (`limit`, `cursor` → `next_cursor`), `ETag`/`If-Match` on single resources, `Idempotency-Key` on
-creating POSTs, and RFC 9457 `application/problem+json` errors with a stable `code`.
+creating POSTs, and RFC 9457 `application/problem+json` errors with a stable `code`. Cursors
+(`next_cursor`, the sync feed's cursor) are opaque and signed: each only works unaltered, on the list
+it came from and for the caller it was issued to — anything else is 422 `invalid_cursor`.
 """
 
 

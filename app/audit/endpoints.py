@@ -9,12 +9,12 @@ from fastapi import Depends, Query
 
 from app.audit import service
 from app.audit.schemas import AuditEntryOut
-from app.auth.deps import require_roles
+from app.auth.deps import SettingsDep, require_roles
 from app.auth.roles import Role
 from app.auth.scope import Principal
 from app.db import SessionDep
 from app.errors import problem_responses
-from app.kit.pagination import CursorQuery, LimitQuery, page_of
+from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.routing import Router
 from app.kit.schemas import Page, QueryDatetime
 
@@ -35,6 +35,7 @@ AuditReader = Annotated[Principal, Depends(require_roles(*AUDIT_READERS))]
 async def list_audit(
     session: SessionDep,
     principal: AuditReader,
+    settings: SettingsDep,
     object_type: Annotated[str | None, Query(max_length=32)] = None,
     object_id: uuid.UUID | None = None,
     actor_id: uuid.UUID | None = None,
@@ -50,6 +51,7 @@ async def list_audit(
         "action": action,
         "since": since,
     }
-    rows = await service.list_entries(session, principal, filters=filters, cursor=cursor, limit=limit)
-    items, nxt = page_of(rows, limit, lambda e: [e.at, e.id])
+    keys = Keyset.open(settings, principal, "audit", cursor)
+    rows = await service.list_entries(session, principal, filters=filters, after=keys.after, limit=limit)
+    items, nxt = keys.page(rows, limit, lambda e: [e.at, e.id])
     return Page[AuditEntryOut](items=[AuditEntryOut.model_validate(e) for e in items], next_cursor=nxt)

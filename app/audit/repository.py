@@ -24,7 +24,7 @@ async def list_in_scope(
     principal: Principal,
     *,
     filters: dict[str, Any],
-    cursor: str | None,
+    after: Sequence[Any] | None,
     limit: int,
 ) -> Sequence[AuditEntry]:
     stmt = sa.select(AuditEntry).where(scope_filter(principal, area_column=AuditEntry.area_id))
@@ -33,5 +33,5 @@ async def list_in_scope(
             stmt = stmt.where(getattr(AuditEntry, column) == filters[column])
     if filters.get("since") is not None:
         stmt = stmt.where(AuditEntry.at >= filters["since"])
-    stmt = keyset(stmt, [AuditEntry.at, AuditEntry.id], cursor=cursor, limit=limit)
+    stmt = keyset(stmt, [AuditEntry.at, AuditEntry.id], after=after, limit=limit)
     return (await session.execute(stmt)).scalars().all()

@@ -42,6 +42,6 @@ async def record(
 
 
 async def list_entries(
-    session: AsyncSession, principal: Principal, *, filters: dict[str, Any], cursor: str | None, limit: int
+    session: AsyncSession, principal: Principal, *, filters: dict[str, Any], after: Sequence[Any] | None, limit: int
 ) -> Sequence[AuditEntry]:
-    return await repository.list_in_scope(session, principal, filters=filters, cursor=cursor, limit=limit)
+    return await repository.list_in_scope(session, principal, filters=filters, after=after, limit=limit)

@@ -28,9 +28,10 @@ from app.db import SessionDep
 from app.errors import problem_responses
 from app.grids import repository as areas
 from app.kit.etag import etag_of, write_if_match
-from app.kit.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.routing import Router
 from app.kit.schemas import Page
+from app.kit.tokens import text
 
 public_router = Router(prefix="/api/v1/auth", tags=["auth"])
 router = Router(prefix="/api/v1", tags=["users"])
@@ -108,14 +109,15 @@ async def create_user(body: UserCreate, session: SessionDep, principal: AdminDep
 async def list_users(
     session: SessionDep,
     principal: UserManagers,
+    settings: SettingsDep,
     role: Role | None = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Page[UserOut]:
-    after = decode_cursor(cursor, 1)[0] if cursor else None
+    keys = Keyset.open(settings, principal, "users", cursor, (text,))
+    after = keys.after[0] if keys.after else None
     rows = await repository.list_users(session, principal, role=role, after=after, limit=limit)
-    items = rows[:limit]
-    nxt = encode_cursor([items[-1][0].username]) if len(rows) > limit else None
+    items, nxt = keys.page(rows, limit, lambda r: [r[0].username])
     return Page[UserOut](items=[UserOut.model_validate(r[0]) for r in items], next_cursor=nxt)
 
 

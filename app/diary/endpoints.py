@@ -15,7 +15,7 @@ from app.diary.models import DiaryKind, DiaryStatus
 from app.diary.schemas import MAX_BATCH, BatchOut, DiaryCreate, DiaryEscalate, DiaryEscalated, DiaryOut, DiaryUpdate
 from app.errors import problem_responses
 from app.kit.etag import etag_of, not_modified, write_if_match
-from app.kit.pagination import CursorQuery, LimitQuery, page_of
+from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.routing import Router
 from app.kit.schemas import Page, QueryDatetime
 
@@ -91,6 +91,7 @@ async def batch_upload(
 async def list_entries(
     session: SessionDep,
     principal: Reader,
+    settings: SettingsDep,
     area_id: uuid.UUID | None = None,
     status: DiaryStatus | None = None,
     kind: DiaryKind | None = None,
@@ -114,8 +115,9 @@ async def list_entries(
         "updated_since": updated_since,
         "q": q,
     }
-    rows = await service.list_entries(session, principal, filters=filters, cursor=cursor, limit=limit)
-    items, nxt = page_of(rows, limit, lambda e: [e.created_at, e.id])
+    keys = Keyset.open(settings, principal, "diary", cursor)
+    rows = await service.list_entries(session, principal, filters=filters, after=keys.after, limit=limit)
+    items, nxt = keys.page(rows, limit, lambda e: [e.created_at, e.id])
     return Page[DiaryOut](items=[DiaryOut.model_validate(e) for e in items], next_cursor=nxt)
 
 

@@ -103,7 +103,7 @@ async def update_many(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) 
 
 
 async def list_in_scope(
-    session: AsyncSession, principal: Principal, *, filters: Mapping[str, Any], cursor: str | None, limit: int
+    session: AsyncSession, principal: Principal, *, filters: Mapping[str, Any], after: Sequence[Any] | None, limit: int
 ) -> Sequence[DiaryEntry]:
     stmt = sa.select(DiaryEntry).where(scope_filter(principal, area_column=DiaryEntry.area_id))
     if filters.get("area_path"):
@@ -124,5 +124,5 @@ async def list_in_scope(
             | DiaryEntry.measures.contains(q, autoescape=True)
             | DiaryEntry.result.contains(q, autoescape=True)
         )
-    stmt = keyset(stmt, [DiaryEntry.created_at, DiaryEntry.id], cursor=cursor, limit=limit)
+    stmt = keyset(stmt, [DiaryEntry.created_at, DiaryEntry.id], after=after, limit=limit)
     return (await session.execute(stmt)).scalars().all()

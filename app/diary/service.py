@@ -126,11 +126,11 @@ async def update(session: AsyncSession, principal: Principal, entry: DiaryEntry,
 
 
 async def list_entries(
-    session: AsyncSession, principal: Principal, *, filters: dict[str, Any], cursor: str | None, limit: int
+    session: AsyncSession, principal: Principal, *, filters: dict[str, Any], after: Sequence[Any] | None, limit: int
 ) -> Sequence[DiaryEntry]:
     if filters.get("area_id"):
         filters["area_path"] = (await grids.get_in_scope(session, principal, filters["area_id"], field="area_id")).path
-    return await repository.list_in_scope(session, principal, filters=filters, cursor=cursor, limit=limit)
+    return await repository.list_in_scope(session, principal, filters=filters, after=after, limit=limit)
 
 
 # --- batch upload (离线批量上传) ---------------------------------------------------------------

@@ -57,7 +57,8 @@ def _frame(event: Event) -> str:
         "- `id:` is `<txid>-<seq>`, increasing along the stream (changes are sent in commit-safe "
         "order: a change is sent once no older transaction can still commit before it). Reconnect "
         "with `Last-Event-ID` (EventSource does this by itself) to resume without losses; if more "
-        f"than {BATCH} changes were missed, an `event: reset` asks the client to reload everything.\n"
+        f"than {BATCH} changes were missed, an `event: reset` asks the client to reload everything. "
+        "A `Last-Event-ID` that is not such an id is 422 `invalid_cursor`.\n"
         "- A comment line (`: heartbeat`) every ~15 s keeps proxies from closing the connection.\n"
         "- Authentication: `Authorization: Bearer …`, or `?access_token=…` because EventSource "
         "cannot send headers (the access log never records query strings).\n"
@@ -69,6 +70,7 @@ def _frame(event: Event) -> str:
         200: {"content": {"text/event-stream": {}}, "description": "the event stream"},
         401: {"description": "No or invalid credentials"},
         403: {"description": "Role may not read stats (`role_not_allowed`)"},
+        422: {"description": "`Last-Event-ID` is not an event id of this stream (`invalid_cursor`)"},
         503: {"description": "Too many streams on this server (`too_many_streams`), with Retry-After"},
     },
 )
@@ -79,10 +81,10 @@ async def events_stream(
     principal: Annotated[Principal, Depends(stream_principal)],
     last_event_id: Annotated[str | None, Header(description="resume after this event id")] = None,
 ) -> StreamingResponse:
+    resume = parse_event_id(last_event_id)
     hub = hub_of(request.app)
     sub = hub.subscribe(principal)  # before the replay, so nothing falls between the two
     try:
-        resume = parse_event_id(last_event_id)
         replay: list[Event] = []
         reset = False
         if resume is not None:

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ from app.auth.scope import Principal, path_within
 from app.config import Settings
 from app.db import is_database_unavailable, to_async_url
 from app.errors import ServiceUnavailable
+from app.kit import tokens
 
 log = logging.getLogger("minqing.events")
 
@@ -86,14 +88,25 @@ class Event:
         )
 
 
+_EVENT_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,19})")
+
+
 def parse_event_id(value: str | None) -> tuple[int, int] | None:
-    """``Last-Event-ID`` as sent back by EventSource: ``<txid>-<seq>``; anything else → None."""
-    if not value:
+    """``Last-Event-ID`` as sent back by EventSource: ``<txid>-<seq>``, None when absent.
+
+    The id carries nothing the server trusts (the replay is read in the caller's scope like the
+    live stream), but it is checked like every value handed back: anything but two integers in the
+    range of ``xid8`` and ``bigint`` is 422 ``invalid_cursor``.
+    """
+    if value is None or not value.strip():
         return None
-    txid, _, seq = value.strip().partition("-")
-    if not (txid.isdigit() and seq.isdigit()):
-        return None
-    return int(txid), int(seq)
+    match = _EVENT_ID.fullmatch(value.strip())
+    try:
+        if match is None:
+            raise ValueError("not an event id")
+        return tokens.XID8(int(match[1])), tokens.BIGINT(int(match[2]))
+    except ValueError:
+        raise tokens.invalid_cursor("Last-Event-ID", "this stream") from None
 
 
 @dataclass(eq=False)

@@ -16,9 +16,10 @@ from app.grids import repository, service
 from app.grids.models import Area, Level
 from app.grids.schemas import AreaCreate, AreaImportResult, AreaOut, AreaUpdate
 from app.kit.etag import etag_of, not_modified, write_if_match
-from app.kit.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.routing import Router
 from app.kit.schemas import Page
+from app.kit.tokens import text
 
 router = Router(prefix="/api/v1/areas", tags=["areas"])
 AdminDep = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
@@ -69,18 +70,19 @@ async def create_area(
 async def list_areas(
     session: SessionDep,
     principal: CurrentPrincipal,
+    settings: SettingsDep,
     level: Level | None = None,
     parent_id: uuid.UUID | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Page[AreaOut]:
-    after = decode_cursor(cursor, 1)[0] if cursor else None
+    keys = Keyset.open(settings, principal, "areas", cursor, (text,))
+    after = keys.after[0] if keys.after else None
     rows = await repository.list_in_scope(
         session, principal.area_path, level=level, parent_id=parent_id, q=q, after_code=after, limit=limit
     )
-    items = rows[:limit]
-    next_cursor = encode_cursor([items[-1].code]) if len(rows) > limit else None
+    items, next_cursor = keys.page(rows, limit, lambda a: [a.code])
     return Page[AreaOut](items=[_out(a) for a in items], next_cursor=next_cursor)
 
 

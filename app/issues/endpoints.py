@@ -20,10 +20,11 @@ from app.issues.sla import SlaState
 from app.issues.workflow import Action, Channel, Kind, Priority, Status, Tier
 from app.kit import clock, idempotency
 from app.kit.etag import etag_of, not_modified
-from app.kit.pagination import CursorQuery, LimitQuery, decode_cursor, encode_cursor, page_of
+from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.ratelimit import rate_limit
 from app.kit.routing import Router
 from app.kit.schemas import Page, QueryDatetime
+from app.kit.tokens import BIGINT
 
 router = Router(prefix="/api/v1/issues", tags=["issues"])
 config_router = Router(prefix="/api/v1", tags=["issues"])
@@ -175,15 +176,17 @@ async def list_issues(
     session: ReadSessionDep,
     reader: ReaderAndArea,
     f: Filters,
+    settings: SettingsDep,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Response:
     # Two round trips for a bearer token: the caller with the area, then the page.
     principal, f.area_path = reader
     now = clock.now()
-    rows = await repository.list_page(session, principal, f, cursor=cursor, limit=limit, now=now)
     by_update = f.updated_since is not None
-    items, next_cursor = page_of(rows, limit, lambda i: [i.updated_at if by_update else i.created_at, i.id])
+    keys = Keyset.open(settings, principal, "issues", cursor, within=["updated" if by_update else "created"])
+    rows = await repository.list_page(session, principal, f, after=keys.after, limit=limit, now=now)
+    items, next_cursor = keys.page(rows, limit, lambda i: [i.updated_at if by_update else i.created_at, i.id])
     names = list(rows[0]._fields) if rows else []
     columns = [dict(zip(names, row, strict=True)) for row in items]  # by name: cheaper than a row's attributes
     page = {"items": [service.fields_of(c, principal, now) for c in columns], "next_cursor": next_cursor}
@@ -382,13 +385,17 @@ async def act(
     responses=problem_responses(403, 404),
 )
 async def events(
-    issue_id: IssueId, session: SessionDep, principal: Reader, limit: LimitQuery = 200, cursor: CursorQuery = None
+    issue_id: IssueId,
+    session: SessionDep,
+    principal: Reader,
+    settings: SettingsDep,
+    limit: LimitQuery = 200,
+    cursor: CursorQuery = None,
 ) -> Page[schemas.EventOut]:
     issue = await service.get_in_scope(session, principal, issue_id)
-    after = int(decode_cursor(cursor, 1)[0]) if cursor else 0
-    rows = await repository.events(session, issue.id, after_seq=after, limit=limit)
-    items = rows[:limit]
-    next_cursor = encode_cursor([items[-1].seq]) if len(rows) > limit else None
+    keys = Keyset.open(settings, principal, "issues.events", cursor, (BIGINT,), within=[str(issue.id)])
+    rows = await repository.events(session, issue.id, after_seq=keys.after[0] if keys.after else 0, limit=limit)
+    items, next_cursor = keys.page(rows, limit, lambda e: [e.seq])
     return Page[schemas.EventOut](items=[schemas.EventOut.model_validate(e) for e in items], next_cursor=next_cursor)
 
 
@@ -466,11 +473,17 @@ async def add_comment(
     responses=problem_responses(403, 404),
 )
 async def list_comments(
-    issue_id: IssueId, session: SessionDep, principal: Reader, limit: LimitQuery = 50, cursor: CursorQuery = None
+    issue_id: IssueId,
+    session: SessionDep,
+    principal: Reader,
+    settings: SettingsDep,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
 ) -> Page[schemas.CommentOut]:
     issue = await service.get_in_scope(session, principal, issue_id)
-    rows = await repository.comments(session, issue.id, cursor=cursor, limit=limit)
-    items, next_cursor = page_of(rows, limit, lambda c: [c.created_at, c.id])
+    keys = Keyset.open(settings, principal, "issues.comments", cursor, within=[str(issue.id)])
+    rows = await repository.comments(session, issue.id, after=keys.after, limit=limit)
+    items, next_cursor = keys.page(rows, limit, lambda c: [c.created_at, c.id])
     return Page[schemas.CommentOut](
         items=[schemas.CommentOut.model_validate(c) for c in items], next_cursor=next_cursor
     )

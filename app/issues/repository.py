@@ -423,7 +423,13 @@ def order_columns(f: IssueFilters) -> list[ColumnExpr]:
 
 
 async def list_page(
-    session: AsyncSession, principal: Principal, f: IssueFilters, *, cursor: str | None, limit: int, now: dt.datetime
+    session: AsyncSession,
+    principal: Principal,
+    f: IssueFilters,
+    *,
+    after: Sequence[Any] | None,
+    limit: int,
+    now: dt.datetime,
 ) -> Sequence[sa.Row[Any]]:
     """A page of issues as plain rows (the columns of ``issues`` as attributes): a list only
     renders them, and rows cost a third less than ORM objects to load.
@@ -434,7 +440,7 @@ async def list_page(
     order = order_columns(f)
     descending = f.updated_since is None
     ids = filtered(principal, f, now).with_only_columns(Issue.id)
-    page = keyset(ids, order, cursor=cursor, limit=limit, descending=descending).subquery("page")
+    page = keyset(ids, order, after=after, limit=limit, descending=descending).subquery("page")
     stmt = (
         sa.select(*Issue.__table__.c)
         .join(page, Issue.id == page.c.id)
@@ -528,12 +534,12 @@ async def move_co_reporters(session: AsyncSession, from_issue: uuid.UUID, to_iss
 
 
 async def comments(
-    session: AsyncSession, issue_id: uuid.UUID, *, cursor: str | None, limit: int
+    session: AsyncSession, issue_id: uuid.UUID, *, after: Sequence[Any] | None, limit: int
 ) -> Sequence[IssueComment]:
     stmt = keyset(
         sa.select(IssueComment).where(IssueComment.issue_id == issue_id),
         [IssueComment.created_at, IssueComment.id],
-        cursor=cursor,
+        after=after,
         limit=limit,
         descending=False,
     )

@@ -1,23 +1,28 @@
 """Keyset pagination with opaque cursors.
 
-A cursor encodes the sort key of the last row returned; the next page continues strictly after it,
-so pages neither skip nor repeat rows while others write.
+A cursor holds the sort key of the last row returned; the next page continues strictly after it,
+so pages neither skip nor repeat rows while others write. Cursors are sealed by
+:mod:`app.kit.tokens`: each is bound to the list it came from (and anything that list is narrowed
+to, such as one issue's comments) and to the caller it was issued to. Anything else — edited,
+from another list, another caller's — is 422 ``invalid_cursor``.
 """
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import json
-import uuid
-from collections.abc import Sequence
-from typing import Annotated, Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import Query
 
+from app.config import Settings
 from app.db import ColumnExpr
-from app.errors import ValidationFailed, field_error
+from app.kit import tokens
+from app.kit.tokens import TIME_ID, Check
+
+if TYPE_CHECKING:
+    from app.auth.scope import Principal
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
 
@@ -25,63 +30,56 @@ LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"page size (d
 CursorQuery = Annotated[str | None, Query(max_length=512, description="`next_cursor` of the previous page")]
 
 
-def _encode_value(v: Any) -> Any:
-    if isinstance(v, dt.datetime):
-        return {"t": v.isoformat()}
-    if isinstance(v, uuid.UUID):
-        return {"u": str(v)}
-    return v
+@dataclass(frozen=True)
+class Keyset:
+    """The cursor of one list for one caller: ``after`` is the opened sort key (None on page one)."""
 
+    settings: Settings
+    purpose: str
+    binding: tuple[str, ...]
+    after: list[Any] | None
 
-def _decode_value(v: Any) -> Any:
-    if isinstance(v, dict):
-        if "t" in v:
-            return dt.datetime.fromisoformat(v["t"])
-        if "u" in v:
-            return uuid.UUID(v["u"])
-        raise ValueError("bad cursor value")
-    return v
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        principal: Principal,
+        name: str,
+        cursor: str | None,
+        shape: Sequence[Check] = TIME_ID,
+        *,
+        within: Sequence[str] = (),
+    ) -> Keyset:
+        """``name`` names the list (``issues``, ``issues.comments``); ``within`` what it is narrowed to."""
+        purpose = f"list:{name}"
+        binding = (principal.idempotency_owner, *within)
+        after = tokens.open_(settings, purpose, cursor, shape, binding=binding) if cursor else None
+        return cls(settings, purpose, binding, after)
 
+    def seal(self, values: Sequence[Any]) -> str:
+        return tokens.seal(self.settings, self.purpose, values, binding=self.binding)
 
-def encode_cursor(values: Sequence[Any]) -> str:
-    raw = json.dumps([_encode_value(v) for v in values], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, size: int) -> list[Any]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        values = [_decode_value(v) for v in json.loads(raw)]
-        if len(values) != size:
-            raise ValueError("wrong size")
-        return values
-    except (ValueError, TypeError, json.JSONDecodeError) as exc:
-        raise ValidationFailed(
-            "The cursor is not valid; start again without one.",
-            code="invalid_cursor",
-            errors=[field_error("cursor", "not a cursor returned by this list")],
-        ) from exc
+    def page(
+        self, rows: Sequence[Any], limit: int, key: Callable[[Any], Sequence[Any]]
+    ) -> tuple[list[Any], str | None]:
+        """Split the ``limit + 1`` rows from :func:`keyset` into a page and the next cursor."""
+        items = list(rows[:limit])
+        next_cursor = self.seal(key(items[-1])) if len(rows) > limit and items else None
+        return items, next_cursor
 
 
 def keyset(
     stmt: sa.Select[Any],
     columns: Sequence[ColumnExpr],
     *,
-    cursor: str | None,
+    after: Sequence[Any] | None,
     limit: int,
     descending: bool = True,
 ) -> sa.Select[Any]:
-    """Order ``stmt`` by ``columns`` and continue after ``cursor``; fetches ``limit + 1`` rows."""
-    if cursor:
-        values = decode_cursor(cursor, len(columns))
+    """Order ``stmt`` by ``columns`` and continue after ``after``; fetches ``limit + 1`` rows."""
+    if after is not None:
+        values = [sa.literal(v, type_=c.type) for v, c in zip(after, columns, strict=True)]
         row_cmp = sa.tuple_(*columns) < sa.tuple_(*values) if descending else sa.tuple_(*columns) > sa.tuple_(*values)
         stmt = stmt.where(row_cmp)
     order = [c.desc() for c in columns] if descending else [c.asc() for c in columns]
     return stmt.order_by(*order).limit(limit + 1)
-
-
-def page_of(rows: Sequence[Any], limit: int, key: Any) -> tuple[list[Any], str | None]:
-    """Split the ``limit + 1`` rows from :func:`keyset` into a page and the next cursor."""
-    items = list(rows[:limit])
-    next_cursor = encode_cursor(key(items[-1])) if len(rows) > limit and items else None
-    return items, next_cursor

@@ -31,6 +31,27 @@ AwareDatetime = Annotated[dt.datetime, AfterValidator(_aware)]
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
+EARLIEST_DATE, LATEST_DATE = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+"""The dates a query parameter may name: wide enough for any record, far enough from the calendar's
+ends that a window around them (a day more, a time zone's shift) is still a date."""
+_OUT_OF_RANGE = f"must be between {EARLIEST_DATE} and {LATEST_DATE}"
+
+
+def in_date_range(day: dt.date) -> bool:
+    return EARLIEST_DATE <= day <= LATEST_DATE
+
+
+def _date_in_range(value: dt.date) -> dt.date:
+    if not in_date_range(value):
+        raise ValueError(_OUT_OF_RANGE)
+    return value
+
+
+def _datetime_in_range(value: dt.datetime) -> dt.datetime:
+    if not in_date_range(value.date()):
+        raise ValueError(_OUT_OF_RANGE)
+    return value
+
 
 def _date_time_text(value: Any) -> Any:
     # Query strings: pydantic would read `0.5` as a Unix timestamp; the schema promises RFC 3339.
@@ -50,15 +71,16 @@ def plain_date(text: str) -> dt.date | None:
     if not _DATE.fullmatch(text):
         return None
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         return None
+    return day if in_date_range(day) else None
 
 
-QueryDatetime = Annotated[dt.datetime, BeforeValidator(_date_time_text)]
-"""A date-time query parameter: RFC 3339 text only (no Unix timestamps)."""
-QueryDate = Annotated[dt.date, BeforeValidator(_date_text)]
-"""A date query parameter: ``YYYY-MM-DD`` only (no Unix timestamps)."""
+QueryDatetime = Annotated[dt.datetime, BeforeValidator(_date_time_text), AfterValidator(_datetime_in_range)]
+"""A date-time query parameter: RFC 3339 text only (no Unix timestamps), between the years 1900 and 2999."""
+QueryDate = Annotated[dt.date, BeforeValidator(_date_text), AfterValidator(_date_in_range)]
+"""A date query parameter: ``YYYY-MM-DD`` only (no Unix timestamps), between the years 1900 and 2999."""
 
 
 def stripped_lengths_in_schema(schema: dict[str, Any]) -> None:

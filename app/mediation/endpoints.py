@@ -12,7 +12,7 @@ from app.auth.scope import Principal
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.kit.etag import etag_of, not_modified
-from app.kit.pagination import CursorQuery, LimitQuery, page_of
+from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.routing import Router
 from app.kit.schemas import Page
 from app.mediation import service
@@ -86,8 +86,9 @@ async def list_disputes(
         "area_id": area_id,
         "mine": mine,
     }
-    rows = await service.list_disputes(session, principal, filters=filters, cursor=cursor, limit=limit)
-    items, nxt = page_of(rows, limit, lambda d: [d.created_at, d.id])
+    keys = Keyset.open(settings, principal, "disputes", cursor)
+    rows = await service.list_disputes(session, principal, filters=filters, after=keys.after, limit=limit)
+    items, nxt = keys.page(rows, limit, lambda d: [d.created_at, d.id])
     return Page[DisputeOut](items=await service.outs(session, principal, items, settings), next_cursor=nxt)
 
 

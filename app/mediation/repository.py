@@ -61,7 +61,7 @@ async def follow_ups_of(session: AsyncSession, dispute_id: uuid.UUID) -> Sequenc
 
 
 async def list_in_scope(
-    session: AsyncSession, principal: Principal, *, filters: Mapping[str, Any], cursor: str | None, limit: int
+    session: AsyncSession, principal: Principal, *, filters: Mapping[str, Any], after: Sequence[Any] | None, limit: int
 ) -> Sequence[Dispute]:
     stmt = sa.select(Dispute).where(scope_filter(principal, area_column=Dispute.area_id))
     if filters.get("area_path"):
@@ -69,5 +69,5 @@ async def list_in_scope(
     for column in ("status", "risk_level", "type", "mediator_id"):
         if filters.get(column) is not None:
             stmt = stmt.where(getattr(Dispute, column) == filters[column])
-    stmt = keyset(stmt, [Dispute.created_at, Dispute.id], cursor=cursor, limit=limit)
+    stmt = keyset(stmt, [Dispute.created_at, Dispute.id], after=after, limit=limit)
     return (await session.execute(stmt)).scalars().all()

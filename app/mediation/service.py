@@ -120,13 +120,13 @@ async def get_for_change(
 
 
 async def list_disputes(
-    session: AsyncSession, principal: Principal, *, filters: dict[str, Any], cursor: str | None, limit: int
+    session: AsyncSession, principal: Principal, *, filters: dict[str, Any], after: Sequence[Any] | None, limit: int
 ) -> Sequence[Dispute]:
     if filters.pop("mine", False):
         filters["mediator_id"] = principal.user_id
     if filters.get("area_id"):
         filters["area_path"] = (await grids.get_in_scope(session, principal, filters["area_id"], field="area_id")).path
-    return await repository.list_in_scope(session, principal, filters=filters, cursor=cursor, limit=limit)
+    return await repository.list_in_scope(session, principal, filters=filters, after=after, limit=limit)
 
 
 async def _touch(session: AsyncSession, dispute: Dispute) -> Dispute:

@@ -12,7 +12,7 @@ from app.auth.scope import Principal
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.kit.etag import etag_of, not_modified, write_if_match
-from app.kit.pagination import CursorQuery, LimitQuery, page_of
+from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.routing import Router
 from app.kit.schemas import Page
 from app.residents import service
@@ -80,15 +80,17 @@ async def create_building(body: BuildingCreate, session: SessionDep, principal: 
 async def list_buildings(
     session: SessionDep,
     principal: Archivist,
+    settings: SettingsDep,
     area_id: uuid.UUID | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Any:
+    keys = Keyset.open(settings, principal, "buildings", cursor)
     rows = await service.list_in_area(
-        session, principal, "buildings", filters={"area_id": area_id, "q": q}, cursor=cursor, limit=limit
+        session, principal, "buildings", filters={"area_id": area_id, "q": q}, after=keys.after, limit=limit
     )
-    items, nxt = page_of(rows, limit, lambda b: [b.created_at, b.id])
+    items, nxt = keys.page(rows, limit, lambda b: [b.created_at, b.id])
     return Page[BuildingOut](items=[BuildingOut.model_validate(b) for b in items], next_cursor=nxt)
 
 
@@ -157,20 +159,22 @@ async def create_household(body: HouseholdCreate, session: SessionDep, principal
 async def list_households(
     session: SessionDep,
     principal: Archivist,
+    settings: SettingsDep,
     area_id: uuid.UUID | None = None,
     building_id: uuid.UUID | None = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Any:
+    keys = Keyset.open(settings, principal, "households", cursor)
     rows = await service.list_in_area(
         session,
         principal,
         "households",
         filters={"area_id": area_id, "building_id": building_id},
-        cursor=cursor,
+        after=keys.after,
         limit=limit,
     )
-    items, nxt = page_of(rows, limit, lambda h: [h.created_at, h.id])
+    items, nxt = keys.page(rows, limit, lambda h: [h.created_at, h.id])
     return Page[HouseholdOut](items=[HouseholdOut.model_validate(h) for h in items], next_cursor=nxt)
 
 
@@ -261,10 +265,11 @@ async def list_residents(
         "id_number": id_number,
         "q": q,
     }
+    keys = Keyset.open(settings, principal, "residents", cursor)
     rows = await service.list_residents(
-        session, principal, filters=filters, settings=settings, cursor=cursor, limit=limit
+        session, principal, filters=filters, settings=settings, after=keys.after, limit=limit
     )
-    items, nxt = page_of(rows, limit, lambda r: [r.created_at, r.id])
+    items, nxt = keys.page(rows, limit, lambda r: [r.created_at, r.id])
     return Page[ResidentOut](items=[service.resident_out(r, principal, settings) for r in items], next_cursor=nxt)
 
 
@@ -286,8 +291,11 @@ async def due_visits(
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Any:
-    rows = await service.due_visits(session, principal, area_id=area_id, settings=settings, cursor=cursor, limit=limit)
-    items, nxt = page_of(rows, limit, lambda r: [r[2], r[0].id])
+    keys = Keyset.open(settings, principal, "residents.due_visits", cursor)
+    rows = await service.due_visits(
+        session, principal, area_id=area_id, settings=settings, after=keys.after, limit=limit
+    )
+    items, nxt = keys.page(rows, limit, lambda r: [r[2], r[0].id])
     return Page[DueVisitOut](
         items=[
             DueVisitOut(resident=service.resident_out(r, principal, settings), interval_days=days, due_at=due)

@@ -59,31 +59,31 @@ def _filtered(stmt: sa.Select[Any], model: type[Any], filters: Mapping[str, Any]
 
 
 async def list_buildings(
-    session: AsyncSession, principal: Principal, *, filters: Mapping[str, Any], cursor: str | None, limit: int
+    session: AsyncSession, principal: Principal, *, filters: Mapping[str, Any], after: Sequence[Any] | None, limit: int
 ) -> Sequence[Building]:
     stmt = _filtered(
         sa.select(Building).where(scope_filter(principal, area_column=Building.area_id)), Building, filters
     )
     if filters.get("q"):
         stmt = stmt.where(Building.name.contains(filters["q"], autoescape=True))
-    stmt = keyset(stmt, [Building.created_at, Building.id], cursor=cursor, limit=limit)
+    stmt = keyset(stmt, [Building.created_at, Building.id], after=after, limit=limit)
     return (await session.execute(stmt)).scalars().all()
 
 
 async def list_households(
-    session: AsyncSession, principal: Principal, *, filters: Mapping[str, Any], cursor: str | None, limit: int
+    session: AsyncSession, principal: Principal, *, filters: Mapping[str, Any], after: Sequence[Any] | None, limit: int
 ) -> Sequence[Household]:
     stmt = _filtered(
         sa.select(Household).where(scope_filter(principal, area_column=Household.area_id)), Household, filters
     )
     if filters.get("building_id"):
         stmt = stmt.where(Household.building_id == filters["building_id"])
-    stmt = keyset(stmt, [Household.created_at, Household.id], cursor=cursor, limit=limit)
+    stmt = keyset(stmt, [Household.created_at, Household.id], after=after, limit=limit)
     return (await session.execute(stmt)).scalars().all()
 
 
 async def list_residents(
-    session: AsyncSession, principal: Principal, *, filters: Mapping[str, Any], cursor: str | None, limit: int
+    session: AsyncSession, principal: Principal, *, filters: Mapping[str, Any], after: Sequence[Any] | None, limit: int
 ) -> Sequence[Resident]:
     stmt = _filtered(
         sa.select(Resident).where(scope_filter(principal, area_column=Resident.area_id)), Resident, filters
@@ -98,7 +98,7 @@ async def list_residents(
         stmt = stmt.where(Resident.id_number_index == filters["id_number_index"])
     if filters.get("q"):
         stmt = stmt.where(Resident.name.contains(filters["q"], autoescape=True))
-    stmt = keyset(stmt, [Resident.created_at, Resident.id], cursor=cursor, limit=limit)
+    stmt = keyset(stmt, [Resident.created_at, Resident.id], after=after, limit=limit)
     return (await session.execute(stmt)).scalars().all()
 
 
@@ -109,7 +109,7 @@ async def due_visits(
     intervals: Mapping[str, int],
     now: dt.datetime,
     area_path: str | None,
-    cursor: str | None,
+    after: Sequence[Any] | None,
     limit: int,
 ) -> Sequence[tuple[Resident, int, dt.datetime]]:
     """Residents whose shortest tag interval has passed since their last visit (never visited: due)."""
@@ -144,7 +144,7 @@ async def due_visits(
     )
     stmt = sa.select(Resident, inner.c.interval_days, inner.c.due_at).join(inner, inner.c.id == Resident.id)
     stmt = stmt.where(inner.c.due_at <= now)
-    stmt = keyset(stmt, [inner.c.due_at, inner.c.id], cursor=cursor, limit=limit, descending=False)
+    stmt = keyset(stmt, [inner.c.due_at, inner.c.id], after=after, limit=limit, descending=False)
     return [(r[0], r[1], r[2]) for r in (await session.execute(stmt)).all()]
 
 

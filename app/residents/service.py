@@ -170,7 +170,7 @@ async def list_residents(
     *,
     filters: dict[str, Any],
     settings: Settings,
-    cursor: str | None,
+    after: Sequence[Any] | None,
     limit: int,
 ) -> Sequence[Resident]:
     cipher = cipher_for(settings)
@@ -180,7 +180,7 @@ async def list_residents(
         filters["phone_index"] = cipher.blind_index(filters["phone"], kind="phone")
     if filters.get("id_number"):
         filters["id_number_index"] = cipher.blind_index(filters["id_number"], kind="id_number")
-    return await repository.list_residents(session, principal, filters=filters, cursor=cursor, limit=limit)
+    return await repository.list_residents(session, principal, filters=filters, after=after, limit=limit)
 
 
 async def list_in_area(
@@ -189,13 +189,13 @@ async def list_in_area(
     what: str,
     *,
     filters: dict[str, Any],
-    cursor: str | None,
+    after: Sequence[Any] | None,
     limit: int,
 ) -> Sequence[Any]:
     if filters.get("area_id"):
         filters["area_path"] = (await grids.get_in_scope(session, principal, filters["area_id"], field="area_id")).path
     lister = repository.list_buildings if what == "buildings" else repository.list_households
-    return await lister(session, principal, filters=filters, cursor=cursor, limit=limit)
+    return await lister(session, principal, filters=filters, after=after, limit=limit)
 
 
 async def due_visits(
@@ -204,7 +204,7 @@ async def due_visits(
     *,
     area_id: uuid.UUID | None,
     settings: Settings,
-    cursor: str | None,
+    after: Sequence[Any] | None,
     limit: int,
 ) -> Sequence[tuple[Resident, int, dt.datetime]]:
     area_path = (await grids.get_in_scope(session, principal, area_id, field="area_id")).path if area_id else None
@@ -214,7 +214,7 @@ async def due_visits(
         intervals=settings.visit_interval_days,
         now=dt.datetime.now(dt.UTC),
         area_path=area_path,
-        cursor=cursor,
+        after=after,
         limit=limit,
     )
 

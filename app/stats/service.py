@@ -71,6 +71,7 @@ from app.issues import repository as issue_repository
 from app.issues.models import Issue
 from app.issues.sla import SlaState
 from app.issues.workflow import OPEN_STATUSES, Rating, Status
+from app.kit.schemas import EARLIEST_DATE, LATEST_DATE, in_date_range
 from app.stats import schemas
 from app.stats.tables import (
     CHANNELS,
@@ -144,6 +145,13 @@ class Window:
 def window(tz: str, first: dt.date | None, last: dt.date | None, now: dt.datetime) -> Window:
     zone = ZoneInfo(tz)
     today = now.astimezone(zone).date()
+    for name, day in (("from", first), ("to", last)):
+        if day is not None and not in_date_range(day):
+            raise ValidationFailed(
+                f"'{name}' must be between {EARLIEST_DATE} and {LATEST_DATE}.",
+                code="invalid_window",
+                errors=[field_error(name, "out of range", allowed={"ge": str(EARLIEST_DATE), "le": str(LATEST_DATE)})],
+            )
     last = last or (today if first is None else min(today, first + dt.timedelta(days=DEFAULT_WINDOW_DAYS - 1)))
     first = first or last - dt.timedelta(days=DEFAULT_WINDOW_DAYS - 1)
     if first > last:

@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.roles import Role
@@ -110,16 +111,46 @@ async def horizon(session: AsyncSession) -> int:
 
 
 async def lost_entities(
-    session: AsyncSession, feed: Feed, old_path: str, new_path: str, limit: int
+    session: AsyncSession,
+    feed: Feed,
+    *,
+    old_path: str,
+    new_path: str,
+    at: tuple[int, int],
+    after_id: uuid.UUID | None,
+    limit: int,
 ) -> Sequence[uuid.UUID]:
-    """Ids of ``feed`` entities visible under ``old_path`` but not under ``new_path`` (tombstones)."""
-    stmt = (
-        sa.select(feed.id_column)
-        .where(in_subtree(feed.area_column, old_path), sa.not_(in_subtree(feed.area_column, new_path)))
-        .order_by(feed.id_column)
-        .limit(limit)
+    """Ids of ``feed`` entities the holder of a cursor at ``at`` = (txid, seq) issued for ``old_path``
+    may hold and that are not visible under ``new_path`` (tombstones), in id order after ``after_id``.
+
+    The holder may hold an entity when its last change up to the cursor was recorded in the old
+    area — or, when it has not changed since the cursor, when it lies in the old area now (its
+    earlier changes may be past retention). Entities that only came into the old area after the
+    cursor was issued were never sent, and are not named.
+    """
+    txid, seq = at
+    position = sa.tuple_(sa.cast(sa.cast(str(txid), sa.Text), Xid8()), sa.literal(seq))
+    last_up_to = (
+        sa.select(Change.entity_id, Change.area_id)
+        .where(Change.entity_type == feed.entity_type, sa.tuple_(Change.txid, Change.seq) <= position)
+        .ext(distinct_on(Change.entity_id))
+        .order_by(Change.entity_id, Change.txid.desc(), Change.seq.desc())
+        .subquery("last_up_to")
     )
-    return (await session.execute(stmt)).scalars().all()
+    held_then = sa.select(last_up_to.c.entity_id).where(in_subtree(last_up_to.c.area_id, old_path))
+    changed_since = sa.select(Change.entity_id).where(
+        Change.entity_type == feed.entity_type, sa.tuple_(Change.txid, Change.seq) > position
+    )
+    stmt = sa.select(feed.id_column).where(
+        sa.not_(in_subtree(feed.area_column, new_path)),
+        sa.or_(
+            feed.id_column.in_(held_then),
+            sa.and_(in_subtree(feed.area_column, old_path), feed.id_column.not_in(changed_since)),
+        ),
+    )
+    if after_id is not None:
+        stmt = stmt.where(feed.id_column > after_id)
+    return (await session.execute(stmt.order_by(feed.id_column).limit(limit))).scalars().all()
 
 
 async def purge_older_than(session: AsyncSession, cutoff: dt.datetime) -> int:

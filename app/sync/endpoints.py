@@ -32,8 +32,10 @@ Syncer = Annotated[Principal, Depends(require_roles(*SYNC_ROLES))]
     "before a full sync. `types` is a comma-separated list (`diary`, `disputes`); types your role may not "
     "read are left out. A change is only returned once every older transaction has finished, so a write "
     "that commits late is never skipped. 410 `cursor_expired` when the cursor is older than the retention "
-    "window and 410 `scope_changed` when your area has moved (narrowing only yields tombstones): do a full "
-    "sync.",
+    "window and 410 `scope_changed` when your area has moved: do a full sync. When your area has only "
+    "narrowed, the feed first sends `delete` tombstones for what you were sent and may no longer see (they "
+    "count against `limit`). `since` is opaque and only valid for you: an edited cursor or another user's "
+    "is 422 `invalid_cursor`.",
     responses={
         410: {
             "description": "Cursor expired or scope changed (`cursor_expired`, `scope_changed`): full sync required",

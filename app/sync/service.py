@@ -1,10 +1,15 @@
 """Offline sync (离线同步): pages of the change feed with object snapshots, cursors, tombstones.
 
-The cursor encodes ``(txid, seq)`` of the last change returned, the caller's area path when it was
-issued and a timestamp for the retention check. When the caller's scope has changed since:
+The cursor holds ``(txid, seq)`` of the last change returned, the caller's area path when it was
+issued and a timestamp for the retention check, sealed by :mod:`app.kit.tokens` for this feed and
+the caller it was issued to: an edited cursor, or one of another user, is 422 ``invalid_cursor``.
+When the caller's scope has changed since:
 
-- narrowed (moved down the tree, e.g. from a grid to one of its micro-grids): the page starts with
-  ``delete`` tombstones for every entity that is no longer visible, then continues normally;
+- narrowed (moved down the tree, e.g. from a grid to one of its micro-grids): the feed first sends
+  ``delete`` tombstones for the entities the client may hold that are no longer visible — only
+  those it was sent under the old scope — then continues normally. Tombstones count against
+  ``limit`` like any change; while more remain, the cursor keeps the old path and the last
+  tombstone sent;
 - moved elsewhere or widened: 410 ``scope_changed``, because the client also lacks older objects
   of the areas it gained — it must do a full sync.
 
@@ -14,6 +19,7 @@ A cursor older than the retention window gets 410 ``cursor_expired``.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,11 +28,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.scope import Principal, path_within
 from app.config import Settings
 from app.errors import Gone, ValidationFailed, field_error
-from app.kit.pagination import decode_cursor, encode_cursor
+from app.kit import tokens
 from app.sync import changes
 from app.sync.changes import FEEDS, Op
 
-MAX_TOMBSTONES = 10_000
+PURPOSE = "sync"
+SHAPE = (
+    tokens.XID8,  # txid of the last change passed
+    tokens.BIGINT,  # its seq
+    tokens.area_path,  # the caller's area path when the cursor was issued
+    tokens.timestamp,  # for the retention check
+    tokens.optional(tokens.text),  # while tombstones are being sent: the feed of the last one …
+    tokens.optional(tokens.uuid_value),  # … and its id
+)
 
 
 @dataclass
@@ -36,23 +50,32 @@ class SyncPage:
     has_more: bool = False
 
 
+@dataclass(frozen=True)
+class Cursor:
+    txid: int
+    seq: int
+    path: str
+    at: dt.datetime
+    tombstone: tuple[str, uuid.UUID] | None = None
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _cursor(txid: int, seq: int, path: str, at: dt.datetime) -> str:
-    return encode_cursor([txid, seq, path, at])
+def seal(settings: Settings, principal: Principal, cursor: Cursor) -> str:
+    feed, last = cursor.tombstone or (None, None)
+    values = [cursor.txid, cursor.seq, cursor.path, cursor.at, feed, last]
+    return tokens.seal(settings, PURPOSE, values, binding=[principal.idempotency_owner])
 
 
-def _decode(cursor: str) -> tuple[int, int, str, dt.datetime]:
-    txid, seq, path, at = decode_cursor(cursor, 4)
-    if not (isinstance(txid, int) and isinstance(seq, int) and isinstance(path, str) and isinstance(at, dt.datetime)):
-        raise ValidationFailed(
-            "The cursor is not valid; start again without one.",
-            code="invalid_cursor",
-            errors=[field_error("since", "not a cursor returned by /sync/changes")],
-        )
-    return txid, seq, path, at
+def open_cursor(settings: Settings, principal: Principal, since: str) -> Cursor:
+    txid, seq, path, at, feed, last = tokens.open_(
+        settings, PURPOSE, since, SHAPE, binding=[principal.idempotency_owner], field="since", what="/sync/changes"
+    )
+    if (feed is None) != (last is None):
+        raise tokens.invalid_cursor("since", "/sync/changes")
+    return Cursor(txid, seq, path, at, (feed, last) if feed is not None else None)
 
 
 def feeds_for(principal: Principal, types: list[str] | None) -> list[changes.Feed]:
@@ -82,22 +105,31 @@ async def read_changes(
     now = _now()
     page = SyncPage()
     if since == "now":
-        page.next_cursor = _cursor(await changes.horizon(session) - 1, 2**62, principal.area_path, now)
+        present = Cursor(await changes.horizon(session) - 1, 2**62, principal.area_path, now)
+        page.next_cursor = seal(settings, principal, present)
         return page
-    txid, seq, path, at = _decode(since) if since else (0, 0, principal.area_path, now)
-    if at < now - retention:
+    cursor = open_cursor(settings, principal, since) if since else Cursor(0, 0, principal.area_path, now)
+    if cursor.at < now - retention:
         raise Gone(
             "This cursor is older than the change feed keeps; do a full sync.",
             code="cursor_expired",
             retention_days=retention.days,
         )
-    if path != principal.area_path:
-        page.items.extend(await _tombstones_for_narrowed_scope(session, principal, feeds, path))
+    if cursor.path != principal.area_path:
+        lost = await _tombstones_for_narrowed_scope(session, principal, feeds, cursor, limit + 1, now)
+        if len(lost) > limit:
+            page.items, page.has_more = lost[:limit], True
+            last = (lost[limit - 1]["type"], lost[limit - 1]["id"])
+            page.next_cursor = seal(settings, principal, Cursor(cursor.txid, cursor.seq, cursor.path, cursor.at, last))
+            return page
+        page.items.extend(lost)
+    room = limit - len(page.items)
 
+    txid, seq = cursor.txid, cursor.seq
     by_type = {f.entity_type: f for f in feeds}
-    rows = await changes.read_after(session, principal, after=(txid, seq), entity_types=list(by_type), limit=limit)
-    page.has_more = len(rows) > limit
-    rows = rows[:limit]
+    rows = await changes.read_after(session, principal, after=(txid, seq), entity_types=list(by_type), limit=room)
+    page.has_more = len(rows) > room
+    rows = rows[:room]
     # The last change per entity in this page wins; earlier ones carry no extra information.
     latest: dict[tuple[str, Any], Any] = {}
     for row in rows:
@@ -121,24 +153,43 @@ async def read_changes(
         )
     if rows:
         txid, seq = int(rows[-1].txid), rows[-1].seq
-    stamp = rows[-1].changed_at if page.has_more else now
-    page.next_cursor = _cursor(txid, seq, principal.area_path, stamp)
+    stamp = rows[-1].changed_at if page.has_more and rows else now
+    page.next_cursor = seal(settings, principal, Cursor(txid, seq, principal.area_path, stamp))
     return page
 
 
 async def _tombstones_for_narrowed_scope(
-    session: AsyncSession, principal: Principal, feeds: list[changes.Feed], old_path: str
+    session: AsyncSession,
+    principal: Principal,
+    feeds: list[changes.Feed],
+    cursor: Cursor,
+    limit: int,
+    now: dt.datetime,
 ) -> list[dict[str, Any]]:
-    if not path_within(principal.area_path, old_path):
+    """Up to ``limit`` tombstones after the cursor's last one, in feed order, then id order."""
+    if not path_within(principal.area_path, cursor.path):
         raise Gone(
             "Your area has changed since this cursor was issued; do a full sync.",
             code="scope_changed",
         )
+    names = [f.name for f in feeds]
+    done_feed, after_id = cursor.tombstone or (None, None)
+    if done_feed is not None and done_feed not in FEEDS:
+        raise tokens.invalid_cursor("since", "/sync/changes")
     out: list[dict[str, Any]] = []
-    now = _now()
     for feed in feeds:
-        lost = await changes.lost_entities(session, feed, old_path, principal.area_path, MAX_TOMBSTONES + 1)
-        if len(lost) > MAX_TOMBSTONES:
-            raise Gone("Your area has changed too much for an incremental sync; do a full sync.", code="scope_changed")
+        if done_feed is not None and done_feed in names and names.index(feed.name) < names.index(done_feed):
+            continue
+        lost = await changes.lost_entities(
+            session,
+            feed,
+            old_path=cursor.path,
+            new_path=principal.area_path,
+            at=(cursor.txid, cursor.seq),
+            after_id=after_id if feed.name == done_feed else None,
+            limit=limit - len(out),
+        )
         out.extend({"type": feed.name, "id": i, "op": Op.DELETE, "changed_at": now, "data": None} for i in lost)
+        if len(out) >= limit:
+            break
     return out

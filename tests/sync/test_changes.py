@@ -3,8 +3,9 @@ import uuid
 
 import asyncpg
 
-from app.kit.pagination import encode_cursor
-from tests.conftest import auth
+from app.auth.scope import Principal
+from app.sync.service import Cursor, seal
+from tests.conftest import auth, make_settings
 from tests.world import AREA, USER
 
 GW = auth("grid_worker")
@@ -14,6 +15,11 @@ def entry(**kw):
     body = {"visited_at": "2026-11-23T09:30:00+08:00", "kind": "situation", "content": "走访"}
     body.update(kw)
     return body
+
+
+def _principal(user_key: str, path: str) -> Principal:
+    user = USER[user_key]
+    return Principal(user.id, user.username, user.username, user.role, AREA["G1"].id, path)
 
 
 async def _changes(client, since=None, headers=GW, **params):
@@ -165,7 +171,9 @@ async def test_moved_elsewhere_or_expired_cursor_means_full_sync(client, db_url)
 
     old = dt.datetime.now(dt.UTC) - dt.timedelta(days=31)
     path = f"{AREA['D'].id.hex}.{AREA['S'].id.hex}.{AREA['C'].id.hex}.{AREA['G2'].id.hex}"
-    r = await client.get("/api/v1/sync/changes", params={"since": encode_cursor([0, 0, path, old])}, headers=GW)
+    # A cursor the server issued 31 days ago (signed with the server's key; nothing to ask the API for)
+    expired = seal(make_settings(db_url), _principal("grid_worker", path), Cursor(0, 0, path, old))
+    r = await client.get("/api/v1/sync/changes", params={"since": expired}, headers=GW)
     assert r.status_code == 410 and r.json()["code"] == "cursor_expired"
     r = await client.get("/api/v1/sync/changes", params={"since": "garbage"}, headers=GW)
     assert r.status_code == 422

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, Literal
 
+from app.kit.schemas import EARLIEST_DATE, LATEST_DATE
+
 Format = Literal["json", "xml"]
 ServiceType = Literal["realtime", "batch", "blackbox"]
 Datatype = Literal["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]
@@ -508,9 +510,12 @@ def _date_param(query: Mapping[str, FormValue], name: str, *, end: bool, tz: tzi
     if raw is None:
         return None
     try:
-        return parse_w3c_datetime(raw, end=end, tz=tz)
-    except ValueError:
+        value = parse_w3c_datetime(raw, end=end, tz=tz)
+    except (ValueError, OverflowError):
         raise Open311Error(400, f"{name} must be a W3C datetime, e.g. 2026-11-23T09:30:00+08:00.") from None
+    if not EARLIEST_DATE <= value.date() <= LATEST_DATE:
+        raise Open311Error(400, f"{name} must lie between {EARLIEST_DATE} and {LATEST_DATE}.")
+    return value
 
 
 def parse_list_filters(

@@ -22,7 +22,7 @@ from app.integrations.webhooks.schemas import (
 )
 from app.kit import idempotency
 from app.kit.etag import etag_of, not_modified, write_if_match
-from app.kit.pagination import CursorQuery, LimitQuery, page_of
+from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.ratelimit import rate_limit
 from app.kit.routing import Router
 from app.kit.schemas import Page
@@ -99,10 +99,15 @@ async def create_subscription(
     responses=problem_responses(422),
 )
 async def list_subscriptions(
-    session: SessionDep, principal: AdminOnly, limit: LimitQuery = 50, cursor: CursorQuery = None
+    session: SessionDep,
+    principal: AdminOnly,
+    settings: SettingsDep,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
 ) -> Page[SubscriptionOut]:
-    rows = await repository.list_in_scope(session, principal, cursor=cursor, limit=limit)
-    items, next_cursor = page_of(rows, limit, lambda s: [s.created_at, s.id])
+    keys = Keyset.open(settings, principal, "webhooks", cursor)
+    rows = await repository.list_in_scope(session, principal, after=keys.after, limit=limit)
+    items, next_cursor = keys.page(rows, limit, lambda s: [s.created_at, s.id])
     return Page[SubscriptionOut](items=[_out(s) for s in items], next_cursor=next_cursor)
 
 
@@ -197,13 +202,15 @@ async def list_deliveries(
     webhook_id: uuid.UUID,
     session: SessionDep,
     principal: AdminOnly,
+    settings: SettingsDep,
     status: DeliveryStatus | None = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Page[DeliveryOut]:
     subscription = await service.get(session, principal, webhook_id)
-    rows = await repository.list_deliveries(session, subscription.id, status=status, cursor=cursor, limit=limit)
-    items, next_cursor = page_of(rows, limit, lambda d: [d.created_at, d.id])
+    keys = Keyset.open(settings, principal, "webhooks.deliveries", cursor, within=[str(subscription.id)])
+    rows = await repository.list_deliveries(session, subscription.id, status=status, after=keys.after, limit=limit)
+    items, next_cursor = keys.page(rows, limit, lambda d: [d.created_at, d.id])
     attempts = await repository.attempts_of(session, [d.id for d in items])
     return Page[DeliveryOut](items=[_delivery_out(d, attempts[d.id]) for d in items], next_cursor=next_cursor)
 

@@ -44,10 +44,10 @@ async def get_in_scope(
 
 
 async def list_in_scope(
-    session: AsyncSession, principal: Principal, *, cursor: str | None, limit: int
+    session: AsyncSession, principal: Principal, *, after: Sequence[Any] | None, limit: int
 ) -> Sequence[WebhookSubscription]:
     stmt = sa.select(WebhookSubscription).where(scope_filter(principal, area_column=WebhookSubscription.area_id))
-    stmt = keyset(stmt, [WebhookSubscription.created_at, WebhookSubscription.id], cursor=cursor, limit=limit)
+    stmt = keyset(stmt, [WebhookSubscription.created_at, WebhookSubscription.id], after=after, limit=limit)
     return (await session.execute(stmt)).scalars().all()
 
 
@@ -79,13 +79,13 @@ async def list_deliveries(
     subscription_id: uuid.UUID,
     *,
     status: DeliveryStatus | None,
-    cursor: str | None,
+    after: Sequence[Any] | None,
     limit: int,
 ) -> Sequence[WebhookDelivery]:
     stmt = sa.select(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription_id)
     if status is not None:
         stmt = stmt.where(WebhookDelivery.status == status.value)
-    stmt = keyset(stmt, [WebhookDelivery.created_at, WebhookDelivery.id], cursor=cursor, limit=limit)
+    stmt = keyset(stmt, [WebhookDelivery.created_at, WebhookDelivery.id], after=after, limit=limit)
     return (await session.execute(stmt)).scalars().all()
 
 
