@@ -11,7 +11,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import AppError, PayloadTooLarge, ValidationFailed, field_error
-from app.observability import LATENCY, REQUESTS, request_id_var
+from app.observability import LATENCY, REQUESTS, UNMATCHED_ROUTE, request_id_var
 
 access_log = logging.getLogger("minqing.access")
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -113,7 +113,7 @@ class RequestMiddleware:
         finally:
             elapsed = time.perf_counter() - start
             route = scope.get("route")
-            template = getattr(route, "path", None) or ("<unmatched>" if status_holder["status"] == 404 else path)
+            template = getattr(route, "path", None) or UNMATCHED_ROUTE
             method = scope.get("method", "")
             REQUESTS.labels(method, template, str(status_holder["status"])).inc()
             LATENCY.labels(method, template).observe(elapsed)
