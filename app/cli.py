@@ -122,6 +122,11 @@ def serve(
         shutil.rmtree(prom_dir, ignore_errors=True)
         prom_dir.mkdir(parents=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(prom_dir.resolve())
+    # This process is uvicorn's supervisor with --workers N: the workers log through the app's
+    # handler, and so must it, or a worker that died and the one started instead go unreported.
+    from app.observability import configure_logging
+
+    configure_logging(settings.log_level, settings.log_json)
     console.print(f"serving on http://{host}:{port}  (OpenAPI: http://{host}:{port}/docs)")
     uvicorn.run(
         "app.main:create_app",

@@ -27,7 +27,8 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("req
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request id and any ``extra`` fields."""
 
-    _skip = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime"}
+    # ``color_message``: uvicorn's copy of its message with terminal colour codes.
+    _skip = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "color_message"}
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
@@ -48,6 +49,9 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str = "INFO", as_json: bool = True) -> None:
+    """One handler on the root logger, for the service's own logs and uvicorn's: called in every
+    worker (by the app factory) and in ``minqing serve``'s own process, where uvicorn's supervisor
+    reports workers that died and the ones started in their place (``uvicorn.error``)."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter() if as_json else logging.Formatter("%(levelname)s %(name)s %(message)s"))
     root = logging.getLogger()
@@ -55,8 +59,11 @@ def configure_logging(level: str = "INFO", as_json: bool = True) -> None:
     root.setLevel(level.upper())
     for noisy in ("uvicorn.access",):
         logging.getLogger(noisy).disabled = True
-    logging.getLogger("uvicorn.error").handlers[:] = []
-    logging.getLogger("uvicorn.error").propagate = True
+    for name in ("uvicorn", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = []
+        logger.propagate = True
+        logger.disabled = False
 
 
 # --- metrics -----------------------------------------------------------------------------------
