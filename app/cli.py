@@ -153,9 +153,12 @@ def _print_logins(logins: list[tuple[str, str, str, str]]) -> None:
 @app.command("worker")
 def worker_cmd() -> None:
     """Deliver webhooks (回调投递) and SLA notices until SIGTERM or Ctrl-C; run one or more per deployment."""
+    from app.observability import configure_logging
+
     settings = get_settings()
     os.environ["DATABASE_URL"] = _database_url(settings)
     get_settings.cache_clear()
+    configure_logging(settings.log_level, settings.log_json)  # deliveries and failures reach the log
     asyncio.run(_run_worker(get_settings()))
     console.print("worker stopped")
 

@@ -2,12 +2,14 @@
 log along with the one started in its place, and /metrics (whichever worker answers) counts the
 live workers' pools only, without a ``pid`` label.
 
-By default one worker is killed; ``MINQING_SLOW=1`` kills one three times in a row."""
+By default one worker is killed; ``MINQING_SLOW=1`` kills one three times in a row. The webhook
+worker command logs through the same handler."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import re
 import signal
@@ -29,8 +31,6 @@ POOL_SIZE = 2
 WAIT_SECONDS = 120  # bound on each wait (start-up of a worker on a loaded machine included)
 
 SERVE = ["serve", "--workers", "2", "--no-migrate"]  # `minqing serve …` (the test database is migrated)
-
-pytestmark = pytest.mark.slow
 
 
 class Served:
@@ -128,6 +128,7 @@ async def _all_answers_count_two_pools(base: str) -> bool:
     return all(size == 2 * POOL_SIZE for size in sizes)
 
 
+@pytest.mark.slow
 async def test_a_killed_worker_is_logged_and_replaced_and_metrics_forget_it(served: Served):
     async def ready() -> bool:
         return len(served.worker_pids()) >= 2 and await _all_answers_count_two_pools(served.base)
@@ -153,3 +154,44 @@ async def test_a_killed_worker_is_logged_and_replaced_and_metrics_forget_it(serv
         # The dead worker's pool no longer counts: two live workers, two pools.
         await served.wait_for("metrics of two live pools", lambda: _all_answers_count_two_pools(served.base))
         assert await _all_answers_count_two_pools(served.base)
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """The CLI configures the process's logging; put it back for the tests that follow."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    others = {name: logging.getLogger(name) for name in ("uvicorn", "uvicorn.error", "uvicorn.access")}
+    states = {name: (lg.handlers[:], lg.propagate, lg.disabled) for name, lg in others.items()}
+    try:
+        yield
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+        for name, (handlers, propagate, disabled) in states.items():
+            others[name].handlers[:] = handlers
+            others[name].propagate, others[name].disabled = propagate, disabled
+
+
+def test_the_webhook_worker_command_logs_through_the_service_handler(db_url, monkeypatch, restore_logging):
+    from typer.testing import CliRunner
+
+    from app import cli
+    from app.config import get_settings
+
+    async def deliver(_settings) -> None:  # type: ignore[no-untyped-def]
+        logging.getLogger("minqing.webhooks").info("webhook delivered", extra={"delivery_id": "d-1"})
+
+    monkeypatch.setattr(cli, "_run_worker", deliver)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("MINQING_LOG_JSON", "true")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli.app, ["worker"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert {"logger": "minqing.webhooks", "msg": "webhook delivered", "delivery_id": "d-1"}.items() <= next(
+        (r for r in records if r.get("msg") == "webhook delivered"), {}
+    ).items(), result.output
