@@ -124,6 +124,11 @@ def serve(
         console.print("[green]demo data loaded[/]" if created else "demo data already present")
         _print_logins(DEMO_LOGINS)
     _metrics_dir(default=Path("var/prometheus") if workers > 1 else None, fresh=True)
+    # This process is uvicorn's supervisor with --workers N: the workers log through the app's
+    # handler, and so must it, or a worker that died and the one started instead go unreported.
+    from app.observability import configure_logging
+
+    configure_logging(settings.log_level, settings.log_json)
     console.print(f"serving on http://{host}:{port}  (OpenAPI: http://{host}:{port}/docs)")
     uvicorn.run(
         "app.main:create_app",
@@ -175,6 +180,8 @@ def worker_cmd(
 ) -> None:
     """Deliver webhooks (回调投递) and SLA notices, compact the stats and purge expired rows, until
     SIGTERM or Ctrl-C; run one or more per deployment (with MINQING_RUN_WORKER_IN_PROCESS=false)."""
+    from app.observability import configure_logging
+
     settings = get_settings()
     if check:
         from app.worker import check_heartbeat
@@ -187,6 +194,7 @@ def worker_cmd(
         return
     os.environ["DATABASE_URL"] = _database_url(settings)
     get_settings.cache_clear()
+    configure_logging(settings.log_level, settings.log_json)  # deliveries and failures reach the log
     asyncio.run(_run_worker(get_settings()))
     console.print("worker stopped")
 

@@ -23,7 +23,7 @@ from app.events.hub import install as install_event_hub
 from app.integrations.open311 import endpoints as open311
 from app.kit.runtime import tune_gc
 from app.middleware import RequestMiddleware
-from app.observability import configure_logging
+from app.observability import configure_logging, watch_pool
 from app.routers import PRIVATE_ROUTERS, PUBLIC_ROUTERS, SELF_DOCUMENTED_ROUTERS
 from app.system.endpoints import calendar_warnings
 from app.worker import install as install_housekeeping
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
+        watch_pool(engine)
         app.state.engine = engine
         app.state.sessionmaker = session_factory(engine)
         app.state.read_sessionmaker = read_session_factory(engine)

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db import is_database_unavailable
 from app.errors import AppError, PayloadTooLarge, ServiceUnavailable, ValidationFailed, field_error
-from app.observability import LATENCY, REQUESTS, request_id_var
+from app.observability import LATENCY, REQUESTS, UNMATCHED_ROUTE, request_id_var
 
 access_log = logging.getLogger("minqing.access")
 log = logging.getLogger("minqing.errors")
@@ -137,7 +137,7 @@ class RequestMiddleware:
         finally:
             elapsed = time.perf_counter() - start
             route = scope.get("route")
-            template = getattr(route, "path", None) or ("<unmatched>" if status_holder["status"] == 404 else path)
+            template = getattr(route, "path", None) or UNMATCHED_ROUTE
             method = scope.get("method", "")
             REQUESTS.labels(method, template, str(status_holder["status"])).inc()
             LATENCY.labels(method, template).observe(elapsed)

@@ -100,11 +100,17 @@ async def record_failure(session: AsyncSession, key: str, now: dt.datetime, wind
     await session.execute(stmt)
 
 
-async def note_login(session: AsyncSession, user_id: uuid.UUID, at: dt.datetime) -> None:
+async def note_login(
+    session: AsyncSession, user_id: uuid.UUID, at: dt.datetime, *, renewed_hash: str | None = None
+) -> None:
     """Bookkeeping outside the user's representation: a Core UPDATE, so the user's version (its
-    ETag) stays and a login never fails an administrator's pending edit of the account."""
+    ETag) stays and a login never fails an administrator's pending edit of the account. A
+    ``renewed_hash`` (the password hashed again with today's argon2 parameters) is stored with it."""
     table = User.__table__
-    await session.execute(table.update().where(table.c.id == user_id).values(last_login_at=at))
+    values: dict[str, object] = {"last_login_at": at}
+    if renewed_hash is not None:
+        values["password_hash"] = renewed_hash
+    await session.execute(table.update().where(table.c.id == user_id).values(**values))
 
 
 async def clear_failures(session: AsyncSession, key: str) -> None:

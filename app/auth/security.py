@@ -11,6 +11,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 
+import anyio
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -19,10 +20,18 @@ _hasher = PasswordHasher()
 # Verified against when the username is unknown, so both paths cost the same (no user enumeration).
 _DUMMY_HASH = _hasher.hash("minqing-dummy-password")
 
+# argon2 costs ~0.1-0.2 s of CPU and 64 MiB per call: in a request it runs in a worker thread (the
+# C code releases the GIL), at most this many at once per process, so the event loop keeps serving
+# every other request while someone signs in and a burst of sign-ins cannot exhaust memory.
+PASSWORD_HASHING_THREADS = 2
+_hashing = anyio.CapacityLimiter(PASSWORD_HASHING_THREADS)
+
 API_KEY_PREFIX = "mq_"
 
 
 def hash_password(password: str) -> str:
+    """Hash with the current parameters, here and now: for scripts and start-up code, never a request
+    (use :func:`hash_password_off_loop` there)."""
     return _hasher.hash(password)
 
 
@@ -31,6 +40,28 @@ def verify_password(password: str, password_hash: str | None) -> bool:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+def _verify_and_renew(password: str, password_hash: str | None) -> tuple[bool, str | None]:
+    if not verify_password(password, password_hash) or password_hash is None:
+        return False, None
+    try:
+        stale = _hasher.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        stale = True
+    return True, (_hasher.hash(password) if stale else None)
+
+
+async def hash_password_off_loop(password: str) -> str:
+    """:func:`hash_password` in a bounded worker thread, off the event loop."""
+    return await anyio.to_thread.run_sync(_hasher.hash, password, limiter=_hashing)
+
+
+async def check_password(password: str, password_hash: str | None) -> tuple[bool, str | None]:
+    """Whether ``password`` matches ``password_hash`` (a missing hash costs the same and fails), and
+    when it matches a hash made with other parameters than today's, a new hash to store — both in a
+    bounded worker thread, off the event loop."""
+    return await anyio.to_thread.run_sync(_verify_and_renew, password, password_hash, limiter=_hashing)
 
 
 def issue_token(*, user_id: uuid.UUID, role: str, secret: str, ttl_seconds: int, issuer: str) -> tuple[str, int]:

@@ -12,7 +12,7 @@ from app.auth import repository
 from app.auth.models import ApiKey, Unit, User
 from app.auth.roles import Role
 from app.auth.scope import Principal, path_within, resolve_in_scope
-from app.auth.security import generate_api_key, hash_password, issue_token, verify_password
+from app.auth.security import check_password, generate_api_key, hash_password_off_loop, issue_token
 from app.config import Settings
 from app.errors import Conflict, NotFound, RateLimited, Unauthorized, ValidationFailed, field_error
 from app.grids import service as grids
@@ -53,14 +53,15 @@ async def login(
     keys = [f"user:{username.lower()}", f"addr:{client_addr}"]
     await _check_throttle(session, keys, settings)
     user = await repository.user_by_username(session, username)
-    ok = verify_password(password, user.password_hash if user else None)
+    ok, renewed_hash = await check_password(password, user.password_hash if user else None)
     if not ok or user is None or not user.is_active:
         async with side_sessions() as side, side.begin():
             for key in keys:
                 await repository.record_failure(side, key, _now(), settings.login_window_seconds)
         raise Unauthorized("Wrong username or password, or the account is deactivated.", code="invalid_credentials")
     await repository.clear_failures(session, keys[0])
-    await repository.note_login(session, user.id, _now())
+    # A hash made with older argon2 parameters is stored again with today's (renewed_hash).
+    await repository.note_login(session, user.id, _now(), renewed_hash=renewed_hash)
     return issue_token(
         user_id=user.id,
         role=user.role,
@@ -96,7 +97,7 @@ async def create_user(session: AsyncSession, principal: Principal, data: dict[st
     user = User(
         username=data["username"],
         display_name=data["display_name"],
-        password_hash=hash_password(data["password"]),
+        password_hash=await hash_password_off_loop(data["password"]),
         role=role.value,
         home_area_id=data["home_area_id"],
         unit_id=data.get("unit_id"),
@@ -127,7 +128,7 @@ async def update_user(session: AsyncSession, principal: Principal, user: User, c
     if changes.get("display_name"):
         user.display_name = changes["display_name"]
     if changes.get("password"):
-        user.password_hash = hash_password(changes["password"])
+        user.password_hash = await hash_password_off_loop(changes["password"])
     if changes.get("is_active") is not None:
         if user.id == principal.user_id and not changes["is_active"]:
             raise Conflict("You cannot deactivate yourself.", code="cannot_deactivate_self")

@@ -125,18 +125,20 @@ class _Conditional:
     kind: str
     area: str = "area_id"
     choices: tuple[tuple[str, frozenset[str], object], ...] = ()
+    windowed: bool = True  # the route takes ``from`` / ``to`` and its tag names the window
 
     async def __call__(self, request: Request) -> Response | None:
         token = bearer_token(request)
-        known = frozenset({self.area, "from", "to", *(name for name, _, _ in self.choices)})
+        window_params: tuple[str, ...] = ("from", "to") if self.windowed else ()
+        known = frozenset({self.area, *window_params, *(name for name, _, _ in self.choices)})
         query = plain_query(request, known) if token else None
         if token is None or query is None:
             return None
         area_text = query.get(self.area)
         if area_text is not None and not _UUID_TEXT.fullmatch(area_text):
             return None
-        days = [plain_date(query[name]) if name in query else None for name in ("from", "to")]
-        if any(day is None and name in query for day, name in zip(days, ("from", "to"), strict=True)):
+        days = [plain_date(query[name]) if name in query else None for name in window_params]
+        if any(day is None and name in query for day, name in zip(days, window_params, strict=True)):
             return None
         extras: list[object] = []
         for name, allowed, default in self.choices:
@@ -154,11 +156,13 @@ class _Conditional:
                 request.app.state.read_pool, user_id, area_id, STATS_READERS, self.area
             )
             now = clock.now()
-            window = service.window(settings.timezone, days[0], days[1], now)
+            if self.windowed:
+                window = service.window(settings.timezone, days[0], days[1], now)
+                extras = [window.first, window.last, *extras]
         except (AppError, RuntimeError):
             return None
         request.state.stats_scope = scope
-        tag = service.etag(self.kind, scope, now, window.first, window.last, *extras)
+        tag = service.etag(self.kind, scope, now, *extras)
         if not not_modified(request, tag):
             return None
         return Response(status_code=304, headers=_cache_headers(settings, tag))
@@ -304,3 +308,39 @@ async def stats_timeseries(
         return cached
     async with read_session(request) as session:
         return await service.timeseries(session, scope, window, now, metric, bucket)
+
+
+OVERDUE_LIMITS = frozenset(str(n) for n in range(1, 101))
+
+
+@router.get(
+    "/overdue",
+    response_model=schemas.OverdueList,
+    operation_id="stats_overdue",
+    summary="Overdue issues right now (超期工单)",
+    description="The open issues of the area subtree past their running deadline right now — the "
+    "issues counted in the overview's `overdue_now` — most overdue first, at most `limit` of them; "
+    "`total` counts them all. Each row holds only what says nothing about a resident: number, "
+    "category, status, area, the deadline missed (`due_at`) and how far past it (`overdue_seconds`); "
+    "no title, description, address or reporter. Open to every stats reader (大屏 viewers included), "
+    "unlike the issue list.\n\n"
+    "Scope: the area `area_id` (default: your home area) and everything below it; an area outside "
+    "your jurisdiction is 422 `unknown_area`.\n\n"
+    "Caching: `ETag` (changes in scope, `limit` and the current minute) and "
+    "`Cache-Control: private, max-age=…`; `If-None-Match` answers 304 after a single query.",
+    responses=ERRORS,
+)
+@prechecked(_Conditional("overdue", windowed=False, choices=(("limit", OVERDUE_LIMITS, 10),)))
+async def stats_overdue(
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    scope: AreaScope,
+    limit: Annotated[int, Query(ge=1, le=100, description="rows to list (the most overdue first)")] = 10,
+) -> Any:
+    now = clock.now()
+    cached = _cached(request, response, settings, service.etag("overdue", scope, now, limit))
+    if cached is not None:
+        return cached
+    async with read_session(request) as session:
+        return await service.overdue(session, scope, now, limit)

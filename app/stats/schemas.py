@@ -130,3 +130,24 @@ class Timeseries(BaseModel):
     metric: str
     bucket: str
     points: list[Point]
+
+
+class OverdueIssue(BaseModel):
+    """One overdue issue as the wall screen shows it: no title, description, address or reporter."""
+
+    number: str = Field(description="the issue's number (编号)")
+    category: str = Field(description="category code as filed")
+    category_name: str
+    status: str
+    area: AreaRef = Field(description="the area the issue lies in")
+    due_at: dt.datetime = Field(description="the running deadline it missed (response or resolution)")
+    overdue_seconds: int = Field(
+        description="wall-clock seconds past `due_at` now (a suspended issue: when it was suspended)"
+    )
+
+
+class OverdueList(BaseModel):
+    area: AreaRef
+    generated_at: dt.datetime
+    total: int = Field(description="open issues overdue right now in the area (the overview's `overdue_now`)")
+    items: list[OverdueIssue] = Field(description="the `limit` most overdue first")

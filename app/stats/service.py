@@ -68,7 +68,7 @@ from app.diary.models import DiaryEntry
 from app.errors import ValidationFailed, field_error
 from app.grids.models import Area
 from app.issues import repository as issue_repository
-from app.issues.models import Issue
+from app.issues.models import Category, Issue
 from app.issues.sla import SlaState
 from app.issues.workflow import OPEN_STATUSES, Rating, Status
 from app.kit.schemas import EARLIEST_DATE, LATEST_DATE, in_date_range
@@ -668,6 +668,64 @@ async def workers(session: AsyncSession, scope: Scope, w: Window, now: dt.dateti
             )
         )
     return schemas.WorkerTable(items=items)
+
+
+# --- overdue issues (超期工单) -------------------------------------------------------------------
+
+
+@functools.cache
+def _overdue_statement() -> sa.Select[Any]:
+    """The open overdue issues of the subtree (the rows behind ``overdue_now``), most overdue first,
+    with their count: only fields that say nothing about a resident (no title, text, address or
+    reporter), so every stats reader may see them. ``total`` is counted over every row before the
+    limit applies."""
+    effective = sa.func.coalesce(Issue.suspended_since, P.now)
+    overdue_seconds = sa.cast(sa.func.floor(sa.extract("epoch", effective - Issue.due_at)), sa.BigInteger)
+    return (
+        sa.select(
+            Issue.number,
+            Issue.category,
+            Category.name.label("category_name"),
+            Issue.status,
+            Issue.due_at,
+            overdue_seconds.label("overdue_seconds"),
+            Area.id.label("area_id"),
+            Area.name.label("area_name"),
+            Area.level.label("area_level"),
+            sa.func.count().over().label("total"),
+        )
+        .join(Area, Area.id == Issue.area_id)
+        .join(Category, Category.code == Issue.category)
+        .where(
+            Issue.status.in_(OPEN),
+            _in_scope_subtree(Issue.area_id),
+            issue_repository.sla_condition(SlaState.OVERDUE, P.now),
+        )
+        .order_by(overdue_seconds.desc(), Issue.number)
+        .limit(sa.bindparam("row_limit", type_=sa.Integer()))
+    )
+
+
+async def overdue(session: AsyncSession, scope: Scope, now: dt.datetime, limit: int) -> schemas.OverdueList:
+    params = {"area_path": scope.path, "now": now, "row_limit": limit}
+    rows = (await session.execute(_overdue_statement(), params)).all()
+    return schemas.OverdueList(
+        area=scope.ref,
+        generated_at=now,
+        total=rows[0].total if rows else 0,  # counted before the limit; no rows, none overdue
+        items=[
+            schemas.OverdueIssue(
+                number=r.number,
+                category=r.category,
+                category_name=r.category_name,
+                status=r.status,
+                area=schemas.AreaRef(id=r.area_id, name=r.area_name, level=r.area_level),
+                due_at=r.due_at,
+                overdue_seconds=r.overdue_seconds,
+            )
+            for r in rows
+        ],
+    )
 
 
 # --- time series --------------------------------------------------------------------------------

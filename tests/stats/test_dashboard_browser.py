@@ -4,6 +4,7 @@ the API's, and a new issue shows up through the event stream without a reload.""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import itertools
 import json
 import os
@@ -19,7 +20,9 @@ import pytest
 
 from tests.conftest import JWT_SECRET, auth, token_for
 from tests.issues.helpers import act, create
+from tests.stats.conftest import Clock
 from tests.stats.test_stream import free_port
+from tests.world import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
@@ -213,3 +216,54 @@ async def test_the_wall_screen_shows_the_api_numbers_and_updates_live(client, se
     await page.wait_for("document.getElementById('live').className === 'live on'")
     await create(client)  # through the API: the page hears it on the stream and refreshes
     await page.wait_for("document.getElementById('total').dataset.value === '4'")
+
+
+async def sign_in(page: Page, username: str) -> None:
+    await page.wait_for("!document.getElementById('login').hidden")
+    await page.evaluate(
+        f"document.querySelector('[name=username]').value = {json.dumps(username)};"
+        f"document.querySelector('[name=password]').value = {json.dumps(PASSWORD)};"
+        "document.getElementById('login-form').requestSubmit()"
+    )
+
+
+async def test_a_viewer_signed_in_sees_every_overdue_issue_it_counts(client, service, page_at, fake_clock: Clock):
+    # Filed three weeks ago and never answered: overdue now, for the service running on the real clock.
+    fake_clock.current = dt.datetime.now(dt.UTC) - dt.timedelta(days=21)
+    overdue = [
+        await create(client),
+        await create(client, user="grid_worker_g3", location={"lat": 34.05, "lng": 108.15}),
+    ]
+    fake_clock.current = dt.datetime.now(dt.UTC)
+    await create(client)  # on time
+
+    page = await page_at(f"{service}/dashboard")
+    await sign_in(page, "viewer")
+    await page.wait_for("document.body.dataset.loaded")
+    shown = json.loads(
+        await page.evaluate(  # type: ignore[arg-type]
+            "JSON.stringify({count: document.getElementById('overdue-now').dataset.value,"
+            " rows: [...document.querySelectorAll('#overdue tr')]"
+            ".map(tr => [...tr.children].map(td => td.textContent)),"
+            " problem: document.getElementById('problem').hidden})"
+        )
+    )
+    assert shown["problem"] is True  # no error banner
+    assert shown["count"] == str(len(shown["rows"])) == "2"
+    assert {row[0] for row in shown["rows"]} == {issue["number"] for issue in overdue}
+    assert {row[2] for row in shown["rows"]} == {"第一网格", "邻居网格"}
+    assert not any("路灯" in cell or "周贵领" in cell for row in shown["rows"] for cell in row)
+
+
+async def test_a_refused_fetch_shows_the_problem_instead_of_empty_figures(service, page_at):
+    page = await page_at(f"{service}/dashboard")
+    await sign_in(page, "department")  # signs in, but may not read stats
+    await page.wait_for("!document.getElementById('problem').hidden")
+    banner = json.loads(
+        await page.evaluate(  # type: ignore[arg-type]
+            "JSON.stringify({code: document.getElementById('problem').dataset.code,"
+            " text: document.getElementById('problem').textContent})"
+        )
+    )
+    assert banner["code"] == "role_not_allowed"
+    assert "role_not_allowed" in banner["text"] and "/stats/overview" in banner["text"]

@@ -49,6 +49,9 @@ CONDITIONAL = [
     ("street_admin", "/api/v1/stats/areas?sort=total"),
     ("viewer", "/api/v1/stats/timeseries?metric=issues_created"),
     ("mediator", f"/api/v1/stats/timeseries?metric=satisfaction_rate&bucket=week&{WINDOW}"),
+    ("viewer", "/api/v1/stats/overdue"),
+    ("viewer", f"/api/v1/stats/overdue?area_id={C}&limit=5"),
+    ("grid_worker", "/api/v1/stats/overdue?limit=10"),
 ]
 
 
@@ -97,6 +100,10 @@ async def test_everything_else_is_left_to_the_route(app, client, fake_clock: Clo
     await left_to_route("/api/v1/stats/timeseries", viewer, 422)
     await left_to_route("/api/v1/stats/timeseries?metric=issues_created&bucket=year", viewer, 422)
     await left_to_route("/api/v1/stats/areas?sort=nonsense", viewer, 422)
+    await left_to_route("/api/v1/stats/overdue?limit=0", viewer, 422)
+    # Not the plainest form, or not a parameter of this route: the route answers (`*` matches).
+    await left_to_route("/api/v1/stats/overdue?limit=010", viewer, 304)
+    await left_to_route("/api/v1/stats/overdue?from=2026-11-01", viewer, 304)
     # Not the plainest form: the route decides (whatever it answers, the precheck stays out).
     for odd in (f"?area_id={{{C}}}", f"?area_id={C.hex}", "?to=2026-11-23&to=2026-11-23", "?unknown=1"):
         assert await precheck(request_for(app, url + odd, viewer)) is None, odd

@@ -131,6 +131,7 @@ ROUTES: dict[str, frozenset[Role] | str] = {
     "GET /api/v1/stats/areas": STATS_READERS,
     "GET /api/v1/stats/workers": STATS_READERS,
     "GET /api/v1/stats/timeseries": STATS_READERS,
+    "GET /api/v1/stats/overdue": STATS_READERS,
     "GET /api/v1/events/stream": STATS_READERS,
 }
 
