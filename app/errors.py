@@ -345,10 +345,11 @@ def install_error_handlers(app: FastAPI) -> None:
         # A versioned row's UPDATE (WHERE version = the version the request read, which its
         # If-Match named) matched nothing: another writer committed first. As for a stale If-Match.
         current = await version_after_lost_race(request, exc)
+        extra: dict[str, Any] = {"current_version": current} if current is not None else {}
         stale = PreconditionFailed(
             "The resource was changed by another request while yours was being applied. Reload and retry.",
             code="version_mismatch",
-            **({"current_version": current} if current is not None else {}),
+            **extra,
         )
         return problem_response(stale, request)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -106,11 +106,11 @@ async def note_login(
     """Bookkeeping outside the user's representation: a Core UPDATE, so the user's version (its
     ETag) stays and a login never fails an administrator's pending edit of the account. A
     ``renewed_hash`` (the password hashed again with today's argon2 parameters) is stored with it."""
-    table = User.__table__
+    table = cast(sa.Table, User.__table__)
     values: dict[str, object] = {"last_login_at": at}
     if renewed_hash is not None:
         values["password_hash"] = renewed_hash
-    await session.execute(table.update().where(table.c.id == user_id).values(**values))
+    await session.execute(sa.update(table).where(table.c.id == user_id).values(**values))
 
 
 async def clear_failures(session: AsyncSession, key: str) -> None:

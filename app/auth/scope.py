@@ -87,7 +87,7 @@ def _ltree(path: str | sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     return sa.cast(path, Area.path.type) if isinstance(path, str) else path
 
 
-def covering(area_column: sa.ColumnElement[Any], path: str | sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+def covering(area_column: ColumnExpr, path: str | sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
     """Rows whose area is the area at ``path`` or one of its ancestors: they cover that area.
 
     ``path`` is an ltree path, or an SQL expression giving one (e.g. :func:`area_path_of`)."""
@@ -95,7 +95,7 @@ def covering(area_column: sa.ColumnElement[Any], path: str | sa.ColumnElement[An
     return area_column.in_(sa.select(a.id).where(a.path.op("@>")(_ltree(path))))
 
 
-def serving(area_column: sa.ColumnElement[Any], path: str | sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+def serving(area_column: ColumnExpr, path: str | sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
     """Rows registered on the branch of the area at ``path``: at it, at an ancestor (a district's
     department serves all of its streets) or inside it (a community's property company serves a
     street-level issue of that community). Units and staff that work for an area are found so;
@@ -137,8 +137,8 @@ async def resolve_in_scope(
     *,
     field: str,
     thing: str,
-    area_column: sa.ColumnElement[Any] | None = None,
-    unit_column: sa.ColumnElement[Any] | None = None,
+    area_column: ColumnExpr | None = None,
+    unit_column: ColumnExpr | None = None,
     scope: sa.ColumnElement[bool] | None = None,
     columns: tuple[sa.ColumnElement[Any], ...] = (),
     for_update: bool = False,

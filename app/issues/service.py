@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
 import orjson
@@ -757,8 +757,8 @@ def _bump(issue: Issue, now: dt.datetime) -> None:
 async def _keep_version(session: AsyncSession, issue: Issue) -> None:
     """Write the timeline counter :func:`_record` moved without an ORM write of the issue, so its
     version stays: a remark must not make a phone's pending action fail its If-Match."""
-    table = Issue.__table__
-    await session.execute(table.update().where(table.c.id == issue.id).values(last_event_seq=issue.last_event_seq))
+    table = cast(sa.Table, Issue.__table__)
+    await session.execute(sa.update(table).where(table.c.id == issue.id).values(last_event_seq=issue.last_event_seq))
     set_committed_value(issue, "last_event_seq", issue.last_event_seq)
 
 
