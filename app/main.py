@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Minqing 民情",
         version="1.0.0",
         description=DESCRIPTION,
+        license_info={"name": "Apache-2.0", "identifier": "Apache-2.0"},
         lifespan=lifespan,
         openapi_url="/openapi.json",
         docs_url="/docs",

@@ -9,6 +9,7 @@ after every other hook:
 - error responses documented by a description only get the problem+json body they have;
 - operations that need no credentials say so (``security: []``);
 - enums carry their Chinese labels (``x-enum-descriptions``, and in ``description``);
+- every tag is declared, with what it groups;
 - the document names its server (relative: the service's own origin);
 - components nothing refers to are dropped.
 """
@@ -101,6 +102,33 @@ def _label_enums(schema: dict[str, Any]) -> None:
         component["description"] = (component.get("description", "") + "\n\n" + listing).strip()
 
 
+# The document's tags in reading order, each with what it groups (Swagger UI and generators show these).
+TAGS: dict[str, str] = {
+    "issues": "诉求工单: the closed loop from report to the resident's rating (上报→受理→派单→办结→核查→结案→评价)",
+    "diary": "民情日记: grid workers' visit diary, uploaded in batches from phones that were offline",
+    "residents": "实有人口: buildings, households and residents (personal data masked unless the role may see it)",
+    "mediation": "矛盾纠纷调解: disputes, sessions, outcomes and follow-ups",
+    "areas": "网格: the area tree from district to micro-grid, with boundaries",
+    "stats": "统计: figures and rates for the caller's area",
+    "sync": "离线同步: the change feed for phones",
+    "users": "用户、单位与 API 密钥",
+    "auth": "登录: tokens for staff",
+    "audit": "审计: who read or changed personal data",
+    "webhooks": "Webhooks: subscriptions and deliveries for integrations",
+    "hotline": "12345 热线对接: signed tickets and updates from the hotline platform",
+    "open311": "Open311 GeoReport v2 (JSON or XML), public",
+    "feedback": "回访: the resident's one-time rating link, public",
+    "meta": "枚举与中文标签",
+    "system": "运行状态与错误说明 (health, readiness, metrics, problem types)",
+}
+
+
+def _declare_tags(schema: dict[str, Any]) -> None:
+    used = {tag for operation in _operations(schema) for tag in operation.get("tags", [])}
+    order = [*TAGS, *sorted(used - set(TAGS))]
+    schema["tags"] = [{"name": tag, "description": TAGS.get(tag, tag)} for tag in order if tag in used]
+
+
 def _refs(node: Any) -> Iterator[str]:
     if isinstance(node, dict):
         ref = node.get("$ref")
@@ -140,6 +168,7 @@ def install(app: FastAPI) -> None:
             _problem_bodies(schema)
             _mark_public(schema)
             _label_enums(schema)
+            _declare_tags(schema)
             _drop_unused(schema)
             schema.setdefault("servers", [{"url": "/", "description": "this service"}])
             finished.append(schema)

@@ -9,6 +9,7 @@ imported, and pointed at the app through httpx's ASGI transport.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 import shutil
@@ -136,6 +137,29 @@ async def test_the_document_passes_strict_validation(client):
     validator = pytest.importorskip("openapi_spec_validator", reason="pip install -e '.[dev]'")
     document = await _document(client)
     validator.validate(document)  # OpenAPI 3.1, with the JSON Schema dialect checked too
+
+
+@pytest.mark.parametrize(
+    ("tool", "args"),
+    [
+        ("redocly", ["lint", "--extends", "recommended-strict", "--format", "stylish"]),
+        ("spectral", ["lint", "--fail-severity", "error"]),
+    ],
+)
+async def test_the_document_passes_the_node_linters(client, tmp_path, tool, args):
+    """Redocly's strict ruleset (warnings are errors) and Spectral's OpenAPI rules (no errors).
+    Node tools, not project dependencies: ``npm install -g @redocly/cli @stoplight/spectral-cli``."""
+    executable = shutil.which(tool)
+    if executable is None:
+        pytest.skip(f"{tool} is not on PATH (npm install -g @redocly/cli @stoplight/spectral-cli)")
+    spec = tmp_path / "openapi.json"
+    spec.write_text(json.dumps(await _document(client), ensure_ascii=False), encoding="utf-8")
+    if tool == "spectral":
+        (tmp_path / ".spectral.yaml").write_text('extends: ["spectral:oas"]\n', encoding="utf-8")
+        args = [*args, "--ruleset", str(tmp_path / ".spectral.yaml")]
+    command = [executable, *args, str(spec)]
+    run = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-2000:]
 
 
 async def test_every_action_is_its_own_operation_with_its_body_model(client):
