@@ -18,9 +18,8 @@ from app.db import ReadSessionDep, SessionDep, request_session
 from app.errors import NotFound, ValidationFailed, field_error, problem_responses
 from app.grids import service as grids
 from app.issues import export, files, repository, schemas, service
-from app.issues import workflow as wf_labels
 from app.issues.sla import SlaState
-from app.issues.workflow import Action, Channel, Kind, Priority, Status, Tier
+from app.issues.workflow import ACTION_LABELS, Action, Channel, Kind, Priority, Status, Tier
 from app.kit import clock, idempotency
 from app.kit.etag import etag_of, not_modified
 from app.kit.openapi import documented_body
@@ -391,7 +390,7 @@ def _action_route(action: Action) -> None:
     ) -> Response:
         return await _act(issue_id, action, session, principal, settings, body, if_match)
 
-    label = wf_labels.ACTION_LABELS[action]
+    label = ACTION_LABELS[action]
     router.post(
         f"/{{issue_id}}/actions/{action.value}",
         response_model=schemas.ActionResult,

@@ -238,3 +238,12 @@ async def test_operation_ids_are_clean_and_unique(client):
     ids = [op["operationId"] for item in document["paths"].values() for op in item.values()]
     assert len(ids) == len(set(ids))
     assert all(i.isidentifier() and i == i.lower() for i in ids), [i for i in ids if not i.isidentifier()]
+
+
+async def test_an_unknown_action_name_is_still_422_on_action(client):
+    from tests.issues.helpers import create
+
+    issue = await create(client)
+    r = await client.post(f"/api/v1/issues/{issue['id']}/actions/fly", json={}, headers=auth("community_admin"))
+    assert r.status_code == 422 and r.json()["code"] == "validation_failed"
+    assert r.json()["errors"][0]["field"] == "path.action"
