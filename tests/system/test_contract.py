@@ -217,6 +217,10 @@ async def test_enums_carry_their_chinese_labels(client):
     labels = dict(zip(status["enum"], status["x-enum-descriptions"], strict=True))
     assert labels["reported"] == "待受理" and labels["closed"] == "已结案"
     assert "`dispatched` 已派单" in status["description"]
+    components = document["components"]["schemas"].items()
+    assert [name for name, schema in components if "enum" in schema and "x-enum-descriptions" not in schema] == []
+    enums = (await client.get("/api/v1/meta/enums")).json()
+    assert {"value": "working_days", "label": "工作日"} in enums["sla_unit"]
 
 
 async def test_no_component_is_unused(client):
