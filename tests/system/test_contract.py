@@ -69,15 +69,15 @@ def generated(tmp_path: Path) -> Iterator[Any]:
         del sys.modules[name]
 
 
-def _sdk_client(sdk: Any, client: httpx.AsyncClient, user: str) -> Any:
-    """The generated client, talking to the app in-process as ``user``."""
-    api = sdk.Client(base_url=str(client.base_url))
-    transport = client._transport  # the ASGI transport of the test client
-    api.set_async_httpx_client(httpx.AsyncClient(transport=transport, base_url=client.base_url, headers=auth(user)))
+def _sdk_client(sdk: Any, app: Any, user: str) -> Any:
+    """The generated client, talking to the app in-process (httpx's ASGI transport) as ``user``."""
+    api = sdk.Client(base_url="http://test")
+    transport = httpx.ASGITransport(app=app)
+    api.set_async_httpx_client(httpx.AsyncClient(transport=transport, base_url="http://test", headers=auth(user)))
     return api
 
 
-async def test_a_generated_client_drives_the_closed_loop(client, generated):
+async def test_a_generated_client_drives_the_closed_loop(app, client, generated):
     sdk = generated(await _document(client))
     models = importlib.import_module(f"{PACKAGE}.models")
     ops = importlib.import_module(f"{PACKAGE}.api.issues")
@@ -85,7 +85,7 @@ async def test_a_generated_client_drives_the_closed_loop(client, generated):
     def op(name: str) -> Any:
         return importlib.import_module(f"{ops.__name__}.{name}")
 
-    worker, admin, department = (_sdk_client(sdk, client, u) for u in ("grid_worker", "community_admin", "department"))
+    worker, admin, department = (_sdk_client(sdk, app, u) for u in ("grid_worker", "community_admin", "department"))
 
     report = models.IssueCreate(
         title="小区东门路灯不亮",
