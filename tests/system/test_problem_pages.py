@@ -59,6 +59,11 @@ def _codes_raised_in_app() -> set[str]:
                 for kw in node.keywords:
                     if kw.arg == "code" and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
                         codes.add(kw.value.value)
+            if isinstance(node, ast.Call):
+                # ids in a body resolved in scope: 422 ``unknown_<thing>``
+                for kw in node.keywords:
+                    if kw.arg == "thing" and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
+                        codes.add(f"unknown_{kw.value.value}")
             elif isinstance(node, ast.ClassDef):
                 for stmt in node.body:
                     if (
