@@ -19,7 +19,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 logger = logging.getLogger("minqing.errors")
 
 PROBLEM_JSON = "application/problem+json"
-PROBLEM_BASE = "https://minqing.example/problems/"
+# A problem's ``type`` is the page describing its code, served by the service itself
+# (``GET /problems/{code}``, HTML or JSON): a URI reference relative to the service's origin.
+PROBLEM_BASE = "/problems/"
 
 
 class AppError(Exception):
@@ -134,25 +136,54 @@ class ServiceUnavailable(AppError):
 
 # The documented error responses: routers pass ``responses=problem_responses(404, 409, …)`` so the
 # OpenAPI schema lists every status a route can answer, each as application/problem+json.
+_STRINGS = {"type": "array", "items": {"type": "string"}}
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "description": "RFC 9457 problem details with a stable `code`.",
+    "description": "RFC 9457 problem details with a stable `code`. `type` is the page describing the code "
+    "(`/problems/{code}`, relative to the service). Besides the standard members a problem carries those "
+    "its code names below (e.g. `allowed_actions` with `invalid_transition`); clients ignore the others.",
     "required": ["type", "title", "status", "detail", "code"],
     "properties": {
-        "type": {"type": "string"},
+        "type": {"type": "string", "format": "uri-reference", "examples": ["/problems/invalid_transition"]},
         "title": {"type": "string"},
         "status": {"type": "integer"},
         "detail": {"type": "string"},
         "code": {"type": "string", "description": "stable snake_case error code"},
-        "instance": {"type": "string"},
+        "instance": {"type": "string", "description": "the request path"},
         "errors": {
             "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["field", "message"],
-                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
-            },
+            "description": "the fields at fault (`validation_failed` and other 422s)",
+            "items": {"$ref": "#/components/schemas/ProblemFieldError"},
         },
+        "allowed_actions": {
+            **_STRINGS,
+            "description": "`invalid_transition`, `action_not_permitted`, `not_assignee` …: what the caller may do now",
+        },
+        "issue_status": {"type": "string", "description": "`invalid_transition`: the issue's status"},
+        "action": {"type": "string", "description": "`invalid_transition`: the action refused"},
+        "current_version": {"type": "integer", "description": "`version_mismatch`: the current version (ETag)"},
+        "allowed_roles": {**_STRINGS, "description": "`role_not_allowed`: the roles admitted"},
+        "allowed": {**_STRINGS, "description": "`unsupported_file_type`: the accepted media types"},
+        "max_bytes": {"type": "integer", "description": "`payload_too_large`: the limit"},
+        "matched": {"type": "integer", "description": "`export_too_large`: rows matched"},
+        "max_rows": {"type": "integer", "description": "`export_too_large`: the limit"},
+        "retention_days": {"type": "integer", "description": "`cursor_expired`: how long changes are kept"},
+        "limit": {"type": "integer", "description": "`rate_limited`: requests allowed per window"},
+        "window_seconds": {"type": "integer", "description": "`rate_limited`: the window"},
+        "issue_id": {"type": "string", "format": "uuid", "description": "`entry_escalated`: the issue"},
+        "webhook_id": {"type": "string", "description": "`replayed`: the webhook-id seen before"},
+    },
+    "additionalProperties": True,
+}
+PROBLEM_FIELD_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "One field at fault: where (`field`, dotted), what is wrong, and what is allowed.",
+    "required": ["field", "message"],
+    "properties": {
+        "field": {"type": "string"},
+        "message": {"type": "string"},
+        "type": {"type": "string", "description": "the kind of error (pydantic's error type for invalid input)"},
+        "allowed": {"description": "what is allowed: bounds (`{ge, le, max_length…}`) or a list of values"},
     },
     "additionalProperties": True,
 }
@@ -195,7 +226,9 @@ def install_problem_schema(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         schema = generate()
-        schema.setdefault("components", {}).setdefault("schemas", {}).setdefault("Problem", PROBLEM_SCHEMA)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.setdefault("Problem", PROBLEM_SCHEMA)
+        components.setdefault("ProblemFieldError", PROBLEM_FIELD_ERROR_SCHEMA)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -17,10 +17,12 @@ from app.stats import endpoints as stats
 from app.stats import page as dashboard_page
 from app.sync import endpoints as sync
 from app.system import endpoints as system
+from app.system import problems
 
 PUBLIC_ROUTERS: list[APIRouter] = [
     system.router,
     system.meta_router,
+    problems.router,
     auth.public_router,
     dashboard_page.router,
     issues.public_router,

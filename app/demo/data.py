@@ -28,7 +28,9 @@ from typing import Any, Literal
 
 AreaLevel = Literal["district", "street", "community", "grid", "micro_grid"]
 UnitKind = Literal["department", "property_company", "police_station", "judicial_office"]
-RoleName = Literal["grid_worker", "mediator", "community_admin", "street_admin", "department", "viewer", "admin"]
+RoleName = Literal[
+    "grid_worker", "mediator", "community_admin", "street_admin", "department", "viewer", "admin", "integration"
+]
 IssueKind = Literal["consultation", "help", "complaint", "report", "suggestion", "praise"]
 Channel = Literal["patrol", "diary", "walk_in", "phone", "app", "hotline", "petition", "open311"]
 Priority = Literal["urgent", "high", "normal", "low"]
@@ -1666,6 +1668,60 @@ ISSUES: list[DemoIssue] = [
 # --------------------------------------------------------------------------------------------
 # 民情日记
 # --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOpen311Request:
+    """A request a resident filed on the city's 12345 web portal, which forwards it over Open311."""
+
+    service_code: str  # a category
+    grid_code: str  # the point filed lies inside this grid
+    description: str
+    address: str
+    last_name: str
+    first_name: str
+    phone: str
+    hours_ago: int
+    attributes: dict[str, str] = field(default_factory=dict, hash=False)
+
+
+# The portal's integration account (its API key is created by the demo loader, never shown).
+OPEN311_PORTAL = DemoUser("open311_portal", "阳泉市12345市民网站", "integration", CHENGQU)
+OPEN311_REQUESTS: list[DemoOpen311Request] = [
+    DemoOpen311Request(
+        "lighting",
+        grid(RUYIZHUANG, 1),
+        "小区北门路灯不亮\n北门口的路灯已经坏了一周,晚上回家很黑。",
+        "如意庄小区北门",
+        "王",
+        "女士",
+        "13903531234",
+        30,
+        {"location_detail": "北门口第二盏路灯"},
+    ),
+    DemoOpen311Request(
+        "environment",
+        grid(RUYIZHUANG, 2),
+        "垃圾站清运不及时\n5号楼旁垃圾站两天没有清运,气味很大。",
+        "如意庄小区5号楼旁",
+        "李",
+        "先生",
+        "13603532345",
+        8,
+    ),
+    DemoOpen311Request(
+        "safety_hazard",
+        grid(XINYUAN, 1),
+        "楼道堆放杂物\n2号楼1单元楼道堆满纸箱,堵住了消防通道。",
+        "新源小区2号楼1单元",
+        "赵",
+        "先生",
+        "13835343456",
+        3,
+        {"hazard_type": "fire_exit_blocked"},
+    ),
+]
+
 
 DIARY_ENTRIES: list[DemoDiaryEntry] = [
     # 如意庄社区

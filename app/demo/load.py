@@ -33,7 +33,7 @@ DEMO_LOGINS: list[tuple[str, str, str, str]] = [(u, data.DEMO_PASSWORD, r, a) fo
 
 NUMBER_PREFIXES = {data.ZHOUZHI: "ZZ", data.CHENGQU: "YQ"}
 
-EXTRA_USERS = [data.DemoUser("admin_chengqu", "城区系统管理员", "admin", data.CHENGQU)]
+EXTRA_USERS = [data.DemoUser("admin_chengqu", "城区系统管理员", "admin", data.CHENGQU), data.OPEN311_PORTAL]
 
 
 async def _is_empty(session: AsyncSession) -> bool:
@@ -84,8 +84,9 @@ def _stages() -> list[Any]:
     """Stages after places and people, in order: ``async def stage(session, ctx)``."""
     from app.demo.community import load_diary, load_disputes, load_residents
     from app.demo.issues import load_issues
+    from app.demo.open311 import load_open311
 
-    return [load_residents, load_issues, load_diary, load_disputes]
+    return [load_residents, load_issues, load_diary, load_disputes, load_open311]
 
 
 async def seed_demo(url: str, settings: Settings | None = None) -> bool:

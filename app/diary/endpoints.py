@@ -6,15 +6,26 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import Body, Depends, Header, Query, Request, Response
+from pydantic import Field
 
 from app.auth.deps import SettingsDep, require_roles
 from app.auth.scope import Principal
 from app.db import SessionDep
 from app.diary import service
 from app.diary.models import DiaryKind, DiaryStatus
-from app.diary.schemas import MAX_BATCH, BatchOut, DiaryCreate, DiaryEscalate, DiaryEscalated, DiaryOut, DiaryUpdate
+from app.diary.schemas import (
+    MAX_BATCH,
+    BatchOut,
+    DiaryBatchItem,
+    DiaryCreate,
+    DiaryEscalate,
+    DiaryEscalated,
+    DiaryOut,
+    DiaryUpdate,
+)
 from app.errors import problem_responses
 from app.kit.etag import etag_of, not_modified, write_if_match
+from app.kit.openapi import documented_body
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.routing import Router
 from app.kit.schemas import Page, QueryDatetime
@@ -54,6 +65,31 @@ async def create_entry(
     return DiaryOut.model_validate(entry)
 
 
+DiaryBatch = Annotated[list[DiaryBatchItem], Field(max_length=MAX_BATCH)]
+BATCH_EXAMPLES = {
+    "offline": {
+        "summary": "a new entry and an edit of one already uploaded",
+        "value": [
+            {
+                "id": "0193f0c2-5b6e-7c41-9a2d-3e8f1b7c4d5a",
+                "visited_at": "2026-11-23T09:30:00+08:00",
+                "kind": "situation",
+                "content": "3号楼王大爷反映楼道灯不亮",
+            },
+            {
+                "id": "0193f0c2-6a1d-7e2f-8b3c-4d5e6f7a8b9c",
+                "base_version": 2,
+                "visited_at": "2026-11-22T15:00:00+08:00",
+                "kind": "complaint",
+                "content": "小区东门积水",
+                "result": "已联系物业疏通",
+                "status": "resolved",
+            },
+        ],
+    }
+}
+
+
 @router.post(
     "/batch",
     response_model=BatchOut,
@@ -67,11 +103,12 @@ async def create_entry(
     "`unknown_area`, `not_a_grid`, `unknown_household` or `unknown_resident` for a single fault, as a single "
     "entry would get, else `validation_failed`). Valid items are "
     f"stored even when others are invalid. More than {MAX_BATCH} items: 422 `batch_too_large`.",
+    openapi_extra=documented_body(DiaryBatch, name="DiaryBatch", examples=BATCH_EXAMPLES),
 )
 async def batch_upload(
     session: SessionDep,
     principal: Writer,
-    items: Annotated[list[Any], Body(examples=[[{"id": "019a…", "visited_at": "…", "kind": "situation"}]])],
+    items: Annotated[list[Any], Body()],
 ) -> BatchOut:
     results = await service.batch_upload(session, principal, items)
     counts = dict.fromkeys(("created", "updated", "unchanged", "conflict", "invalid"), 0)

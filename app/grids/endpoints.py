@@ -14,8 +14,9 @@ from app.db import SessionDep
 from app.errors import NotFound, problem_responses
 from app.grids import repository, service
 from app.grids.models import Area, Level
-from app.grids.schemas import AreaCreate, AreaImportResult, AreaOut, AreaUpdate
+from app.grids.schemas import GEOJSON_EXAMPLE, AreaCreate, AreaImportDocument, AreaImportResult, AreaOut, AreaUpdate
 from app.kit.etag import etag_of, not_modified, write_if_match
+from app.kit.openapi import documented_body
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.routing import Router
 from app.kit.schemas import Page
@@ -107,6 +108,28 @@ async def locate(
     return _out(area)
 
 
+IMPORT_EXAMPLES = {
+    "grid": {
+        "summary": "one grid under an existing community",
+        "value": {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {
+                        "code": "140302001001",
+                        "name": "第一网格",
+                        "level": "grid",
+                        "parent_code": "140302001",
+                    },
+                    "geometry": GEOJSON_EXAMPLE,
+                }
+            ],
+        },
+    }
+}
+
+
 @router.post(
     "/import",
     response_model=AreaImportResult,
@@ -115,13 +138,15 @@ async def locate(
     summary="Import areas from GeoJSON (批量导入辖区)",
     description="A FeatureCollection whose features carry `properties.code`, `name`, `level` and "
     "`parent_code`; areas are created or updated by code, parents first, all or nothing. Admins only; "
-    "every parent must be inside the caller's area.",
+    "every parent must be inside the caller's area. A document that is not such a collection: 422 "
+    "`invalid_geojson` with the features at fault in `errors`.",
+    openapi_extra=documented_body(AreaImportDocument, examples=IMPORT_EXAMPLES),
 )
 async def import_areas(
     session: SessionDep,
     principal: AdminDep,
     settings: SettingsDep,
-    doc: Annotated[dict[str, Any], Body(examples=[{"type": "FeatureCollection", "features": []}])],
+    doc: Annotated[dict[str, Any], Body()],
 ) -> AreaImportResult:
     features = service.parse_feature_collection(doc)
     stats = await service.import_features(

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.admission import admit_caller
@@ -16,6 +17,7 @@ from app.auth.scope import Principal, resolve_in_scope
 from app.errors import Conflict, NotFound, ValidationFailed, field_error
 from app.grids import geometry, repository
 from app.grids.models import LEVEL_ORDER, Area, Level
+from app.grids.schemas import AreaFeature
 from app.kit.ids import new_id
 
 
@@ -216,23 +218,23 @@ def parse_feature_collection(doc: Any) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
     for i, feat in enumerate(doc["features"]):
-        props = (feat or {}).get("properties") or {}
-        code, name, level = props.get("code"), props.get("name"), props.get("level")
-        if not isinstance(code, str) or not code or not isinstance(name, str) or not name:
-            errors.append(field_error(f"features[{i}].properties", "code and name are required strings"))
+        try:
+            feature = AreaFeature.model_validate(feat)
+        except ValidationError as exc:
+            for e in exc.errors():
+                where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"])
+                allowed = [lv.value for lv in Level] if e["loc"] == ("properties", "level") else None
+                extra = {"allowed": allowed} if allowed else {}
+                errors.append(field_error(f"features[{i}]{where}", e["msg"], **extra))
             continue
-        if level not in {lv.value for lv in Level}:
-            errors.append(
-                field_error(f"features[{i}].properties.level", "unknown level", allowed=[lv.value for lv in Level])
-            )
-            continue
+        props = feature.properties
         out.append(
             {
-                "code": code,
-                "name": name,
-                "level": Level(level),
-                "parent_code": props.get("parent_code"),
-                "boundary": feat.get("geometry"),
+                "code": props.code,
+                "name": props.name,
+                "level": props.level,
+                "parent_code": props.parent_code,
+                "boundary": feature.geometry,
                 "index": i,
             }
         )

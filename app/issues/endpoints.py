@@ -8,18 +8,21 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Body, Depends, File, Form, Header, Path, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse, StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.deps import CredentialsDep, SettingsDep, principal_for, require_roles
 from app.auth.roles import Role
 from app.auth.scope import Principal
+from app.config import Settings
 from app.db import ReadSessionDep, SessionDep, request_session
 from app.errors import NotFound, ValidationFailed, field_error, problem_responses
 from app.grids import service as grids
 from app.issues import export, files, repository, schemas, service
 from app.issues.sla import SlaState
-from app.issues.workflow import Action, Channel, Kind, Priority, Status, Tier
+from app.issues.workflow import ACTION_LABELS, Action, Channel, Kind, Priority, Status, Tier
 from app.kit import clock, idempotency
 from app.kit.etag import etag_of, not_modified
+from app.kit.openapi import documented_body
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.ratelimit import rate_limit
 from app.kit.routing import Router
@@ -320,13 +323,13 @@ async def update_issue(
     return _json(await service.detail(session, issue, principal), headers={"ETag": etag_of(issue.version)})
 
 
-_ACTION_DOC = """Moves the issue through the closed loop. Allowed actions per status and role are one
-table (`allowed_actions` on every issue); on top of it: departments and grid workers work only the
-tickets dispatched to them or their unit (403 `not_assignee`); grid workers act on accepted issues
-and escalate only at the grid tier (403 `above_grid_tier`); verification must be done by someone
-other than the resolver (403 `verifier_is_resolver`); a merge target must be another open issue in
-scope. A disallowed action → 409 `invalid_transition` with `allowed_actions`; a role that may not →
-403 `action_not_permitted`.
+_ACTION_RULES = """Allowed actions per status and role are one table (`allowed_actions` on every
+issue); on top of it: departments and grid workers work only the tickets dispatched to them or their
+unit (403 `not_assignee`); grid workers act on accepted issues and escalate only at the grid tier (403
+`above_grid_tier`); verification must be done by someone other than the resolver (403
+`verifier_is_resolver`); a merge target must be another open issue in scope. A disallowed action → 409
+`invalid_transition` with `allowed_actions`; a role that may not → 403 `action_not_permitted`. The
+body is checked after the issue's state: 422 `validation_failed` with `errors`.
 
 Ids in the body are resolved like ids in a path: a merge target outside your scope is 422
 `unknown_issue`; a dispatch goes to a unit or staff member serving the issue's area (registered at
@@ -334,45 +337,103 @@ it, at an ancestor or inside it), anyone else — another district's department,
 property company — is 422 `unknown_unit` / `unknown_user`; one serving the area who cannot take it
 (inactive, wrong role) is 422 `invalid_assignee`. `errors` names the body field.
 
-Bodies per action: accept / start / resume / verify / supervise `{note?}`; reject `{reason:
-duplicate|invalid|out_of_scope, note?}`; merge `{into_issue_id}`; dispatch `{assignee_user_id |
-assignee_unit_id, note?}`; return (退单) `{reason: wrong_area|unclear_ownership|overlapping_duties,
-note?}`; suspend `{reason}` (SLA clock stops); request_extension `{hours | working_days, reason}`;
-approve_extension `{approve}`; escalate / verify_fail / reopen `{reason}`; resolve `{outcome:
-solved|answered|unsolvable, explanation (required for unsolvable), notes?, photo_ids?}`; close
-`{rating, solved}` or `{unreachable: true, attempts}` — the response carries `feedback_url`, the
-resident's one-time 回访 link, shown only here; evaluate `{rating, solved, comment?}`. A 不满意 rating
-within 7 days of closing — with close, evaluate or the resident's link alike — reopens the issue for
-rework (重办, by the system) once: an issue already reopened stays closed with its rating.
-
 `If-Match` is optional but checked when sent (412 when stale): phones should send the ETag they
 showed the user, so a decision taken on stale information is refused rather than applied."""
 
+_ACTION_NOTES: dict[Action, str] = {
+    Action.ACCEPT: "Takes the issue in (受理): the respond clock stops.",
+    Action.REJECT: "Declines it (不予受理): `duplicate`, `invalid` or `out_of_scope`.",
+    Action.MERGE: "Folds it into another open issue (`into_issue_id`); its reporter joins that issue.",
+    Action.DISPATCH: "Hands it to a person (`assignee_user_id`) or a unit (`assignee_unit_id`): exactly one.",
+    Action.RETURN: "The assignee hands it back (退单) with a reason.",
+    Action.START: "The assignee starts work (开始处置).",
+    Action.SUSPEND: "Suspends it (挂起) with a reason: the SLA clock stops.",
+    Action.RESUME: "Resumes a suspended issue: the SLA clock runs again.",
+    Action.REQUEST_EXTENSION: "Asks for more time: `hours` or `working_days` (one of them), with a reason.",
+    Action.APPROVE_EXTENSION: "Grants (`approve: true`) or refuses the pending extension.",
+    Action.SUPERVISE: "Urges the assignee on (督办).",
+    Action.ESCALATE: "Moves it up one tier (上报上级) with a reason.",
+    Action.RESOLVE: "Reports it done (办结): `solved`, `answered` or `unsolvable` (with `explanation`).",
+    Action.VERIFY: "Confirms the resolution (核查通过); someone other than the resolver.",
+    Action.VERIFY_FAIL: "Sends it back for more work (核查不通过) with a reason.",
+    Action.CLOSE: "Closes it after the 回访: `{rating, solved}`, or `{unreachable: true, attempts}`. The "
+    "response carries `feedback_url`, the resident's one-time 回访 link, shown only here. A 不满意 rating "
+    "within 7 days of closing reopens the issue for rework (重办, by the system) once: an issue already "
+    "reopened stays closed with its rating.",
+    Action.REOPEN: "Reopens a closed issue (重办) with a reason.",
+    Action.EVALUATE: "Records the resident's rating (评价); 不满意 within 7 days of closing reopens the issue for "
+    "rework once (as with close and the resident's link); an issue already reopened stays closed.",
+}
+_EXAMPLE_KEYS: dict[Action, tuple[str, ...]] = {
+    Action.CLOSE: ("close", "close_unreachable"),
+}
 
-@router.post(
-    "/{issue_id}/actions/{action}",
-    response_model=schemas.ActionResult,
-    operation_id="issues_act",
-    summary="Take a workflow action (办理: 受理/派单/退单/办结/核查/结案…)",
-    description=_ACTION_DOC,
-    responses=problem_responses(403, 404, 409, 412, 422),
-)
-async def act(
-    issue_id: IssueId,
-    action: Annotated[Action, Path(description="the action to take")],
-    session: SessionDep,
-    principal: Actor,
-    settings: SettingsDep,
-    body: Annotated[
-        dict[str, Any] | None, Body(openapi_examples=schemas.ACTION_EXAMPLES)  # type: ignore[arg-type]
-    ] = None,
-    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+
+async def _act(
+    issue_id: uuid.UUID,
+    action: Action,
+    session: AsyncSession,
+    principal: Principal,
+    settings: Settings,
+    body: dict[str, Any] | None,
+    if_match: str | None,
 ) -> Response:
     ctx = await service.act(session, principal, settings, issue_id, action, body, if_match)
     out = await service.detail(session, ctx.issue, principal, schemas.ActionResult)
     if ctx.feedback_token:
         out.feedback_url = service.feedback_url(ctx.feedback_token)
     return _json(out, headers={"ETag": etag_of(ctx.issue.version)})
+
+
+def _action_route(action: Action) -> None:
+    """``POST /{issue_id}/actions/<action>``: one operation per action, each publishing its body model
+    (generated clients get a class per body). The body is read as JSON and checked by the service,
+    after the issue's state, as the generic route below does."""
+    keys = _EXAMPLE_KEYS.get(action, (action.value,))
+    examples = {key: schemas.ACTION_EXAMPLES[key] for key in keys if key in schemas.ACTION_EXAMPLES}
+
+    async def act_one(
+        issue_id: IssueId,
+        session: SessionDep,
+        principal: Actor,
+        settings: SettingsDep,
+        body: Annotated[dict[str, Any] | None, Body()] = None,
+        if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+    ) -> Response:
+        return await _act(issue_id, action, session, principal, settings, body, if_match)
+
+    label = ACTION_LABELS[action]
+    router.post(
+        f"/{{issue_id}}/actions/{action.value}",
+        response_model=schemas.ActionResult,
+        operation_id=f"issues_act_{action.value}",
+        summary=f"{label} ({action.value})",
+        description=_ACTION_NOTES[action] + "\n\n" + _ACTION_RULES,
+        responses=problem_responses(403, 404, 409, 412, 422),
+        openapi_extra=documented_body(
+            schemas.ACTION_BODIES[action], required=action not in OPTIONAL_BODY, examples=examples
+        ),
+    )(act_one)
+
+
+# Actions whose body is only an optional note: the body may be left out.
+OPTIONAL_BODY = frozenset(a for a, model in schemas.ACTION_BODIES.items() if model is schemas.NoteBody)
+for _action in Action:
+    _action_route(_action)
+
+
+@router.post("/{issue_id}/actions/{action}", include_in_schema=False)
+async def act(
+    issue_id: IssueId,
+    action: Annotated[Action, Path(description="the action to take")],
+    session: SessionDep,
+    principal: Actor,
+    settings: SettingsDep,
+    body: Annotated[dict[str, Any] | None, Body()] = None,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> Response:
+    """Any other action name: 422 on ``action`` (each known action has its own route above)."""
+    return await _act(issue_id, action, session, principal, settings, body, if_match)
 
 
 @router.get(

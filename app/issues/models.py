@@ -263,7 +263,7 @@ class NumberCounter(Base):
 def _register_enums() -> None:
     from app.issues import workflow as wf
     from app.issues.schemas import ATTACHMENT_KIND_LABELS, AttachmentKind
-    from app.issues.sla import SLA_STATE_LABELS, SlaState
+    from app.issues.sla import SLA_STATE_LABELS, UNIT_LABELS, SlaState, Unit
     from app.system.enums import register
 
     register("issue_status", wf.Status, wf.STATUS_LABELS)
@@ -278,6 +278,7 @@ def _register_enums() -> None:
     register("reject_reason", wf.RejectReason, wf.REJECT_REASON_LABELS)
     register("sla_state", SlaState, SLA_STATE_LABELS)
     register("attachment_kind", AttachmentKind, ATTACHMENT_KIND_LABELS)
+    register("sla_unit", Unit, UNIT_LABELS)
 
 
 _register_enums()

@@ -7,7 +7,7 @@ import uuid
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import Field, RootModel, model_validator
 
 from app.issues.sla import SlaState, Unit
 from app.issues.workflow import (
@@ -215,28 +215,28 @@ class Within(InputModel):
     unit: Unit
 
 
-class SlaPolicyIn(InputModel):
-    # Keyed by kind, or by category and/or priority: said in the schema too, not only by the validator.
-    model_config = ConfigDict(
-        json_schema_extra={
-            "anyOf": [
-                {"properties": {"kind": {"type": "null"}}},
-                {"properties": {"category": {"type": "null"}, "priority": {"type": "null"}}},
-            ]
-        }
-    )
+class SlaPolicyByKind(InputModel):
+    """A policy for every issue of one kind (e.g. praise, consultation)."""
 
-    category: str | None = Field(default=None, max_length=32)
-    priority: Priority | None = None
-    kind: Kind | None = None
+    kind: Kind
+    category: None = Field(default=None, description="always null: a kind's policy names no category")
+    priority: None = Field(default=None, description="always null: a kind's policy names no priority")
     respond_within: Within
     resolve_within: Within
 
-    @model_validator(mode="after")
-    def _key_shape(self) -> SlaPolicyIn:
-        if self.kind is not None and (self.category is not None or self.priority is not None):
-            raise ValueError("a policy keyed by kind cannot also name a category or priority")
-        return self
+
+class SlaPolicyByCategory(InputModel):
+    """A policy for a category and/or a priority; with neither, the global default."""
+
+    category: str | None = Field(default=None, max_length=32)
+    priority: Priority | None = None
+    kind: None = Field(default=None, description="always null: see the policies keyed by kind")
+    respond_within: Within
+    resolve_within: Within
+
+
+class SlaPolicyIn(RootModel[SlaPolicyByKind | SlaPolicyByCategory]):
+    """One policy: keyed by kind, or by category and/or priority (never both)."""
 
 
 class SlaPolicyOut(OutputModel):
@@ -249,6 +249,10 @@ class SlaPolicyOut(OutputModel):
 
 class SlaPolicySet(InputModel):
     items: list[SlaPolicyIn] = Field(min_length=1, max_length=500)
+
+    @property
+    def policies(self) -> list[SlaPolicyByKind | SlaPolicyByCategory]:
+        return [item.root for item in self.items]
 
 
 class SlaPolicyList(OutputModel):
@@ -386,10 +390,13 @@ ACTION_BODIES: dict[Action, type[InputModel]] = {
 }
 
 ACTION_EXAMPLES: dict[str, dict[str, Any]] = {
-    "dispatch": {"summary": "派单 to a unit", "value": {"assignee_unit_id": "0190…", "note": "请物业三日内修复"}},
+    "dispatch": {
+        "summary": "派单 to a unit",
+        "value": {"assignee_unit_id": "0193f0c2-5b6e-7c41-9a2d-3e8f1b7c4d5a", "note": "请物业三日内修复"},
+    },
     "return": {"summary": "退单", "value": {"reason": "wrong_area", "note": "不属于本物业服务范围"}},
     "reject": {"summary": "不予受理", "value": {"reason": "duplicate", "note": "与已有工单重复"}},
-    "merge": {"summary": "合并", "value": {"into_issue_id": "0190…"}},
+    "merge": {"summary": "合并", "value": {"into_issue_id": "0193f0c2-5b6e-7c41-9a2d-3e8f1b7c4d5a"}},
     "suspend": {"summary": "挂起", "value": {"reason": "等待居民提供材料"}},
     "resolve": {"summary": "办结", "value": {"outcome": "solved", "notes": "已更换灯泡", "photo_ids": []}},
     "close": {"summary": "结案 with 回访", "value": {"rating": "satisfied", "solved": True}},

@@ -1283,11 +1283,11 @@ def policy_out(row: SlaPolicyRow) -> schemas.SlaPolicyOut:
 
 
 async def replace_policies(session: AsyncSession, body: schemas.SlaPolicySet) -> list[schemas.SlaPolicyOut]:
-    keys = [(p.category, p.priority, p.kind) for p in body.items]
+    keys = [(p.category, p.priority, p.kind) for p in body.policies]
     errors = [field_error(f"items[{i}]", "duplicate key") for i, k in enumerate(keys) if k in keys[:i]]
     if (None, None, None) not in keys:
         errors.append(field_error("items", "a global default (no category, priority or kind) is required"))
-    for i, p in enumerate(body.items):
+    for i, p in enumerate(body.policies):
         if p.category is not None and not await repository.category_exists(session, p.category):
             errors.append(field_error(f"items[{i}].category", "unknown category"))
     if errors:
@@ -1304,7 +1304,7 @@ async def replace_policies(session: AsyncSession, body: schemas.SlaPolicySet) ->
             resolve_unit=p.resolve_within.unit.value,
             updated_at=clock.now(),
         )
-        for p in body.items
+        for p in body.policies
     ]
     await repository.replace_policies(session, rows)
     return [policy_out(r) for r in await repository.policy_rows(session)]

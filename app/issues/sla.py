@@ -57,6 +57,7 @@ class Unit(StrEnum):
     WORKING_DAYS = "working_days"  # 工作日
 
 
+UNIT_LABELS: dict[Unit, str] = {Unit.HOURS: "小时", Unit.WORKING_DAYS: "工作日"}
 UNIT_SECONDS: dict[Unit, int] = {Unit.HOURS: 3600, Unit.WORKING_DAYS: 86400}
 
 

@@ -114,29 +114,3 @@ class Page(BaseModel, Generic[T]):
 def example(value: Any) -> dict[str, Any]:
     """``json_schema_extra`` helper for OpenAPI examples."""
     return {"examples": [value]}
-
-
-def openapi_request_body(
-    model: type[BaseModel], *, media_type: str = "application/json", examples: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """``openapi_extra`` documenting a body the endpoint reads itself (raw bytes, forms).
-
-    Nested definitions are inlined so the fragment stands alone in the OpenAPI document.
-    """
-    schema = model.model_json_schema()
-    defs = schema.pop("$defs", {})
-
-    def inline(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return inline(defs[ref.removeprefix("#/$defs/")])
-            return {k: inline(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [inline(v) for v in node]
-        return node
-
-    content: dict[str, Any] = {"schema": inline(schema)}
-    if examples:
-        content["examples"] = examples
-    return {"requestBody": {"required": True, "content": {media_type: content}}}

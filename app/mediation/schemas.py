@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import Field, RootModel
 
 from app.kit.schemas import AwareDatetime, InputModel, OutputModel, Text
 from app.mediation.models import DisputeStatus, DisputeType, PartyRole, ReferredTo, RiskLevel
@@ -39,38 +39,30 @@ class SessionIn(InputModel):
     notes: Text | None = Field(default=None, max_length=10_000)
 
 
-class OutcomeIn(InputModel):
-    # What the validator below checks, said in the schema too.
-    model_config = ConfigDict(
-        json_schema_extra={
-            "anyOf": [
-                {"properties": {"outcome": {"const": "failed"}}},
-                {
-                    "properties": {
-                        "outcome": {"const": "agreement"},
-                        "agreement_text": {"type": "string", "pattern": r"\S"},
-                    },
-                    "required": ["agreement_text"],
-                },
-                {
-                    "properties": {"outcome": {"const": "referred"}, "referred_to": {"not": {"type": "null"}}},
-                    "required": ["referred_to"],
-                },
-            ]
-        }
-    )
+class OutcomeAgreement(InputModel):
+    """调解成功: the agreement reached."""
 
-    outcome: Literal["agreement", "failed", "referred"]
-    agreement_text: Text | None = Field(default=None, max_length=20_000, description="required with agreement")
-    referred_to: ReferredTo | None = Field(default=None, description="required with referred")
+    outcome: Literal["agreement"]
+    agreement_text: Text = Field(min_length=1, max_length=20_000)
 
-    @model_validator(mode="after")
-    def _matching_details(self) -> OutcomeIn:
-        if self.outcome == "agreement" and not self.agreement_text:
-            raise ValueError("agreement_text is required for an agreement")
-        if self.outcome == "referred" and self.referred_to is None:
-            raise ValueError("referred_to is required when referring a case")
-        return self
+
+class OutcomeFailed(InputModel):
+    """调解不成功."""
+
+    outcome: Literal["failed"]
+
+
+class OutcomeReferred(InputModel):
+    """Referred to the judicial or petition (信访) channels."""
+
+    outcome: Literal["referred"]
+    referred_to: ReferredTo
+
+
+class OutcomeIn(RootModel[OutcomeAgreement | OutcomeFailed | OutcomeReferred]):
+    """The outcome, told apart by ``outcome``; each carries what that outcome needs."""
+
+    root: Annotated[OutcomeAgreement | OutcomeFailed | OutcomeReferred, Field(discriminator="outcome")]
 
 
 class FollowUpIn(InputModel):

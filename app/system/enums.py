@@ -19,3 +19,8 @@ def all_enums() -> dict[str, list[dict[str, str]]]:
         name: [{"value": m.value, "label": labels.get(m, m.value)} for m in enum]
         for name, (enum, labels) in sorted(_REGISTRY.items())
     }
+
+
+def labelled_enums() -> list[tuple[type[StrEnum], Mapping[StrEnum, str]]]:
+    """Every registered enum with its labels (the OpenAPI document carries them too)."""
+    return list(_REGISTRY.values())

@@ -70,9 +70,17 @@ async def test_demo_issues_stand_where_the_seed_cases_stand(empty_db_url):
                         cursor = page["next_cursor"]
                         if not cursor:
                             break
-    assert statuses == Counter(case.target_status for case in data.ISSUES)
+            # What a GeoReport client sees without any key: the requests filed through Open311.
+            georeport = await client.get(f"/open311/v2/requests.json?jurisdiction_id={data.CHENGQU}")
+            assert georeport.status_code == 200, georeport.text
+            filed = georeport.json()
+            assert sorted(r["service_code"] for r in filed) == sorted(r.service_code for r in data.OPEN311_REQUESTS)
+            assert all(r["status"] == "open" and r["service_request_id"].startswith("YQ-") for r in filed)
+            assert not any("phone" in r or "first_name" in r for r in filed)
+    filed_statuses = Counter({"reported": len(data.OPEN311_REQUESTS)})
+    assert statuses == Counter(case.target_status for case in data.ISSUES) + filed_statuses
     assert counts == {
-        "issues": len(data.ISSUES),
+        "issues": len(data.ISSUES) + len(data.OPEN311_REQUESTS),
         "diary-entries": len(data.DIARY_ENTRIES),
         "disputes": len(data.DISPUTES),
         "residents": len(data.RESIDENTS),

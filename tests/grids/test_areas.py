@@ -156,6 +156,32 @@ async def test_geojson_import_is_all_or_nothing(client):
     assert (await client.get("/api/v1/areas?q=好社区", headers=auth("admin"))).json()["items"] == []
 
 
+async def test_geojson_import_answers_every_malformed_feature_with_422(client):
+    """The import document is checked against its published schema: a feature that is not an object,
+    properties of the wrong type or too long are 422 ``invalid_geojson`` naming the feature, never a 500."""
+    good = _feature("MAL-C", "社区", "community", "T0101", rect(108.1, 34.1, 108.2, 34.2))
+    cases = {
+        "features[0]": "not a feature",
+        "features[0].properties.parent_code": _feature("MAL-C", "社区", "community", 123, None),
+        "features[0].properties.code": _feature("X" * 33, "社区", "community", "T0101", None),
+        "features[0].properties.name": _feature("MAL-C", "名" * 101, "community", "T0101", None),
+        "features[0].properties": {**good, "properties": ["code"]},
+        "features[0].type": {**good, "type": "Point"},
+        "features[0].geometry": {**good, "geometry": "POLYGON"},
+    }
+    for field, feature in cases.items():
+        doc = {"type": "FeatureCollection", "features": [feature]}
+        r = await client.post("/api/v1/areas/import", json=doc, headers=auth("admin"))
+        assert r.status_code == 422, (field, r.status_code, r.text[:300])
+        assert r.json()["code"] == "invalid_geojson", field
+        assert field in [e["field"] for e in r.json()["errors"]], (field, r.json()["errors"])
+    level = {**good, "properties": {**good["properties"], "level": "province"}}
+    r = await client.post(
+        "/api/v1/areas/import", json={"type": "FeatureCollection", "features": [level]}, headers=auth("admin")
+    )
+    assert r.json()["errors"][0]["allowed"] == ["district", "street", "community", "grid", "micro_grid"]
+
+
 def test_cli_import_areas(tmp_path, db_url, monkeypatch):
     from typer.testing import CliRunner
 

@@ -304,3 +304,25 @@ async def test_open311_errors_are_documented_in_open311_format(client):
             content = op["responses"][status]["content"]
             assert set(content) == {"application/json", "application/xml"}, (op["operationId"], status)
         assert "422" not in op["responses"]
+
+
+async def test_service_discovery_in_json_and_xml(client):
+    """GeoReport v2 discovery: where the endpoint is (absolute), which specification and formats."""
+    r = await client.get(f"{BASE}/discovery.json")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    doc = r.json()
+    assert doc["changeset"] and doc["contact"] and doc["key_service"]
+    [endpoint] = doc["endpoints"]
+    assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
+    assert endpoint["url"] == "http://test/open311/v2"
+    assert endpoint["type"] == "production"
+    assert endpoint["formats"] == ["text/xml", "application/json"]
+    # The url it names answers: the service list is one path below.
+    assert (await client.get(endpoint["url"] + "/services.json", params=J)).status_code == 200
+
+    root = _xml(await client.get(f"{BASE}/discovery.xml"))
+    assert root.tag == "discovery" and root.findtext("changeset") == doc["changeset"]
+    [xml_endpoint] = root.findall("endpoints/endpoint")
+    assert xml_endpoint.findtext("url") == "http://test/open311/v2"
+    assert [f.text for f in xml_endpoint.findall("formats/format")] == ["text/xml", "application/json"]
+    assert (await client.get(f"{BASE}/discovery.yaml")).status_code == 404

@@ -9,6 +9,7 @@ sign, so an admitted role reaching them answers 401 with one of ``SIGNATURE_CODE
 """
 
 from app.auth.roles import Role
+from app.issues.workflow import Action
 
 PUBLIC = "public"
 ALL = frozenset(Role)
@@ -31,6 +32,7 @@ ROUTES: dict[str, frozenset[Role] | str] = {
     "GET /ready": PUBLIC,
     "GET /metrics": PUBLIC,
     "GET /api/v1/meta/enums": PUBLIC,
+    "GET /problems/{code}": PUBLIC,
     "POST /api/v1/auth/token": PUBLIC,
     # users, units, keys
     "GET /api/v1/me": ALL,
@@ -58,7 +60,8 @@ ROUTES: dict[str, frozenset[Role] | str] = {
     "GET /api/v1/issues/export.xlsx": MANAGERS,
     "GET /api/v1/issues/{issue_id}": ISSUE_READERS,
     "PATCH /api/v1/issues/{issue_id}": ISSUE_EDITORS,
-    "POST /api/v1/issues/{issue_id}/actions/{action}": ISSUE_ACTORS,
+    # one operation per workflow action (generated clients get a typed body for each)
+    **{f"POST /api/v1/issues/{{issue_id}}/actions/{action.value}": ISSUE_ACTORS for action in Action},
     "GET /api/v1/issues/{issue_id}/events": ISSUE_READERS,
     "GET /api/v1/issues/{issue_id}/similar": ISSUE_EDITORS,
     "POST /api/v1/issues/{issue_id}/comments": ISSUE_ACTORS,
@@ -120,6 +123,7 @@ ROUTES: dict[str, frozenset[Role] | str] = {
     "GET /api/v1/integrations/hotline/category-map": ADMIN,
     "PUT /api/v1/integrations/hotline/category-map": ADMIN,
     # Open311 GeoReport v2 (POST authenticated by its api_key form field)
+    "GET /open311/v2/discovery.{format}": PUBLIC,
     "GET /open311/v2/services.{format}": PUBLIC,
     "GET /open311/v2/services/{service_code}.{format}": PUBLIC,
     "GET /open311/v2/requests.{format}": PUBLIC,

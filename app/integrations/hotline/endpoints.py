@@ -10,11 +10,12 @@ from app.auth.deps import SettingsDep, require_roles
 from app.auth.roles import Role
 from app.auth.scope import Principal
 from app.db import SessionDep
+from app.errors import PROBLEM_JSON, PROBLEM_REF
 from app.integrations.hotline import schemas, service
 from app.integrations.hotline.schemas import TICKET_NUMBER_PATTERN
+from app.kit.openapi import documented_body
 from app.kit.ratelimit import rate_limit
 from app.kit.routing import Router
-from app.kit.schemas import openapi_request_body
 
 PUSH_LIMIT = Depends(rate_limit("hotline_push", "rate_limit_integration", 60, key="principal"))
 router = Router(prefix="/api/v1/integrations/hotline", tags=["hotline"])
@@ -44,10 +45,7 @@ def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
         422: "Malformed JSON (`malformed_json`), invalid fields (`validation_failed`) or a location "
         "outside the key's area (`outside_scope`), with `errors`",
     }
-    return {
-        c: {"description": text[c], "content": {"application/problem+json": {"schema": {"type": "object"}}}}
-        for c in codes
-    }
+    return {c: {"description": text[c], "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}} for c in codes}
 
 
 def _json(model: Any, status: int, headers: dict[str, str] | None = None) -> Response:
@@ -87,7 +85,7 @@ TICKET_EXAMPLE = {
     "hotline's `due_at` and our SLA policy's. Unknown fields are ignored.",
     responses={200: {"description": "The ticket was received before", "model": schemas.TicketReceipt}}
     | _problems(401, 403, 422),
-    openapi_extra=openapi_request_body(schemas.TicketIn, examples={"ticket": {"value": TICKET_EXAMPLE}}),
+    openapi_extra=documented_body(schemas.TicketIn, examples={"ticket": {"value": TICKET_EXAMPLE}}),
 )
 async def receive_ticket(
     request: Request, session: SessionDep, principal: Integration, settings: SettingsDep
@@ -123,7 +121,7 @@ async def ticket_status(
     "step and the timeline records it; on a closed issue it is kept as a comment with an "
     "`issue_not_open` warning. `supplement` (补充) adds a comment. " + SIGNING_DOC,
     responses=_problems(401, 403, 404, 422),
-    openapi_extra=openapi_request_body(
+    openapi_extra=documented_body(
         schemas.TicketUpdateIn, examples={"urge": {"value": {"type": "urge", "content": "市民来电催促,请尽快处理"}}}
     ),
 )

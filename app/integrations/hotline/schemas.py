@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.issues.workflow import Kind, Outcome, Priority, Rating, Status
 from app.kit.schemas import AwareDatetime, InputModel, OutputModel, Text
+from app.system.enums import register as register_enum
 
 # No leading or trailing spaces (bodies are stripped before the pattern is checked); a plain str, as after
 # Text's validator pydantic would check the pattern but leave it out of the schema. Excludes NUL anyway.
@@ -26,6 +27,9 @@ class Urgency(StrEnum):
     URGENT = "urgent"  # 紧急
     EXTRA_URGENT = "extra_urgent"  # 特急
 
+
+URGENCY_LABELS: dict[Urgency, str] = {Urgency.NORMAL: "一般", Urgency.URGENT: "紧急", Urgency.EXTRA_URGENT: "特急"}
+register_enum("hotline_urgency", Urgency, URGENCY_LABELS)
 
 URGENCY_PRIORITY: dict[Urgency, Priority] = {
     Urgency.NORMAL: Priority.NORMAL,
@@ -69,6 +73,10 @@ class TicketIn(_Inbound):
 class UpdateType(StrEnum):
     URGE = "urge"  # 催办
     SUPPLEMENT = "supplement"  # 补充
+
+
+UPDATE_TYPE_LABELS: dict[UpdateType, str] = {UpdateType.URGE: "催办", UpdateType.SUPPLEMENT: "补充"}
+register_enum("hotline_update_type", UpdateType, UPDATE_TYPE_LABELS)
 
 
 class TicketUpdateIn(_Inbound):

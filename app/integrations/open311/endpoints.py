@@ -81,19 +81,56 @@ JURISDICTION_DOC = (
 )
 OPEN311_ERRORS_SCHEMA = {
     "type": "array",
+    "description": "Open311's error list; the HTTP status is the first error's `code`.",
     "minItems": 1,
     "items": {
         "type": "object",
         "required": ["code", "description"],
         "properties": {"code": {"type": "integer"}, "description": {"type": "string"}},
+        "xml": {"name": "error"},
     },
+    "xml": {"name": "errors", "wrapped": True},
 }
+_FORMATS = ("application/json", "text/xml")
+OPEN311_DISCOVERY_SCHEMA = {
+    "type": "object",
+    "description": "GeoReport v2 service discovery.",
+    "required": ["changeset", "endpoints"],
+    "properties": {
+        "changeset": {"type": "string", "description": "when the endpoints last changed"},
+        "contact": {"type": "string"},
+        "key_service": {"type": "string", "description": "where API keys come from"},
+        "endpoints": {
+            "type": "array",
+            "xml": {"wrapped": True},
+            "items": {
+                "type": "object",
+                "xml": {"name": "endpoint"},
+                "required": ["specification", "url", "type", "formats"],
+                "properties": {
+                    "specification": {"type": "string", "format": "uri"},
+                    "url": {"type": "string", "format": "uri"},
+                    "changeset": {"type": "string"},
+                    "type": {"type": "string", "enum": ["production", "test"]},
+                    "formats": {
+                        "type": "array",
+                        "xml": {"wrapped": True},
+                        "items": {"type": "string", "enum": list(_FORMATS), "xml": {"name": "format"}},
+                    },
+                },
+            },
+        },
+    },
+    "xml": {"name": "discovery"},
+}
+_ERRORS_REF = {"$ref": "#/components/schemas/Open311Errors"}
+_DISCOVERY_REF = {"$ref": "#/components/schemas/Open311Discovery"}
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {
         "description": text + " (Open311 error list)",
         "content": {
-            "application/json": {"schema": OPEN311_ERRORS_SCHEMA, "example": [{"code": status, "description": "…"}]},
-            "application/xml": {},
+            "application/json": {"schema": _ERRORS_REF, "example": [{"code": status, "description": "…"}]},
+            "application/xml": {"schema": _ERRORS_REF},
         },
     }
     for status, text in (
@@ -122,6 +159,25 @@ def _query(request: Request) -> dict[str, list[str]]:
 def _document(rendered: tuple[bytes, str], status: int = 200) -> Response:
     body, media_type = rendered
     return Response(body, status_code=status, media_type=media_type)
+
+
+@router.get(
+    "/discovery.{format}",
+    dependencies=[READ_LIMIT],
+    operation_id="open311_discovery",
+    summary="Service discovery (服务发现)",
+    description="GeoReport v2 service discovery: the endpoint's absolute `url`, its specification, "
+    "`changeset` (when it last changed), type `production` and the formats it answers in.",
+    responses={
+        200: {
+            "content": {"application/json": {"schema": _DISCOVERY_REF}, "application/xml": {"schema": _DISCOVERY_REF}}
+        }
+    },
+)
+async def discovery(request: Request, format: FormatPath) -> Response:
+    f = _format(format)
+    url = str(request.base_url).rstrip("/") + router.prefix
+    return _document(fmt.render_discovery(url, f))
 
 
 @router.get(
@@ -296,11 +352,15 @@ async def unknown(request: Request, rest: str) -> Response:
 
 
 def install_openapi(app: Any) -> None:
-    """Drop the framework's 422 from the Open311 operations: invalid input is answered 400 there."""
+    """Add the Open311 documents' schemas, and drop the framework's 422 from the Open311 operations:
+    invalid input is answered 400 there."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         schema: dict[str, Any] = generate()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.setdefault("Open311Errors", OPEN311_ERRORS_SCHEMA)
+        components.setdefault("Open311Discovery", OPEN311_DISCOVERY_SCHEMA)
         for path, item in schema.get("paths", {}).items():
             if path.startswith(router.prefix + "/"):
                 for operation in item.values():

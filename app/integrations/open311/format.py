@@ -216,7 +216,7 @@ class RequestToken:
 
 # --- rendering ---------------------------------------------------------------------------------
 
-_XML_ITEM_NAMES = {"attributes": "attribute", "values": "value"}
+_XML_ITEM_NAMES = {"attributes": "attribute", "values": "value", "endpoints": "endpoint", "formats": "format"}
 # Characters XML 1.0 cannot carry at all, even escaped; they are dropped from XML output.
 _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -242,7 +242,11 @@ def _xml_fill(parent: ET.Element, data: Mapping[str, Any]) -> None:
         child = ET.SubElement(parent, name)
         if isinstance(value, list):
             for item in value:
-                _xml_fill(ET.SubElement(child, _XML_ITEM_NAMES[name]), item)
+                element = ET.SubElement(child, _XML_ITEM_NAMES[name])
+                if isinstance(item, Mapping):
+                    _xml_fill(element, item)
+                else:
+                    element.text = _xml_text(item)
         elif isinstance(value, Mapping):
             _xml_fill(child, value)
         else:
@@ -298,6 +302,31 @@ def render_post_response(results: Sequence[PostedRequest], fmt: Format) -> tuple
 def render_tokens(tokens: Sequence[RequestToken], fmt: Format) -> tuple[bytes, str]:
     """``GET tokens/{token}``: ``[{service_request_id, token}]``."""
     return _render(fmt, "service_requests", "request", [t.to_open311() for t in tokens])
+
+
+# GeoReport v2 service discovery: where the API is, which version and formats it speaks.
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+CHANGESET = "2026-12-02T00:00:00+08:00"  # when this endpoint last changed in a way clients notice
+
+
+def render_discovery(url: str, fmt: Format) -> tuple[bytes, str]:
+    """``GET discovery``: ``{changeset, contact, key_service, endpoints: [{specification, url, …}]}``."""
+    document = {
+        "changeset": CHANGESET,
+        "contact": "The street office that runs this service (its administrators issue API keys).",
+        "key_service": "Integration API keys (mq_…) are issued by the service's administrators "
+        "(POST /api/v1/api-keys, role integration).",
+        "endpoints": [
+            {
+                "specification": SPECIFICATION,
+                "url": url,
+                "changeset": CHANGESET,
+                "type": "production",
+                "formats": ["text/xml", "application/json"],
+            }
+        ],
+    }
+    return _render(fmt, "discovery", None, [document])
 
 
 def render_errors(errors: Sequence[Open311Error], fmt: Format) -> tuple[bytes, str]:
