@@ -161,12 +161,9 @@ BODY_REFERENCES: dict[str, dict[str, str]] = {
     "POST /api/v1/api-keys": {"user_id": "user", "area_id": "area"},
     "POST /api/v1/areas": {"parent_id": "area"},
     "POST /api/v1/issues": {"area_id": "area"},
-    "POST /api/v1/issues/{issue_id}/actions/{action}": {
-        "into_issue_id": "issue",  # merge
-        "assignee_unit_id": "unit",  # dispatch
-        "assignee_user_id": "user",  # dispatch
-        "photo_ids": "attachment",  # resolve: attachments of this issue
-    },
+    "POST /api/v1/issues/{issue_id}/actions/merge": {"into_issue_id": "issue"},
+    "POST /api/v1/issues/{issue_id}/actions/dispatch": {"assignee_unit_id": "unit", "assignee_user_id": "user"},
+    "POST /api/v1/issues/{issue_id}/actions/resolve": {"photo_ids": "attachment"},  # attachments of this issue
     "POST /api/v1/diary-entries": _DIARY_LINKS,
     "PATCH /api/v1/diary-entries/{entry_id}": _DIARY_LINKS,
     "POST /api/v1/diary-entries/batch": _DIARY_LINKS,
@@ -178,9 +175,8 @@ BODY_REFERENCES: dict[str, dict[str, str]] = {
     "POST /api/v1/disputes/{dispute_id}/sessions": {"mediator_id": "user"},
     "POST /api/v1/webhooks": {"area_id": "area", "api_key_id": "api_key"},
 }
-# Bodies the OpenAPI schema leaves open (one route, a body per action; a batch of loose items):
-# their id fields are read from these models.
+# Bodies whose id fields are also read from the models the server validates them with (a batch of
+# items each answered on its own), beside what the OpenAPI document declares.
 OPEN_BODIES = {
-    "POST /api/v1/issues/{issue_id}/actions/{action}": "app.issues.schemas:ACTION_BODIES",
     "POST /api/v1/diary-entries/batch": "app.diary.schemas:DiaryBatchItem",
 }

@@ -355,8 +355,9 @@ def _case(key: str, field: str, mine: dict[str, str], far_id: str) -> tuple[str,
             {"url": "http://127.0.0.1:9/hook", "event_types": ["issue.created"]},
         ),
     }
-    if key == "POST /api/v1/issues/{issue_id}/actions/{action}":
+    if key.startswith("POST /api/v1/issues/{issue_id}/actions/"):
         name, issue_id, actor, rest = action[field]
+        assert key.endswith("/" + name), (key, field)
         value = [far_id] if field.endswith("_ids") else far_id
         return actor, "POST", f"{v1}/issues/{issue_id}/actions/{name}", {**rest, field: value}
     who, method, url, body = cases[key]
