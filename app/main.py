@@ -24,6 +24,7 @@ from app.integrations.open311 import endpoints as open311
 from app.kit.runtime import tune_gc
 from app.middleware import RequestMiddleware
 from app.observability import configure_logging, watch_pool
+from app.replicas import LSN_HEADER, ReadYourWrites, Replicas, note_commit
 from app.routers import PRIVATE_ROUTERS, PUBLIC_ROUTERS, SELF_DOCUMENTED_ROUTERS
 from app.system.endpoints import calendar_warnings
 from app.worker import install as install_housekeeping
@@ -59,6 +60,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.read_sessionmaker = read_session_factory(engine)
         app.state.read_pool = ReadPool(engine, settings)
         await app.state.read_pool.start()
+        app.state.replicas = Replicas.open(settings, engine, app.state.read_pool)
+        await app.state.replicas.start()
+        if app.state.replicas.enabled:
+            app.state.after_commit = note_commit
         try:
             for hook in app.state.startup_hooks:
                 await hook(app)
@@ -67,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             for hook in reversed(app.state.shutdown_hooks):
                 await hook(app)
+            await app.state.replicas.close()
             await app.state.read_pool.close()
             await engine.dispose()
 
@@ -109,9 +115,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key"],
-            expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key", LSN_HEADER],
+            expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID", LSN_HEADER],
         )
+    if settings.database_replica_urls:
+        app.add_middleware(ReadYourWrites, sticky_seconds=settings.database_replica_sticky_seconds)
     app.add_middleware(
         RequestMiddleware,
         max_body_bytes=settings.max_body_bytes,
