@@ -38,7 +38,7 @@ run: $(STAMP_RUN)
 
 # The linter and the type checker first (seconds), then the suite.
 test: lint typecheck
-	@bash scripts/ensure-test-tools.sh chromium docker-compose || true
+	@bash scripts/ensure-test-tools.sh chromium docker-compose pgbouncer || true
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # wrk (the load generator) is installed where it can be, and required before the data is generated.

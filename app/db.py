@@ -174,12 +174,16 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+def read_session_factory(engine: AsyncEngine, *, autocommit: bool = True) -> async_sessionmaker[AsyncSession]:
     """Sessions whose statements each run on their own (autocommit), for reads: no BEGIN and no
     COMMIT round trips. They refuse to flush, so an accidental write fails loudly instead of
-    being committed piecemeal."""
+    being committed piecemeal.
+
+    Behind a transaction-pooling PgBouncer (``autocommit=False``) they read in a transaction
+    instead: SQLAlchemy prepares each statement before running it, and outside a transaction the
+    two may reach different server connections."""
     return async_sessionmaker(
-        engine.execution_options(isolation_level="AUTOCOMMIT"),
+        engine.execution_options(isolation_level="AUTOCOMMIT") if autocommit else engine,
         expire_on_commit=False,
         autoflush=False,
         info={"read_only": True},

@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         watch_pool(engine)
         app.state.engine = engine
         app.state.sessionmaker = session_factory(engine)
-        app.state.read_sessionmaker = read_session_factory(engine)
+        app.state.read_sessionmaker = read_session_factory(engine, autocommit=settings.db_pooler != "pgbouncer")
         app.state.read_pool = ReadPool(engine, settings)
         await app.state.read_pool.start()
         app.state.replicas = Replicas.open(settings, engine, app.state.read_pool)

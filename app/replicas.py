@@ -140,7 +140,7 @@ class Replicas:
             "primary",
             engine,
             session_factory(engine),
-            read_session_factory(engine),
+            read_session_factory(engine, autocommit=settings.db_pooler != "pgbouncer"),
             read_pool,
             is_primary=True,
             up=True,
@@ -156,7 +156,7 @@ class Replicas:
                     name,
                     replica_engine,
                     session_factory(replica_engine),
-                    read_session_factory(replica_engine),
+                    read_session_factory(replica_engine, autocommit=settings.db_pooler != "pgbouncer"),
                     ReplicaReadPool(replica_engine, settings, replicas, name),
                 )
             )
