@@ -250,6 +250,24 @@ class Replicas:
 
         return hook
 
+    def report(self) -> list[dict[str, Any]]:
+        """Each replica as the last probe found it, for ``/ready`` (with a warning when skipped)."""
+        usable = self.usable()
+        out: list[dict[str, Any]] = []
+        for node in self.members:
+            entry: dict[str, Any] = {
+                "name": node.name,
+                "up": node.up,
+                "lag_seconds": round(node.lag, 3) if node.up else None,
+                "replayed_lsn": format_lsn(node.replay_lsn) if node.replay_lsn else None,
+                "used": node in usable,
+            }
+            if node not in usable:
+                why = "down" if not node.up else f"{node.lag:.1f} s behind"
+                entry["warning"] = f"Read replica {node.name} is not read from ({why}): its reads go to the primary."
+            out.append(entry)
+        return out
+
     # --- choosing -------------------------------------------------------------------------------
 
     def usable(self) -> list[Node]:

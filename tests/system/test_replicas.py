@@ -153,6 +153,7 @@ async def test_a_replica_too_far_behind_is_skipped(pair, service):
             return service.state.replicas.usable() == []
 
         await _until(skipped, "the replica's lag past the allowed second")
+        assert any("replica-1 is not read from" in w for w in (await bystander.get("/ready")).json()["warnings"])
         # Replay is still paused, so only the primary can show it.
         assert await _standby(pair, "SELECT pg_is_wal_replay_paused()")
         assert "落后副本测试" in await _titles(bystander)
@@ -186,9 +187,11 @@ async def test_reads_of_a_stopped_replica_fall_back_to_the_primary(pair, service
         for name, (url, headers) in reads.items():
             r = await reader.get(url, headers=headers)
             assert r.status_code == 200, (name, r.text)
-        stats = await reader.get("/api/v1/stats/overview", headers=auth("street_admin"))
-        assert stats.status_code == 200
-        assert service.state.replicas.usable() == []
+        # The service stays ready, and tells the operator.
+        ready = await reader.get("/ready")
+        assert ready.status_code == 200
+        assert ready.json()["replicas"][0]["up"] is False
+        assert any("replica-1 is not read from (down)" in w for w in ready.json()["warnings"])
 
 
 async def test_a_malformed_position_is_refused(pair, service):
