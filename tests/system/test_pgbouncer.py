@@ -69,7 +69,6 @@ auth_file = {workdir}/users.txt
 pool_mode = transaction
 default_pool_size = 2
 max_client_conn = 500
-server_reset_query =
 logfile = {workdir}/pgbouncer.log
 pidfile = {workdir}/pgbouncer.pid
 """
