@@ -120,6 +120,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     if settings.database_replica_urls:
         app.add_middleware(ReadYourWrites, sticky_seconds=settings.database_replica_sticky_seconds)
+    if settings.db_pooler == "pgbouncer" and not settings.database_direct_url:
+        logging.getLogger("minqing.db").warning(
+            "MINQING_DB_POOLER=pgbouncer without MINQING_DATABASE_DIRECT_URL: LISTEN goes through the pooler, "
+            "which does not keep it; live events and webhooks then wait for their next poll"
+        )
     app.add_middleware(
         RequestMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -439,6 +439,8 @@ class ReadYourWrites:
                 if position is not None:
                     text = format_lsn(position)
                     cookie = f"{LSN_COOKIE}={text}; Max-Age={self.sticky_seconds}; Path=/; HttpOnly; SameSite=Lax"
+                    if scope.get("scheme") == "https":
+                        cookie += "; Secure"
                     message["headers"] = [
                         *message.get("headers", []),
                         (LSN_HEADER.lower().encode(), text.encode()),

@@ -158,6 +158,19 @@ async def test_a_replica_too_far_behind_is_skipped(pair, service):
         assert await _standby(pair, "SELECT pg_is_wal_replay_paused()")
         assert "落后副本测试" in await _titles(bystander)
 
+        # Replay resumes: once caught up the replica is read from again, and stays so while nothing
+        # is written (an idle primary is no lag), though more than the lag allowed passes.
+        await _standby(pair, "SELECT pg_wal_replay_resume()")
+
+        async def back() -> bool:
+            await service.state.replicas.probe()
+            return len(service.state.replicas.usable()) == 1
+
+        await _until(back, "the replica caught up")
+        await asyncio.sleep(1.5)
+        await service.state.replicas.probe()
+        assert len(service.state.replicas.usable()) == 1
+
 
 async def test_reads_of_a_stopped_replica_fall_back_to_the_primary(pair, service):
     await _paused(pair, service)
@@ -192,6 +205,15 @@ async def test_reads_of_a_stopped_replica_fall_back_to_the_primary(pair, service
         assert ready.status_code == 200
         assert ready.json()["replicas"][0]["up"] is False
         assert any("replica-1 is not read from (down)" in w for w in ready.json()["warnings"])
+
+    # Started again, the replica is found by the next probe and read from.
+    await asyncio.to_thread(dbserver.start_standby_again, pair.standby_dir)
+
+    async def back() -> bool:
+        await service.state.replicas.probe()
+        return len(service.state.replicas.usable()) == 1
+
+    await _until(back, "the replica back")
 
 
 async def test_a_malformed_position_is_refused(pair, service):
