@@ -355,43 +355,43 @@ async def replica_pool(request: Request) -> ReadPool:
 
 @asynccontextmanager
 async def replica_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A read session (statements in autocommit, no writes) on :func:`read_node`. On a replica its
-    first round trip checks the server is there and still a standby — a replica that went away
-    since the last probe costs no error, the read is served by the primary."""
+    """A read session (no writes) on :func:`read_node`. On a replica its first round trip checks
+    the server is there and still a standby: a replica that went away since the last probe costs
+    no error, the read is served by the primary."""
     node = await read_node(request)
-    if not node.is_primary:
-        session = node.read_sessionmaker()
-        try:
-            replayed = await session.scalar(sa.text("SELECT pg_last_wal_replay_lsn()::text"))
-            if replayed is None:
-                _replicas(request).mark_down(node.name, None, why="not a hot standby")
-        except Exception as exc:
+    session = await _checked(request, node) if not node.is_primary else None
+    if session is None:
+        session = _replicas(request).primary.read_sessionmaker()
+    try:
+        yield session
+    except BaseException as exc:
+        if is_database_unavailable(exc):
             await abandon(session, exc)
-            await session.close()
-            if not is_database_unavailable(exc):
-                raise
-            _replicas(request).mark_down(node.name, exc)
-        else:
-            if replayed is not None:
-                node.note_replayed(parse_lsn(replayed) or 0)
-                try:
-                    yield session
-                except BaseException as exc:
-                    if is_database_unavailable(exc):
-                        await abandon(session, exc)
-                    raise
-                finally:
-                    await session.close()
-                return
-            await session.close()
-        node = request.state.read_node = _replicas(request).primary
-    async with node.read_sessionmaker() as session:
-        try:
-            yield session
-        except BaseException as exc:
-            if is_database_unavailable(exc):
-                await abandon(session, exc)
+        raise
+    finally:
+        await session.close()
+
+
+async def _checked(request: Request, node: Node) -> AsyncSession | None:
+    """A read session on the replica ``node`` once it has answered as a standby; else None, with
+    the replica marked down and the rest of the request's reads sent to the primary."""
+    session = node.read_sessionmaker()
+    try:
+        replayed = parse_lsn(await session.scalar(sa.text("SELECT pg_last_wal_replay_lsn()::text")))
+    except Exception as exc:
+        await abandon(session, exc)
+        await session.close()
+        if not is_database_unavailable(exc):
             raise
+        _replicas(request).mark_down(node.name, exc)
+    else:
+        if replayed is not None:
+            node.note_replayed(replayed)
+            return session
+        await session.close()
+        _replicas(request).mark_down(node.name, None, why="not a hot standby")
+    request.state.read_node = _replicas(request).primary
+    return None
 
 
 async def get_replica_session(request: Request) -> AsyncIterator[AsyncSession]:
