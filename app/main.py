@@ -38,6 +38,10 @@ Conventions: JSON in snake_case, RFC 3339 timestamps, UUIDv7 ids, keyset paginat
 creating POSTs, and RFC 9457 `application/problem+json` errors with a stable `code`. Cursors
 (`next_cursor`, the sync feed's cursor) are opaque and signed: each only works unaltered, on the list
 it came from and for the caller it was issued to — anything else is 422 `invalid_cursor`.
+
+With read replicas, lists, stats, exports, the sync feed and Open311's reads may be served a few
+seconds behind the latest writes. A write's response carries `X-Minqing-Lsn` (and a short-lived
+`minqing_lsn` cookie): send the header back, or keep the cookie, and your reads see your writes.
 """
 
 
