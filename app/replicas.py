@@ -57,6 +57,7 @@ from app.db import (
     session_factory,
 )
 from app.errors import ValidationFailed, field_error
+from app.observability import REPLICA_LAG, REPLICA_READS, REPLICA_UP
 
 log = logging.getLogger("minqing.replicas")
 
@@ -228,6 +229,9 @@ class Replicas:
             if not node.up:
                 log.info("%s is up (lag %.1f s)", node.name, node.lag)
             node.up = True
+            REPLICA_LAG.labels(node.name).set(node.lag)
+        for node in self.members:
+            REPLICA_UP.labels(node.name).set(1 if node in self.usable() else 0)
 
     def _lag(self, replayed: int, now: float) -> float:
         """Seconds since the primary was at the oldest position the replica has not replayed."""
@@ -242,6 +246,7 @@ class Replicas:
                 if node.up:
                     log.warning("%s is down: %s; reads go to the primary", name, why or type(exc).__name__)
                 node.up = False
+                REPLICA_UP.labels(name).set(0)
 
     def _engine_error_hook(self, name: str) -> Any:
         def hook(context: sa.engine.ExceptionContext) -> None:
@@ -343,6 +348,8 @@ async def read_node(request: Request) -> Node:
         replicas = _replicas(request)
         chosen = await replicas.choose(requested_lsn(request)) if replicas.enabled else replicas.primary
         request.state.read_node = chosen
+        if replicas.enabled:
+            REPLICA_READS.labels(chosen.name).inc()
     if not chosen.up:  # went down since it was chosen: the rest of the request reads the primary
         chosen = request.state.read_node = _replicas(request).primary
     return chosen

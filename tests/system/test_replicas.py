@@ -205,6 +205,9 @@ async def test_reads_of_a_stopped_replica_fall_back_to_the_primary(pair, service
         assert ready.status_code == 200
         assert ready.json()["replicas"][0]["up"] is False
         assert any("replica-1 is not read from (down)" in w for w in ready.json()["warnings"])
+        metrics = (await reader.get("/metrics")).text
+        assert 'minqing_db_replica_up{replica="replica-1"} 0.0' in metrics
+        assert 'minqing_db_replica_reads_total{server="replica-1"}' in metrics
 
     # Started again, the replica is found by the next probe and read from.
     await asyncio.to_thread(dbserver.start_standby_again, pair.standby_dir)
