@@ -32,6 +32,12 @@ def _every_command() -> None:
     _metrics_dir(default=None, fresh=False)
 
 
+def _direct_url(settings: Settings) -> str:
+    """Where migrations (a session-level advisory lock) and maintenance go: MINQING_DATABASE_DIRECT_URL
+    when the service reaches PostgreSQL through a pooler, else the database URL."""
+    return settings.database_direct_url or _database_url(settings)
+
+
 def _database_url(settings: Settings, *, start_embedded: bool = True) -> str:
     """DATABASE_URL, or the embedded server's URL (started if needed, stopped when this process exits)."""
     if settings.database_url:
@@ -116,7 +122,7 @@ def serve(
     _ensure_data_keys(settings)
     get_settings.cache_clear()
     if migrate:
-        _migrate(url)
+        _migrate(settings.database_direct_url or url)
     if demo:
         from app.demo.load import DEMO_LOGINS, seed_demo
 
@@ -242,7 +248,7 @@ def migrate_cmd(
     refused unless --allow-data-loss is given.
     """
     settings = get_settings()
-    _migrate(_database_url(settings), downgrade_to=downgrade, allow_data_loss=allow_data_loss)
+    _migrate(_direct_url(settings), downgrade_to=downgrade, allow_data_loss=allow_data_loss)
     console.print("[green]migrations applied[/]")
 
 
@@ -413,14 +419,14 @@ def stats_rebuild_cmd() -> None:
 
     Writers wait while it runs; the aggregates are rebuilt for the configured time zone."""
     settings = get_settings()
-    asyncio.run(_stats(_database_url(settings), "rebuild"))
+    asyncio.run(_stats(_direct_url(settings), "rebuild"))
     console.print(f"stats aggregates rebuilt ({settings.timezone})")
 
 
 @stats_app.command("compact")
 def stats_compact_cmd() -> None:
     """Fold the aggregates' delta rows now (the service does it every minute by itself)."""
-    folded = asyncio.run(_stats(_database_url(get_settings()), "compact"))
+    folded = asyncio.run(_stats(_direct_url(get_settings()), "compact"))
     console.print(f"folded {folded} delta rows")
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -29,6 +29,32 @@ class Settings(BaseSettings):
     db_connect_timeout: float = Field(default=3.0, gt=0)
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
     db_echo: bool = False
+    # Scaling past one machine: hot standbys for the reads that tolerate a bounded lag, a pooler in
+    # front of PostgreSQL, and a direct connection for what a pooler cannot carry.
+    database_replica_urls: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="hot standbys for stats, lists, exports, the sync feed and Open311 reads (comma-separated)",
+    )
+    database_replica_max_lag_seconds: float = Field(
+        default=5.0, gt=0, description="a replica further behind the primary than this is not read from"
+    )
+    database_replica_probe_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="how often each process measures the replicas' lag (and finds a stopped one back)",
+    )
+    database_replica_sticky_seconds: int = Field(
+        default=60, ge=1, description="lifetime of the read-your-writes cookie set after a write"
+    )
+    database_direct_url: str | None = Field(
+        default=None, description="PostgreSQL itself, not a pooler: LISTEN/NOTIFY, migrations, maintenance"
+    )
+    db_pooler: Literal["none", "pgbouncer"] = Field(
+        default="none", description="pgbouncer: transaction pooling (no statement cache, no startup settings)"
+    )
+    database_statement_cache: int = Field(
+        default=100, ge=0, le=10_000, description="prepared statements cached per connection (0: none)"
+    )
 
     # Auth
     jwt_secret: SecretStr = SecretStr("")
@@ -105,6 +131,28 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     access_log: bool = True
+
+    @field_validator("database_replica_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @property
+    def direct_database_url(self) -> str | None:
+        """Where LISTEN, migrations and session-level work go: PostgreSQL itself, never a pooler."""
+        return self.database_direct_url or self.database_url
+
+    @property
+    def statement_cache_size(self) -> int:
+        """Prepared statements per connection: none behind a transaction-pooling PgBouncer."""
+        return 0 if self.db_pooler == "pgbouncer" else self.database_statement_cache
 
     def require_jwt_secret(self) -> str:
         secret = self.jwt_secret.get_secret_value()

@@ -98,21 +98,36 @@ def to_async_url(url: str) -> str:
 
 
 def _connect_args(settings: Settings) -> dict[str, Any]:
+    """asyncpg's connection arguments. Behind a transaction-pooling PgBouncer the statement timeout
+    is not a startup parameter (PgBouncer refuses those it does not know; and a server connection
+    serves many clients): each transaction sets it with ``SET LOCAL`` instead (see
+    :func:`create_engine`), and statements outside a transaction are bounded by the client-side
+    ``command_timeout``, whose expiry cancels the statement on the server."""
+    server_settings = {"application_name": "minqing", "timezone": "UTC"}
+    if settings.db_pooler != "pgbouncer":
+        server_settings["statement_timeout"] = str(settings.db_statement_timeout_ms)
     return {
         "timeout": settings.db_connect_timeout,
         "command_timeout": max(settings.db_statement_timeout_ms / 1000 + 5, 10),
-        "server_settings": {
-            "application_name": "minqing",
-            "statement_timeout": str(settings.db_statement_timeout_ms),
-            "timezone": "UTC",
-        },
+        "statement_cache_size": settings.statement_cache_size,
+        "server_settings": server_settings,
     }
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
 
 
 def create_engine(settings: Settings, url: str | None = None, **overrides: Any) -> AsyncEngine:
     url = url or settings.database_url
     if not url:
         raise RuntimeError("DATABASE_URL is not set")
+    connect_args = _connect_args(settings)
+    if settings.statement_cache_size == 0:
+        # No statement outlives its transaction, and no two share a name: a transaction-pooling
+        # PgBouncer may run each transaction on another server connection.
+        connect_args["prepared_statement_cache_size"] = 0
+        connect_args["prepared_statement_name_func"] = _unique_statement_name
     options: dict[str, Any] = {
         "pool_size": settings.db_pool_size,
         "max_overflow": settings.db_max_overflow,
@@ -123,12 +138,26 @@ def create_engine(settings: Settings, url: str | None = None, **overrides: Any) 
         "pool_pre_ping": False,
         "pool_recycle": 1800,
         "echo": settings.db_echo,
-        "connect_args": _connect_args(settings),
+        "connect_args": connect_args,
     }
     options.update(overrides)
     engine = create_async_engine(to_async_url(url), **options)
     sa.event.listen(engine.sync_engine, "handle_error", _discard_broken_connection)
+    if settings.db_pooler == "pgbouncer" and settings.db_statement_timeout_ms:
+        sa.event.listen(engine.sync_engine, "begin", _statement_timeout_setter(settings.db_statement_timeout_ms))
     return engine
+
+
+def _statement_timeout_setter(timeout_ms: int) -> Any:
+    """``SET LOCAL statement_timeout`` at the start of each transaction (behind a pooler, where it
+    cannot be a startup parameter); statements in autocommit have no transaction to set it in."""
+    statement = f"SET LOCAL statement_timeout = {int(timeout_ms)}"
+
+    def on_begin(conn: sa.Connection) -> None:
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            conn.exec_driver_sql(statement)
+
+    return on_begin
 
 
 def _discard_broken_connection(context: sa.engine.ExceptionContext) -> None:
@@ -145,12 +174,16 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+def read_session_factory(engine: AsyncEngine, *, autocommit: bool = True) -> async_sessionmaker[AsyncSession]:
     """Sessions whose statements each run on their own (autocommit), for reads: no BEGIN and no
     COMMIT round trips. They refuse to flush, so an accidental write fails loudly instead of
-    being committed piecemeal."""
+    being committed piecemeal.
+
+    Behind a transaction-pooling PgBouncer (``autocommit=False``) they read in a transaction
+    instead: SQLAlchemy prepares each statement before running it, and outside a transaction the
+    two may reach different server connections."""
     return async_sessionmaker(
-        engine.execution_options(isolation_level="AUTOCOMMIT"),
+        engine.execution_options(isolation_level="AUTOCOMMIT") if autocommit else engine,
         expire_on_commit=False,
         autoflush=False,
         info={"read_only": True},
@@ -190,6 +223,9 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
             await abandon(session, exc)
             raise
         await _commit(session)
+    after_commit = getattr(request.app.state, "after_commit", None)
+    if after_commit is not None:  # the read-your-writes position, with replicas (app.replicas)
+        await after_commit(request)
 
 
 async def _commit(session: AsyncSession) -> None:
@@ -256,9 +292,9 @@ class ReadPool:
 
     def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
         _args, options = engine.dialect.create_connect_args(engine.url)
+        options.update(_connect_args(settings))
         options.pop("prepared_statement_cache_size", None)
         options.pop("prepared_statement_name_func", None)
-        options.update(_connect_args(settings))
         self.engine = engine
         self.timeout = settings.db_pool_timeout
         self.pool = asyncpg.create_pool(

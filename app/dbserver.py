@@ -104,3 +104,52 @@ def socket_dir(server: Any) -> str | None:
 def start_again(data_dir: Path, socket_directory: str) -> None:
     """Start a stopped embedded server with the options it was first started with."""
     pg_ctl(data_dir, "-w", "-o", '-h ""', "-o", f"-k {socket_directory}", "-l", str(data_dir / "log"), "start")
+
+
+def _system_user() -> str | None:
+    return "embedded_postgres" if hasattr(os, "geteuid") and os.geteuid() == 0 else None
+
+
+def start_standby(server: Any, data_dir: Path, database: str = DEFAULT_DB) -> str:
+    """A hot standby of the embedded ``server`` in ``data_dir``: PostgreSQL's own streaming
+    replication (``pg_basebackup -R``), listening on a Unix socket of its own. Returns its URL.
+    For trying read replicas locally and for the tests; stop it with :func:`stop`."""
+    _embedded()
+    import shutil
+
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    user = _system_user()
+    data_dir = data_dir.resolve()
+    sockets = data_dir.parent / f"{data_dir.name}-socket"
+    for path, mode in ((data_dir, 0o700), (sockets, 0o777)):
+        path.mkdir(parents=True, exist_ok=True)
+        if user is not None:
+            shutil.chown(path, user, user)
+        path.chmod(mode)
+    info = server.get_postmaster_info()
+    primary_host = str(info.socket_dir) if info.socket_dir is not None else info.hostname
+    port = str(info.port or 5432)
+    basebackup = [str(Path(POSTGRES_BIN_PATH) / "pg_basebackup"), "-D", str(data_dir), "-R", "-X", "stream"]
+    subprocess.run(
+        [*basebackup, "-c", "fast", "-h", primary_host, "-p", port, "-U", "postgres"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+        user=user,
+    )
+    start_standby_again(data_dir)
+    return f"postgresql://postgres@/{database}?host={quote(str(sockets))}&port={port}"
+
+
+def start_standby_again(data_dir: Path) -> None:
+    """Start (again) a standby made by :func:`start_standby`."""
+    data_dir = data_dir.resolve()
+    sockets = data_dir.parent / f"{data_dir.name}-socket"
+    port = "5432"
+    auto_conf = (data_dir / "postgresql.auto.conf").read_text()
+    for part in auto_conf.split():
+        if part.startswith("port="):
+            port = part.split("=", 1)[1].strip("'")
+    options = ("-o", '-h ""', "-o", f"-k {sockets}", "-o", f"-p {port}")
+    pg_ctl(data_dir, "-w", "-t", "60", *options, "-l", str(data_dir / "log"), "start")

@@ -26,6 +26,7 @@ from app.kit import openapi as openapi_document
 from app.kit.runtime import tune_gc
 from app.middleware import RequestMiddleware
 from app.observability import configure_logging, watch_pool
+from app.replicas import LSN_HEADER, ReadYourWrites, Replicas, note_commit
 from app.routers import PRIVATE_ROUTERS, PUBLIC_ROUTERS, SELF_DOCUMENTED_ROUTERS
 from app.system.endpoints import calendar_warnings
 from app.worker import install as install_housekeeping
@@ -39,6 +40,10 @@ Conventions: JSON in snake_case, RFC 3339 timestamps, UUIDv7 ids, keyset paginat
 creating POSTs, and RFC 9457 `application/problem+json` errors with a stable `code`. Cursors
 (`next_cursor`, the sync feed's cursor) are opaque and signed: each only works unaltered, on the list
 it came from and for the caller it was issued to — anything else is 422 `invalid_cursor`.
+
+With read replicas, lists, stats, exports, the sync feed and Open311's reads may be served a few
+seconds behind the latest writes. A write's response carries `X-Minqing-Lsn` (and a short-lived
+`minqing_lsn` cookie): send the header back, or keep the cookie, and your reads see your writes.
 """
 
 
@@ -58,9 +63,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         watch_pool(engine)
         app.state.engine = engine
         app.state.sessionmaker = session_factory(engine)
-        app.state.read_sessionmaker = read_session_factory(engine)
+        app.state.read_sessionmaker = read_session_factory(engine, autocommit=settings.db_pooler != "pgbouncer")
         app.state.read_pool = ReadPool(engine, settings)
         await app.state.read_pool.start()
+        app.state.replicas = Replicas.open(settings, engine, app.state.read_pool)
+        await app.state.replicas.start()
+        if app.state.replicas.enabled:
+            app.state.after_commit = note_commit
         try:
             for hook in app.state.startup_hooks:
                 await hook(app)
@@ -69,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             for hook in reversed(app.state.shutdown_hooks):
                 await hook(app)
+            await app.state.replicas.close()
             await app.state.read_pool.close()
             await engine.dispose()
 
@@ -117,8 +127,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key"],
-            expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID"],
+            allow_headers=["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key", LSN_HEADER],
+            expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID", LSN_HEADER],
+        )
+    if settings.database_replica_urls:
+        app.add_middleware(ReadYourWrites, sticky_seconds=settings.database_replica_sticky_seconds)
+    if settings.db_pooler == "pgbouncer" and not settings.database_direct_url:
+        logging.getLogger("minqing.db").warning(
+            "MINQING_DB_POOLER=pgbouncer without MINQING_DATABASE_DIRECT_URL: LISTEN goes through the pooler, "
+            "which does not keep it; live events and webhooks then wait for their next poll"
         )
     app.add_middleware(
         RequestMiddleware,

@@ -84,6 +84,21 @@ LATENCY = Histogram(
 POOL_CHECKED_OUT = Gauge("minqing_db_pool_checked_out", "connections in use, all workers", multiprocess_mode="livesum")
 POOL_SIZE = Gauge("minqing_db_pool_size", "configured pool size, all workers", multiprocess_mode="livesum")
 
+# Read replicas (app.replicas): where the replica-tolerant reads went, and each replica's state as the
+# last probe found it (label values: "primary" and "replica-1" … from the configuration, a fixed set).
+REPLICA_READS = Counter(
+    "minqing_db_replica_reads_total", "Requests with replica-tolerant reads, by the server that served them", ["server"]
+)
+REPLICA_UP = Gauge(
+    "minqing_db_replica_up", "1 when a read replica is read from", ["replica"], multiprocess_mode="livemin"
+)
+REPLICA_LAG = Gauge(
+    "minqing_db_replica_lag_seconds",
+    "seconds a read replica is behind the primary",
+    ["replica"],
+    multiprocess_mode="livemax",
+)
+
 WEBHOOK_DELIVERIES = Counter(
     "minqing_webhook_deliveries_total",
     "Webhook delivery attempts by outcome (delivered, retry, dead, gone, lease_lost)",

@@ -35,7 +35,7 @@ target_metadata = [Base.metadata, stats_metadata]
 
 
 def _url() -> str:
-    url = config.attributes.get("database_url") or get_settings().database_url
+    url = config.attributes.get("database_url") or get_settings().direct_database_url  # never through a pooler
     if not url:
         raise RuntimeError("Set DATABASE_URL (or run through `minqing migrate`, which starts the embedded server)")
     return to_async_url(url)

@@ -2,12 +2,14 @@
 # Installs the Debian packages named as arguments when they are missing, where it can (root and
 # apt-get); otherwise says what is missing. Used by `make test` for the optional tools some tests use
 # (they skip with a clear message without them: chromium for the dashboard's browser test,
-# docker-compose to validate docker-compose.yml offline) and by `make bench` for wrk.
+# docker-compose to validate docker-compose.yml offline, pgbouncer to run the service through a
+# transaction-pooling PgBouncer) and by `make bench` for wrk.
 set -u
-[ $# -eq 0 ] && set -- chromium docker-compose
+[ $# -eq 0 ] && set -- chromium docker-compose pgbouncer
 need=()
 for tool in "$@"; do
-  command -v "$tool" >/dev/null 2>&1 || need+=("$tool")
+  # pgbouncer installs to /usr/sbin, which a non-root PATH may lack
+  command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || need+=("$tool")
 done
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "${MINQING_SKIP_APT:-0}" = "1" ]; then

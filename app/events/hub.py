@@ -185,7 +185,10 @@ class Hub:
                 await self._task
 
     def _dsn(self) -> str:
-        return to_async_url(self.settings.database_url or "").replace("postgresql+asyncpg://", "postgresql://", 1)
+        # LISTEN needs a session of its own on PostgreSQL itself: never through a pooler.
+        return to_async_url(self.settings.direct_database_url or "").replace(
+            "postgresql+asyncpg://", "postgresql://", 1
+        )
 
     async def _run(self) -> None:
         while not self._stopping.is_set():

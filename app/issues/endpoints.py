@@ -14,7 +14,7 @@ from app.auth.deps import CredentialsDep, SettingsDep, principal_for, require_ro
 from app.auth.roles import Role
 from app.auth.scope import Principal
 from app.config import Settings
-from app.db import ReadSessionDep, SessionDep, request_session
+from app.db import SessionDep, request_session
 from app.errors import NotFound, ValidationFailed, field_error, problem_responses
 from app.grids import service as grids
 from app.issues import export, files, repository, schemas, service
@@ -28,6 +28,7 @@ from app.kit.ratelimit import rate_limit
 from app.kit.routing import Router
 from app.kit.schemas import Page, QueryDatetime
 from app.kit.tokens import BIGINT
+from app.replicas import ReplicaSessionDep, read_node
 
 router = Router(prefix="/api/v1/issues", tags=["issues"])
 config_router = Router(prefix="/api/v1", tags=["issues"])
@@ -148,7 +149,7 @@ AreaFilter = Annotated[uuid.UUID | None, Query(description="an area in your juri
 
 
 async def _reader_and_area(
-    request: Request, session: ReadSessionDep, creds: CredentialsDep, area_id: AreaFilter = None
+    request: Request, session: ReplicaSessionDep, creds: CredentialsDep, area_id: AreaFilter = None
 ) -> tuple[Principal, str | None]:
     """The caller admitted as a reader and the path of ``area_id`` in their jurisdiction: one
     statement for a bearer token. A dependency, so the caller is authenticated before the filters
@@ -176,7 +177,7 @@ ReaderAndArea = Annotated[tuple[Principal, str | None], Depends(_reader_and_area
     responses=problem_responses(403, 422),
 )
 async def list_issues(
-    session: ReadSessionDep,
+    session: ReplicaSessionDep,
     reader: ReaderAndArea,
     f: Filters,
     settings: SettingsDep,
@@ -229,14 +230,14 @@ _EXPORT_DOC = (
 )
 async def export_csv(
     request: Request,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     principal: Manager,
     settings: SettingsDep,
     f: Filters,
     area_id: AreaFilter = None,
 ) -> StreamingResponse:
     stmt, categories = await _export_stmt(session, principal, f, area_id)
-    stream = export.csv_stream(request.app.state.sessionmaker, stmt, ZoneInfo(settings.timezone), categories)
+    stream = export.csv_stream((await read_node(request)).sessionmaker, stmt, ZoneInfo(settings.timezone), categories)
     return StreamingResponse(
         stream,
         media_type="text/csv; charset=utf-8",
@@ -257,14 +258,16 @@ async def export_csv(
 )
 async def export_xlsx(
     request: Request,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     principal: Manager,
     settings: SettingsDep,
     f: Filters,
     area_id: AreaFilter = None,
 ) -> StreamingResponse:
     stmt, categories = await _export_stmt(session, principal, f, area_id)
-    path = await export.xlsx_file(request.app.state.sessionmaker, stmt, ZoneInfo(settings.timezone), categories)
+    path = await export.xlsx_file(
+        (await read_node(request)).sessionmaker, stmt, ZoneInfo(settings.timezone), categories
+    )
     return StreamingResponse(
         export.file_chunks(path),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -13,13 +13,13 @@ from app.auth.deps import Credentials, CredentialsDep, SettingsDep, principal_fo
 from app.auth.roles import Role
 from app.auth.security import decode_token
 from app.config import Settings
-from app.db import read_session
 from app.errors import AppError
 from app.kit import clock
 from app.kit.conditional import ConditionalRoute, bearer_token, plain_query, prechecked
 from app.kit.etag import not_modified
 from app.kit.routing import Router
 from app.kit.schemas import QueryDate, plain_date
+from app.replicas import replica_pool, replica_session
 from app.stats import schemas, service
 
 router = Router(prefix="/api/v1/stats", tags=["stats"], route_class=ConditionalRoute)
@@ -73,9 +73,9 @@ async def _scope(request: Request, creds: Credentials, area_id: uuid.UUID | None
     if prechecked_scope is not None:  # the same request's precheck found it (see _Conditional)
         return prechecked_scope
     if creds.user_id is not None:
-        pool = request.app.state.read_pool
+        pool = await replica_pool(request)
         return (await service.caller_scope(pool, creds.user_id, area_id, STATS_READERS, field))[1]
-    async with read_session(request) as session:
+    async with replica_session(request) as session:
         principal = await principal_for(request, session, creds, STATS_READERS)
         return await service.scope_of(session, principal, area_id, field)
 
@@ -153,7 +153,7 @@ class _Conditional:
                 return None
             area_id = uuid.UUID(area_text) if area_text is not None else None
             _, scope = await service.caller_scope(
-                request.app.state.read_pool, user_id, area_id, STATS_READERS, self.area
+                await replica_pool(request), user_id, area_id, STATS_READERS, self.area
             )
             now = clock.now()
             if self.windowed:
@@ -199,7 +199,7 @@ async def stats_overview(
     cached = _cached(request, response, settings, service.etag("overview", scope, now, window.first, window.last))
     if cached is not None:
         return cached
-    async with read_session(request) as session:
+    async with replica_session(request) as session:
         return await service.overview(session, scope, window, now)
 
 
@@ -236,7 +236,7 @@ async def stats_areas(
     cached = _cached(request, response, settings, tag)
     if cached is not None:
         return cached
-    async with read_session(request) as session:
+    async with replica_session(request) as session:
         return await service.areas(session, scope, window, now, sort, order == "desc")
 
 
@@ -265,7 +265,7 @@ async def stats_workers(
     cached = _cached(request, response, settings, service.etag("workers", scope, now, window.first, window.last))
     if cached is not None:
         return cached
-    async with read_session(request) as session:
+    async with replica_session(request) as session:
         return await service.workers(session, scope, window, now)
 
 
@@ -306,7 +306,7 @@ async def stats_timeseries(
     cached = _cached(request, response, settings, tag)
     if cached is not None:
         return cached
-    async with read_session(request) as session:
+    async with replica_session(request) as session:
         return await service.timeseries(session, scope, window, now, metric, bucket)
 
 
@@ -342,5 +342,5 @@ async def stats_overdue(
     cached = _cached(request, response, settings, service.etag("overdue", scope, now, limit))
     if cached is not None:
         return cached
-    async with read_session(request) as session:
+    async with replica_session(request) as session:
         return await service.overdue(session, scope, now, limit)

@@ -9,10 +9,10 @@ from fastapi import Depends, Query
 from app.auth.deps import SettingsDep, require_roles
 from app.auth.roles import Role
 from app.auth.scope import Principal
-from app.db import SessionDep
 from app.errors import PROBLEM_JSON, PROBLEM_REF, problem_responses
 from app.kit.pagination import LimitQuery
 from app.kit.routing import Router
+from app.replicas import ReplicaSessionDep
 from app.sync import service
 from app.sync.schemas import ChangeOut, ChangesPage
 
@@ -44,7 +44,7 @@ Syncer = Annotated[Principal, Depends(require_roles(*SYNC_ROLES))]
     },
 )
 async def changes(
-    session: SessionDep,
+    session: ReplicaSessionDep,
     principal: Syncer,
     settings: SettingsDep,
     since: Annotated[str | None, Query(max_length=512)] = None,

@@ -52,7 +52,8 @@ def calendar_warnings(settings: Settings) -> list[str]:
     description=(
         "200 when PostgreSQL answers and its schema is at the latest migration; 503 otherwise. "
         "`warnings` lists what needs an operator without stopping the service (a holiday calendar "
-        "that does not cover the current year)."
+        "that does not cover the current year, a read replica down or too far behind). `replicas` "
+        "gives each read replica's state as this process last measured it."
     ),
 )
 async def ready(request: Request) -> Any:
@@ -72,7 +73,9 @@ async def ready(request: Request) -> Any:
     warnings = calendar_warnings(request.app.state.settings)
     for warning in warnings:
         log.error(warning)
-    return {"status": "ready", "migration": current, "warnings": warnings}
+    replicas = request.app.state.replicas.report()
+    warnings += [r["warning"] for r in replicas if r.get("warning")]
+    return {"status": "ready", "migration": current, "warnings": warnings, "replicas": replicas}
 
 
 @router.get(

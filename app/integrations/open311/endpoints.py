@@ -24,6 +24,7 @@ from app.integrations.open311 import service
 from app.kit import clock, idempotency
 from app.kit.ratelimit import rate_limit
 from app.kit.routing import Route, Router
+from app.replicas import ReplicaSessionDep
 
 logger = logging.getLogger("minqing.open311")
 
@@ -190,7 +191,7 @@ async def discovery(request: Request, format: FormatPath) -> Response:
     "(facilities: `location_detail`; safety hazards: `hazard_type`)." + JURISDICTION_DOC,
     responses=_OK,
 )
-async def list_services(request: Request, format: FormatPath, session: SessionDep) -> Response:
+async def list_services(request: Request, format: FormatPath, session: ReplicaSessionDep) -> Response:
     f = _format(format)
     await service.jurisdiction(session, request.query_params.get("jurisdiction_id"))
     return _document(fmt.render_services(await service.services(session), f))
@@ -205,7 +206,7 @@ async def list_services(request: Request, format: FormatPath, session: SessionDe
     responses=_OK,
 )
 async def service_definition(
-    request: Request, service_code: Annotated[str, Path(max_length=32)], format: FormatPath, session: SessionDep
+    request: Request, service_code: Annotated[str, Path(max_length=32)], format: FormatPath, session: ReplicaSessionDep
 ) -> Response:
     f = _format(format)
     await service.jurisdiction(session, request.query_params.get("jurisdiction_id"))
@@ -225,7 +226,9 @@ async def service_definition(
     "`expected_datetime` the resolve deadline." + JURISDICTION_DOC,
     responses=_OK,
 )
-async def list_requests(request: Request, format: FormatPath, session: SessionDep, settings: SettingsDep) -> Response:
+async def list_requests(
+    request: Request, format: FormatPath, session: ReplicaSessionDep, settings: SettingsDep
+) -> Response:
     f = _format(format)
     district = await service.jurisdiction(session, request.query_params.get("jurisdiction_id"))
     filters = fmt.parse_list_filters(_query(request), now=clock.now(), tz=ZoneInfo(settings.timezone))
@@ -307,7 +310,7 @@ async def get_request(
     request: Request,
     service_request_id: Annotated[str, Path(max_length=64)],
     format: FormatPath,
-    session: SessionDep,
+    session: ReplicaSessionDep,
     settings: SettingsDep,
 ) -> Response:
     f = _format(format)
@@ -326,7 +329,7 @@ async def get_request(
     responses=_OK,
 )
 async def get_token(
-    request: Request, token: Annotated[str, Path(max_length=64)], format: FormatPath, session: SessionDep
+    request: Request, token: Annotated[str, Path(max_length=64)], format: FormatPath, session: ReplicaSessionDep
 ) -> Response:
     f = _format(format)
     district = await service.jurisdiction(session, request.query_params.get("jurisdiction_id"))

@@ -386,9 +386,10 @@ async def run_once(
 
 
 def listen_dsn(settings: Settings) -> str | None:
-    if not settings.database_url:
+    url = settings.direct_database_url  # LISTEN: PostgreSQL itself, never through a pooler
+    if not url:
         return None
-    return to_async_url(settings.database_url).replace("postgresql+asyncpg://", "postgresql://", 1)
+    return to_async_url(url).replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
 async def _listen(dsn: str, wake: asyncio.Event, stop: asyncio.Event) -> None:
