@@ -16,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.kit.schemas import DATE_OUT_OF_RANGE
+
 logger = logging.getLogger("minqing.errors")
 
 PROBLEM_JSON = "application/problem+json"
@@ -258,7 +260,7 @@ def _loc_to_field(loc: Iterable[Any]) -> str:
     return ".".join(parts)
 
 
-_ALLOWED_KEYS = ("expected", "ge", "gt", "le", "lt", "max_length", "min_length", "pattern")
+_ALLOWED_KEYS = ("expected", "ge", "gt", "le", "lt", "max_length", "min_length", "pattern", "earliest", "latest")
 
 
 def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -317,7 +319,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = validation_errors(exc)
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-        return problem_response(ValidationFailed(detail, errors=errors), request)
+        # A well-formed date the service does not serve (before 1900, after 2999) is a rule of the
+        # service, not a request the schema forbids: its own code, so clients can tell the two apart.
+        code = DATE_OUT_OF_RANGE if all(e["type"] == DATE_OUT_OF_RANGE for e in errors) else None
+        return problem_response(ValidationFailed(detail, errors=errors, code=code), request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

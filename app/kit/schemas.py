@@ -7,6 +7,7 @@ import re
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
@@ -34,22 +35,32 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 EARLIEST_DATE, LATEST_DATE = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
 """The dates a query parameter may name: wide enough for any record, far enough from the calendar's
 ends that a window around them (a day more, a time zone's shift) is still a date."""
-_OUT_OF_RANGE = f"must be between {EARLIEST_DATE} and {LATEST_DATE}"
+DATE_OUT_OF_RANGE = "date_out_of_range"
+"""The error type (and the problem's ``code``) of a well-formed date outside those bounds: a rule of
+the service, not of the schema, which only says ``format: date`` / ``date-time``."""
 
 
 def in_date_range(day: dt.date) -> bool:
     return EARLIEST_DATE <= day <= LATEST_DATE
 
 
+def _out_of_range() -> PydanticCustomError:
+    return PydanticCustomError(
+        DATE_OUT_OF_RANGE,
+        "must be between {earliest} and {latest}",
+        {"earliest": str(EARLIEST_DATE), "latest": str(LATEST_DATE)},
+    )
+
+
 def _date_in_range(value: dt.date) -> dt.date:
     if not in_date_range(value):
-        raise ValueError(_OUT_OF_RANGE)
+        raise _out_of_range()
     return value
 
 
 def _datetime_in_range(value: dt.datetime) -> dt.datetime:
     if not in_date_range(value.date()):
-        raise ValueError(_OUT_OF_RANGE)
+        raise _out_of_range()
     return value
 
 

@@ -144,6 +144,17 @@ CATALOGUE: dict[str, Problem] = {
         "Action not possible in this status",
         "The action does not apply in the current status (whoever asks); `allowed_actions` lists what you may do now.",
     ),
+    "date_out_of_range": Problem(
+        422,
+        "The request is not valid",
+        "A date or date-time parameter is well formed but outside the dates the service serves "
+        "(1900-01-01 to 2999-12-31); `errors` names the parameter with `allowed.earliest` and `allowed.latest`.",
+    ),
+    "invalid_lsn": Problem(
+        422,
+        "The request is not valid",
+        "`X-Minqing-Lsn` must be a WAL position this service sent after a write (like `0/3000148`).",
+    ),
     "invalid_window": Problem(
         422, "The request is not valid", "'from' must not be after 'to'. / The window may span at most … days."
     ),

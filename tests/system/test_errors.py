@@ -64,6 +64,23 @@ async def test_out_of_range_integers_are_rejected(client):
     assert err["field"] == "query.limit" and err["allowed"]["le"] == 200
 
 
+async def test_a_well_formed_date_the_service_does_not_serve_has_its_own_code(client):
+    """The schema says only ``format: date``: a year-25 date is schema-valid, so it must not be
+    ``validation_failed`` (that would mean the schema lies) but the service's own rule, with the range."""
+    r = await client.get("/api/v1/issues?created_from=0025-01-01T00:00:00Z", headers=auth("admin"))
+    assert r.status_code == 422
+    body = _is_problem(r)
+    assert body["code"] == "date_out_of_range"
+    err = body["errors"][0]
+    assert err["field"] == "query.created_from"
+    assert err["allowed"] == {"earliest": "1900-01-01", "latest": "2999-12-31"}
+    r = await client.get("/api/v1/stats/overview?from=9999-12-31", headers=auth("admin"))
+    assert r.status_code == 422 and _is_problem(r)["code"] == "date_out_of_range"
+    # A date that is not a date at all is still a validation failure.
+    r = await client.get("/api/v1/stats/overview?from=2026-02-30", headers=auth("admin"))
+    assert r.status_code == 422 and _is_problem(r)["code"] == "validation_failed"
+
+
 async def test_body_too_large_is_413(client):
     big = b'{"name": "' + b"x" * 2_000_000 + b'"}'
     r = await client.patch(AREA_URL, content=big, headers={**auth("admin"), "Content-Type": "application/json"})

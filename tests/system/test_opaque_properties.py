@@ -308,7 +308,7 @@ async def test_no_stats_window_breaks_the_dashboard(client, first, last, conditi
         r = await client.get(url, params=params, headers=headers)
         if r.status_code != 200:
             assert r.status_code == 422
-            _problem(r, "invalid_window", "validation_failed")
+            _problem(r, "invalid_window", "validation_failed", "date_out_of_range")
 
 
 @PROPERTY
