@@ -470,7 +470,17 @@ def storage_migrate_cmd(
     except ValueError as exc:
         console.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from exc
-    report = asyncio.run(_storage_migrate(_database_url(settings), settings, *stores, delete_source, jobs))
+    from app.errors import AppError
+
+    try:
+        report = asyncio.run(_storage_migrate(_database_url(settings), settings, *stores, delete_source, jobs))
+    except Exception as exc:
+        while isinstance(exc, BaseExceptionGroup) and exc.exceptions:  # from the copies running side by side
+            exc = exc.exceptions[0]  # type: ignore[assignment]
+        if not isinstance(exc, AppError):
+            raise
+        console.print(f"[red]{exc.detail} Nothing is lost: run the command again.[/]")
+        raise typer.Exit(1) from exc
     console.print(
         f"[green]{report.copied} copied, {report.already_there} already there[/]"
         + (f", {report.deleted_from_source} deleted from the source" if delete_source else "")

@@ -18,15 +18,20 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import AsyncIterable, AsyncIterator
+import logging
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote, urlsplit
 
 import obstore
+import obstore.exceptions
 from fastapi import Depends, Request
 from obstore.store import LocalStore, S3Store
+
+from app.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig
@@ -40,6 +45,21 @@ CHUNK_BYTES = 64 * 1024
 S3_PART_BYTES = 5 * 1024 * 1024
 LOCAL_PART_BYTES = 1024 * 1024
 PARTS_IN_FLIGHT = 2
+
+
+log = logging.getLogger("minqing.storage")
+
+
+@contextmanager
+def _reachable(what: str) -> Iterator[None]:
+    """A store that cannot be reached or refuses us is an outage (503, retry), never a 500."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise
+    except obstore.exceptions.BaseError as exc:
+        log.warning("file storage %s failed: %s", what, str(exc).splitlines()[0][:300])
+        raise ServiceUnavailable("The file storage is unavailable; retry shortly.", code="storage_unavailable") from exc
 
 
 class ObjectTooLarge(Exception):
@@ -91,13 +111,15 @@ class Storage:
                 yield chunk
 
         part = LOCAL_PART_BYTES if self.is_local else S3_PART_BYTES
-        await obstore.put_async(self.store, key, counted(), chunk_size=part, max_concurrency=PARTS_IN_FLIGHT)
+        with _reachable("write"):
+            await obstore.put_async(self.store, key, counted(), chunk_size=part, max_concurrency=PARTS_IN_FLIGHT)
         return Stored(size=size, sha256=digest.hexdigest())
 
     async def open(self, key: str) -> Download:
         """The object's size and its bytes as a stream of chunks; :class:`ObjectMissing` if there is none."""
         try:
-            result = await obstore.get_async(self.store, key)
+            with _reachable("read"):
+                result = await obstore.get_async(self.store, key)
         except FileNotFoundError as exc:
             raise ObjectMissing(key) from exc
         stream = result.stream(min_chunk_size=CHUNK_BYTES)
@@ -111,14 +133,16 @@ class Storage:
     async def size_of(self, key: str) -> int | None:
         """The stored size of ``key``, or None when there is no such object."""
         try:
-            meta = await obstore.head_async(self.store, key)
+            with _reachable("read"):
+                meta = await obstore.head_async(self.store, key)
         except FileNotFoundError:
             return None
         return meta["size"]
 
     async def delete(self, key: str) -> None:
         try:
-            await obstore.delete_async(self.store, key)
+            with _reachable("delete"):
+                await obstore.delete_async(self.store, key)
         except FileNotFoundError:
             pass
 
@@ -126,7 +150,8 @@ class Storage:
         """A URL that fetches ``key`` without credentials for ``seconds``; None where the backend cannot sign."""
         if not isinstance(self.store, S3Store):
             return None
-        return await obstore.sign_async(self.store, "GET", key, dt.timedelta(seconds=seconds))
+        with _reachable("signing"):
+            return await obstore.sign_async(self.store, "GET", key, dt.timedelta(seconds=seconds))
 
     async def keys(self, prefix: str | None = None) -> AsyncIterator[str]:
         """Every key (under ``prefix``), in no particular order."""

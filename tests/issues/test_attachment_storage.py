@@ -275,3 +275,29 @@ async def test_cli_moves_the_files_to_s3_and_back(client, app, settings, db_url,
 
     same = await asyncio.to_thread(run, "--from", s3_url, "--to", s3_url)
     assert same.exit_code == 2
+
+
+async def test_an_unreachable_store_is_503_and_records_nothing(client, app, settings, tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]  # nothing listens there once the socket is closed
+    issue = await create(client)
+    base = f"/api/v1/issues/{issue['id']}/attachments"
+    settings.storage_url = (tmp_path / "files").as_uri()
+    att = (await client.post(base, files={"file": ("a.png", PNG)}, headers=auth("grid_worker"))).json()
+
+    down = Settings(
+        env="test",
+        storage_url="s3://minqing-files",
+        s3_endpoint_url=f"http://127.0.0.1:{closed_port}",
+        s3_access_key_id="x",
+        s3_secret_access_key="y",
+    )
+    app.state.storage = open_storage(down)
+    r = await client.post(base, files={"file": ("b.png", PNG)}, headers=auth("grid_worker"))
+    assert r.status_code == 503 and r.json()["code"] == "storage_unavailable" and r.headers["retry-after"]
+    r = await client.get(f"{base}/{att['id']}", headers=auth("grid_worker"))
+    assert r.status_code == 503 and r.json()["code"] == "storage_unavailable"
+    assert [a["id"] for a in (await client.get(base, headers=auth("grid_worker"))).json()] == [att["id"]]
