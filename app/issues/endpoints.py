@@ -546,7 +546,10 @@ async def list_attachments(issue_id: IssueId, session: SessionDep, principal: Re
     description="The file itself, with its sniffed content type; where the server is set to, a 307 to a "
     "short-lived signed URL of the object store instead.",
     response_class=FileResponse,
-    responses=problem_responses(403, 404),
+    responses={
+        **problem_responses(403, 404),
+        307: {"description": "the file at a signed URL of the object store, valid for a short time"},
+    },
 )
 async def download_attachment(
     issue_id: IssueId,
