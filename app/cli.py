@@ -22,6 +22,8 @@ db_app = typer.Typer(help="The embedded PostgreSQL server used when DATABASE_URL
 app.add_typer(db_app, name="db")
 stats_app = typer.Typer(help="The stats aggregates (三率) kept by triggers.")
 app.add_typer(stats_app, name="stats")
+storage_app = typer.Typer(help="Where attachments' bytes live (MINQING_STORAGE_URL).")
+app.add_typer(storage_app, name="storage")
 console = Console(stderr=True)
 
 
@@ -445,6 +447,102 @@ async def _stats(url: str, what: str) -> int:
         return int(await conn.fetchval("SELECT stats_compact()", timeout=None) or 0)
     finally:
         await conn.close()
+
+
+@storage_app.command("migrate")
+def storage_migrate_cmd(
+    source: Annotated[
+        str | None, typer.Option("--from", help="where the files are now (default: the local attachments_dir)")
+    ] = None,
+    target: Annotated[str | None, typer.Option("--to", help="where they go (default: MINQING_STORAGE_URL)")] = None,
+    delete_source: Annotated[bool, typer.Option(help="delete each file from the source once it is verified")] = False,
+    jobs: Annotated[int, typer.Option(min=1, max=32, help="files copied at a time")] = 4,
+) -> None:
+    """Copy every attachment the database knows from one storage to another (file:// or s3://).
+
+    Each copy is checked against the size and SHA-256 recorded at upload. Idempotent and resumable: files
+    already in the target at their recorded size are skipped, so an interrupted run is simply run again.
+    Exits 1 if any file is missing from the source or arrives corrupt (listed)."""
+    from app.kit.storage import default_url, open_storage
+
+    settings = get_settings()
+    source_url = source or Path(settings.attachments_dir).resolve().as_uri()
+    target_url = target or default_url(settings)
+    if source_url.rstrip("/") == target_url.rstrip("/"):
+        console.print(f"[red]source and target are the same storage ({source_url}); name them with --from/--to[/]")
+        raise typer.Exit(2)
+    try:
+        stores = open_storage(settings, source_url), open_storage(settings, target_url)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    from app.errors import AppError
+
+    try:
+        report = asyncio.run(_storage_migrate(_database_url(settings), settings, *stores, delete_source, jobs))
+    except Exception as exc:
+        while isinstance(exc, BaseExceptionGroup) and exc.exceptions:  # from the copies running side by side
+            exc = exc.exceptions[0]  # type: ignore[assignment]
+        if not isinstance(exc, AppError):
+            raise
+        console.print(f"[red]{exc.detail} Nothing is lost: run the command again.[/]")
+        raise typer.Exit(1) from exc
+    console.print(
+        f"[green]{report.copied} copied, {report.already_there} already there[/]"
+        + (f", {report.deleted_from_source} deleted from the source" if delete_source else "")
+    )
+    for key in report.missing:
+        console.print(f"[red]missing from the source: {key}[/]")
+    for key in report.corrupt:
+        console.print(f"[red]size or SHA-256 differs from the upload's, not copied: {key}[/]")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+async def _storage_migrate(
+    url: str, settings: Settings, source: Any, target: Any, delete_source: bool, jobs: int
+) -> Any:
+    import sqlalchemy as sa
+
+    from app.db import create_engine, session_factory
+    from app.issues.files import key_of
+    from app.issues.models import IssueAttachment
+    from app.kit.storage import Entry, MigrationReport, migrate_one
+
+    report = MigrationReport()
+    engine = create_engine(settings, url=url, pool_size=1, max_overflow=0)
+    columns = (IssueAttachment.id, IssueAttachment.issue_id, IssueAttachment.size, IssueAttachment.sha256)
+    try:
+        async with session_factory(engine)() as session:
+            total = (await session.execute(sa.select(sa.func.count()).select_from(IssueAttachment))).scalar_one()
+        with Progress(
+            TextColumn("moving attachments"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        ) as progress:
+            task = progress.add_task("files", total=total)
+            slots = asyncio.Semaphore(jobs)
+
+            async def one(entry: Entry) -> None:
+                async with slots:
+                    await migrate_one(source, target, entry, report, delete_source=delete_source)
+                    progress.advance(task)
+
+            after = None
+            while True:
+                # Keyset pages: a short read transaction each, never one over the whole copy.
+                stmt = sa.select(*columns).order_by(IssueAttachment.id).limit(200)
+                if after is not None:
+                    stmt = stmt.where(IssueAttachment.id > after)
+                async with session_factory(engine)() as session:
+                    rows = (await session.execute(stmt)).all()
+                if not rows:
+                    break
+                after = rows[-1].id
+                async with asyncio.TaskGroup() as group:
+                    for r in rows:
+                        group.create_task(one(Entry(key_of(r.issue_id, r.id), r.size, r.sha256)))
+    finally:
+        await engine.dispose()
+    return report
 
 
 @db_app.command("start")

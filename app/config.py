@@ -67,6 +67,17 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_upload_bytes: int = Field(default=10 * 1_048_576, ge=1024)
     attachments_dir: Path = Path("var/attachments")
+    # Where attachments' bytes live: unset, the local directory above; or file:///dir, or s3://bucket[/prefix]
+    # with the s3_* settings below (any S3-compatible server: MinIO, SeaweedFS, Ceph RGW, a cloud's OSS/COS/S3).
+    storage_url: str = Field(default="", pattern=r"^$|^(file|s3)://")
+    s3_endpoint_url: str | None = Field(default=None, description="e.g. http://minio.internal:9000; unset: AWS")
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: SecretStr = SecretStr("")
+    # Downloads: "proxy" streams the file through the API (works where phones cannot reach the store);
+    # "redirect" answers 307 to a presigned URL valid this many seconds (S3 only; local files are proxied).
+    storage_download: Literal["proxy", "redirect"] = "proxy"
+    storage_presign_seconds: int = Field(default=60, ge=1, le=3600)
     cors_origins: list[str] = []
 
     # Domain

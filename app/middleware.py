@@ -98,7 +98,13 @@ class RequestMiddleware:
                 return
 
             content_type = headers.get(b"content-type", b"")
-            body_problem, replay = await self._read_body(receive, limit, content_type)
+            overflow = {"hit": False}
+            if content_type.lower().startswith(b"multipart/"):
+                # Uploads pass through as they arrive (the form parser spools files to disk), counted on
+                # the way: a file is never held whole in memory. They carry no NUL check to buffer for.
+                body_problem, replay = None, self._counting(receive, limit, overflow)
+            else:
+                body_problem, replay = await self._read_body(receive, limit, content_type)
             if body_problem is not None:
                 status_holder["status"] = body_problem.status
                 await _send_problem(send, body_problem, request_id, path)
@@ -107,6 +113,8 @@ class RequestMiddleware:
             sent = {"start": False, "end": False}
 
             async def send_wrapper(message: Message) -> None:
+                if overflow["hit"] and not sent["start"]:
+                    return  # the app saw the body cut off; the 413 below answers instead
                 if message["type"] == "http.response.start":
                     status_holder["status"] = message["status"]
                     message.setdefault("headers", [])
@@ -118,6 +126,9 @@ class RequestMiddleware:
 
             try:
                 await self.app(scope, replay, send_wrapper)
+                if overflow["hit"] and not sent["start"]:
+                    status_holder["status"] = 413
+                    await _send_problem(send, self._too_large(limit), request_id, path)
             except Exception as exc:
                 if not is_database_unavailable(exc):
                     raise
@@ -153,6 +164,25 @@ class RequestMiddleware:
                     },
                 )
             request_id_var.reset(token)
+
+    @staticmethod
+    def _counting(receive: Receive, limit: int, overflow: dict[str, bool]) -> Receive:
+        """Pass the body on as it arrives; past ``limit`` the app sees the client gone (and ``overflow`` is set)."""
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            if overflow["hit"]:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    overflow["hit"] = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        return counted
 
     async def _read_body(self, receive: Receive, limit: int, content_type: bytes) -> tuple[AppError | None, Receive]:
         """Buffer the (bounded) body so limits and NUL checks answer before any parsing starts."""

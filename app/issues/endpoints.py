@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Body, Depends, File, Form, Header, Path, Query, Request, Response, UploadFile
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.deps import CredentialsDep, SettingsDep, principal_for, require_roles
@@ -27,6 +27,7 @@ from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.ratelimit import rate_limit
 from app.kit.routing import Router
 from app.kit.schemas import Page, QueryDatetime
+from app.kit.storage import ObjectMissing, StorageDep, content_disposition
 from app.kit.tokens import BIGINT
 from app.replicas import ReplicaSessionDep, read_node
 
@@ -568,12 +569,19 @@ async def attach(
     session: SessionDep,
     principal: Actor,
     settings: SettingsDep,
+    storage: StorageDep,
     file: Annotated[UploadFile, File(description="the photo or document")],
     kind: Annotated[schemas.AttachmentKind, Form()] = schemas.AttachmentKind.OTHER,
 ) -> Response:
-    data = await file.read()
     row = await service.add_attachment(
-        session, principal, settings, issue_id, data=data, filename=file.filename, kind=kind.value
+        session,
+        principal,
+        settings,
+        storage,
+        issue_id,
+        chunks=files.chunks_of(file),
+        filename=file.filename,
+        kind=kind.value,
     )
     return _json(
         schemas.AttachmentOut.model_validate(row),
@@ -599,19 +607,40 @@ async def list_attachments(issue_id: IssueId, session: SessionDep, principal: Re
     "/{issue_id}/attachments/{attachment_id}",
     operation_id="issues_attachment_download",
     summary="Download an attachment (下载附件)",
-    description="The file itself, with its sniffed content type.",
+    description="The file itself, with its sniffed content type; where the server is set to, a 307 to a "
+    "short-lived signed URL of the object store instead.",
     response_class=FileResponse,
-    responses=problem_responses(403, 404),
+    responses={
+        **problem_responses(403, 404),
+        307: {"description": "the file at a signed URL of the object store, valid for a short time"},
+    },
 )
 async def download_attachment(
-    issue_id: IssueId, attachment_id: uuid.UUID, session: SessionDep, principal: Reader, settings: SettingsDep
-) -> FileResponse:
+    issue_id: IssueId,
+    attachment_id: uuid.UUID,
+    session: SessionDep,
+    principal: Reader,
+    settings: SettingsDep,
+    storage: StorageDep,
+) -> Response:
     issue = await service.get_in_scope(session, principal, issue_id)
     row = await repository.attachment(session, issue.id, attachment_id)
-    path = files.path_of(settings.attachments_dir, issue.id, attachment_id)
-    if row is None or not path.is_file():
+    if row is None:
         raise NotFound("No such attachment.", code="attachment_not_found")
-    return FileResponse(path, media_type=row.content_type, filename=row.filename)
+    key = files.key_of(issue.id, row.id)
+    if settings.storage_download == "redirect":
+        url = await storage.presigned_get(key, settings.storage_presign_seconds)
+        if url is not None:
+            return RedirectResponse(url, status_code=307, headers={"Cache-Control": "private, no-store"})
+    try:
+        download = await storage.open(key)
+    except ObjectMissing:
+        raise NotFound("No such attachment.", code="attachment_not_found") from None
+    return StreamingResponse(
+        download.chunks,
+        media_type=row.content_type,
+        headers={"Content-Length": str(download.size), "Content-Disposition": content_disposition(row.filename)},
+    )
 
 
 # --- configuration ------------------------------------------------------------------------------

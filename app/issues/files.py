@@ -1,14 +1,14 @@
-"""Attachment storage (照片 / 材料): type sniffed from magic bytes, written off the event loop."""
+"""Attachments (照片 / 材料): type sniffed from the first bytes, streamed into the storage (app/kit/storage.py)."""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from pathlib import Path
+from collections.abc import AsyncIterator
 
-import anyio
+from fastapi import UploadFile
 
-from app.errors import UnsupportedMediaType, ValidationFailed, field_error
+from app.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed, field_error
+from app.kit.storage import CHUNK_BYTES, ObjectTooLarge, Storage, Stored
 
 ALLOWED_TYPES = ("image/jpeg", "image/png", "image/webp", "application/pdf")
 
@@ -39,22 +39,48 @@ def check(data: bytes) -> str:
     return content_type
 
 
-def path_of(root: Path, issue_id: uuid.UUID, attachment_id: uuid.UUID) -> Path:
-    return root / str(issue_id) / str(attachment_id)
+def key_of(issue_id: uuid.UUID, attachment_id: uuid.UUID) -> str:
+    """Where an attachment lives in the storage (``<issue id>/<attachment id>``, as the files always have)."""
+    return f"{issue_id}/{attachment_id}"
 
 
-def _write(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".part")
-    tmp.write_bytes(data)
-    tmp.replace(target)
+async def chunks_of(file: UploadFile) -> AsyncIterator[bytes]:
+    """An uploaded file, read in pieces (never whole into memory)."""
+    while chunk := await file.read(CHUNK_BYTES):
+        yield chunk
 
 
-async def store(root: Path, issue_id: uuid.UUID, attachment_id: uuid.UUID, data: bytes) -> str:
-    """Write the file in a worker thread; returns its SHA-256."""
-    await anyio.to_thread.run_sync(_write, path_of(root, issue_id, attachment_id), data)
-    return hashlib.sha256(data).hexdigest()
+async def store(
+    storage: Storage, issue_id: uuid.UUID, attachment_id: uuid.UUID, chunks: AsyncIterator[bytes], *, max_bytes: int
+) -> tuple[str, Stored]:
+    """Sniff the type from the first bytes, then stream the file into the storage, hashed on the way.
+
+    Returns the content type and the stored size and SHA-256; 415 / 422 ``empty_file`` before anything is
+    written, 413 past ``max_bytes`` (and nothing is left behind)."""
+    head = b""
+    while len(head) < 16:
+        try:
+            head += await anext(chunks)
+        except StopAsyncIteration:
+            break
+    content_type = check(head)
+
+    async def whole() -> AsyncIterator[bytes]:
+        yield head
+        async for chunk in chunks:
+            yield chunk
+
+    try:
+        stored = await storage.put(key_of(issue_id, attachment_id), whole(), max_bytes=max_bytes)
+    except ObjectTooLarge as exc:
+        raise PayloadTooLarge(
+            f"The file exceeds {exc.max_bytes} bytes.",
+            code="payload_too_large",
+            errors=[field_error("file", "too large", max_bytes=exc.max_bytes)],
+            max_bytes=exc.max_bytes,
+        ) from exc
+    return content_type, stored
 
 
-async def remove(root: Path, issue_id: uuid.UUID, attachment_id: uuid.UUID) -> None:
-    await anyio.to_thread.run_sync(lambda: path_of(root, issue_id, attachment_id).unlink(missing_ok=True))
+async def remove(storage: Storage, issue_id: uuid.UUID, attachment_id: uuid.UUID) -> None:
+    await storage.delete(key_of(issue_id, attachment_id))

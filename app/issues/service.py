@@ -13,7 +13,7 @@ import hashlib
 import json
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -78,6 +78,7 @@ from app.kit import clock, idempotency, outbox
 from app.kit.etag import write_if_match
 from app.kit.ids import new_id
 from app.kit.masking import mask_name, mask_phone
+from app.kit.storage import Storage
 from app.sync.changes import Feed, Op, register_feed
 from app.sync.models import Change
 
@@ -1236,35 +1237,42 @@ async def add_attachment(
     session: AsyncSession,
     principal: Principal,
     settings: Settings,
+    storage: Storage,
     issue_id: uuid.UUID,
     *,
-    data: bytes,
+    chunks: AsyncIterator[bytes],
     filename: str | None,
     kind: str,
 ) -> IssueAttachment:
-    """Store a photo or document (type sniffed from its bytes) and note it on the timeline."""
-    issue = await _locked(session, principal, issue_id)
-    content_type = files.check(data)
-    now = clock.now()
-    row = IssueAttachment(
-        id=new_id(),
-        issue_id=issue.id,
-        kind=kind,
-        filename=(filename or "file")[:255],
-        content_type=content_type,
-        size=len(data),
-        uploaded_by=principal.user_id,
-        created_at=now,
+    """Store a photo or document (type sniffed from its bytes, streamed in pieces) and note it on the timeline.
+
+    The file is stored before the issue is locked: a slow upload never holds the issue's row."""
+    await get_in_scope(session, principal, issue_id)
+    attachment_id = new_id()
+    content_type, stored = await files.store(
+        storage, issue_id, attachment_id, chunks, max_bytes=settings.max_upload_bytes
     )
-    row.sha256 = await files.store(settings.attachments_dir, issue.id, row.id, data)
-    session.add(row)
-    status = Status(issue.status)
-    _record(session, issue, principal, "attach", status, status, {"attachment_id": str(row.id), "kind": kind}, now)
-    await _keep_version(session, issue)
     try:
+        issue = await _locked(session, principal, issue_id)
+        now = clock.now()
+        row = IssueAttachment(
+            id=attachment_id,
+            issue_id=issue.id,
+            kind=kind,
+            filename=(filename or "file")[:255],
+            content_type=content_type,
+            size=stored.size,
+            sha256=stored.sha256,
+            uploaded_by=principal.user_id,
+            created_at=now,
+        )
+        session.add(row)
+        status = Status(issue.status)
+        _record(session, issue, principal, "attach", status, status, {"attachment_id": str(row.id), "kind": kind}, now)
+        await _keep_version(session, issue)
         await session.flush()
     except BaseException:
-        await files.remove(settings.attachments_dir, issue.id, row.id)
+        await files.remove(storage, issue_id, attachment_id)
         raise
     return row
 
