@@ -16,7 +16,7 @@ from app.auth.deps import SettingsDep, require_roles
 from app.auth.scope import Principal
 from app.db import SessionDep
 from app.errors import problem_responses
-from app.kit import idempotency
+from app.kit import clock, idempotency
 from app.kit.etag import etag_of, not_modified, write_if_match
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.routing import Router
@@ -98,7 +98,7 @@ async def _idempotent(
 
 
 def _this_year() -> int:
-    return workflow.local_day(dt.datetime.now(dt.UTC)).year
+    return workflow.local_day(clock.now()).year
 
 
 # --- volunteers -----------------------------------------------------------------------------------
