@@ -47,7 +47,8 @@ async def check_ledger(db_url: str) -> None:
     try:
         drift = await conn.fetch(
             "SELECT a.id, a.balance, coalesce(sum(e.amount), 0) AS total FROM ledger_accounts a "
-            "LEFT JOIN ledger_entries e ON e.account_id = a.id GROUP BY a.id HAVING a.balance <> coalesce(sum(e.amount), 0)"
+            "LEFT JOIN ledger_entries e ON e.account_id = a.id "
+            "GROUP BY a.id HAVING a.balance <> coalesce(sum(e.amount), 0)"
         )
         assert not drift, drift
         assert not await conn.fetch("SELECT id FROM ledger_accounts WHERE kind <> 'source' AND balance < 0")

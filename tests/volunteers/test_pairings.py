@@ -8,7 +8,7 @@ import uuid
 from app.volunteers.models import Frequency
 from app.volunteers.workflow import Duty, due_on, duty
 from tests.conftest import auth
-from tests.stats.conftest import Clock, local
+from tests.stats.conftest import Clock
 from tests.volunteers.helpers import post, resident, volunteer
 
 D = dt.date.fromisoformat
