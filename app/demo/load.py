@@ -84,8 +84,9 @@ def _stages() -> list[Any]:
     """Stages after places and people, in order: ``async def stage(session, ctx)``."""
     from app.demo.community import load_diary, load_disputes, load_residents
     from app.demo.issues import load_issues
+    from app.demo.volunteers import load_volunteers
 
-    return [load_residents, load_issues, load_diary, load_disputes]
+    return [load_residents, load_issues, load_diary, load_disputes, load_volunteers]
 
 
 async def seed_demo(url: str, settings: Settings | None = None) -> bool:
