@@ -3,7 +3,6 @@ wish wall — volunteers and the community life around them."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
