@@ -162,3 +162,25 @@ async def test_statement_and_rankings(client):
     page = await client.get(f"/api/v1/volunteers/{a['id']}/statement.html?year=2026", headers=auth("grid_worker"))
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "张三" in page.text and "<script" not in page.text
+
+
+async def test_a_volunteers_registration_changes_with_if_match(client):
+    v = await volunteer(client)
+    got = await client.get(f"/api/v1/volunteers/{v['id']}", headers=auth("grid_worker"))
+    r = await client.patch(
+        f"/api/v1/volunteers/{v['id']}",
+        json={"availability": "周末上午", "phone": "13900002222"},
+        headers={**auth("grid_worker"), "If-Match": got.headers["ETag"]},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["availability"] == "周末上午" and r.json()["phone"] == "139****2222"
+    stale = await client.patch(
+        f"/api/v1/volunteers/{v['id']}",
+        json={"availability": "晚上"},
+        headers={**auth("grid_worker"), "If-Match": got.headers["ETag"]},
+    )
+    assert stale.status_code == 412
+    missing = await client.patch(
+        f"/api/v1/volunteers/{v['id']}", json={"availability": "晚上"}, headers=auth("grid_worker")
+    )
+    assert missing.status_code == 428
