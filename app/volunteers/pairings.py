@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.roles import Role
 from app.auth.scope import Principal, in_subtree, resolve_in_scope, scope_filter
 from app.config import Settings
+from app.diary import service as diary
 from app.diary.models import DiaryEntry
 from app.errors import AppError, Conflict, NotFound, ValidationFailed, field_error
 from app.grids import service as grids
@@ -93,9 +94,24 @@ async def add_visit(
             code="visit_in_future",
             errors=[field_error("visited_at", "in the future")],
         )
+    if data.get("diary") and data.get("diary_entry_id"):
+        raise ValidationFailed(
+            "Write a diary entry with the visit or link one, not both.",
+            code="diary_twice",
+            errors=[field_error("diary_entry_id", "leave out when sending diary")],
+        )
     for field, model, thing in (("diary_entry_id", DiaryEntry, "diary_entry"), ("issue_id", Issue, "issue")):
         if data.get(field):
             await resolve_in_scope(session, principal, model, data[field], field=field, thing=thing)
+    if data.get("diary"):
+        written = {
+            **data["diary"],
+            "area_id": pairing.area_id,
+            "household_id": pairing.household_id,
+            "visited_at": data["visited_at"],
+        }
+        entry, _ = await diary.create(session, principal, written)
+        data = {**data, "diary_entry_id": entry.id}
     visit = PairingVisit(
         id=data.get("id") or new_id(),
         pairing_id=pairing.id,

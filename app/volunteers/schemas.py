@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from app.diary.models import DiaryKind
 from app.kit.schemas import AwareDatetime, InputModel, OutputModel, Text
 from app.residents.schemas import Phone
 from app.volunteers.models import (
@@ -340,11 +341,22 @@ class PairingCreate(InputModel):
     started_on: dt.date
 
 
+class VisitDiary(InputModel):
+    """A diary entry (民情日记) the visit writes, for the household at the visit's time."""
+
+    kind: DiaryKind = Field(description="situation 民情, complaint 民声, opinion 民意")
+    content: Text = Field(min_length=1, max_length=5000, examples=["王大爷反映冬季取暖不足"])
+    measures: Text | None = Field(default=None, max_length=5000)
+
+
 class VisitFields(InputModel):
     visited_at: AwareDatetime
     mode: VisitMode
     notes: Text | None = Field(default=None, max_length=5000)
-    diary_entry_id: uuid.UUID | None = Field(default=None, description="a diary entry the visit wrote")
+    diary: VisitDiary | None = Field(default=None, description="write a diary entry with the visit, linked to it")
+    diary_entry_id: uuid.UUID | None = Field(
+        default=None, description="or link a diary entry written already (not both)"
+    )
     issue_id: uuid.UUID | None = Field(default=None, description="an issue the visit reported")
 
 

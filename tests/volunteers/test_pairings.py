@@ -116,3 +116,18 @@ async def test_many_helpers_for_one_household_and_scope(client):
     assert (await client.get(f"/api/v1/pairings/{p['id']}", headers=auth("grid_worker_g3"))).status_code == 404
     due = (await client.get("/api/v1/pairings/due", headers=auth("grid_worker_g3"))).json()
     assert due["items"] == [] and sum(due["counts"].values()) == 0
+
+
+async def test_a_visit_writes_a_diary_entry_linked_to_it(client):
+    p = await pairing(client)
+    body = {
+        "visited_at": "2026-11-20T10:00:00+08:00",
+        "mode": "home",
+        "diary": {"kind": "situation", "content": "老人反映冬季取暖不足"},
+    }
+    visit = await post(client, f"/api/v1/pairings/{p['id']}/visits", body, "grid_worker")
+    entry = (await client.get(f"/api/v1/diary-entries/{visit['diary_entry_id']}", headers=auth("grid_worker"))).json()
+    assert entry["content"] == "老人反映冬季取暖不足" and entry["household_id"] == p["household_id"]
+    both = {**body, "diary_entry_id": visit["diary_entry_id"]}
+    r = await client.post(f"/api/v1/pairings/{p['id']}/visits", json=both, headers=auth("grid_worker"))
+    assert r.status_code == 422 and r.json()["code"] == "diary_twice"
