@@ -100,3 +100,25 @@ async def test_wishes_of_another_community_are_not_found(client):
         f"/api/v1/wishes/{w['id']}/claim", json={"volunteer_id": far["id"]}, headers=auth("grid_worker")
     )
     assert r.status_code == 422 and r.json()["code"] == "unknown_volunteer"
+
+
+async def test_confirmed_wishes_and_verified_records_reach_webhooks_without_personal_data(client, db_url):
+    import asyncpg
+
+    r = await client.post(
+        "/api/v1/webhooks",
+        json={"url": "http://127.0.0.1:9/hook", "event_types": ["wish.confirmed", "service_record.verified"]},
+        headers=auth("admin"),
+    )
+    assert r.status_code == 201, r.text
+    w = await wish(client, (await resident(client, "王秀英"))["id"])
+    v = await volunteer(client, "张三")
+    await post(client, f"/api/v1/wishes/{w['id']}/claim", {"volunteer_id": v["id"]}, "grid_worker")
+    await post(client, f"/api/v1/wishes/{w['id']}/fulfil", {"proof_photo": "p.jpg"}, "grid_worker")
+    await post(client, f"/api/v1/wishes/{w['id']}/confirm", {"by": "grid_worker"}, "grid_worker")
+    conn = await asyncpg.connect(db_url)
+    try:
+        payload = await conn.fetchval("SELECT payload::text FROM outbox WHERE event_type = 'wish.confirmed'")
+    finally:
+        await conn.close()
+    assert w["id"] in payload and "王" not in payload and "张" not in payload and "收音机" not in payload
