@@ -185,3 +185,42 @@ async def test_fifty_clients_after_the_last_item_leave_no_negative_stock(client,
     items = (await client.get("/api/v1/shop/items", headers=ADMIN)).json()["items"]
     assert [i["stock"] for i in items if i["id"] == item["id"]] == [0]
     await check_ledger(db_url)
+
+
+async def test_racing_records_of_one_volunteer_never_overlap(client):
+    v = await volunteer(client)
+    body = {
+        "volunteer_id": v["id"],
+        "activity_type": "cleaning",
+        "activity": "清扫楼道",
+        "started_at": "2026-11-20T09:00:00+08:00",
+        "ended_at": "2026-11-20T11:00:00+08:00",
+    }
+    answers = await asyncio.gather(
+        *(client.post("/api/v1/service-records", json=body, headers=auth("grid_worker")) for _ in range(10))
+    )
+    assert sorted(r.status_code for r in answers) == [201] + [409] * 9
+    listed = (await client.get(f"/api/v1/service-records?volunteer_id={v['id']}", headers=ADMIN)).json()
+    assert len(listed["items"]) == 1
+
+
+async def test_one_of_many_racing_claims_of_a_wish_wins(client):
+    from tests.volunteers.helpers import resident
+
+    w = await post(
+        client,
+        "/api/v1/wishes",
+        {"resident_id": (await resident(client))["id"], "title": "一台收音机", "category": "daily", "budget_cap": 100},
+        "grid_worker",
+    )
+    claimers = [await volunteer(client, f"志愿者{i}") for i in range(10)]
+    answers = await asyncio.gather(
+        *(
+            client.post(f"/api/v1/wishes/{w['id']}/claim", json={"volunteer_id": c["id"]}, headers=ADMIN)
+            for c in claimers
+        )
+    )
+    assert sorted(r.status_code for r in answers) == [200] + [409] * 9
+    winner = next(r.json()["claimer_id"] for r in answers if r.status_code == 200)
+    got = (await client.get(f"/api/v1/wishes/{w['id']}", headers=ADMIN)).json()
+    assert got["claimer_id"] == winner
