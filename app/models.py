@@ -15,4 +15,5 @@ def load_all_models() -> None:
     import app.kit.ratelimit
     import app.mediation.models
     import app.residents.models
-    import app.sync.models  # noqa: F401
+    import app.sync.models
+    import app.volunteers.models  # noqa: F401

@@ -18,6 +18,7 @@ from app.stats import page as dashboard_page
 from app.sync import endpoints as sync
 from app.system import endpoints as system
 from app.system import problems
+from app.volunteers import endpoints as volunteers
 
 PUBLIC_ROUTERS: list[APIRouter] = [
     system.router,
@@ -26,6 +27,7 @@ PUBLIC_ROUTERS: list[APIRouter] = [
     auth.public_router,
     dashboard_page.router,
     issues.public_router,
+    volunteers.public_router,
     # authenticates itself: EventSource sends the token as ?access_token=
     events.router,
 ]
@@ -43,6 +45,7 @@ PRIVATE_ROUTERS: list[APIRouter] = [
     sync.router,
     grids.router,
     mediation.router,
+    volunteers.router,
     audit.router,
     webhooks.router,
     hotline.router,

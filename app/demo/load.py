@@ -85,8 +85,9 @@ def _stages() -> list[Any]:
     from app.demo.community import load_diary, load_disputes, load_residents
     from app.demo.issues import load_issues
     from app.demo.open311 import load_open311
+    from app.demo.volunteers import load_volunteers
 
-    return [load_residents, load_issues, load_diary, load_disputes, load_open311]
+    return [load_residents, load_issues, load_diary, load_disputes, load_open311, load_volunteers]
 
 
 async def seed_demo(url: str, settings: Settings | None = None) -> bool:

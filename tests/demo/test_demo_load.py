@@ -85,3 +85,39 @@ async def test_demo_issues_stand_where_the_seed_cases_stand(empty_db_url):
         "disputes": len(data.DISPUTES),
         "residents": len(data.RESIDENTS),
     }
+
+
+async def test_demo_volunteers_have_the_shape_of_the_seed_figures(empty_db_url):
+    import asyncio
+
+    import asyncpg
+
+    from tests.conftest import _migrate
+
+    await asyncio.to_thread(_migrate, empty_db_url)
+    assert await seed_demo(empty_db_url, make_settings(empty_db_url)) is True
+    conn = await asyncpg.connect(empty_db_url)
+    try:
+        kinds = dict(await conn.fetch("SELECT kind, count(*) FROM volunteers GROUP BY kind"))
+        assert kinds["party_member"] == 214
+        assert await conn.fetchval("SELECT count(*) FROM volunteers WHERE talent_category IS NOT NULL") == 150
+        assert await conn.fetchval("SELECT count(DISTINCT household_id) FROM pairings") == 86
+        assert await conn.fetchval("SELECT count(*) FROM pairings") == 214
+        visits = dict(await conn.fetch("SELECT mode, count(*) FROM pairing_visits GROUP BY mode"))
+        assert visits["home"] == 179 and visits["phone"] >= 800
+        handed_out = await conn.fetchrow(
+            "SELECT sum(quantity) AS items, count(DISTINCT volunteer_id) AS people FROM shop_redemptions"
+        )
+        assert (handed_out["items"], handed_out["people"]) == (836, 142)
+        statuses = {r[0] for r in await conn.fetch("SELECT DISTINCT status FROM wishes")}
+        assert statuses == {"open", "claimed", "fulfilled", "confirmed"}
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM ledger_accounts a WHERE balance <> "
+                "(SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE account_id = a.id)"
+            )
+            == 0
+        )
+        assert await conn.fetchval("SELECT count(*) FROM ledger_accounts WHERE kind <> 'source' AND balance < 0") == 0
+    finally:
+        await conn.close()

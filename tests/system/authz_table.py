@@ -25,6 +25,7 @@ DISPUTE_STAFF = GRID_STAFF | {Role.MEDIATOR}
 MEDIATORS = MANAGERS | {Role.MEDIATOR}
 INTEGRATION = frozenset({Role.INTEGRATION})
 STATS_READERS = GRID_STAFF | {Role.MEDIATOR, Role.VIEWER}
+VOLUNTEER_READERS = GRID_STAFF | {Role.VIEWER}
 
 ROUTES: dict[str, frozenset[Role] | str] = {
     # system
@@ -137,6 +138,53 @@ ROUTES: dict[str, frozenset[Role] | str] = {
     "GET /api/v1/stats/timeseries": STATS_READERS,
     "GET /api/v1/stats/overdue": STATS_READERS,
     "GET /api/v1/events/stream": STATS_READERS,
+    # volunteers, their ledger, 爱心超市, time bank, 微心愿, 帮扶对子
+    "POST /api/v1/volunteers": GRID_STAFF,
+    "GET /api/v1/volunteers": VOLUNTEER_READERS,
+    "GET /api/v1/volunteers/rankings": VOLUNTEER_READERS,
+    "GET /api/v1/volunteers/{volunteer_id}": VOLUNTEER_READERS,
+    "PATCH /api/v1/volunteers/{volunteer_id}": GRID_STAFF,
+    "POST /api/v1/volunteers/{volunteer_id}/reveal": GRID_STAFF,
+    "GET /api/v1/volunteers/{volunteer_id}/balance": VOLUNTEER_READERS,
+    "GET /api/v1/volunteers/{volunteer_id}/ledger": VOLUNTEER_READERS,
+    "POST /api/v1/volunteers/{volunteer_id}/grants": MANAGERS,
+    "GET /api/v1/volunteers/{volunteer_id}/statement": VOLUNTEER_READERS,
+    "GET /api/v1/volunteers/{volunteer_id}/statement.html": VOLUNTEER_READERS,
+    "GET /api/v1/volunteer-rules/{area_id}": VOLUNTEER_READERS,
+    "PUT /api/v1/volunteer-rules/{area_id}": MANAGERS,
+    "POST /api/v1/service-records": GRID_STAFF,
+    "GET /api/v1/service-records": VOLUNTEER_READERS,
+    "GET /api/v1/service-records/{record_id}": VOLUNTEER_READERS,
+    "POST /api/v1/service-records/{record_id}/verify": MANAGERS,
+    "POST /api/v1/service-records/{record_id}/reject": MANAGERS,
+    "GET /api/v1/ledger/postings/{posting_id}": VOLUNTEER_READERS,
+    "POST /api/v1/ledger/postings/{posting_id}/reverse": MANAGERS,
+    "POST /api/v1/shop/items": MANAGERS,
+    "GET /api/v1/shop/items": VOLUNTEER_READERS,
+    "POST /api/v1/shop/items/{item_id}/donations": GRID_STAFF,
+    "POST /api/v1/shop/redemptions": GRID_STAFF,
+    "POST /api/v1/timebank/requests": GRID_STAFF,
+    "GET /api/v1/timebank/requests": VOLUNTEER_READERS,
+    "POST /api/v1/timebank/requests/{request_id}/claim": GRID_STAFF,
+    "POST /api/v1/timebank/requests/{request_id}/confirm": GRID_STAFF,
+    "POST /api/v1/timebank/requests/{request_id}/cancel": GRID_STAFF,
+    "POST /api/v1/wishes": GRID_STAFF,
+    "GET /api/v1/wishes": VOLUNTEER_READERS,
+    "GET /api/v1/wishes/stats": VOLUNTEER_READERS,
+    "GET /api/v1/wishes/{wish_id}": VOLUNTEER_READERS,
+    "POST /api/v1/wishes/{wish_id}/claim": GRID_STAFF,
+    "POST /api/v1/wishes/{wish_id}/fulfil": GRID_STAFF,
+    "POST /api/v1/wishes/{wish_id}/confirm": GRID_STAFF,
+    "POST /api/v1/wishes/{wish_id}/cancel": GRID_STAFF,
+    "GET /api/v1/public/wish-wall/{area_id}": PUBLIC,
+    "GET /wish-wall/{area_id}": PUBLIC,
+    "POST /api/v1/pairings": GRID_STAFF,
+    "GET /api/v1/pairings": VOLUNTEER_READERS,
+    "GET /api/v1/pairings/due": VOLUNTEER_READERS,
+    "POST /api/v1/pairings/visits/batch": GRID_STAFF,
+    "GET /api/v1/pairings/{pairing_id}": VOLUNTEER_READERS,
+    "POST /api/v1/pairings/{pairing_id}/visits": GRID_STAFF,
+    "GET /api/v1/pairings/{pairing_id}/visits": VOLUNTEER_READERS,
 }
 
 SIGNED = frozenset(
@@ -174,9 +222,25 @@ BODY_REFERENCES: dict[str, dict[str, str]] = {
     "POST /api/v1/disputes": {"area_id": "area", "mediator_id": "user"},
     "POST /api/v1/disputes/{dispute_id}/sessions": {"mediator_id": "user"},
     "POST /api/v1/webhooks": {"area_id": "area", "api_key_id": "api_key"},
+    "POST /api/v1/volunteers": {"area_id": "area", "resident_id": "resident"},
+    "POST /api/v1/service-records": {"volunteer_id": "volunteer", "wish_id": "wish", "pairing_id": "pairing"},
+    "POST /api/v1/shop/items": {"area_id": "area"},
+    "POST /api/v1/shop/redemptions": {"volunteer_id": "volunteer", "item_id": "shop_item"},
+    "POST /api/v1/timebank/requests": {"requester_id": "volunteer"},
+    "POST /api/v1/timebank/requests/{request_id}/claim": {"volunteer_id": "volunteer"},
+    "POST /api/v1/wishes": {"resident_id": "resident"},
+    "POST /api/v1/wishes/{wish_id}/claim": {"volunteer_id": "volunteer"},
+    "POST /api/v1/pairings": {"household_id": "household", "helper_id": "volunteer"},
+    "POST /api/v1/pairings/{pairing_id}/visits": {"diary_entry_id": "diary_entry", "issue_id": "issue"},
+    "POST /api/v1/pairings/visits/batch": {
+        "pairing_id": "pairing",
+        "diary_entry_id": "diary_entry",
+        "issue_id": "issue",
+    },
 }
 # Bodies whose id fields are also read from the models the server validates them with (a batch of
 # items each answered on its own), beside what the OpenAPI document declares.
 OPEN_BODIES = {
     "POST /api/v1/diary-entries/batch": "app.diary.schemas:DiaryBatchItem",
+    "POST /api/v1/pairings/visits/batch": "app.volunteers.schemas:VisitBatchItem",
 }

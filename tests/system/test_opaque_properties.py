@@ -131,7 +131,11 @@ async def list_urls(app: Any, client: httpx.AsyncClient) -> list[str]:
         headers=ADMIN,
     )
     assert r.status_code == 201, r.text
-    ids = {"issue_id": issue["id"], "webhook_id": r.json()["id"]}
+    volunteer = await client.post(
+        "/api/v1/volunteers", json={"kind": "resident", "name": "张三", "consent": True}, headers=ADMIN
+    )
+    assert volunteer.status_code == 201, volunteer.text
+    ids = {"issue_id": issue["id"], "webhook_id": r.json()["id"], "volunteer_id": volunteer.json()["id"]}
     urls = []
     for path, item in app.openapi()["paths"].items():
         operation = item.get("get", {})

@@ -29,6 +29,8 @@ class EventType(StrEnum):
     ISSUE_DUE_SOON = "issue.due_soon"
     ISSUE_OVERDUE = "issue.overdue"
     DISPUTE_RISK_RAISED = "dispute.risk_raised"
+    SERVICE_RECORD_VERIFIED = "service_record.verified"
+    WISH_CONFIRMED = "wish.confirmed"
 
 
 EVENT_TYPE_LABELS = {
@@ -42,6 +44,8 @@ EVENT_TYPE_LABELS = {
     EventType.ISSUE_DUE_SOON: "临期预警",
     EventType.ISSUE_OVERDUE: "超期",
     EventType.DISPUTE_RISK_RAISED: "纠纷风险升级",
+    EventType.SERVICE_RECORD_VERIFIED: "志愿服务已核实",
+    EventType.WISH_CONFIRMED: "微心愿已达成",
 }
 
 

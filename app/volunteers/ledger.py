@@ -1,0 +1,168 @@
+"""The double-entry points and hours ledger (积分 / 服务时长).
+
+Every movement is one posting of two or more entries that sum to zero per unit. A posting locks its
+accounts (in id order, so concurrent postings never deadlock), refuses to take an account other than
+a community's source below zero (409 ``insufficient_balance``), and is unique per ``source_key``
+(a service record is posted once, a posting reversed once). The database keeps the same rules:
+balances are maintained by a trigger with a CHECK, unbalanced postings fail at commit, and postings
+and entries can neither be updated nor deleted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.scope import Principal
+from app.errors import Conflict, NotFound
+from app.kit import clock
+from app.kit.ids import new_id
+from app.volunteers.models import AccountKind, LedgerAccount, LedgerEntry, LedgerPosting, LedgerUnit, PostingKind
+
+
+@dataclass(frozen=True)
+class Leg:
+    account: LedgerAccount
+    amount: int
+
+
+def owner_key(kind: AccountKind, area_id: uuid.UUID, volunteer_id: uuid.UUID | None) -> str:
+    return f"volunteer:{volunteer_id}" if kind is AccountKind.VOLUNTEER else f"{kind.value}:{area_id}"
+
+
+async def account(
+    session: AsyncSession,
+    kind: AccountKind,
+    unit: LedgerUnit,
+    area_id: uuid.UUID,
+    volunteer_id: uuid.UUID | None = None,
+) -> LedgerAccount:
+    """The account (created on first use) of a volunteer, or a community's source / shop / escrow."""
+    key = owner_key(kind, area_id, volunteer_id)
+    await session.execute(
+        pg_insert(LedgerAccount)
+        .values(
+            id=new_id(),
+            area_id=area_id,
+            volunteer_id=volunteer_id,
+            kind=kind.value,
+            unit=unit.value,
+            owner_key=key,
+        )
+        .on_conflict_do_nothing(index_elements=["owner_key", "unit"])
+    )
+    stmt = sa.select(LedgerAccount).where(LedgerAccount.owner_key == key, LedgerAccount.unit == unit.value)
+    return (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one()
+
+
+async def post(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    area_id: uuid.UUID,
+    kind: PostingKind,
+    source_key: str,
+    legs: Sequence[Leg],
+    memo: str | None = None,
+    reverses_id: uuid.UUID | None = None,
+) -> LedgerPosting:
+    """Write one balanced posting; 409 ``insufficient_balance`` when an account would go below zero,
+    409 ``already_posted`` when ``source_key`` was posted before."""
+    legs = [leg for leg in legs if leg.amount != 0]
+    for unit in {leg.account.unit for leg in legs}:
+        if sum(leg.amount for leg in legs if leg.account.unit == unit) != 0:
+            raise ValueError(f"unbalanced posting in {unit}")
+    if await session.scalar(sa.select(sa.exists().where(LedgerPosting.source_key == source_key))):
+        raise Conflict("This has been posted to the ledger already.", code="already_posted")
+    ids = sorted({leg.account.id for leg in legs})
+    stmt = sa.select(LedgerAccount).where(LedgerAccount.id.in_(ids)).order_by(LedgerAccount.id).with_for_update()
+    locked = {a.id: a for a in (await session.execute(stmt.execution_options(populate_existing=True))).scalars()}
+    for account_id in ids:
+        acc = locked[account_id]
+        delta = sum(leg.amount for leg in legs if leg.account.id == account_id)
+        if acc.kind != AccountKind.SOURCE.value and acc.balance + delta < 0:
+            raise Conflict(
+                f"Not enough {acc.unit}: the balance is {acc.balance}, this needs {-delta}.",
+                code="insufficient_balance",
+                unit=acc.unit,
+                balance=acc.balance,
+                needed=-delta,
+            )
+    posting = LedgerPosting(
+        id=new_id(),
+        area_id=area_id,
+        kind=kind.value,
+        source_key=source_key,
+        reverses_id=reverses_id,
+        memo=memo,
+        posted_by=principal.user_id,
+        posted_at=clock.now(),
+    )
+    session.add(posting)
+    await session.flush()
+    await session.execute(
+        sa.insert(LedgerEntry),
+        [
+            {"posting_id": posting.id, "account_id": leg.account.id, "unit": leg.account.unit, "amount": leg.amount}
+            for leg in legs
+        ],
+    )
+    return posting
+
+
+async def entries_of(session: AsyncSession, posting_id: uuid.UUID) -> Sequence[LedgerEntry]:
+    stmt = sa.select(LedgerEntry).where(LedgerEntry.posting_id == posting_id).order_by(LedgerEntry.id)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def reverse(
+    session: AsyncSession, principal: Principal, posting: LedgerPosting, memo: str | None
+) -> LedgerPosting:
+    """The correction of ``posting``: the same entries negated (409 ``already_reversed``)."""
+    if posting.kind == PostingKind.REVERSAL.value:
+        raise Conflict("A reversal is not reversed; post the movement again instead.", code="invalid_transition")
+    if await session.scalar(sa.select(sa.exists().where(LedgerPosting.reverses_id == posting.id))):
+        raise Conflict("This posting has been reversed already.", code="already_reversed")
+    entries = await entries_of(session, posting.id)
+    accounts = {
+        a.id: a
+        for a in (
+            await session.execute(sa.select(LedgerAccount).where(LedgerAccount.id.in_({e.account_id for e in entries})))
+        ).scalars()
+    }
+    legs = [Leg(accounts[e.account_id], -e.amount) for e in entries]
+    return await post(
+        session,
+        principal,
+        area_id=posting.area_id,
+        kind=PostingKind.REVERSAL,
+        source_key=f"reversal:{posting.id}",
+        legs=legs,
+        memo=memo,
+        reverses_id=posting.id,
+    )
+
+
+async def get_posting(session: AsyncSession, posting_id: uuid.UUID) -> LedgerPosting:
+    posting = await session.get(LedgerPosting, posting_id)
+    if posting is None:
+        raise NotFound("No such posting in your area.", code="posting_not_found")
+    return posting
+
+
+async def balances(session: AsyncSession, volunteer_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, int]]:
+    """``{volunteer_id: {"points": n, "minutes": m}}`` (zero for accounts not opened yet)."""
+    out = {v: {LedgerUnit.POINTS.value: 0, LedgerUnit.MINUTES.value: 0} for v in volunteer_ids}
+    if volunteer_ids:
+        stmt = sa.select(LedgerAccount.volunteer_id, LedgerAccount.unit, LedgerAccount.balance).where(
+            LedgerAccount.volunteer_id.in_(volunteer_ids)
+        )
+        for vid, unit, balance in (await session.execute(stmt)).all():
+            if vid is not None:
+                out[vid][unit] = int(balance)
+    return out

@@ -1,0 +1,606 @@
+"""Volunteers (志愿者): the registry, the community's rules, service records and their verification
+(核实), the ledger as each volunteer sees it, yearly statements and rankings (实践之星).
+
+Every read goes through the scope filter: staff see the volunteers (and their ledgers) of their
+area's subtree; another community's volunteer is 404, in a body 422 ``unknown_volunteer``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.auth.roles import Role
+from app.auth.scope import Principal, in_subtree, resolve_in_scope, scope_filter
+from app.config import Settings
+from app.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
+from app.grids import service as grids
+from app.grids.models import Area
+from app.kit import clock, outbox
+from app.kit.crypto import cipher_for
+from app.kit.ids import new_id
+from app.kit.masking import mask_name, mask_phone
+from app.kit.pagination import keyset
+from app.residents.models import Resident
+from app.volunteers import ledger, workflow
+from app.volunteers.ledger import Leg
+from app.volunteers.models import (
+    AccountKind,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerPosting,
+    LedgerUnit,
+    PostingKind,
+    RecordStatus,
+    ServiceRecord,
+    Volunteer,
+    VolunteerRules,
+)
+from app.volunteers.schemas import EntryOut, RecordOut, RulesOut, VolunteerOut, VolunteerRevealed
+
+PHONE_CONTEXT = "volunteer.phone"
+STAFF: frozenset[Role] = frozenset({Role.GRID_WORKER, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.ADMIN})
+VERIFIERS: frozenset[Role] = frozenset({Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.ADMIN})
+READERS: frozenset[Role] = STAFF | {Role.VIEWER}
+MAX_RECORD_MINUTES = 24 * 60
+
+DEFAULT_RULES: dict[str, Any] = {
+    "points_per_hour": {"default": 10},
+    "daily_cap_minutes": 8 * 60,
+    "wish_claim_days": 14,
+    "wish_points": 20,
+    "points_expiry_days": None,
+}
+
+
+def hours(minutes: int) -> float:
+    return round(minutes / 60, 2)
+
+
+# --- registry -------------------------------------------------------------------------------------
+
+
+async def _id_free(session: AsyncSession, model: Any, object_id: uuid.UUID | None) -> None:
+    if object_id is not None and await session.scalar(sa.select(sa.exists().where(model.id == object_id))):
+        raise Conflict("This id is already taken.", code="id_taken", errors=[field_error("id", "already used")])
+
+
+async def create_volunteer(
+    session: AsyncSession, principal: Principal, data: dict[str, Any], settings: Settings
+) -> Volunteer:
+    area = await grids.get_in_scope(session, principal, data.get("area_id") or principal.area_id, field="area_id")
+    if data.get("resident_id"):
+        await resolve_in_scope(session, principal, Resident, data["resident_id"], field="resident_id", thing="resident")
+    await _id_free(session, Volunteer, data.get("id"))
+    cipher = cipher_for(settings)
+    volunteer = Volunteer(
+        id=data.get("id") or new_id(),
+        area_id=area.id,
+        kind=str(data["kind"]),
+        name=data["name"],
+        resident_id=data.get("resident_id"),
+        party_registration=str(data["party_registration"]) if data.get("party_registration") else None,
+        phone_enc=cipher.encrypt(data.get("phone"), context=PHONE_CONTEXT),
+        phone_index=cipher.blind_index(data.get("phone"), kind="phone"),
+        skills=list(data.get("skills") or []),
+        talent_category=data.get("talent_category"),
+        availability=data.get("availability"),
+        consent_at=clock.now(),
+    )
+    session.add(volunteer)
+    await session.flush()
+    await session.refresh(volunteer)
+    return volunteer
+
+
+async def get_volunteer(
+    session: AsyncSession, principal: Principal, volunteer_id: uuid.UUID, *, for_update: bool = False
+) -> Volunteer:
+    stmt = sa.select(Volunteer).where(
+        Volunteer.id == volunteer_id, scope_filter(principal, area_column=Volunteer.area_id)
+    )
+    if for_update:
+        stmt = stmt.with_for_update()
+    volunteer = (await session.execute(stmt)).scalar_one_or_none()
+    if volunteer is None:
+        raise NotFound("No such volunteer in your area.", code="volunteer_not_found")
+    return volunteer
+
+
+async def volunteer_ref(
+    session: AsyncSession, principal: Principal, volunteer_id: uuid.UUID, field: str, *, for_update: bool = False
+) -> Volunteer:
+    """A volunteer named in a body: 422 ``unknown_volunteer`` when unknown, out of scope or inactive."""
+    volunteer: Volunteer = await resolve_in_scope(
+        session, principal, Volunteer, volunteer_id, field=field, thing="volunteer", for_update=for_update
+    )
+    if not volunteer.is_active:
+        raise ValidationFailed(
+            "This volunteer is no longer active.",
+            code="volunteer_inactive",
+            errors=[field_error(field, "inactive volunteer")],
+        )
+    return volunteer
+
+
+async def update_volunteer(
+    session: AsyncSession, volunteer: Volunteer, changes: dict[str, Any], settings: Settings
+) -> Volunteer:
+    for key in ("name", "skills", "is_active"):
+        if key in changes and changes[key] is None:
+            raise ValidationFailed(f"{key} cannot be null.", errors=[field_error(key, "must not be null")])
+    for key in ("name", "skills", "talent_category", "availability", "is_active"):
+        if key in changes:
+            setattr(volunteer, key, changes[key])
+    if "party_registration" in changes:
+        volunteer.party_registration = str(changes["party_registration"]) if changes["party_registration"] else None
+    if "phone" in changes:
+        cipher = cipher_for(settings)
+        volunteer.phone_enc = cipher.encrypt(changes["phone"], context=PHONE_CONTEXT)
+        volunteer.phone_index = cipher.blind_index(changes["phone"], kind="phone")
+    await session.flush()
+    await session.refresh(volunteer)
+    return volunteer
+
+
+async def list_volunteers(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    filters: dict[str, Any],
+    settings: Settings,
+    after: Sequence[Any] | None,
+    limit: int,
+) -> Sequence[Volunteer]:
+    stmt = sa.select(Volunteer).where(scope_filter(principal, area_column=Volunteer.area_id))
+    if filters.get("area_id"):
+        path = (await grids.get_in_scope(session, principal, filters["area_id"], field="area_id")).path
+        stmt = stmt.where(in_subtree(Volunteer.area_id, path))
+    if filters.get("kind"):
+        stmt = stmt.where(Volunteer.kind == filters["kind"])
+    if filters.get("talent_category"):
+        stmt = stmt.where(Volunteer.talent_category == filters["talent_category"])
+    if filters.get("skill"):
+        stmt = stmt.where(sa.literal(filters["skill"]) == sa.any_(Volunteer.skills))
+    if filters.get("phone"):
+        stmt = stmt.where(Volunteer.phone_index == cipher_for(settings).blind_index(filters["phone"], kind="phone"))
+    if filters.get("q"):
+        stmt = stmt.where(Volunteer.name.contains(filters["q"], autoescape=True))
+    stmt = keyset(stmt, [Volunteer.created_at, Volunteer.id], after=after, limit=limit)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def volunteer_outs(
+    session: AsyncSession, principal: Principal, volunteers: Sequence[Volunteer], settings: Settings
+) -> list[VolunteerOut]:
+    cipher = cipher_for(settings)
+    sums = await ledger.balances(session, [v.id for v in volunteers])
+    return [
+        VolunteerOut(
+            id=v.id,
+            area_id=v.area_id,
+            kind=v.kind,  # type: ignore[arg-type]
+            name=v.name if principal.may_see_personal_data else (mask_name(v.name) or ""),
+            resident_id=v.resident_id,
+            party_registration=v.party_registration,  # type: ignore[arg-type]
+            phone=mask_phone(cipher.decrypt(v.phone_enc, context=PHONE_CONTEXT)),
+            skills=v.skills,
+            talent_category=v.talent_category,
+            availability=v.availability,
+            consent_at=v.consent_at,
+            is_active=v.is_active,
+            points=sums[v.id]["points"],
+            hours=hours(sums[v.id]["minutes"]),
+            version=v.version,
+            created_at=v.created_at,
+            updated_at=v.updated_at,
+        )
+        for v in volunteers
+    ]
+
+
+async def reveal(
+    session: AsyncSession, principal: Principal, volunteer_id: uuid.UUID, reason: str, settings: Settings
+) -> VolunteerRevealed:
+    if not principal.may_see_personal_data:
+        raise Forbidden("Your role may not see personal data.", code="role_not_allowed")
+    volunteer = await get_volunteer(session, principal, volunteer_id)
+    await audit.record(
+        session,
+        principal,
+        action="volunteer.reveal",
+        object_type="volunteer",
+        object_id=volunteer.id,
+        area_id=volunteer.area_id,
+        reason=reason,
+    )
+    return VolunteerRevealed(
+        id=volunteer.id,
+        name=volunteer.name,
+        phone=cipher_for(settings).decrypt(volunteer.phone_enc, context=PHONE_CONTEXT),
+    )
+
+
+# --- rules ----------------------------------------------------------------------------------------
+
+
+async def rules_for(session: AsyncSession, area_id: uuid.UUID) -> RulesOut:
+    """The rules of ``area_id``: its own row, else its nearest ancestor's, else the defaults."""
+    here = sa.select(Area.path).where(Area.id == area_id).scalar_subquery()
+    stmt = (
+        sa.select(VolunteerRules)
+        .join(Area, Area.id == VolunteerRules.area_id)
+        .where(Area.path.op("@>")(here))
+        .order_by(sa.func.nlevel(Area.path).desc())
+        .limit(1)
+    )
+    row = (await session.execute(stmt)).scalar_one_or_none()
+    if row is None:
+        return RulesOut(area_id=area_id, inherited=True, **DEFAULT_RULES)
+    return RulesOut(
+        area_id=area_id,
+        points_per_hour=row.points_per_hour,
+        daily_cap_minutes=row.daily_cap_minutes,
+        wish_claim_days=row.wish_claim_days,
+        wish_points=row.wish_points,
+        points_expiry_days=row.points_expiry_days,
+        inherited=row.area_id != area_id,
+    )
+
+
+async def put_rules(session: AsyncSession, principal: Principal, area_id: uuid.UUID, data: dict[str, Any]) -> RulesOut:
+    area = await grids.get_in_scope(session, principal, area_id)
+    if "default" not in data["points_per_hour"]:
+        raise ValidationFailed(
+            "points_per_hour needs a `default` rate for the other activity types.",
+            code="default_rate_missing",
+            errors=[field_error("points_per_hour", "add a `default` key")],
+        )
+    for key, rate in data["points_per_hour"].items():
+        if not (0 <= rate <= 10_000) or not (1 <= len(key) <= 32):
+            raise ValidationFailed(
+                "Rates are 0–10000 points per hour, keyed by an activity type of 1–32 characters.",
+                errors=[field_error("points_per_hour", f"bad rate for {key[:32]!r}")],
+            )
+    row = await session.get(VolunteerRules, area.id, with_for_update=True)
+    if row is None:
+        row = VolunteerRules(area_id=area.id, **data)
+        session.add(row)
+    else:
+        for key, value in data.items():
+            setattr(row, key, value)
+        row.updated_at = clock.now()
+    await session.flush()
+    return await rules_for(session, area.id)
+
+
+# --- service records ------------------------------------------------------------------------------
+
+
+async def create_record(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> ServiceRecord:
+    from app.volunteers.models import Pairing, Wish
+
+    started, ended = data["started_at"], data["ended_at"]
+    minutes = int((ended - started).total_seconds() // 60)
+    if minutes <= 0 or minutes > MAX_RECORD_MINUTES:
+        raise ValidationFailed(
+            f"A service record lasts from 1 minute to {MAX_RECORD_MINUTES // 60} hours.",
+            code="invalid_duration",
+            errors=[field_error("ended_at", "must be 1 minute to 24 hours after started_at")],
+        )
+    # The volunteer's row is locked: two records of one volunteer are checked one after the other.
+    volunteer = await volunteer_ref(session, principal, data["volunteer_id"], "volunteer_id", for_update=True)
+    for field, model in (("wish_id", Wish), ("pairing_id", Pairing)):
+        if data.get(field):
+            await resolve_in_scope(session, principal, model, data[field], field=field, thing=field[:-3])
+    live = sa.and_(ServiceRecord.volunteer_id == volunteer.id, ServiceRecord.status != RecordStatus.REJECTED.value)
+    overlapping = await session.scalar(
+        sa.select(ServiceRecord.id).where(live, ServiceRecord.started_at < ended, ServiceRecord.ended_at > started)
+    )
+    if overlapping is not None:
+        raise Conflict(
+            "This volunteer has another service record in that time.",
+            code="record_overlaps",
+            overlapping_id=str(overlapping),
+        )
+    served_on = workflow.local_day(started)
+    rules = await rules_for(session, volunteer.area_id)
+    that_day = await session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(ServiceRecord.minutes), 0)).where(
+            live, ServiceRecord.served_on == served_on
+        )
+    )
+    if int(that_day or 0) + minutes > rules.daily_cap_minutes:
+        raise ValidationFailed(
+            f"At most {rules.daily_cap_minutes} minutes a day count; {that_day} are recorded for {served_on}.",
+            code="daily_cap_exceeded",
+            errors=[field_error("ended_at", f"exceeds the daily cap of {rules.daily_cap_minutes} minutes")],
+        )
+    record = ServiceRecord(
+        id=new_id(),
+        volunteer_id=volunteer.id,
+        area_id=volunteer.area_id,
+        activity_type=data["activity_type"],
+        activity=data["activity"],
+        started_at=started,
+        ended_at=ended,
+        minutes=minutes,
+        served_on=served_on,
+        status=RecordStatus.SUBMITTED.value,
+        wish_id=data.get("wish_id"),
+        pairing_id=data.get("pairing_id"),
+        submitted_by=principal.user_id,
+    )
+    session.add(record)
+    await session.flush()
+    await session.refresh(record)
+    return record
+
+
+async def get_record(
+    session: AsyncSession, principal: Principal, record_id: uuid.UUID, *, for_update: bool = False
+) -> ServiceRecord:
+    stmt = sa.select(ServiceRecord).where(
+        ServiceRecord.id == record_id, scope_filter(principal, area_column=ServiceRecord.area_id)
+    )
+    if for_update:
+        stmt = stmt.with_for_update()
+    record = (await session.execute(stmt)).scalar_one_or_none()
+    if record is None:
+        raise NotFound("No such service record in your area.", code="service_record_not_found")
+    return record
+
+
+def points_for(rules: RulesOut, activity_type: str, minutes: int) -> int:
+    rate = rules.points_per_hour.get(activity_type, rules.points_per_hour.get("default", 0))
+    return (int(rate) * minutes) // 60
+
+
+async def verify_record(session: AsyncSession, principal: Principal, record: ServiceRecord) -> ServiceRecord:
+    """核实: the record counts — its points and minutes move from the community's source to the volunteer."""
+    status = workflow.advance(workflow.RECORD, RecordStatus(record.status), workflow.RecordAction.VERIFY, "record")
+    rules = await rules_for(session, record.area_id)
+    points = points_for(rules, record.activity_type, record.minutes)
+    legs = await _award_legs(session, record.area_id, record.volunteer_id, points=points, minutes=record.minutes)
+    posting = await ledger.post(
+        session,
+        principal,
+        area_id=record.area_id,
+        kind=PostingKind.SERVICE,
+        source_key=f"service_record:{record.id}",
+        legs=legs,
+        memo=record.activity,
+    )
+    record.status, record.verified_by, record.verified_at = status.value, principal.user_id, clock.now()
+    record.posting_id = posting.id
+    await session.flush()
+    await session.refresh(record)
+    outbox.emit(
+        session,
+        "service_record.verified",
+        "service_record",
+        record.id,
+        {
+            "service_record_id": str(record.id),
+            "volunteer_id": str(record.volunteer_id),
+            "area_id": str(record.area_id),
+            "minutes": record.minutes,
+            "points": points,
+        },
+    )
+    return record
+
+
+async def reject_record(
+    session: AsyncSession, principal: Principal, record: ServiceRecord, reason: str
+) -> ServiceRecord:
+    status = workflow.advance(workflow.RECORD, RecordStatus(record.status), workflow.RecordAction.REJECT, "record")
+    record.status, record.verified_by, record.verified_at = status.value, principal.user_id, clock.now()
+    record.rejection_reason = reason
+    await session.flush()
+    await session.refresh(record)
+    return record
+
+
+async def _award_legs(
+    session: AsyncSession, area_id: uuid.UUID, volunteer_id: uuid.UUID, *, points: int, minutes: int = 0
+) -> list[Leg]:
+    legs: list[Leg] = []
+    for unit, amount in ((LedgerUnit.POINTS, points), (LedgerUnit.MINUTES, minutes)):
+        if amount:
+            source = await ledger.account(session, AccountKind.SOURCE, unit, area_id)
+            mine = await ledger.account(session, AccountKind.VOLUNTEER, unit, area_id, volunteer_id)
+            legs += [Leg(source, -amount), Leg(mine, amount)]
+    return legs
+
+
+async def list_records(
+    session: AsyncSession, principal: Principal, *, filters: dict[str, Any], after: Sequence[Any] | None, limit: int
+) -> Sequence[ServiceRecord]:
+    stmt = sa.select(ServiceRecord).where(scope_filter(principal, area_column=ServiceRecord.area_id))
+    for column in ("volunteer_id", "status"):
+        if filters.get(column) is not None:
+            stmt = stmt.where(getattr(ServiceRecord, column) == filters[column])
+    stmt = keyset(stmt, [ServiceRecord.created_at, ServiceRecord.id], after=after, limit=limit)
+    return (await session.execute(stmt)).scalars().all()
+
+
+def record_out(record: ServiceRecord) -> RecordOut:
+    return RecordOut(
+        **{k: getattr(record, k) for k in RecordOut.model_fields if k != "allowed_actions"},
+        allowed_actions=workflow.allowed(workflow.RECORD, RecordStatus(record.status)),
+    )
+
+
+# --- ledger ---------------------------------------------------------------------------------------
+
+
+async def grant(
+    session: AsyncSession, principal: Principal, volunteer: Volunteer, points: int, memo: str
+) -> LedgerPosting:
+    legs = await _award_legs(session, volunteer.area_id, volunteer.id, points=points)
+    return await ledger.post(
+        session,
+        principal,
+        area_id=volunteer.area_id,
+        kind=PostingKind.GRANT,
+        source_key=f"grant:{new_id()}",
+        legs=legs,
+        memo=memo,
+    )
+
+
+async def get_posting(session: AsyncSession, principal: Principal, posting_id: uuid.UUID) -> LedgerPosting:
+    stmt = sa.select(LedgerPosting).where(
+        LedgerPosting.id == posting_id, scope_filter(principal, area_column=LedgerPosting.area_id)
+    )
+    posting = (await session.execute(stmt)).scalar_one_or_none()
+    if posting is None:
+        raise NotFound("No such posting in your area.", code="posting_not_found")
+    return posting
+
+
+async def posting_out(session: AsyncSession, posting: LedgerPosting) -> dict[str, Any]:
+    stmt = (
+        sa.select(LedgerEntry, LedgerAccount)
+        .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
+        .where(LedgerEntry.posting_id == posting.id)
+        .order_by(LedgerEntry.id)
+    )
+    entries = [
+        {
+            "account_kind": acc.kind,
+            "volunteer_id": str(acc.volunteer_id) if acc.volunteer_id else None,
+            "unit": e.unit,
+            "amount": e.amount,
+        }
+        for e, acc in (await session.execute(stmt)).all()
+    ]
+    return {
+        "id": posting.id,
+        "area_id": posting.area_id,
+        "kind": posting.kind,
+        "source_key": posting.source_key,
+        "reverses_id": posting.reverses_id,
+        "memo": posting.memo,
+        "posted_by": posting.posted_by,
+        "posted_at": posting.posted_at,
+        "entries": entries,
+    }
+
+
+def _entries_stmt(volunteer_id: uuid.UUID) -> sa.Select[Any]:
+    return cast(
+        sa.Select[Any],
+        sa.select(LedgerEntry, LedgerPosting)
+        .join(LedgerAccount, LedgerAccount.id == LedgerEntry.account_id)
+        .join(LedgerPosting, LedgerPosting.id == LedgerEntry.posting_id)
+        .where(LedgerAccount.volunteer_id == volunteer_id),
+    )
+
+
+def _entry_out(entry: LedgerEntry, posting: LedgerPosting) -> EntryOut:
+    return EntryOut(
+        posting_id=posting.id,
+        kind=posting.kind,  # type: ignore[arg-type]
+        unit=entry.unit,  # type: ignore[arg-type]
+        amount=entry.amount,
+        memo=posting.memo,
+        posted_at=posting.posted_at,
+        reverses_id=posting.reverses_id,
+    )
+
+
+async def ledger_page(
+    session: AsyncSession, volunteer: Volunteer, *, after: Sequence[Any] | None, limit: int
+) -> list[tuple[EntryOut, tuple[dt.datetime, int]]]:
+    stmt = keyset(_entries_stmt(volunteer.id), [LedgerPosting.posted_at, LedgerEntry.id], after=after, limit=limit)
+    return [(_entry_out(e, p), (p.posted_at, e.id)) for e, p in (await session.execute(stmt)).all()]
+
+
+# --- statements and rankings ----------------------------------------------------------------------
+
+
+def year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime(year, 1, 1, tzinfo=workflow.SHANGHAI)
+    return start, dt.datetime(year + 1, 1, 1, tzinfo=workflow.SHANGHAI)
+
+
+async def statement(session: AsyncSession, volunteer: Volunteer, year: int) -> dict[str, Any]:
+    start, end = year_bounds(year)
+    units = [u.value for u in LedgerUnit]
+    opening = dict.fromkeys(units, 0)
+    earned = dict.fromkeys(units, 0)
+    spent = dict.fromkeys(units, 0)
+    stmt = (
+        _entries_stmt(volunteer.id)
+        .where(LedgerPosting.posted_at < end)
+        .order_by(LedgerPosting.posted_at, LedgerEntry.id)
+    )
+    entries = []
+    for e, p in (await session.execute(stmt)).all():
+        if p.posted_at < start:
+            opening[e.unit] += e.amount
+            continue
+        (earned if e.amount > 0 else spent)[e.unit] += abs(e.amount)
+        entries.append(_entry_out(e, p))
+    closing = {u: opening[u] + earned[u] - spent[u] for u in units}
+    services = await session.scalar(
+        sa.select(sa.func.count()).where(
+            ServiceRecord.volunteer_id == volunteer.id,
+            ServiceRecord.status == RecordStatus.VERIFIED.value,
+            ServiceRecord.started_at >= start,
+            ServiceRecord.started_at < end,
+        )
+    )
+    return {
+        "year": year,
+        "opening": opening,
+        "closing": closing,
+        "earned": earned,
+        "spent": spent,
+        "services": int(services or 0),
+        "entries": entries,
+    }
+
+
+async def rankings(
+    session: AsyncSession, principal: Principal, *, area_id: uuid.UUID | None, year: int, by: str, limit: int
+) -> list[dict[str, Any]]:
+    """Volunteers of an area ranked by verified hours or times served in a year (实践之星)."""
+    start, end = year_bounds(year)
+    minutes = sa.func.sum(ServiceRecord.minutes)
+    times = sa.func.count(ServiceRecord.id)
+    stmt = (
+        sa.select(Volunteer, minutes.label("minutes"), times.label("times"))
+        .join(ServiceRecord, ServiceRecord.volunteer_id == Volunteer.id)
+        .where(
+            scope_filter(principal, area_column=Volunteer.area_id),
+            ServiceRecord.status == RecordStatus.VERIFIED.value,
+            ServiceRecord.started_at >= start,
+            ServiceRecord.started_at < end,
+        )
+        .group_by(Volunteer.id)
+    )
+    if area_id:
+        path = (await grids.get_in_scope(session, principal, area_id, field="area_id")).path
+        stmt = stmt.where(in_subtree(Volunteer.area_id, path))
+    order = [minutes.desc(), times.desc()] if by == "hours" else [times.desc(), minutes.desc()]
+    stmt = stmt.order_by(*order, Volunteer.id).limit(limit)
+    return [
+        {
+            "rank": i,
+            "volunteer_id": v.id,
+            "name": v.name if principal.may_see_personal_data else (mask_name(v.name) or ""),
+            "kind": v.kind,
+            "hours": hours(int(m)),
+            "times": int(t),
+        }
+        for i, (v, m, t) in enumerate((await session.execute(stmt)).all(), start=1)
+    ]

@@ -1,0 +1,137 @@
+"""幸福交换站 (time bank): a volunteer spends hours earned to ask for a service; another volunteer
+claims it; the hours move to the claimer when the requester (or staff for them) confirms.
+
+The requester's minutes are held in the community's escrow account when the request is made (so
+hours cannot be promised twice), paid from escrow to the claimer on confirmation, and released back
+to the requester when the request is cancelled.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.scope import Principal, scope_filter
+from app.errors import NotFound, ValidationFailed, field_error
+from app.kit.ids import new_id
+from app.kit.pagination import keyset
+from app.volunteers import ledger, workflow
+from app.volunteers import service as volunteers
+from app.volunteers.ledger import Leg
+from app.volunteers.models import AccountKind, LedgerUnit, PostingKind, TimebankRequest, TimebankStatus
+from app.volunteers.schemas import TimebankOut
+
+A = workflow.TimebankAction
+
+
+async def create(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> TimebankRequest:
+    requester = await volunteers.volunteer_ref(session, principal, data["requester_id"], "requester_id")
+    request_id = new_id()
+    mine = await ledger.account(session, AccountKind.VOLUNTEER, LedgerUnit.MINUTES, requester.area_id, requester.id)
+    escrow = await ledger.account(session, AccountKind.ESCROW, LedgerUnit.MINUTES, requester.area_id)
+    hold = await ledger.post(
+        session,
+        principal,
+        area_id=requester.area_id,
+        kind=PostingKind.TIMEBANK_HOLD,
+        source_key=f"timebank_hold:{request_id}",
+        legs=[Leg(mine, -data["minutes"]), Leg(escrow, data["minutes"])],
+        memo=data["title"],
+    )
+    req = TimebankRequest(
+        id=request_id,
+        area_id=requester.area_id,
+        requester_id=requester.id,
+        title=data["title"],
+        minutes=data["minutes"],
+        status=TimebankStatus.OPEN.value,
+        hold_posting_id=hold.id,
+    )
+    session.add(req)
+    await session.flush()
+    await session.refresh(req)
+    return req
+
+
+async def get(
+    session: AsyncSession, principal: Principal, request_id: uuid.UUID, *, for_update: bool = False
+) -> TimebankRequest:
+    stmt = sa.select(TimebankRequest).where(
+        TimebankRequest.id == request_id, scope_filter(principal, area_column=TimebankRequest.area_id)
+    )
+    if for_update:
+        stmt = stmt.with_for_update()
+    req = (await session.execute(stmt)).scalar_one_or_none()
+    if req is None:
+        raise NotFound("No such time-bank request in your area.", code="timebank_request_not_found")
+    return req
+
+
+async def claim(
+    session: AsyncSession, principal: Principal, req: TimebankRequest, volunteer_id: uuid.UUID
+) -> TimebankRequest:
+    status = workflow.advance(workflow.TIMEBANK, TimebankStatus(req.status), A.CLAIM, "request")
+    claimer = await volunteers.volunteer_ref(session, principal, volunteer_id, "volunteer_id")
+    if claimer.id == req.requester_id:
+        raise ValidationFailed(
+            "A volunteer does not serve their own request.",
+            code="own_request",
+            errors=[field_error("volunteer_id", "is the requester")],
+        )
+    req.status, req.claimer_id = status.value, claimer.id
+    await session.flush()
+    await session.refresh(req)
+    return req
+
+
+async def _settle(
+    session: AsyncSession, principal: Principal, req: TimebankRequest, action: workflow.TimebankAction
+) -> TimebankRequest:
+    status = workflow.advance(workflow.TIMEBANK, TimebankStatus(req.status), action, "request")
+    to = req.claimer_id if action is A.CONFIRM else req.requester_id
+    assert to is not None
+    escrow = await ledger.account(session, AccountKind.ESCROW, LedgerUnit.MINUTES, req.area_id)
+    target = await ledger.account(session, AccountKind.VOLUNTEER, LedgerUnit.MINUTES, req.area_id, to)
+    kind = PostingKind.TIMEBANK_PAY if action is A.CONFIRM else PostingKind.TIMEBANK_RELEASE
+    posting = await ledger.post(
+        session,
+        principal,
+        area_id=req.area_id,
+        kind=kind,
+        source_key=f"{kind.value}:{req.id}",
+        legs=[Leg(escrow, -req.minutes), Leg(target, req.minutes)],
+        memo=req.title,
+    )
+    req.status, req.settle_posting_id = status.value, posting.id
+    await session.flush()
+    await session.refresh(req)
+    return req
+
+
+async def confirm(session: AsyncSession, principal: Principal, req: TimebankRequest) -> TimebankRequest:
+    return await _settle(session, principal, req, A.CONFIRM)
+
+
+async def cancel(session: AsyncSession, principal: Principal, req: TimebankRequest) -> TimebankRequest:
+    return await _settle(session, principal, req, A.CANCEL)
+
+
+async def list_requests(
+    session: AsyncSession, principal: Principal, *, status: str | None, after: Sequence[Any] | None, limit: int
+) -> Sequence[TimebankRequest]:
+    stmt = sa.select(TimebankRequest).where(scope_filter(principal, area_column=TimebankRequest.area_id))
+    if status:
+        stmt = stmt.where(TimebankRequest.status == status)
+    stmt = keyset(stmt, [TimebankRequest.created_at, TimebankRequest.id], after=after, limit=limit)
+    return (await session.execute(stmt)).scalars().all()
+
+
+def out(req: TimebankRequest) -> TimebankOut:
+    return TimebankOut(
+        **{k: getattr(req, k) for k in TimebankOut.model_fields if k != "allowed_actions"},
+        allowed_actions=workflow.allowed(workflow.TIMEBANK, TimebankStatus(req.status)),
+    )

@@ -1,0 +1,277 @@
+"""微心愿: small wishes of residents in need, claimed and fulfilled by volunteers, Party members and
+units; the public wish wall (幸福心愿站) and the wishes' statistics.
+
+A claim not fulfilled within the community's ``wish_claim_days`` expires and the wish reopens: the
+sweep (:func:`expire_claims`) runs before every read and write of wishes, so nobody sees a stale
+claim, and from housekeeping.
+
+The public wall shows open and claimed wishes with a masked name, the one public label of the
+beneficiary (独居老人, 空巢老人 …) and the wish's title: no address, no details, no sensitive tag.
+Wishes of residents whose data is sensitive (disability, minors, 留守儿童) are left off the wall.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.scope import Principal, in_subtree, resolve_in_scope, scope_filter
+from app.errors import NotFound
+from app.grids import service as grids
+from app.grids.models import Area, Level
+from app.kit import clock, outbox
+from app.kit.ids import new_id
+from app.kit.masking import mask_name
+from app.kit.pagination import keyset
+from app.residents.models import RESIDENT_TAG_LABELS, Resident, ResidentTag, is_sensitive
+from app.volunteers import ledger, workflow
+from app.volunteers import service as volunteers
+from app.volunteers.models import PostingKind, Wish, WishStatus
+from app.volunteers.schemas import WishOut
+
+A = workflow.WishAction
+# The only labels of a beneficiary the public wall may show, in order of preference.
+PUBLIC_LABELS: tuple[ResidentTag, ...] = (ResidentTag.ELDERLY_ALONE, ResidentTag.EMPTY_NEST, ResidentTag.VETERAN)
+WALL_SIZE = 200
+
+
+async def expire_claims(session: AsyncSession, now: dt.datetime | None = None) -> int:
+    """Reopen every wish whose claim ran out unfulfilled; returns how many."""
+    table = cast(sa.Table, Wish.__table__)
+    result = await session.execute(
+        table.update()
+        .where(table.c.status == WishStatus.CLAIMED.value, table.c.claim_expires_at <= (now or clock.now()))
+        .values(
+            status=WishStatus.OPEN.value,
+            claimer_id=None,
+            claimed_at=None,
+            claim_expires_at=None,
+            expired_claims=table.c.expired_claims + 1,
+            version=table.c.version + 1,
+            updated_at=now or clock.now(),
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def create(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> Wish:
+    resident: Resident = await resolve_in_scope(
+        session, principal, Resident, data["resident_id"], field="resident_id", thing="resident"
+    )
+    wish = Wish(
+        id=new_id(),
+        area_id=resident.area_id,
+        resident_id=resident.id,
+        title=data["title"],
+        details=data.get("details"),
+        category=str(data["category"]),
+        budget_cap=data["budget_cap"],
+        status=WishStatus.OPEN.value,
+        registered_by=principal.user_id,
+    )
+    session.add(wish)
+    await session.flush()
+    await session.refresh(wish)
+    return wish
+
+
+async def get(session: AsyncSession, principal: Principal, wish_id: uuid.UUID, *, for_update: bool = False) -> Wish:
+    await expire_claims(session)
+    stmt = sa.select(Wish).where(Wish.id == wish_id, scope_filter(principal, area_column=Wish.area_id))
+    if for_update:
+        stmt = stmt.with_for_update()
+    wish = (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
+    if wish is None:
+        raise NotFound("No such wish in your area.", code="wish_not_found")
+    return wish
+
+
+async def claim(session: AsyncSession, principal: Principal, wish: Wish, volunteer_id: uuid.UUID) -> Wish:
+    status = workflow.advance(workflow.WISH, WishStatus(wish.status), A.CLAIM, "wish")
+    claimer = await volunteers.volunteer_ref(session, principal, volunteer_id, "volunteer_id")
+    rules = await volunteers.rules_for(session, wish.area_id)
+    now = clock.now()
+    wish.status, wish.claimer_id, wish.claimed_at = status.value, claimer.id, now
+    wish.claim_expires_at = now + dt.timedelta(days=rules.wish_claim_days)
+    return await _saved(session, wish)
+
+
+async def fulfil(session: AsyncSession, wish: Wish, proof_photo: str) -> Wish:
+    status = workflow.advance(workflow.WISH, WishStatus(wish.status), A.FULFIL, "wish")
+    wish.status, wish.fulfilled_at, wish.proof_photo = status.value, clock.now(), proof_photo
+    wish.claim_expires_at = None
+    return await _saved(session, wish)
+
+
+async def confirm(session: AsyncSession, principal: Principal, wish: Wish, by: str) -> Wish:
+    """The grid worker or the beneficiary confirms; the claimer earns the community's wish points."""
+    status = workflow.advance(workflow.WISH, WishStatus(wish.status), A.CONFIRM, "wish")
+    assert wish.claimer_id is not None
+    rules = await volunteers.rules_for(session, wish.area_id)
+    claimer = await session.get(volunteers.Volunteer, wish.claimer_id)
+    assert claimer is not None
+    if rules.wish_points:
+        legs = await volunteers._award_legs(session, claimer.area_id, claimer.id, points=rules.wish_points)
+        posting = await ledger.post(
+            session,
+            principal,
+            area_id=wish.area_id,
+            kind=PostingKind.WISH,
+            source_key=f"wish:{wish.id}",
+            legs=legs,
+            memo=f"微心愿: {wish.title}",
+        )
+        wish.posting_id = posting.id
+    wish.status, wish.confirmed_by, wish.confirmed_at = status.value, by, clock.now()
+    outbox.emit(
+        session,
+        "wish.confirmed",
+        "wish",
+        wish.id,
+        {
+            "wish_id": str(wish.id),
+            "area_id": str(wish.area_id),
+            "claimer_id": str(claimer.id),
+            "points": rules.wish_points,
+        },
+    )
+    return await _saved(session, wish)
+
+
+async def cancel(session: AsyncSession, wish: Wish) -> Wish:
+    status = workflow.advance(workflow.WISH, WishStatus(wish.status), A.CANCEL, "wish")
+    wish.status, wish.claim_expires_at = status.value, None
+    return await _saved(session, wish)
+
+
+async def _saved(session: AsyncSession, wish: Wish) -> Wish:
+    await session.flush()
+    await session.refresh(wish)
+    return wish
+
+
+async def list_wishes(
+    session: AsyncSession, principal: Principal, *, filters: dict[str, Any], after: Sequence[Any] | None, limit: int
+) -> Sequence[Wish]:
+    await expire_claims(session)
+    stmt = sa.select(Wish).where(scope_filter(principal, area_column=Wish.area_id))
+    if filters.get("area_id"):
+        path = (await grids.get_in_scope(session, principal, filters["area_id"], field="area_id")).path
+        stmt = stmt.where(in_subtree(Wish.area_id, path))
+    for column in ("status", "category", "claimer_id", "resident_id"):
+        if filters.get(column) is not None:
+            stmt = stmt.where(getattr(Wish, column) == filters[column])
+    stmt = keyset(stmt, [Wish.created_at, Wish.id], after=after, limit=limit)
+    return (await session.execute(stmt.execution_options(populate_existing=True))).scalars().all()
+
+
+async def outs(session: AsyncSession, wishes: Sequence[Wish]) -> list[WishOut]:
+    names = dict(
+        (
+            await session.execute(
+                sa.select(Resident.id, Resident.name).where(Resident.id.in_({w.resident_id for w in wishes}))
+            )
+        ).all()
+    )
+    return [
+        WishOut(
+            **{k: getattr(w, k) for k in WishOut.model_fields if k not in ("allowed_actions", "beneficiary")},
+            beneficiary=mask_name(names.get(w.resident_id)) or "",
+            allowed_actions=workflow.allowed(workflow.WISH, WishStatus(w.status)),
+        )
+        for w in wishes
+    ]
+
+
+def public_label(tags: Sequence[str]) -> str:
+    for tag in PUBLIC_LABELS:
+        if tag.value in tags:
+            return RESIDENT_TAG_LABELS[tag]
+    return "居民"
+
+
+async def wall(session: AsyncSession, area_id: uuid.UUID) -> dict[str, Any]:
+    """The public wall of an area's subtree: nothing a stranger may not read."""
+    await expire_claims(session)
+    area = (await session.execute(sa.select(Area).where(Area.id == area_id))).scalar_one_or_none()
+    if area is None:
+        raise NotFound("No such area.", code="area_not_found")
+    stmt = (
+        sa.select(Wish.id, Wish.title, Wish.category, Wish.status, Resident.name, Resident.tags, Resident.birth_date)
+        .join(Resident, Resident.id == Wish.resident_id)
+        .where(
+            in_subtree(Wish.area_id, area.path),
+            Wish.status.in_([WishStatus.OPEN.value, WishStatus.CLAIMED.value]),
+        )
+        .order_by(Wish.created_at.desc(), Wish.id)
+        .limit(WALL_SIZE)
+    )
+    today = workflow.local_day(clock.now())
+    items = [
+        {
+            "id": wid,
+            "label": f"{public_label(tags)} {mask_name(name)}",
+            "title": title,
+            "category": category,
+            "status": status,
+        }
+        for wid, title, category, status, name, tags, birth in (await session.execute(stmt)).all()
+        if not is_sensitive(tags, birth, today)
+    ]
+    return {"area_id": area.id, "area_name": area.name, "items": items}
+
+
+async def stats(session: AsyncSession, principal: Principal, area_id: uuid.UUID | None) -> dict[str, Any]:
+    """Collected, claimed, fulfilled and the median days to fulfil, per community and rolled up."""
+    await expire_claims(session)
+    root = await grids.get_in_scope(session, principal, area_id or principal.area_id, field="area_id")
+    community = sa.orm.aliased(Area, name="community")
+    wish_area = sa.orm.aliased(Area, name="wish_area")
+    claimed = Wish.status.in_([WishStatus.CLAIMED.value, WishStatus.FULFILLED.value, WishStatus.CONFIRMED.value])
+    fulfilled = Wish.status.in_([WishStatus.FULFILLED.value, WishStatus.CONFIRMED.value])
+    days = sa.extract("epoch", Wish.fulfilled_at - Wish.created_at) / 86400.0
+
+    def measures() -> list[Any]:
+        return [
+            sa.func.count(Wish.id).label("collected"),
+            sa.func.count(Wish.id).filter(claimed).label("claimed"),
+            sa.func.count(Wish.id).filter(fulfilled).label("fulfilled"),
+            sa.func.percentile_cont(0.5).within_group(days).filter(fulfilled).label("median"),
+        ]
+
+    base = sa.and_(
+        scope_filter(principal, area_column=Wish.area_id),
+        in_subtree(Wish.area_id, root.path),
+        Wish.status != WishStatus.CANCELLED.value,
+    )
+    per = (
+        sa.select(community.id, community.name, *measures())
+        .select_from(Wish)
+        .join(wish_area, wish_area.id == Wish.area_id)
+        .join(community, sa.and_(community.level == Level.COMMUNITY.value, wish_area.path.op("<@")(community.path)))
+        .where(base)
+        .group_by(community.id, community.name)
+        .order_by(community.name)
+    )
+    total = (await session.execute(sa.select(*measures()).where(base))).one()
+
+    def row(area: uuid.UUID | None, name: str, r: Any) -> dict[str, Any]:
+        median = r.median
+        return {
+            "area_id": area,
+            "area_name": name,
+            "collected": int(r.collected),
+            "claimed": int(r.claimed),
+            "fulfilled": int(r.fulfilled),
+            "median_days_to_fulfil": round(float(median), 2) if median is not None else None,
+        }
+
+    return {
+        "rows": [row(r.id, r.name, r) for r in (await session.execute(per)).all()],
+        "total": row(root.id, root.name, total),
+    }
