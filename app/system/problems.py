@@ -25,6 +25,54 @@ class Problem(NamedTuple):
 
 
 CATALOGUE: dict[str, Problem] = {
+    "already_paired": Problem(409, "Conflict", "This helper is paired with this household already (帮扶对子)."),
+    "already_posted": Problem(
+        409, "Conflict", "This has been posted to the points ledger already; a posting is made once."
+    ),
+    "already_reversed": Problem(
+        409, "Conflict", "This ledger posting has been reversed already; a posting is reversed at most once."
+    ),
+    "daily_cap_exceeded": Problem(
+        422,
+        "The request is not valid",
+        "A volunteer's service records of one day (Asia/Shanghai) may not exceed the community's daily cap.",
+    ),
+    "default_rate_missing": Problem(
+        422,
+        "The request is not valid",
+        "The community's points rules need a `default` points-per-hour rate for the other activity types.",
+    ),
+    "diary_twice": Problem(
+        422, "The request is not valid", "A pairing visit either writes a diary entry or links one, not both."
+    ),
+    "insufficient_balance": Problem(
+        409, "Conflict", "Not enough points or hours on the account for this posting; a balance never goes below zero."
+    ),
+    "invalid_duration": Problem(
+        422, "The request is not valid", "A service record lasts from one minute to the longest a record may last."
+    ),
+    "item_not_offered": Problem(
+        422, "The request is not valid", "This 爱心超市 item is not offered to the volunteer's community."
+    ),
+    "out_of_stock": Problem(409, "Conflict", "The 爱心超市 has fewer of this item than asked for."),
+    "own_request": Problem(422, "The request is not valid", "A volunteer does not serve their own time-bank request."),
+    "pairing_not_found": Problem(404, "Not found", "No such pairing (帮扶对子) in your area."),
+    "posting_not_found": Problem(404, "Not found", "No such ledger posting in your area."),
+    "record_overlaps": Problem(
+        409,
+        "Conflict",
+        "This volunteer has another service record in that time; one volunteer's records never overlap.",
+    ),
+    "service_record_not_found": Problem(404, "Not found", "No such service record in your area."),
+    "shop_item_not_found": Problem(404, "Not found", "No such item in your area's 爱心超市."),
+    "storage_unavailable": Problem(
+        503, "Service temporarily unavailable", "The file storage did not answer; retry after `Retry-After` seconds."
+    ),
+    "timebank_request_not_found": Problem(404, "Not found", "No such time-bank request in your area."),
+    "visit_in_future": Problem(422, "The request is not valid", "A visit cannot be recorded in the future."),
+    "volunteer_inactive": Problem(422, "The request is not valid", "This volunteer is no longer active."),
+    "volunteer_not_found": Problem(404, "Not found", "No such volunteer in your area."),
+    "wish_not_found": Problem(404, "Not found", "No such wish (微心愿) in your area."),
     "above_grid_tier": Problem(
         403,
         "Not allowed for your role",

@@ -408,7 +408,28 @@ class TimebankRequest(IdMixin, TimestampMixin, VersionMixin, Base):
     )
 
 
+POSTING_KIND_LABELS = {
+    PostingKind.SERVICE: "志愿服务",
+    PostingKind.GRANT: "奖励",
+    PostingKind.REDEMPTION: "爱心超市兑换",
+    PostingKind.WISH: "微心愿",
+    PostingKind.TIMEBANK_HOLD: "时间银行冻结",
+    PostingKind.TIMEBANK_PAY: "时间银行支付",
+    PostingKind.TIMEBANK_RELEASE: "时间银行退回",
+    PostingKind.REVERSAL: "冲正",
+}
+LEDGER_UNIT_LABELS = {LedgerUnit.POINTS: "积分", LedgerUnit.MINUTES: "服务时长(分钟)"}
+ACCOUNT_KIND_LABELS = {
+    AccountKind.VOLUNTEER: "志愿者账户",
+    AccountKind.SOURCE: "社区发放账户",
+    AccountKind.SHOP: "爱心超市账户",
+    AccountKind.ESCROW: "时间银行托管账户",
+}
+
 register_enum("volunteer_kind", VolunteerKind, VOLUNTEER_KIND_LABELS)
+register_enum("posting_kind", PostingKind, POSTING_KIND_LABELS)
+register_enum("ledger_unit", LedgerUnit, LEDGER_UNIT_LABELS)
+register_enum("ledger_account_kind", AccountKind, ACCOUNT_KIND_LABELS)
 register_enum("party_registration", PartyRegistration, PARTY_REGISTRATION_LABELS)
 register_enum("service_record_status", RecordStatus, RECORD_STATUS_LABELS)
 register_enum("wish_status", WishStatus, WISH_STATUS_LABELS)

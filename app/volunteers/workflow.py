@@ -22,6 +22,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from app.errors import Conflict
+from app.system.enums import register as register_enum
 from app.volunteers.models import Frequency, RecordStatus, TimebankStatus, WishStatus
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -113,6 +114,10 @@ class Duty(StrEnum):
     OK = "ok"
     DUE = "due"
     OVERDUE = "overdue"
+
+
+DUTY_LABELS = {Duty.OK: "按期", Duty.DUE: "待走访", Duty.OVERDUE: "已逾期"}
+register_enum("pairing_duty", Duty, DUTY_LABELS)
 
 
 def local_day(at: dt.datetime) -> dt.date:
