@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from app.audit import endpoints as audit
 from app.auth import endpoints as auth
+from app.commitments import endpoints as commitments
 from app.diary import endpoints as diary
 from app.events import endpoints as events
 from app.grids import endpoints as grids
@@ -24,6 +25,9 @@ PUBLIC_ROUTERS: list[APIRouter] = [
     auth.public_router,
     dashboard_page.router,
     issues.public_router,
+    commitments.public_router,
+    commitments.feedback_router,
+    commitments.page_router,
     # authenticates itself: EventSource sends the token as ?access_token=
     events.router,
 ]
@@ -41,6 +45,10 @@ PRIVATE_ROUTERS: list[APIRouter] = [
     sync.router,
     grids.router,
     mediation.router,
+    commitments.lists_router,
+    commitments.items_router,
+    commitments.activities_router,
+    commitments.stats_router,
     audit.router,
     webhooks.router,
     hotline.router,
