@@ -365,13 +365,13 @@ async def _items_for_activity(
     session: AsyncSession, principal: Principal, item_ids: Sequence[uuid.UUID]
 ) -> list[tuple[CommitmentItem, CommitmentList]]:
     out = []
-    for n, item_id in enumerate(dict.fromkeys(item_ids)):
+    for item_id in dict.fromkeys(item_ids):
         row = await resolve_in_scope(
             session,
             principal,
             CommitmentItem,
             item_id,
-            field=f"item_ids.{n}",
+            field="item_ids",
             thing="commitment_item",
             scope=repository.visible(principal, CommitmentItem.area_id),
             for_update=True,

@@ -60,11 +60,11 @@ async def step(client, list_id: str, action: str, headers=CA, body=None, status:
     return r.json()
 
 
-async def published(client, **kw: Any) -> dict[str, Any]:
-    lst = await make_list(client, **kw)
-    await step(client, lst["id"], "submit")
+async def published(client, headers=CA, **kw: Any) -> dict[str, Any]:
+    lst = await make_list(client, headers=headers, **kw)
+    await step(client, lst["id"], "submit", headers)
     await step(client, lst["id"], "approve", SA)
-    return await step(client, lst["id"], "publish")
+    return await step(client, lst["id"], "publish", headers)
 
 
 async def activity(client, item_ids: list[str], held_at: str, headers=GW, status: int = 201, **kw: Any):

@@ -20,19 +20,26 @@ async def test_a_list_goes_from_draft_through_the_street_to_the_public(client):
     r = await client.post(f"/api/v1/commitment-lists/{lst['id']}/approve", headers=CA)
     assert r.status_code == 403
     await step(client, lst["id"], "submit")
-    r = await client.post(f"/api/v1/commitment-lists/{lst['id']}/items", json={"category": "care", "title": "x"},
-                          headers=CA)
+    r = await client.post(
+        f"/api/v1/commitment-lists/{lst['id']}/items", json={"category": "care", "title": "x"}, headers=CA
+    )
     assert r.status_code == 409 and r.json()["code"] == "invalid_transition"
     returned = await step(client, lst["id"], "return", SA, {"reason": "第3项预算依据不足"})
     assert returned["status"] == "returned" and returned["returned_reason"] == "第3项预算依据不足"
 
     # edited and submitted again
     item = returned["items"][2]
-    r = await client.patch(f"/api/v1/commitment-lists/{lst['id']}/items/{item['id']}", json={"budget_yuan": 800_000},
-                           headers={**CA, "If-Match": f'"{returned["version"]}"'})
+    r = await client.patch(
+        f"/api/v1/commitment-lists/{lst['id']}/items/{item['id']}",
+        json={"budget_yuan": 800_000},
+        headers={**CA, "If-Match": f'"{returned["version"]}"'},
+    )
     assert r.status_code == 200 and r.json()["items"][2]["budget_yuan"] == 800_000
-    r = await client.patch(f"/api/v1/commitment-lists/{lst['id']}/items/{item['id']}", json={"budget_yuan": 1},
-                           headers={**CA, "If-Match": f'"{returned["version"]}"'})
+    r = await client.patch(
+        f"/api/v1/commitment-lists/{lst['id']}/items/{item['id']}",
+        json={"budget_yuan": 1},
+        headers={**CA, "If-Match": f'"{returned["version"]}"'},
+    )
     assert r.status_code == 412
     await step(client, lst["id"], "submit")
     approved = await step(client, lst["id"], "approve", SA)
@@ -46,33 +53,34 @@ async def test_the_transitions_are_audited_and_publishing_emits_an_event(client,
     lst = await published(client)
     conn = await asyncpg.connect(db_url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
-        actions = [r[0] for r in await conn.fetch(
-            "SELECT action FROM audit_log WHERE object_id = $1 ORDER BY id", lst["id"]
-        )]
+        actions = [
+            r[0] for r in await conn.fetch("SELECT action FROM audit_log WHERE object_id = $1 ORDER BY id", lst["id"])
+        ]
         events = [r[0] for r in await conn.fetch("SELECT event_type FROM outbox WHERE aggregate_id = $1", lst["id"])]
     finally:
         await conn.close()
     assert actions == [
-        "commitment_list.create", "commitment_list.submit", "commitment_list.approve", "commitment_list.publish"
+        "commitment_list.create",
+        "commitment_list.submit",
+        "commitment_list.approve",
+        "commitment_list.publish",
     ]
     assert events == ["commitment_list.published"]
 
 
 async def test_a_list_belongs_to_a_community_once_a_year_and_holds_at_most_ten(client):
-    r = await client.post("/api/v1/commitment-lists", json={"area_id": str(AREA["S"].id), "year": 2026},
-                          headers=SA)
+    r = await client.post("/api/v1/commitment-lists", json={"area_id": str(AREA["S"].id), "year": 2026}, headers=SA)
     assert r.status_code == 422 and r.json()["code"] == "not_a_community"
     await make_list(client, items=[])
-    r = await client.post("/api/v1/commitment-lists", json={"area_id": str(AREA["C"].id), "year": 2026},
-                          headers=SA)
+    r = await client.post("/api/v1/commitment-lists", json={"area_id": str(AREA["C"].id), "year": 2026}, headers=SA)
     assert r.status_code == 409 and r.json()["code"] == "commitment_list_exists"
     eleven = [{"category": "service", "title": f"事项{n}"} for n in range(11)]
-    r = await client.post("/api/v1/commitment-lists", json={"area_id": str(AREA["C"].id), "year": 2027,
-                                                             "items": eleven}, headers=CA)
+    r = await client.post(
+        "/api/v1/commitment-lists", json={"area_id": str(AREA["C"].id), "year": 2027, "items": eleven}, headers=CA
+    )
     assert r.status_code == 422 and r.json()["code"] == "too_many_commitments"
     # another community's administrator and another district never see it
-    r = await client.post("/api/v1/commitment-lists", json={"area_id": str(AREA["C2"].id), "year": 2026},
-                          headers=CA)
+    r = await client.post("/api/v1/commitment-lists", json={"area_id": str(AREA["C2"].id), "year": 2026}, headers=CA)
     assert r.status_code == 422 and r.json()["code"] == "unknown_area"
 
 
@@ -93,15 +101,21 @@ async def test_schedules_are_validated(client):
     for schedule in bad:
         r = await client.post(
             "/api/v1/commitment-lists",
-            json={"area_id": str(AREA["C"].id), "year": 2026,
-                  "items": [{"category": "care", "title": "x", "schedule": schedule}]},
+            json={
+                "area_id": str(AREA["C"].id),
+                "year": 2026,
+                "items": [{"category": "care", "title": "x", "schedule": schedule}],
+            },
             headers=CA,
         )
         assert r.status_code == 422, (schedule, r.text)
     r = await client.post(
         "/api/v1/commitment-lists",
-        json={"area_id": str(AREA["C"].id), "year": 2026,
-              "items": [{"category": "care", "title": "x", "milestones": [{"title": "m", "due": "2027-01-01"}]}]},
+        json={
+            "area_id": str(AREA["C"].id),
+            "year": 2026,
+            "items": [{"category": "care", "title": "x", "milestones": [{"title": "m", "due": "2027-01-01"}]}],
+        },
         headers=CA,
     )
     assert r.status_code == 422 and r.json()["code"] == "milestone_outside_year"
@@ -116,7 +130,12 @@ async def test_grid_workers_record_activities_and_progress_follows_local_time(cl
     r = await client.get(f"/api/v1/commitment-lists/{lst['id']}", headers=GW)
     assert r.status_code == 200
     assert r.json()["items"][0]["progress"] == {
-        "status": "behind", "total": 12, "expected": 2, "done": 0, "percent": 0, "next_due": "2026-03-10",
+        "status": "behind",
+        "total": 12,
+        "expected": 2,
+        "done": 0,
+        "percent": 0,
+        "next_due": "2026-03-10",
         "activities": 0,
     }
     # one activity serving two items; the summer one does not count in March
@@ -137,12 +156,14 @@ async def test_grid_workers_record_activities_and_progress_follows_local_time(cl
     assert r.json()["progress"]["status"] == "on_track"
 
     # a milestone done
-    r = await client.post(f"/api/v1/commitment-items/{greenhouse}/milestones/1/done", json={"done_on": "2026-03-05"},
-                          headers=GW)
+    r = await client.post(
+        f"/api/v1/commitment-items/{greenhouse}/milestones/1/done", json={"done_on": "2026-03-05"}, headers=GW
+    )
     assert r.status_code == 200
     assert r.json()["milestones"][0]["done_on"] == "2026-03-05" and r.json()["progress"]["done"] == 1
-    r = await client.post(f"/api/v1/commitment-items/{greenhouse}/milestones/3/done", json={"done_on": "2026-03-05"},
-                          headers=GW)
+    r = await client.post(
+        f"/api/v1/commitment-items/{greenhouse}/milestones/3/done", json={"done_on": "2026-03-05"}, headers=GW
+    )
     assert r.status_code == 404
 
 
@@ -176,13 +197,18 @@ async def test_activities_need_an_approved_list_in_scope(client, monkeypatch):
     Clock(monkeypatch).at("2026-05-01 12:00")
     lst = await make_list(client)
     item = lst["items"][0]["id"]
-    r = await client.post("/api/v1/commitment-activities",
-                          json={"item_ids": [item], "held_at": "2026-04-10T09:00:00+08:00", "place": "x"}, headers=GW)
+    r = await client.post(
+        "/api/v1/commitment-activities",
+        json={"item_ids": [item], "held_at": "2026-04-10T09:00:00+08:00", "place": "x"},
+        headers=GW,
+    )
     assert r.status_code == 409 and r.json()["code"] == "invalid_transition"
     # the grid worker of the neighbouring community does not know the item
-    r = await client.post("/api/v1/commitment-activities",
-                          json={"item_ids": [item], "held_at": "2026-04-10T09:00:00+08:00", "place": "x"},
-                          headers=auth("grid_worker_g3"))
+    r = await client.post(
+        "/api/v1/commitment-activities",
+        json={"item_ids": [item], "held_at": "2026-04-10T09:00:00+08:00", "place": "x"},
+        headers=auth("grid_worker_g3"),
+    )
     assert r.status_code == 422 and r.json()["code"] == "unknown_commitment_item"
     r = await client.get(f"/api/v1/commitment-lists/{lst['id']}", headers=auth("grid_worker_g3"))
     assert r.status_code == 404
@@ -238,7 +264,11 @@ async def test_evaluations_by_staff_and_by_one_time_links(client, monkeypatch):
     assert r.status_code == 200
     r = await client.get(f"/api/v1/commitment-items/{item}", headers=GW)
     assert r.json()["ratings"] == {
-        "satisfied": 1, "basically_satisfied": 1, "dissatisfied": 1, "total": 3, "satisfaction": "0.6667"
+        "satisfied": 1,
+        "basically_satisfied": 1,
+        "dissatisfied": 1,
+        "total": 3,
+        "satisfaction": "0.6667",
     }
     r = await client.post("/api/v1/commitment-feedback/not-a-real-token-123", json={"rating": "satisfied"})
     assert r.status_code == 404
@@ -246,8 +276,9 @@ async def test_evaluations_by_staff_and_by_one_time_links(client, monkeypatch):
 
 async def test_a_draft_list_takes_no_evaluation(client):
     lst = await make_list(client)
-    r = await client.post(f"/api/v1/commitment-items/{lst['items'][0]['id']}/evaluations",
-                          json={"rating": "satisfied"}, headers=GW)
+    r = await client.post(
+        f"/api/v1/commitment-items/{lst['items'][0]['id']}/evaluations", json={"rating": "satisfied"}, headers=GW
+    )
     assert r.status_code == 409
 
 
@@ -256,5 +287,6 @@ async def test_deleting_an_item_renumbers_the_rest(client):
     r = await client.delete(f"/api/v1/commitment-lists/{lst['id']}/items/{lst['items'][0]['id']}", headers=CA)
     assert r.status_code == 200
     assert [(i["position"], i["title"]) for i in r.json()["items"]] == [
-        (1, "暑期开展青少年安全教育不少于2次"), (2, "建设蔬菜大棚")
+        (1, "暑期开展青少年安全教育不少于2次"),
+        (2, "建设蔬菜大棚"),
     ]

@@ -24,6 +24,7 @@ DISPUTE_STAFF = GRID_STAFF | {Role.MEDIATOR}
 MEDIATORS = MANAGERS | {Role.MEDIATOR}
 INTEGRATION = frozenset({Role.INTEGRATION})
 STATS_READERS = GRID_STAFF | {Role.MEDIATOR, Role.VIEWER}
+STREET_APPROVERS = frozenset({Role.ADMIN, Role.STREET_ADMIN})
 
 ROUTES: dict[str, frozenset[Role] | str] = {
     # system
@@ -100,6 +101,27 @@ ROUTES: dict[str, frozenset[Role] | str] = {
     "POST /api/v1/disputes/{dispute_id}/outcome": MEDIATORS,
     "POST /api/v1/disputes/{dispute_id}/follow-ups": DISPUTE_STAFF,
     "POST /api/v1/disputes/{dispute_id}/parties/{party_id}/reveal": DISPUTE_STAFF,
+    # 一年10件实事 (annual commitment lists) and their public notice
+    "POST /api/v1/commitment-lists": MANAGERS,
+    "GET /api/v1/commitment-lists": STATS_READERS,
+    "GET /api/v1/commitment-lists/{list_id}": STATS_READERS,
+    "POST /api/v1/commitment-lists/{list_id}/items": MANAGERS,
+    "PATCH /api/v1/commitment-lists/{list_id}/items/{item_id}": MANAGERS,
+    "DELETE /api/v1/commitment-lists/{list_id}/items/{item_id}": MANAGERS,
+    "POST /api/v1/commitment-lists/{list_id}/submit": MANAGERS,
+    "POST /api/v1/commitment-lists/{list_id}/approve": STREET_APPROVERS,
+    "POST /api/v1/commitment-lists/{list_id}/return": STREET_APPROVERS,
+    "POST /api/v1/commitment-lists/{list_id}/publish": MANAGERS,
+    "POST /api/v1/commitment-lists/{list_id}/close": MANAGERS,
+    "GET /api/v1/commitment-items/{item_id}": STATS_READERS,
+    "POST /api/v1/commitment-items/{item_id}/milestones/{number}/done": GRID_STAFF,
+    "POST /api/v1/commitment-items/{item_id}/evaluations": GRID_STAFF,
+    "POST /api/v1/commitment-items/{item_id}/evaluation-links": MANAGERS,
+    "POST /api/v1/commitment-feedback/{token}": PUBLIC,
+    "POST /api/v1/commitment-activities": GRID_STAFF,
+    "GET /api/v1/commitment-activities": STATS_READERS,
+    "GET /api/v1/commitment-stats": STATS_READERS,
+    "GET /api/v1/public/commitments/{area_id}": PUBLIC,
     # audit, sync
     "GET /api/v1/audit": MANAGERS,
     "GET /api/v1/sync/changes": DISPUTE_STAFF,
@@ -173,6 +195,8 @@ BODY_REFERENCES: dict[str, dict[str, str]] = {
     "POST /api/v1/disputes": {"area_id": "area", "mediator_id": "user"},
     "POST /api/v1/disputes/{dispute_id}/sessions": {"mediator_id": "user"},
     "POST /api/v1/webhooks": {"area_id": "area", "api_key_id": "api_key"},
+    "POST /api/v1/commitment-lists": {"area_id": "area"},
+    "POST /api/v1/commitment-activities": {"item_ids": "commitment_item"},
 }
 # Bodies the OpenAPI schema leaves open (one route, a body per action; a batch of loose items):
 # their id fields are read from these models.

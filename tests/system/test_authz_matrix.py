@@ -274,6 +274,7 @@ def _far_id(far: Elsewhere, thing: str) -> str:
         "household": far.household,
         "resident": far.resident,
         "api_key": far.api_key,
+        "commitment_item": far.commitment_item,
     }[thing]
 
 
@@ -353,6 +354,13 @@ def _case(key: str, field: str, mine: dict[str, str], far_id: str) -> tuple[str,
             "POST",
             f"{v1}/webhooks",
             {"url": "http://127.0.0.1:9/hook", "event_types": ["issue.created"]},
+        ),
+        "POST /api/v1/commitment-lists": ("community_admin", "POST", f"{v1}/commitment-lists", {"year": 2026}),
+        "POST /api/v1/commitment-activities": (
+            "grid_worker",
+            "POST",
+            f"{v1}/commitment-activities",
+            {"held_at": "2026-11-24T10:00:00+08:00", "place": "社区广场"},
         ),
     }
     if key == "POST /api/v1/issues/{issue_id}/actions/{action}":
