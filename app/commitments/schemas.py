@@ -3,31 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import Field
 
 from app.commitments.models import Category
 from app.commitments.workflow import ListStatus
 from app.issues.workflow import Rating
 from app.kit.schemas import AwareDatetime, InputModel, OutputModel, Text
 
-_MONTH_DAY = re.compile(r"(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
-_DAYS_IN_MONTH = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
-
-
-def _month_day(value: str) -> str:
-    if not _MONTH_DAY.fullmatch(value):
-        raise ValueError("must be a day of the year as MM-DD, e.g. 07-01")
-    month, day = (int(p) for p in value.split("-"))
-    if day > _DAYS_IN_MONTH[month]:
-        raise ValueError("no such day in that month")
-    return value
-
-
-MonthDay = Annotated[str, Field(pattern=_MONTH_DAY.pattern, examples=["07-01"]), AfterValidator(_month_day)]
+# Days of the year as MM-DD, exactly (02-29 is the last day of February in a common year).
+MONTH_DAY_PATTERN = (
+    r"^((01|03|05|07|08|10|12)-(0[1-9]|[12][0-9]|3[01])|(04|06|09|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-9]))$"
+)
+MonthDay = Annotated[str, Field(pattern=MONTH_DAY_PATTERN, examples=["07-01"])]
 
 
 class Monthly(InputModel):
@@ -48,25 +38,13 @@ class Season(InputModel):
     kind: Literal["season"]
     times: int = Field(ge=1, le=366)
     start: MonthDay = Field(description="first day of the window, MM-DD (暑期: 07-01)")
-    end: MonthDay = Field(description="last day of the window, MM-DD (暑期: 08-31)")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Season:
-        if self.end < self.start:
-            raise ValueError("end must not be before start (a window within one year)")
-        return self
+    end: MonthDay = Field(description="last day of the window, MM-DD (暑期: 08-31); not before `start`")
 
 
 class Between(InputModel):
     kind: Literal["range"]
     min: int = Field(ge=1, le=366)
-    max: int = Field(ge=1, le=366)
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Between:
-        if self.max < self.min:
-            raise ValueError("max must not be less than min")
-        return self
+    max: int = Field(ge=1, le=366, description="not less than `min`")
 
 
 Schedule = Annotated[Monthly | Quarterly | AtLeast | Season | Between, Field(discriminator="kind")]
@@ -88,9 +66,10 @@ class ItemIn(InputModel):
 
 
 class ItemPatch(InputModel):
-    category: Category | None = None
-    title: Text | None = Field(default=None, min_length=1, max_length=200)
-    description: Text | None = Field(default=None, max_length=10_000)
+    # Optional, not nullable: a field left out stays as it is.
+    category: Category = Field(default=None)  # type: ignore[assignment]
+    title: Text = Field(default=None, min_length=1, max_length=200)  # type: ignore[assignment]
+    description: Text = Field(default=None, max_length=10_000)  # type: ignore[assignment]
     responsible: Text | None = Field(default=None, max_length=200)
     budget_yuan: int | None = Field(default=None, ge=0, le=10**12)
     schedule: Schedule | None = None

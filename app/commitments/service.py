@@ -137,7 +137,26 @@ def _milestones(items: list[dict[str, Any]], year: int, field: str) -> list[dict
     return out
 
 
+def check_schedule(value: dict[str, Any] | None, field: str) -> None:
+    """What the schema cannot say: a season's window runs forwards, a range's max is not below its min."""
+    if value is None:
+        return
+    if value["kind"] == "season" and value["end"] < value["start"]:
+        raise ValidationFailed(
+            "A season is a window within one year: its end is not before its start.",
+            code="invalid_schedule",
+            errors=[field_error(f"{field}.end", "must not be before start")],
+        )
+    if value["kind"] == "range" and value["max"] < value["min"]:
+        raise ValidationFailed(
+            "A range's max is not less than its min.",
+            code="invalid_schedule",
+            errors=[field_error(f"{field}.max", "must not be less than min")],
+        )
+
+
 def _new_item(row: CommitmentList, position: int, data: dict[str, Any], *, field: str) -> CommitmentItem:
+    check_schedule(data.get("schedule"), f"{field}.schedule")
     return CommitmentItem(
         id=new_id(),
         list_id=row.id,
