@@ -82,6 +82,8 @@ class CommitmentItem(IdMixin, TimestampMixin, VersionMixin, Base):
     rated_satisfied: Mapped[int] = mapped_column(server_default="0", default=0)
     rated_basically: Mapped[int] = mapped_column(server_default="0", default=0)
     rated_dissatisfied: Mapped[int] = mapped_column(server_default="0", default=0)
+    # The consultation decision (民主协商) that created the item, if one did (its row links back).
+    decision_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     # Occurrences already announced as behind (``commitment.behind``), so each is announced once.
     behind_notified: Mapped[int] = mapped_column(server_default="0", default=0)
 

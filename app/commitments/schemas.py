@@ -163,6 +163,7 @@ class ItemOut(OutputModel):
     milestones: list[MilestoneOut]
     progress: ProgressOut
     ratings: RatingsOut
+    decision_id: uuid.UUID | None = Field(description="the consultation decision that created the item (民主协商)")
     version: int
 
 

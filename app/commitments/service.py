@@ -89,7 +89,7 @@ async def create_list(
             code="commitment_list_exists",
             errors=[field_error("year", "a list for this community and year exists")],
         )
-    _check_item_count(len(data.get("items") or []), settings, field="items")
+    check_item_count(len(data.get("items") or []), settings, field="items")
     row = CommitmentList(
         id=new_id(),
         area_id=area.id,
@@ -101,7 +101,7 @@ async def create_list(
     session.add(row)
     await session.flush()
     for position, item in enumerate(data.get("items") or [], start=1):
-        session.add(_new_item(row, position, item, field=f"items.{position - 1}"))
+        session.add(new_item(row, position, item, field=f"items.{position - 1}"))
     await session.flush()
     await session.refresh(row)
     await audit.record(
@@ -115,7 +115,7 @@ async def create_list(
     return row
 
 
-def _check_item_count(count: int, settings: Settings, *, field: str) -> None:
+def check_item_count(count: int, settings: Settings, *, field: str) -> None:
     if count > settings.commitments_per_list:
         raise ValidationFailed(
             f"A list holds at most {settings.commitments_per_list} items.",
@@ -155,7 +155,7 @@ def check_schedule(value: dict[str, Any] | None, field: str) -> None:
         )
 
 
-def _new_item(row: CommitmentList, position: int, data: dict[str, Any], *, field: str) -> CommitmentItem:
+def new_item(row: CommitmentList, position: int, data: dict[str, Any], *, field: str) -> CommitmentItem:
     check_schedule(data.get("schedule"), f"{field}.schedule")
     return CommitmentItem(
         id=new_id(),
@@ -217,8 +217,8 @@ async def add_item(
     session: AsyncSession, principal: Principal, row: CommitmentList, data: dict[str, Any], settings: Settings
 ) -> CommitmentList:
     workflow.check(ListStatus(row.status), Action.EDIT)
-    _check_item_count(await repository.count_items(session, row.id) + 1, settings, field="title")
-    session.add(_new_item(row, await repository.next_position(session, row.id), data, field="body"))
+    check_item_count(await repository.count_items(session, row.id) + 1, settings, field="title")
+    session.add(new_item(row, await repository.next_position(session, row.id), data, field="body"))
     return await _changed(session, row)
 
 
@@ -354,6 +354,7 @@ def item_out(item: CommitmentItem, on: dt.date) -> ItemOut:
             activities=item.done_count,
         ),
         ratings=ratings_of(item),
+        decision_id=item.decision_id,
         version=item.version,
     )
 

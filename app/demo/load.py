@@ -82,10 +82,11 @@ async def load_places_and_people(session: AsyncSession, settings: Settings) -> d
 
 def _stages() -> list[Any]:
     """Stages after places and people, in order: ``async def stage(session, ctx)``."""
+    from app.demo.commitments import load_commitments
     from app.demo.community import load_diary, load_disputes, load_residents
     from app.demo.issues import load_issues
 
-    return [load_residents, load_issues, load_diary, load_disputes]
+    return [load_residents, load_issues, load_diary, load_disputes, load_commitments]
 
 
 async def seed_demo(url: str, settings: Settings | None = None) -> bool:

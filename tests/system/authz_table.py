@@ -122,6 +122,20 @@ ROUTES: dict[str, frozenset[Role] | str] = {
     "GET /api/v1/commitment-activities": STATS_READERS,
     "GET /api/v1/commitment-stats": STATS_READERS,
     "GET /api/v1/public/commitments/{area_id}": PUBLIC,
+    # 民事民提 · 民主协商 (proposals, consultation meetings)
+    "POST /api/v1/proposals": GRID_STAFF,
+    "GET /api/v1/proposals": STATS_READERS,
+    "POST /api/v1/proposals/from-diary/{entry_id}": GRID_STAFF,
+    "POST /api/v1/proposals/from-issue/{issue_id}": GRID_STAFF,
+    "GET /api/v1/proposals/{proposal_id}": STATS_READERS,
+    "GET /api/v1/proposals/{proposal_id}/similar": GRID_STAFF,
+    "POST /api/v1/proposals/{proposal_id}/support": GRID_STAFF,
+    "POST /api/v1/proposals/{proposal_id}/merge-into/{target_id}": GRID_STAFF,
+    "POST /api/v1/public/proposals/{area_id}": PUBLIC,
+    "POST /api/v1/consultations": MANAGERS,
+    "GET /api/v1/consultations": STATS_READERS,
+    "GET /api/v1/consultations/{consultation_id}": STATS_READERS,
+    "POST /api/v1/consultations/{consultation_id}/agenda/{number}/decisions": MANAGERS,
     # audit, sync
     "GET /api/v1/audit": MANAGERS,
     "GET /api/v1/sync/changes": DISPUTE_STAFF,
@@ -197,6 +211,8 @@ BODY_REFERENCES: dict[str, dict[str, str]] = {
     "POST /api/v1/webhooks": {"area_id": "area", "api_key_id": "api_key"},
     "POST /api/v1/commitment-lists": {"area_id": "area"},
     "POST /api/v1/commitment-activities": {"item_ids": "commitment_item"},
+    "POST /api/v1/proposals": {"area_id": "area"},
+    "POST /api/v1/consultations": {"area_id": "area"},
 }
 # Bodies the OpenAPI schema leaves open (one route, a body per action; a batch of loose items):
 # their id fields are read from these models.

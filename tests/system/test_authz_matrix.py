@@ -362,6 +362,20 @@ def _case(key: str, field: str, mine: dict[str, str], far_id: str) -> tuple[str,
             f"{v1}/commitment-activities",
             {"held_at": "2026-11-24T10:00:00+08:00", "place": "社区广场"},
         ),
+        "POST /api/v1/proposals": ("grid_worker", "POST", f"{v1}/proposals", {"title": "充电桩", "content": "增设"}),
+        "POST /api/v1/consultations": (
+            "community_admin",
+            "POST",
+            f"{v1}/consultations",
+            {
+                "title": "民主协商会",
+                "held_at": "2026-11-24T10:00:00+08:00",
+                "place": "社区会议室",
+                "convener": "社区书记",
+                "invited": 9,
+                "agenda": [{"title": "议题"}],
+            },
+        ),
     }
     if key == "POST /api/v1/issues/{issue_id}/actions/{action}":
         name, issue_id, actor, rest = action[field]
