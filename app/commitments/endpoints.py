@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Path, Query, Request, Response
+import anyio
+from fastapi import Depends, File, Header, Path, Query, Request, Response, UploadFile
 
 from app.auth.deps import SettingsDep, require_roles
 from app.auth.scope import Principal
-from app.commitments import page, public, service
+from app.commitments import page, public, service, transfer
 from app.commitments.schemas import (
     ActivityIn,
     ActivityOut,
@@ -84,6 +85,59 @@ async def create_list(
     row = await service.create_list(session, principal, body.model_dump(), settings)
     response.headers["Location"] = f"/api/v1/commitment-lists/{row.id}"
     return await _answer(response, session, row, settings)
+
+
+@lists_router.post(
+    "/import",
+    status_code=201,
+    response_model=ListDetail,
+    operation_id="commitment_lists_import",
+    summary="Import a community's list from CSV or XLSX (导入实事清单)",
+    description="A header row, then one row per item: 类别 (小区治理类 · 帮扶关爱类 · 服务活动类), 事项, 内容, "
+    "责任人, 预算 (元, or 100万), 目标 (e.g. 每月10日, 每季度, 全年不少于5次; empty: read from 内容). Creates "
+    "the `draft` list of `area_id` for `year`; all or nothing: 422 `import_invalid` lists every row's errors "
+    "(`rows.<n>.<column>`, n counting the header as row 1).",
+    responses=problem_responses(409, 422),
+)
+async def import_list(
+    session: SessionDep,
+    principal: Manager,
+    settings: SettingsDep,
+    response: Response,
+    file: Annotated[UploadFile, File(description="CSV (UTF-8 or GB18030) or XLSX")],
+    year: Annotated[int, Query(ge=2000, le=2999)],
+    area_id: uuid.UUID | None = None,
+) -> Any:
+    data = await file.read(settings.max_upload_bytes + 1)
+    rows = await anyio.to_thread.run_sync(transfer.read_rows, data, file.filename)
+    items = transfer.items_from_rows(rows, settings.commitments_per_list)
+    row = await service.create_list(session, principal, {"area_id": area_id, "year": year, "items": items}, settings)
+    response.headers["Location"] = f"/api/v1/commitment-lists/{row.id}"
+    return await _answer(response, session, row, settings)
+
+
+@lists_router.get(
+    "/{list_id}/export.xlsx",
+    operation_id="commitment_lists_export_xlsx",
+    summary="Export a list's progress as Excel (导出实事进度)",
+    description="Each item's class, budget, planned / due / done occurrences, completion, progress and ratings.",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}},
+        **problem_responses(404),
+    },
+)
+async def export_xlsx(list_id: uuid.UUID, session: SessionDep, principal: Reader, settings: SettingsDep) -> Response:
+    row = await service.get_list(session, principal, list_id)
+    detail = await service.detail(session, row, settings)
+    items = (await service.repository.items_of(session, [row.id]))[row.id]
+    summary = public.summarize(items, service.today(settings))
+    body = await anyio.to_thread.run_sync(transfer.progress_xlsx, detail, summary)
+    return Response(
+        body,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="commitments-{row.year}.xlsx"'},
+    )
 
 
 @lists_router.get(

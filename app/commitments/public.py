@@ -110,6 +110,11 @@ def _summary(items: Sequence[CommitmentItem], on: dt.date, communities: int) -> 
     )
 
 
+def summarize(items: Sequence[CommitmentItem], on: dt.date) -> Summary:
+    """The figures of one community's items on local day ``on``."""
+    return _summary(items, on, 1)
+
+
 def _sum(parts: Sequence[Summary]) -> Summary:
     keys = ("items", "on_track", "behind", "done", "rated_items", "ratings", "satisfied", "basically_satisfied")
     total = {k: sum(getattr(p, k) for p in parts) for k in (*keys, "dissatisfied", "communities")}

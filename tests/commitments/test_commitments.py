@@ -301,3 +301,27 @@ async def test_deleting_an_item_renumbers_the_rest(client):
         (1, "暑期开展青少年安全教育不少于2次"),
         (2, "建设蔬菜大棚"),
     ]
+
+
+async def test_a_webhook_subscriber_receives_commitment_behind(client, app, monkeypatch, db_url):
+    """The event is one a subscription may ask for, and it reaches the subscriptions of its area."""
+    r = await client.post(
+        "/api/v1/webhooks",
+        json={"url": "http://127.0.0.1:9/hook", "event_types": ["commitment.behind"]},
+        headers=auth("admin"),
+    )
+    assert r.status_code == 201, r.text
+    clock = Clock(monkeypatch)
+    clock.at("2026-02-01 12:00")
+    lst = await published(client)
+    async with app.state.sessionmaker() as session, session.begin():
+        assert await service.announce_behind(session, app.state.settings) == 1
+    conn = await asyncpg.connect(db_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        area = await conn.fetchval(
+            "SELECT area_id FROM outbox WHERE event_type = 'commitment.behind' AND aggregate_id = $1",
+            lst["items"][0]["id"],
+        )
+    finally:
+        await conn.close()
+    assert str(area) == str(AREA["C"].id)

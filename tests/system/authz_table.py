@@ -105,6 +105,8 @@ ROUTES: dict[str, frozenset[Role] | str] = {
     "POST /api/v1/commitment-lists": MANAGERS,
     "GET /api/v1/commitment-lists": STATS_READERS,
     "GET /api/v1/commitment-lists/{list_id}": STATS_READERS,
+    "POST /api/v1/commitment-lists/import": MANAGERS,
+    "GET /api/v1/commitment-lists/{list_id}/export.xlsx": STATS_READERS,
     "POST /api/v1/commitment-lists/{list_id}/items": MANAGERS,
     "PATCH /api/v1/commitment-lists/{list_id}/items/{item_id}": MANAGERS,
     "DELETE /api/v1/commitment-lists/{list_id}/items/{item_id}": MANAGERS,

@@ -29,6 +29,11 @@ class EventType(StrEnum):
     ISSUE_DUE_SOON = "issue.due_soon"
     ISSUE_OVERDUE = "issue.overdue"
     DISPUTE_RISK_RAISED = "dispute.risk_raised"
+    COMMITMENT_BEHIND = "commitment.behind"
+    COMMITMENT_DONE = "commitment.done"
+    COMMITMENT_LIST_PUBLISHED = "commitment_list.published"
+    COMMITMENT_LIST_CLOSED = "commitment_list.closed"
+    CONSULTATION_DECIDED = "consultation.decided"
 
 
 EVENT_TYPE_LABELS = {
@@ -42,6 +47,11 @@ EVENT_TYPE_LABELS = {
     EventType.ISSUE_DUE_SOON: "临期预警",
     EventType.ISSUE_OVERDUE: "超期",
     EventType.DISPUTE_RISK_RAISED: "纠纷风险升级",
+    EventType.COMMITMENT_BEHIND: "实事进度滞后",
+    EventType.COMMITMENT_DONE: "实事已完成",
+    EventType.COMMITMENT_LIST_PUBLISHED: "实事清单公示",
+    EventType.COMMITMENT_LIST_CLOSED: "实事清单年终结账",
+    EventType.CONSULTATION_DECIDED: "民主协商决议",
 }
 
 
