@@ -172,25 +172,16 @@ async def list_lists(
     operation_id="commitment_lists_get",
     summary="A list with its items' progress and ratings",
     description="Each item's `progress`: occurrences `expected` by today (local time) against `done`, "
-    "`on_track` / `behind` / `done` and the completion `percent`. 404 outside your area.",
-    responses={**problem_responses(404), 304: {"description": "Not modified"}},
+    "`on_track` / `behind` / `done` and the completion `percent`. The `ETag` is the list's version, for "
+    "`If-Match` on changes (progress moves at local midnight without a new version, so it is not offered "
+    "for `If-None-Match`). 404 outside your area.",
+    responses=problem_responses(404),
 )
 async def get_list(
-    list_id: uuid.UUID,
-    session: SessionDep,
-    principal: Reader,
-    settings: SettingsDep,
-    request: Request,
-    response: Response,
+    list_id: uuid.UUID, session: SessionDep, principal: Reader, settings: SettingsDep, response: Response
 ) -> Any:
     row = await service.get_list(session, principal, list_id)
-    # Progress moves at local midnight without a write: the ETag carries the day.
-    etag = f'"{row.version}-{service.today(settings).isoformat()}"'
-    if not_modified(request, etag):
-        return Response(status_code=304, headers={"ETag": etag})
-    out = await service.detail(session, row, settings)
-    response.headers["ETag"] = etag
-    return out
+    return await _answer(response, session, row, settings)
 
 
 @lists_router.post(

@@ -325,3 +325,10 @@ async def test_a_webhook_subscriber_receives_commitment_behind(client, app, monk
     finally:
         await conn.close()
     assert str(area) == str(AREA["C"].id)
+
+
+async def test_the_etag_of_a_read_list_is_good_for_if_match(client):
+    lst = await make_list(client)
+    r = await client.get(f"/api/v1/commitment-lists/{lst['id']}", headers=CA)
+    r = await client.post(f"/api/v1/commitment-lists/{lst['id']}/submit", headers={**CA, "If-Match": r.headers["etag"]})
+    assert r.status_code == 200, r.text
