@@ -140,6 +140,7 @@ class Decision(IdMixin, Base):
     commitment_item_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("commitment_items.id", ondelete="SET NULL")
     )
+    issue_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("issues.id", ondelete="SET NULL"))
     decided_by: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"))
     decided_at: Mapped[dt.datetime] = mapped_column(server_default=sa.func.now())
 

@@ -12,6 +12,7 @@ from app.commitments.models import Category
 from app.commitments.schemas import MilestoneIn, Schedule
 from app.consultation.models import ParticipantRole, ProposalSource
 from app.consultation.workflow import Majority, Outcome, ProposalStatus
+from app.issues.workflow import Channel, Kind, Priority
 from app.kit.schemas import AwareDatetime, InputModel, OutputModel, Text
 
 
@@ -97,12 +98,24 @@ class NewCommitmentIn(InputModel):
     milestones: list[MilestoneIn] = Field(default=[], max_length=24)
 
 
+class NewIssueIn(InputModel):
+    category: Text = Field(min_length=1, max_length=32, examples=["property"])
+    kind: Kind = Field(default=Kind.HELP)
+    priority: Priority = Field(default=Priority.NORMAL)
+    channel: Channel = Field(default=Channel.PATROL, description="how the matter reached the community")
+    title: Text | None = Field(default=None, max_length=200, description="default: the agenda item's title")
+    description: Text = Field(default="", max_length=4000)
+
+
 class DecisionIn(InputModel):
     present: int = Field(ge=0, le=10_000, description="representatives present")
     votes: list[int] = Field(min_length=1, max_length=10, description="votes per option, in the agenda's order")
     reason: Text | None = Field(default=None, max_length=2000, description="required for a correction")
     create_commitment: NewCommitmentIn | None = Field(
         default=None, description="民事民办: when adopted, add the decision as a commitment to an annual list"
+    )
+    create_issue: NewIssueIn | None = Field(
+        default=None, description="民事民办: when adopted, file the decision as an issue of the meeting's area"
     )
 
 
@@ -115,6 +128,7 @@ class DecisionOut(OutputModel):
     reason: str | None
     supersedes_id: uuid.UUID | None
     commitment_item_id: uuid.UUID | None
+    issue_id: uuid.UUID | None
     decided_by: uuid.UUID
     decided_at: dt.datetime
 

@@ -389,17 +389,19 @@ async def record_decision(
     )
     session.add(decision)
     await session.flush()
-    new_commitment = data.get("create_commitment")
-    if new_commitment and outcome is Outcome.ADOPTED:
-        decision.commitment_item_id = await _create_commitment(
-            session, principal, meeting, item, decision, new_commitment, settings
-        )
-    elif new_commitment:
+    new_commitment, new_issue = data.get("create_commitment"), data.get("create_issue")
+    if (new_commitment or new_issue) and outcome is not Outcome.ADOPTED:
         raise Conflict(
             f"The decision is {outcome.value}: it creates no commitment.",
             code="decision_not_adopted",
             outcome=outcome.value,
         )
+    if new_commitment:
+        decision.commitment_item_id = await _create_commitment(
+            session, principal, meeting, item, decision, new_commitment, settings
+        )
+    if new_issue:
+        decision.issue_id = await _create_issue(session, principal, meeting, item, new_issue, settings)
     if item.proposal_id and outcome is not Outcome.NO_QUORUM:
         proposal = await session.get(Proposal, item.proposal_id, with_for_update=True)
         if proposal is not None and proposal.status != ProposalStatus.MERGED.value:
@@ -425,6 +427,7 @@ async def record_decision(
             "agenda_position": item.position,
             "outcome": outcome.value,
             "commitment_item_id": str(decision.commitment_item_id) if decision.commitment_item_id else None,
+            "issue_id": str(decision.issue_id) if decision.issue_id else None,
         },
     )
     await session.flush()
@@ -465,6 +468,40 @@ async def _create_commitment(
     touch(owner)
     await session.flush()
     return new.id
+
+
+async def _create_issue(
+    session: AsyncSession,
+    principal: Principal,
+    meeting: Consultation,
+    item: AgendaItem,
+    data: dict[str, Any],
+    settings: Settings,
+) -> uuid.UUID:
+    """民事民办 by the issue workflow: the decision filed as an issue of the meeting's area."""
+    from app.issues import schemas as issue_schemas
+    from app.issues import service as issues
+
+    title = (data.get("title") or item.title)[:60]
+    description = data.get("description") or f"{meeting.title}({meeting.held_at:%Y-%m-%d})议定:{item.title}"
+    _, issue = await issues.prepare_issue(
+        session,
+        principal,
+        settings,
+        issue_schemas.IssueCreate(
+            title=title,
+            description=description,
+            kind=data["kind"],
+            category=data["category"],
+            channel=data["channel"],
+            priority=data["priority"],
+            area_id=meeting.area_id,
+            occurred_at=meeting.held_at,
+        ),
+    )
+    assert issue is not None
+    await issues.insert_issue(session, principal, issue)
+    return issue.id
 
 
 async def outs(session: AsyncSession, principal: Principal, meeting: Consultation) -> ConsultationOut:

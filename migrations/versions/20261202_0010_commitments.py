@@ -333,6 +333,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("supersedes_id", sa.UUID(), nullable=True),
         sa.Column("commitment_item_id", sa.UUID(), nullable=True),
+        sa.Column("issue_id", sa.UUID(), nullable=True),
         sa.Column("decided_by", sa.UUID(), nullable=False),
         sa.Column("decided_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.Column("id", sa.UUID(), nullable=False),
@@ -353,6 +354,9 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(
             ["decided_by"], ["users.id"], name=op.f("fk_consultation_decisions_decided_by_users"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["issue_id"], ["issues.id"], name=op.f("fk_consultation_decisions_issue_id_issues"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
             ["supersedes_id"],

@@ -185,3 +185,16 @@ async def test_a_meeting_names_only_what_belongs_to_its_area(client):
     assert r.json()["errors"][0]["field"] == "agenda.0.proposal_id"
     r = await client.post("/api/v1/consultations", json=_meeting(other["id"]), headers=SA)
     assert r.status_code == 422 and r.json()["code"] == "unknown_proposal"  # of C2, not of the meeting's C
+
+
+async def test_an_adopted_decision_files_an_issue(client):
+    proposal = await _proposal(client, "楼道照明更换", "楼道灯具老化")
+    r = await client.post("/api/v1/consultations", json=_meeting(proposal["id"]), headers=CA)
+    url = f"/api/v1/consultations/{r.json()['id']}/agenda/1/decisions"
+    body = {"present": 8, "votes": [6, 2], "create_issue": {"category": "lighting", "kind": "help"}}
+    r = await client.post(url, json=body, headers=CA)
+    assert r.status_code == 201, r.text
+    decision = r.json()["agenda"][0]["decision"]
+    issue = (await client.get(f"/api/v1/issues/{decision['issue_id']}", headers=CA)).json()
+    assert issue["title"] == "老旧小区改造方案" and issue["area_id"] == str(AREA["C"].id)
+    assert issue["status"] == "reported" and "老旧小区改造民主协商会" in issue["description"]
