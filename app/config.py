@@ -87,6 +87,8 @@ class Settings(BaseSettings):
         default=0.01, ge=0, le=1, description="share of a child's area allowed outside its parent"
     )
 
+    commitments_per_list: int = Field(default=10, ge=1, le=50, description="items of a 一年10件实事 list")
+
     # Personal data (residents' archive): AES-GCM key and HMAC blind-index key, base64 32 bytes.
     data_key: SecretStr = SecretStr("")
     blind_index_key: SecretStr = SecretStr("")

@@ -4,6 +4,8 @@
 def load_all_models() -> None:
     import app.audit.models
     import app.auth.models
+    import app.commitments.models
+    import app.consultation.models
     import app.diary.models
     import app.grids.models
     import app.integrations.hotline.models

@@ -4,6 +4,8 @@ from fastapi import APIRouter
 
 from app.audit import endpoints as audit
 from app.auth import endpoints as auth
+from app.commitments import endpoints as commitments
+from app.consultation import endpoints as consultation
 from app.diary import endpoints as diary
 from app.events import endpoints as events
 from app.grids import endpoints as grids
@@ -28,6 +30,10 @@ PUBLIC_ROUTERS: list[APIRouter] = [
     dashboard_page.router,
     issues.public_router,
     volunteers.public_router,
+    commitments.public_router,
+    commitments.feedback_router,
+    commitments.page_router,
+    consultation.public_router,
     # authenticates itself: EventSource sends the token as ?access_token=
     events.router,
 ]
@@ -46,6 +52,12 @@ PRIVATE_ROUTERS: list[APIRouter] = [
     grids.router,
     mediation.router,
     volunteers.router,
+    commitments.lists_router,
+    commitments.items_router,
+    commitments.activities_router,
+    commitments.stats_router,
+    consultation.proposals_router,
+    consultation.consultations_router,
     audit.router,
     webhooks.router,
     hotline.router,

@@ -134,11 +134,20 @@ async def compact_stats(sessions: async_sessionmaker[AsyncSession]) -> int:
         return await service.compact(session)
 
 
+async def announce_commitments_behind(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> int:
+    """``commitment.behind`` for each published commitment whose occurrence fell behind since the last round."""
+    from app.commitments import service
+
+    async with sessions() as session, session.begin():
+        return await service.announce_behind(session, settings)
+
+
 # --- the schedule --------------------------------------------------------------------------------
 
 
 async def housekeeping(sessions: async_sessionmaker[AsyncSession], settings: Settings, stop: asyncio.Event) -> None:
-    """Compaction and purges on their intervals until ``stop`` is set (both run once at start)."""
+    """Compaction and purges (with the commitments' behind check) on their intervals until ``stop``
+    is set (both run once at start)."""
     next_compact = next_purge = time.monotonic()
     while not stop.is_set():
         now = time.monotonic()
@@ -152,6 +161,10 @@ async def housekeeping(sessions: async_sessionmaker[AsyncSession], settings: Set
             counts = await purge_expired(sessions, settings)
             if any(counts.values()):
                 log.info("purged rows past their retention", extra={"purged": counts})
+            try:
+                await announce_commitments_behind(sessions, settings)
+            except Exception as exc:  # the next round announces what this one missed
+                log.warning("commitments behind check failed: %s", exc)
             next_purge = time.monotonic() + settings.housekeeping_interval_seconds
         due = [
             t

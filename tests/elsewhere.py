@@ -33,6 +33,7 @@ class Elsewhere:
     resident: str
     api_key: str
     neighbour_unit: str  # a unit registered at community C2 (D's other community)
+    commitment_item: str = ""  # an item of district X's community list (一年10件实事)
 
 
 async def _post(client: httpx.AsyncClient, url: str, body: dict, user: str = "other_admin") -> dict:
@@ -86,6 +87,11 @@ async def elsewhere(client: httpx.AsyncClient, attachments_dir: Path | None = No
         {"code": f"NU{tag}", "name": "邻居社区物业", "kind": "property_company", "area_id": str(AREA["C2"].id)},
         user="admin",
     )
+    commitments = await _post(
+        client,
+        "/api/v1/commitment-lists",
+        {"area_id": community["id"], "year": 2026, "items": [{"category": "service", "title": "另一区实事"}]},
+    )
     return Elsewhere(
         area=xs,
         grid=grid["id"],
@@ -98,4 +104,5 @@ async def elsewhere(client: httpx.AsyncClient, attachments_dir: Path | None = No
         resident=resident["id"],
         api_key=key["id"],
         neighbour_unit=neighbour["id"],
+        commitment_item=commitments["items"][0]["id"],
     )

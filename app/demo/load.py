@@ -82,12 +82,13 @@ async def load_places_and_people(session: AsyncSession, settings: Settings) -> d
 
 def _stages() -> list[Any]:
     """Stages after places and people, in order: ``async def stage(session, ctx)``."""
+    from app.demo.commitments import load_commitments
     from app.demo.community import load_diary, load_disputes, load_residents
     from app.demo.issues import load_issues
     from app.demo.open311 import load_open311
     from app.demo.volunteers import load_volunteers
 
-    return [load_residents, load_issues, load_diary, load_disputes, load_open311, load_volunteers]
+    return [load_residents, load_issues, load_diary, load_disputes, load_open311, load_volunteers, load_commitments]
 
 
 async def seed_demo(url: str, settings: Settings | None = None) -> bool:

@@ -8,7 +8,7 @@ accounts at or above zero), and a deferred constraint trigger refuses, at commit
 entries do not sum to zero per unit.
 
 Revision ID: 0011_volunteers
-Revises: 0009_stats_subtree_changes
+Revises: 0010_commitments
 Create Date: 2026-12-02
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0011_volunteers"
-down_revision: str | None = "0009_stats_subtree_changes"
+down_revision: str | None = "0010_commitments"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

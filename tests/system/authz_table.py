@@ -26,6 +26,7 @@ MEDIATORS = MANAGERS | {Role.MEDIATOR}
 INTEGRATION = frozenset({Role.INTEGRATION})
 STATS_READERS = GRID_STAFF | {Role.MEDIATOR, Role.VIEWER}
 VOLUNTEER_READERS = GRID_STAFF | {Role.VIEWER}
+STREET_APPROVERS = frozenset({Role.ADMIN, Role.STREET_ADMIN})
 
 ROUTES: dict[str, frozenset[Role] | str] = {
     # system
@@ -104,6 +105,43 @@ ROUTES: dict[str, frozenset[Role] | str] = {
     "POST /api/v1/disputes/{dispute_id}/outcome": MEDIATORS,
     "POST /api/v1/disputes/{dispute_id}/follow-ups": DISPUTE_STAFF,
     "POST /api/v1/disputes/{dispute_id}/parties/{party_id}/reveal": DISPUTE_STAFF,
+    # 一年10件实事 (annual commitment lists) and their public notice
+    "POST /api/v1/commitment-lists": MANAGERS,
+    "GET /api/v1/commitment-lists": STATS_READERS,
+    "GET /api/v1/commitment-lists/{list_id}": STATS_READERS,
+    "POST /api/v1/commitment-lists/import": MANAGERS,
+    "GET /api/v1/commitment-lists/{list_id}/export.xlsx": STATS_READERS,
+    "POST /api/v1/commitment-lists/{list_id}/items": MANAGERS,
+    "PATCH /api/v1/commitment-lists/{list_id}/items/{item_id}": MANAGERS,
+    "DELETE /api/v1/commitment-lists/{list_id}/items/{item_id}": MANAGERS,
+    "POST /api/v1/commitment-lists/{list_id}/submit": MANAGERS,
+    "POST /api/v1/commitment-lists/{list_id}/approve": STREET_APPROVERS,
+    "POST /api/v1/commitment-lists/{list_id}/return": STREET_APPROVERS,
+    "POST /api/v1/commitment-lists/{list_id}/publish": MANAGERS,
+    "POST /api/v1/commitment-lists/{list_id}/close": MANAGERS,
+    "GET /api/v1/commitment-items/{item_id}": STATS_READERS,
+    "POST /api/v1/commitment-items/{item_id}/milestones/{number}/done": GRID_STAFF,
+    "POST /api/v1/commitment-items/{item_id}/evaluations": GRID_STAFF,
+    "POST /api/v1/commitment-items/{item_id}/evaluation-links": MANAGERS,
+    "POST /api/v1/commitment-feedback/{token}": PUBLIC,
+    "POST /api/v1/commitment-activities": GRID_STAFF,
+    "GET /api/v1/commitment-activities": STATS_READERS,
+    "GET /api/v1/commitment-stats": STATS_READERS,
+    "GET /api/v1/public/commitments/{area_id}": PUBLIC,
+    # 民事民提 · 民主协商 (proposals, consultation meetings)
+    "POST /api/v1/proposals": GRID_STAFF,
+    "GET /api/v1/proposals": STATS_READERS,
+    "POST /api/v1/proposals/from-diary/{entry_id}": GRID_STAFF,
+    "POST /api/v1/proposals/from-issue/{issue_id}": GRID_STAFF,
+    "GET /api/v1/proposals/{proposal_id}": STATS_READERS,
+    "GET /api/v1/proposals/{proposal_id}/similar": GRID_STAFF,
+    "POST /api/v1/proposals/{proposal_id}/support": GRID_STAFF,
+    "POST /api/v1/proposals/{proposal_id}/merge-into/{target_id}": GRID_STAFF,
+    "POST /api/v1/public/proposals/{area_id}": PUBLIC,
+    "POST /api/v1/consultations": MANAGERS,
+    "GET /api/v1/consultations": STATS_READERS,
+    "GET /api/v1/consultations/{consultation_id}": STATS_READERS,
+    "POST /api/v1/consultations/{consultation_id}/agenda/{number}/decisions": MANAGERS,
     # audit, sync
     "GET /api/v1/audit": MANAGERS,
     "GET /api/v1/sync/changes": DISPUTE_STAFF,
@@ -237,6 +275,10 @@ BODY_REFERENCES: dict[str, dict[str, str]] = {
         "diary_entry_id": "diary_entry",
         "issue_id": "issue",
     },
+    "POST /api/v1/commitment-lists": {"area_id": "area"},
+    "POST /api/v1/commitment-activities": {"item_ids": "commitment_item"},
+    "POST /api/v1/proposals": {"area_id": "area"},
+    "POST /api/v1/consultations": {"area_id": "area"},
 }
 # Bodies whose id fields are also read from the models the server validates them with (a batch of
 # items each answered on its own), beside what the OpenAPI document declares.

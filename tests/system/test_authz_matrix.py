@@ -278,6 +278,7 @@ def _far_id(far: Elsewhere, thing: str, more: dict[str, str]) -> str:
             "household": far.household,
             "resident": far.resident,
             "api_key": far.api_key,
+            "commitment_item": far.commitment_item,
         }[thing]
     )
 
@@ -358,6 +359,27 @@ def _case(key: str, field: str, mine: dict[str, str], far_id: str) -> tuple[str,
             "POST",
             f"{v1}/webhooks",
             {"url": "http://127.0.0.1:9/hook", "event_types": ["issue.created"]},
+        ),
+        "POST /api/v1/commitment-lists": ("community_admin", "POST", f"{v1}/commitment-lists", {"year": 2026}),
+        "POST /api/v1/commitment-activities": (
+            "grid_worker",
+            "POST",
+            f"{v1}/commitment-activities",
+            {"held_at": "2026-11-24T10:00:00+08:00", "place": "社区广场"},
+        ),
+        "POST /api/v1/proposals": ("grid_worker", "POST", f"{v1}/proposals", {"title": "充电桩", "content": "增设"}),
+        "POST /api/v1/consultations": (
+            "community_admin",
+            "POST",
+            f"{v1}/consultations",
+            {
+                "title": "民主协商会",
+                "held_at": "2026-11-24T10:00:00+08:00",
+                "place": "社区会议室",
+                "convener": "社区书记",
+                "invited": 9,
+                "agenda": [{"title": "议题"}],
+            },
         ),
     }
     cases |= volunteers_elsewhere.cases(mine)

@@ -1,0 +1,584 @@
+"""/api/v1/commitment-lists, -items, -activities, -stats — 一年10件实事; the public notice (公示)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import anyio
+from fastapi import Depends, File, Header, Path, Query, Request, Response, UploadFile
+
+from app.auth.deps import SettingsDep, require_roles
+from app.auth.scope import Principal
+from app.commitments import page, public, service, transfer
+from app.commitments.schemas import (
+    ActivityIn,
+    ActivityOut,
+    EvaluationIn,
+    FeedbackIn,
+    FeedbackLinksIn,
+    FeedbackLinksOut,
+    FeedbackResult,
+    ItemIn,
+    ItemOut,
+    ItemPatch,
+    ListCreate,
+    ListDetail,
+    ListOut,
+    MilestoneDoneIn,
+    ReasonIn,
+)
+from app.commitments.workflow import Action, ListStatus
+from app.db import ReadSessionDep, SessionDep
+from app.errors import NotFound, problem_responses
+from app.grids.models import Area
+from app.kit.etag import etag_of, not_modified
+from app.kit.pagination import CursorQuery, Keyset, LimitQuery
+from app.kit.ratelimit import rate_limit
+from app.kit.routing import Router
+from app.kit.schemas import Page
+
+lists_router = Router(prefix="/api/v1/commitment-lists", tags=["commitments"], responses=problem_responses(403))
+items_router = Router(prefix="/api/v1/commitment-items", tags=["commitments"], responses=problem_responses(403))
+activities_router = Router(
+    prefix="/api/v1/commitment-activities", tags=["commitments"], responses=problem_responses(403)
+)
+stats_router = Router(prefix="/api/v1/commitment-stats", tags=["commitments"], responses=problem_responses(403))
+public_router = Router(prefix="/api/v1/public/commitments", tags=["public"])
+feedback_router = Router(prefix="/api/v1/commitment-feedback", tags=["public"])
+page_router = Router(tags=["public"])
+
+Reader = Annotated[Principal, Depends(require_roles(*sorted(service.READERS)))]
+Recorder = Annotated[Principal, Depends(require_roles(*sorted(service.RECORDERS)))]
+Manager = Annotated[Principal, Depends(require_roles(*sorted(service.MANAGERS)))]
+Approver = Annotated[Principal, Depends(require_roles(*sorted(service.APPROVERS)))]
+IfMatch = Annotated[str | None, Header(description="optional; 412 when stale")]
+YearQuery = Annotated[int | None, Query(ge=2000, le=2999, description="default: this year (local time)")]
+ACTION_ERRORS = problem_responses(404, 409, 412, 422)
+
+
+async def _answer(response: Response, session: Any, row: Any, settings: Any) -> ListDetail:
+    response.headers["ETag"] = etag_of(row.version)
+    return await service.detail(session, row, settings)
+
+
+# --- lists ---------------------------------------------------------------------------------------
+
+
+@lists_router.post(
+    "",
+    status_code=201,
+    response_model=ListDetail,
+    operation_id="commitment_lists_create",
+    summary="Draw up a community's annual list (一年10件实事)",
+    description="A community's list for a year, in `draft`, optionally with its items (at most the "
+    "configured number, 10 by default). Each item: class (`governance` 小区治理类, `care` 帮扶关爱类, "
+    "`service` 服务活动类), title, description, responsible person or unit, budget in yuan and a target: "
+    "a recurring `schedule` (`monthly` on a day, `quarterly`, `at_least` N a year, `season` N times "
+    "between two days, `range` between N and M a year) and/or one-off `milestones`. 409 "
+    "`commitment_list_exists` when the community has one for the year. Community and street administrators.",
+    responses=problem_responses(409, 422),
+)
+async def create_list(
+    body: ListCreate, session: SessionDep, principal: Manager, settings: SettingsDep, response: Response
+) -> Any:
+    row = await service.create_list(session, principal, body.model_dump(), settings)
+    response.headers["Location"] = f"/api/v1/commitment-lists/{row.id}"
+    return await _answer(response, session, row, settings)
+
+
+@lists_router.post(
+    "/import",
+    status_code=201,
+    response_model=ListDetail,
+    operation_id="commitment_lists_import",
+    summary="Import a community's list from CSV or XLSX (导入实事清单)",
+    description="A header row, then one row per item: 类别 (小区治理类 · 帮扶关爱类 · 服务活动类), 事项, 内容, "
+    "责任人, 预算 (元, or 100万), 目标 (e.g. 每月10日, 每季度, 全年不少于5次; empty: read from 内容). Creates "
+    "the `draft` list of `area_id` for `year`; all or nothing: 422 `import_invalid` lists every row's errors "
+    "(`rows.<n>.<column>`, n counting the header as row 1).",
+    responses=problem_responses(409, 422),
+)
+async def import_list(
+    session: SessionDep,
+    principal: Manager,
+    settings: SettingsDep,
+    response: Response,
+    file: Annotated[UploadFile, File(description="CSV (UTF-8 or GB18030) or XLSX")],
+    year: Annotated[int, Query(ge=2000, le=2999)],
+    area_id: uuid.UUID | None = None,
+) -> Any:
+    data = await file.read(settings.max_upload_bytes + 1)
+    rows = await anyio.to_thread.run_sync(transfer.read_rows, data, file.filename)
+    items = transfer.items_from_rows(rows, settings.commitments_per_list)
+    row = await service.create_list(session, principal, {"area_id": area_id, "year": year, "items": items}, settings)
+    response.headers["Location"] = f"/api/v1/commitment-lists/{row.id}"
+    return await _answer(response, session, row, settings)
+
+
+@lists_router.get(
+    "/{list_id}/export.xlsx",
+    operation_id="commitment_lists_export_xlsx",
+    summary="Export a list's progress as Excel (导出实事进度)",
+    description="Each item's class, budget, planned / due / done occurrences, completion, progress and ratings.",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}},
+        **problem_responses(404),
+    },
+)
+async def export_xlsx(list_id: uuid.UUID, session: SessionDep, principal: Reader, settings: SettingsDep) -> Response:
+    row = await service.get_list(session, principal, list_id)
+    detail = await service.detail(session, row, settings)
+    items = (await service.repository.items_of(session, [row.id]))[row.id]
+    summary = public.summarize(items, service.today(settings))
+    body = await anyio.to_thread.run_sync(transfer.progress_xlsx, detail, summary)
+    return Response(
+        body,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="commitments-{row.year}.xlsx"'},
+    )
+
+
+@lists_router.get(
+    "",
+    response_model=Page[ListOut],
+    operation_id="commitment_lists_list",
+    summary="Annual commitment lists in your area",
+    description="Newest first. Grid workers see their community's lists. Filters: `area_id` (a subtree), "
+    "`year`, `status`.",
+    responses=problem_responses(422),
+)
+async def list_lists(
+    session: SessionDep,
+    principal: Reader,
+    settings: SettingsDep,
+    area_id: uuid.UUID | None = None,
+    year: Annotated[int | None, Query(ge=2000, le=2999)] = None,
+    status: ListStatus | None = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Any:
+    filters = {"area_id": area_id, "year": year, "status": status.value if status else None}
+    keys = Keyset.open(settings, principal, "commitment_lists", cursor)
+    rows = await service.list_lists(session, principal, filters=filters, after=keys.after, limit=limit)
+    items, nxt = keys.page(rows, limit, lambda r: [r.created_at, r.id])
+    return Page[ListOut](items=await service.outs(session, items), next_cursor=nxt)
+
+
+@lists_router.get(
+    "/{list_id}",
+    response_model=ListDetail,
+    operation_id="commitment_lists_get",
+    summary="A list with its items' progress and ratings",
+    description="Each item's `progress`: occurrences `expected` by today (local time) against `done`, "
+    "`on_track` / `behind` / `done` and the completion `percent`. The `ETag` is the list's version, for "
+    "`If-Match` on changes (progress moves at local midnight without a new version, so it is not offered "
+    "for `If-None-Match`). 404 outside your area.",
+    responses=problem_responses(404),
+)
+async def get_list(
+    list_id: uuid.UUID, session: SessionDep, principal: Reader, settings: SettingsDep, response: Response
+) -> Any:
+    row = await service.get_list(session, principal, list_id)
+    return await _answer(response, session, row, settings)
+
+
+@lists_router.post(
+    "/{list_id}/items",
+    status_code=201,
+    response_model=ListDetail,
+    operation_id="commitment_lists_add_item",
+    summary="Add an item to a draft or returned list",
+    description="422 `too_many_commitments` past the configured number of items.",
+    responses=ACTION_ERRORS,
+)
+async def add_item(
+    list_id: uuid.UUID,
+    body: ItemIn,
+    session: SessionDep,
+    principal: Manager,
+    settings: SettingsDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> Any:
+    row = await service.get_for_change(session, principal, list_id, if_match)
+    row = await service.add_item(session, principal, row, body.model_dump(), settings)
+    return await _answer(response, session, row, settings)
+
+
+@lists_router.patch(
+    "/{list_id}/items/{item_id}",
+    response_model=ListDetail,
+    operation_id="commitment_lists_patch_item",
+    summary="Change an item of a draft or returned list",
+    description="Fields given replace the item's; `If-Match` is the list's ETag.",
+    responses=ACTION_ERRORS,
+)
+async def patch_item(
+    list_id: uuid.UUID,
+    item_id: uuid.UUID,
+    body: ItemPatch,
+    session: SessionDep,
+    principal: Manager,
+    settings: SettingsDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> Any:
+    row = await service.get_for_change(session, principal, list_id, if_match)
+    row = await service.patch_item(session, row, item_id, body.model_dump(exclude_unset=True))
+    return await _answer(response, session, row, settings)
+
+
+@lists_router.delete(
+    "/{list_id}/items/{item_id}",
+    response_model=ListDetail,
+    operation_id="commitment_lists_delete_item",
+    summary="Remove an item from a draft or returned list",
+    description="The items after it move up one place.",
+    responses=ACTION_ERRORS,
+)
+async def delete_item(
+    list_id: uuid.UUID,
+    item_id: uuid.UUID,
+    session: SessionDep,
+    principal: Manager,
+    settings: SettingsDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> Any:
+    row = await service.get_for_change(session, principal, list_id, if_match)
+    row = await service.delete_item(session, row, item_id)
+    return await _answer(response, session, row, settings)
+
+
+async def _transition(
+    list_id: uuid.UUID,
+    action: Action,
+    session: Any,
+    principal: Principal,
+    settings: Any,
+    response: Response,
+    if_match: str | None,
+    reason: str | None = None,
+) -> ListDetail:
+    row = await service.get_for_change(session, principal, list_id, if_match)
+    row = await service.transition(session, principal, row, action, reason)
+    return await _answer(response, session, row, settings)
+
+
+@lists_router.post(
+    "/{list_id}/submit",
+    response_model=ListDetail,
+    operation_id="commitment_lists_submit",
+    summary="Submit the list to the street for approval (报镇街党(工)委审核)",
+    description="From `draft` or `returned`; a list needs at least one item (409 `commitment_list_empty`).",
+    responses=ACTION_ERRORS,
+)
+async def submit(
+    list_id: uuid.UUID,
+    session: SessionDep,
+    principal: Manager,
+    settings: SettingsDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> Any:
+    return await _transition(list_id, Action.SUBMIT, session, principal, settings, response, if_match)
+
+
+@lists_router.post(
+    "/{list_id}/approve",
+    response_model=ListDetail,
+    operation_id="commitment_lists_approve",
+    summary="Approve a submitted list (镇街审核通过)",
+    description="Street administrators and administrators. Audited.",
+    responses=ACTION_ERRORS,
+)
+async def approve(
+    list_id: uuid.UUID,
+    session: SessionDep,
+    principal: Approver,
+    settings: SettingsDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> Any:
+    return await _transition(list_id, Action.APPROVE, session, principal, settings, response, if_match)
+
+
+@lists_router.post(
+    "/{list_id}/return",
+    response_model=ListDetail,
+    operation_id="commitment_lists_return",
+    summary="Return a submitted list with reasons (退回修改)",
+    description="Street administrators and administrators; the `reason` is kept on the list and audited.",
+    responses=ACTION_ERRORS,
+)
+async def return_list(
+    list_id: uuid.UUID,
+    body: ReasonIn,
+    session: SessionDep,
+    principal: Approver,
+    settings: SettingsDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> Any:
+    return await _transition(list_id, Action.RETURN, session, principal, settings, response, if_match, body.reason)
+
+
+@lists_router.post(
+    "/{list_id}/publish",
+    response_model=ListDetail,
+    operation_id="commitment_lists_publish",
+    summary="Publish an approved list (公示)",
+    description="From now on on the public notice; emits `commitment_list.published`.",
+    responses=ACTION_ERRORS,
+)
+async def publish(
+    list_id: uuid.UUID,
+    session: SessionDep,
+    principal: Manager,
+    settings: SettingsDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> Any:
+    return await _transition(list_id, Action.PUBLISH, session, principal, settings, response, if_match)
+
+
+@lists_router.post(
+    "/{list_id}/close",
+    response_model=ListDetail,
+    operation_id="commitment_lists_close",
+    summary="Close the year (年终结账)",
+    description="Evaluations (民事民评) are still taken on a closed list; activities no more.",
+    responses=ACTION_ERRORS,
+)
+async def close(
+    list_id: uuid.UUID,
+    session: SessionDep,
+    principal: Manager,
+    settings: SettingsDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> Any:
+    return await _transition(list_id, Action.CLOSE, session, principal, settings, response, if_match)
+
+
+# --- items: milestones and evaluations -----------------------------------------------------------
+
+
+@items_router.get(
+    "/{item_id}",
+    response_model=ItemOut,
+    operation_id="commitment_items_get",
+    summary="One commitment with its progress and ratings",
+    responses=problem_responses(404),
+)
+async def get_item(item_id: uuid.UUID, session: SessionDep, principal: Reader, settings: SettingsDep) -> Any:
+    item, _ = await service.get_item(session, principal, item_id)
+    return service.item_out(item, service.today(settings))
+
+
+@items_router.post(
+    "/{item_id}/milestones/{number}/done",
+    response_model=ItemOut,
+    operation_id="commitment_items_milestone_done",
+    summary="Mark a milestone done (节点完成)",
+    description="`number` counts the item's milestones from 1. On approved and published lists.",
+    responses=ACTION_ERRORS,
+)
+async def milestone_done(
+    item_id: uuid.UUID,
+    number: Annotated[int, Path(ge=1, le=24)],
+    body: MilestoneDoneIn,
+    session: SessionDep,
+    principal: Recorder,
+    settings: SettingsDep,
+) -> Any:
+    item, owner = await service.get_item(session, principal, item_id, write=True)
+    item = await service.milestone_done(session, item, owner, number, body.done_on)
+    return service.item_out(item, service.today(settings))
+
+
+@items_router.post(
+    "/{item_id}/evaluations",
+    status_code=201,
+    response_model=ItemOut,
+    operation_id="commitment_items_evaluate",
+    summary="Enter a resident's evaluation (民事民评, staff-entered)",
+    description="满意 / 基本满意 / 不满意, the same shape as an issue's evaluation. On published and closed lists.",
+    responses=ACTION_ERRORS,
+)
+async def evaluate(
+    item_id: uuid.UUID, body: EvaluationIn, session: SessionDep, principal: Recorder, settings: SettingsDep
+) -> Any:
+    item, owner = await service.get_item(session, principal, item_id, write=True)
+    item = await service.evaluate(session, principal, item, owner, body.model_dump())
+    return service.item_out(item, service.today(settings))
+
+
+@items_router.post(
+    "/{item_id}/evaluation-links",
+    status_code=201,
+    response_model=FeedbackLinksOut,
+    operation_id="commitment_items_evaluation_links",
+    summary="One-time evaluation links for residents (民事民评链接)",
+    description="Each link takes one rating, for 60 days, while the list is published or closed; "
+    "the links are shown only here.",
+    responses=ACTION_ERRORS,
+)
+async def evaluation_links(
+    item_id: uuid.UUID, body: FeedbackLinksIn, session: SessionDep, principal: Manager
+) -> FeedbackLinksOut:
+    item, owner = await service.get_item(session, principal, item_id)
+    urls, expires = await service.feedback_links(session, item, owner, body.count)
+    return FeedbackLinksOut(urls=urls, expires_at=expires)
+
+
+@feedback_router.post(
+    "/{token}",
+    dependencies=[Depends(rate_limit("commitment_feedback", "rate_limit_public_writes", 60))],
+    response_model=FeedbackResult,
+    operation_id="commitment_feedback_submit",
+    summary="Rate a commitment (居民评议, one-time link)",
+    description="No login. 满意 / 基本满意 / 不满意; the link works once (410 `feedback_used`) until it "
+    "expires (410 `feedback_expired`). Rate-limited per client address (429 with `Retry-After`).",
+    responses=problem_responses(404, 410, 422, 429),
+)
+async def submit_feedback(
+    token: Annotated[str, Path(min_length=10, max_length=100)], body: FeedbackIn, session: SessionDep
+) -> FeedbackResult:
+    await service.submit_feedback(session, token, body.model_dump())
+    return FeedbackResult(accepted=True)
+
+
+# --- activities (民事民办) ------------------------------------------------------------------------
+
+
+@activities_router.post(
+    "",
+    status_code=201,
+    response_model=ActivityOut,
+    operation_id="commitment_activities_create",
+    summary="Record an activity done for one or more commitments (民事民办)",
+    description="Date and time, place, participants, volunteers, notes; the items it serves (of one "
+    "community, on an approved or published list). It counts towards each item's schedule when it falls "
+    "in the item's year (local time; 422 `activity_outside_year` otherwise) and, for a `season`, in its "
+    "window. A client-generated `id` makes a resend safe: the same id answers the activity recorded then "
+    "(200).",
+    responses={**ACTION_ERRORS, 200: {"description": "resent: the activity recorded before", "model": ActivityOut}},
+)
+async def record_activity(
+    body: ActivityIn, session: SessionDep, principal: Recorder, settings: SettingsDep, response: Response
+) -> Any:
+    activity, created = await service.record_activity(session, principal, body.model_dump(), settings)
+    if not created:
+        response.status_code = 200
+    response.headers["Location"] = f"/api/v1/commitment-activities?item_id={body.item_ids[0]}"
+    (out,) = await service.activity_outs(session, [activity])
+    return out
+
+
+@activities_router.get(
+    "",
+    response_model=Page[ActivityOut],
+    operation_id="commitment_activities_list",
+    summary="Activities recorded in your area",
+    description="Latest first. Filters: `item_id`, `area_id`.",
+    responses=problem_responses(422),
+)
+async def list_activities(
+    session: SessionDep,
+    principal: Reader,
+    settings: SettingsDep,
+    item_id: uuid.UUID | None = None,
+    area_id: uuid.UUID | None = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Any:
+    keys = Keyset.open(settings, principal, "commitment_activities", cursor)
+    rows = await service.list_activities(
+        session, principal, filters={"item_id": item_id, "area_id": area_id}, after=keys.after, limit=limit
+    )
+    items, nxt = keys.page(rows, limit, lambda r: [r.held_at, r.id])
+    return Page[ActivityOut](items=await service.activity_outs(session, items), next_cursor=nxt)
+
+
+# --- stats and the public notice (公示) -----------------------------------------------------------
+
+
+@stats_router.get(
+    "",
+    response_model=public.PublicNotice,
+    operation_id="commitment_stats",
+    summary="Commitments per community, street and district, ranked",
+    description="Over the published and closed lists of `area_id` (default your home area) for `year`: "
+    "items published / on track / behind / done / rated and satisfaction, with numerators and "
+    "denominators, per community (ranked), per street and in total.",
+    responses=problem_responses(422),
+)
+async def stats(
+    session: SessionDep,
+    principal: Reader,
+    settings: SettingsDep,
+    area_id: uuid.UUID | None = None,
+    year: YearQuery = None,
+) -> Any:
+    from app.grids import service as grids
+
+    area = await grids.get_in_scope(session, principal, area_id or principal.area_id, field="area_id")
+    on = service.today(settings)
+    return await public.notice(session, area, year or on.year, on)
+
+
+async def _public_area(session: Any, area_id: uuid.UUID) -> Area:
+    area = await session.get(Area, area_id)
+    if area is None:
+        raise NotFound("No such area.", code="area_not_found")
+    return area
+
+
+@public_router.get(
+    "/{area_id}",
+    dependencies=[Depends(rate_limit("public_commitments", "rate_limit_public_reads", 60))],
+    response_model=public.PublicNotice,
+    operation_id="public_commitments",
+    summary="The public notice of commitments (一年10件实事公示), live",
+    description="No login. A community's published list, or every community's under a street or "
+    "district, each item with its progress and rating; no personal data. `ETag` / `If-None-Match` (304).",
+    responses={**problem_responses(404, 422, 429), 304: {"description": "Not modified"}},
+)
+async def public_notice(
+    area_id: uuid.UUID,
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    request: Request,
+    response: Response,
+    year: YearQuery = None,
+) -> Any:
+    area = await _public_area(session, area_id)
+    on = service.today(settings)
+    tag = await public.etag(session, area, year or on.year, on, "json")
+    headers = {"ETag": tag, "Cache-Control": "public, max-age=60"}
+    if not_modified(request, tag):
+        return Response(status_code=304, headers=headers)
+    response.headers.update(headers)
+    return await public.notice(session, area, year or on.year, on)
+
+
+@page_router.get("/public/commitments/{area_id}", include_in_schema=False)
+async def public_page(
+    area_id: uuid.UUID,
+    session: ReadSessionDep,
+    settings: SettingsDep,
+    request: Request,
+    year: YearQuery = None,
+) -> Response:
+    """The same notice as a self-contained HTML page (no script, no external resources)."""
+    area = await _public_area(session, area_id)
+    on = service.today(settings)
+    tag = await public.etag(session, area, year or on.year, on, "html")
+    headers = {"ETag": tag, "Cache-Control": "public, max-age=60", **page.HEADERS}
+    if not_modified(request, tag):
+        return Response(status_code=304, headers=headers)
+    notice = await public.notice(session, area, year or on.year, on)
+    return Response(page.render(notice), media_type="text/html; charset=utf-8", headers=headers)

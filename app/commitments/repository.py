@@ -1,0 +1,156 @@
+"""SQL for commitment lists. Reads go through the scope helpers: lists, items and activities are
+seen by the staff of their community's branch (``serving``: a grid worker sees the commitments of
+the community over the grid, a street its communities'), written by those whose subtree holds them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.scope import Principal, in_subtree, scope_filter, serving
+from app.commitments.models import CommitmentActivity, CommitmentActivityItem, CommitmentItem, CommitmentList
+from app.grids.models import Area
+from app.kit.pagination import keyset
+
+
+def visible(principal: Principal, area_column: Any) -> sa.ColumnElement[bool]:
+    """What ``principal`` may read: its subtree, and the areas above it on its branch."""
+    return serving(area_column, principal.area_path)
+
+
+def writable(principal: Principal, area_column: Any) -> sa.ColumnElement[bool]:
+    return scope_filter(principal, area_column=area_column)
+
+
+async def get_list(
+    session: AsyncSession, principal: Principal, list_id: uuid.UUID, *, write: bool = False
+) -> CommitmentList | None:
+    rule = writable if write else visible
+    stmt = sa.select(CommitmentList).where(CommitmentList.id == list_id, rule(principal, CommitmentList.area_id))
+    if write:
+        stmt = stmt.with_for_update(of=CommitmentList).execution_options(populate_existing=True)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def list_exists(session: AsyncSession, area_id: uuid.UUID, year: int) -> bool:
+    stmt = sa.select(sa.exists().where(CommitmentList.area_id == area_id, CommitmentList.year == year))
+    return bool(await session.scalar(stmt))
+
+
+async def items_of(session: AsyncSession, list_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[CommitmentItem]]:
+    out: dict[uuid.UUID, list[CommitmentItem]] = {i: [] for i in list_ids}
+    if list_ids:
+        stmt = (
+            sa.select(CommitmentItem)
+            .where(CommitmentItem.list_id.in_(list_ids))
+            .order_by(CommitmentItem.list_id, CommitmentItem.position)
+        )
+        for item in (await session.execute(stmt)).scalars():
+            out[item.list_id].append(item)
+    return out
+
+
+async def area_names(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not ids:
+        return {}
+    rows = await session.execute(sa.select(Area.id, Area.name).where(Area.id.in_(set(ids))))
+    return {r[0]: r[1] for r in rows}
+
+
+async def list_in_scope(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    area_path: str | None,
+    year: int | None,
+    status: str | None,
+    after: Sequence[Any] | None,
+    limit: int,
+) -> Sequence[CommitmentList]:
+    stmt = sa.select(CommitmentList).where(visible(principal, CommitmentList.area_id))
+    if area_path:
+        stmt = stmt.where(in_subtree(CommitmentList.area_id, area_path))
+    if year is not None:
+        stmt = stmt.where(CommitmentList.year == year)
+    if status is not None:
+        stmt = stmt.where(CommitmentList.status == status)
+    stmt = keyset(stmt, [CommitmentList.created_at, CommitmentList.id], after=after, limit=limit)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def next_position(session: AsyncSession, list_id: uuid.UUID) -> int:
+    top = await session.scalar(sa.select(sa.func.max(CommitmentItem.position)).where(CommitmentItem.list_id == list_id))
+    return int(top or 0) + 1
+
+
+async def count_items(session: AsyncSession, list_id: uuid.UUID) -> int:
+    return int(await session.scalar(sa.select(sa.func.count()).where(CommitmentItem.list_id == list_id)) or 0)
+
+
+async def activity(session: AsyncSession, activity_id: uuid.UUID) -> CommitmentActivity | None:
+    return await session.get(CommitmentActivity, activity_id)
+
+
+async def activity_item_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    out: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in ids}
+    if ids:
+        stmt = (
+            sa.select(CommitmentActivityItem.activity_id, CommitmentActivityItem.item_id)
+            .where(CommitmentActivityItem.activity_id.in_(ids))
+            .order_by(CommitmentActivityItem.item_id)
+        )
+        for a, i in await session.execute(stmt):
+            out[a].append(i)
+    return out
+
+
+async def activities_in_scope(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    item_id: uuid.UUID | None,
+    area_path: str | None,
+    after: Sequence[Any] | None,
+    limit: int,
+) -> Sequence[CommitmentActivity]:
+    stmt = sa.select(CommitmentActivity).where(visible(principal, CommitmentActivity.area_id))
+    if item_id is not None:
+        stmt = stmt.where(
+            CommitmentActivity.id.in_(
+                sa.select(CommitmentActivityItem.activity_id).where(CommitmentActivityItem.item_id == item_id)
+            )
+        )
+    if area_path:
+        stmt = stmt.where(in_subtree(CommitmentActivity.area_id, area_path))
+    stmt = keyset(stmt, [CommitmentActivity.held_at, CommitmentActivity.id], after=after, limit=limit)
+    return (await session.execute(stmt)).scalars().all()
+
+
+async def public_lists(session: AsyncSession, area_path: str, year: int, statuses: Sequence[str]) -> Sequence[Any]:
+    """Published lists of the subtree at ``area_path`` with their community's name, by community code."""
+    stmt = (
+        sa.select(CommitmentList, Area.name, Area.code)
+        .join(Area, Area.id == CommitmentList.area_id)
+        .where(in_subtree(CommitmentList.area_id, area_path), CommitmentList.year == year)
+        .where(CommitmentList.status.in_(statuses))
+        .order_by(Area.code)
+    )
+    return (await session.execute(stmt)).all()
+
+
+async def public_fingerprint(session: AsyncSession, area_path: str, year: int) -> tuple[int, int, int, int]:
+    """What the public notice of a subtree and year is made of, as counts and version sums: any
+    change to a list or an item (an activity, a rating, a transition) moves one of them."""
+    lists = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(CommitmentList.version), 0)).where(
+        in_subtree(CommitmentList.area_id, area_path), CommitmentList.year == year
+    )
+    items = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(CommitmentItem.version), 0)).where(
+        in_subtree(CommitmentItem.area_id, area_path), CommitmentItem.year == year
+    )
+    a = (await session.execute(lists)).one()
+    b = (await session.execute(items)).one()
+    return int(a[0]), int(a[1]), int(b[0]), int(b[1])

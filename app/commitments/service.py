@@ -1,0 +1,639 @@
+"""一年10件实事: annual lists, their items, workflow, activities (民事民办), evaluations (民事民评)
+and progress computed from kept aggregates.
+
+Who does what: community and street administrators draw up a community's list and submit it; the
+street (镇街党(工)委: street administrators, administrators) approves or returns it; the community
+publishes it (公示). Grid workers and administrators record activities and staff evaluations.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+from collections.abc import Sequence
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.audit import service as audit
+from app.auth.roles import Role
+from app.auth.scope import Principal, resolve_in_scope
+from app.commitments import repository, schedule, workflow
+from app.commitments.models import (
+    CommitmentActivity,
+    CommitmentActivityItem,
+    CommitmentEvaluation,
+    CommitmentFeedbackToken,
+    CommitmentItem,
+    CommitmentList,
+    EvaluationSource,
+)
+from app.commitments.schemas import (
+    ActivityOut,
+    ItemOut,
+    ListDetail,
+    ListOut,
+    MilestoneOut,
+    ProgressOut,
+    RatingsOut,
+)
+from app.commitments.workflow import Action, ListStatus
+from app.config import Settings
+from app.db import touch
+from app.errors import Conflict, Gone, NotFound, ValidationFailed, field_error
+from app.grids import service as grids
+from app.issues.workflow import Rating
+from app.kit import clock, outbox
+from app.kit.etag import write_if_match
+from app.kit.ids import new_id
+
+MANAGERS = frozenset({Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.ADMIN})
+APPROVERS = frozenset({Role.STREET_ADMIN, Role.ADMIN})
+RECORDERS = MANAGERS | {Role.GRID_WORKER}
+READERS = RECORDERS | {Role.MEDIATOR, Role.VIEWER}
+FEEDBACK_TTL = dt.timedelta(days=60)
+FEEDBACK_PATH = "/api/v1/commitment-feedback/"
+RATING_COLUMN = {
+    Rating.SATISFIED: "rated_satisfied",
+    Rating.BASICALLY_SATISFIED: "rated_basically",
+    Rating.DISSATISFIED: "rated_dissatisfied",
+}
+
+
+def today(settings: Settings, at: dt.datetime | None = None) -> dt.date:
+    """The local date (``settings.timezone``) at ``at`` (default now)."""
+    return schedule.local_day(at or clock.now(), ZoneInfo(settings.timezone))
+
+
+# --- lists ---------------------------------------------------------------------------------------
+
+
+async def create_list(
+    session: AsyncSession, principal: Principal, data: dict[str, Any], settings: Settings
+) -> CommitmentList:
+    area = await grids.get_in_scope(session, principal, data.get("area_id") or principal.area_id, field="area_id")
+    if area.level != "community":
+        raise ValidationFailed(
+            "An annual commitment list belongs to a community.",
+            code="not_a_community",
+            errors=[field_error("area_id", f"is a {area.level}; name a community")],
+        )
+    if await repository.list_exists(session, area.id, data["year"]):
+        raise Conflict(
+            f"{area.name} already has a list for {data['year']}.",
+            code="commitment_list_exists",
+            errors=[field_error("year", "a list for this community and year exists")],
+        )
+    check_item_count(len(data.get("items") or []), settings, field="items")
+    row = CommitmentList(
+        id=new_id(),
+        area_id=area.id,
+        year=data["year"],
+        title=data.get("title") or f"{area.name}{data['year']}年一年10件实事",
+        status=ListStatus.DRAFT.value,
+        created_by=principal.user_id,
+    )
+    session.add(row)
+    await session.flush()
+    for position, item in enumerate(data.get("items") or [], start=1):
+        session.add(new_item(row, position, item, field=f"items.{position - 1}"))
+    await session.flush()
+    await session.refresh(row)
+    await audit.record(
+        session,
+        principal,
+        action="commitment_list.create",
+        object_type="commitment_list",
+        object_id=row.id,
+        area_id=row.area_id,
+    )
+    return row
+
+
+def check_item_count(count: int, settings: Settings, *, field: str) -> None:
+    if count > settings.commitments_per_list:
+        raise ValidationFailed(
+            f"A list holds at most {settings.commitments_per_list} items.",
+            code="too_many_commitments",
+            errors=[field_error(field, f"at most {settings.commitments_per_list} items")],
+        )
+
+
+def _milestones(items: list[dict[str, Any]], year: int, field: str) -> list[dict[str, Any]]:
+    out = []
+    for i, m in enumerate(items):
+        if m["due"].year != year:
+            raise ValidationFailed(
+                f"A milestone of a {year} commitment falls due in {year}.",
+                code="milestone_outside_year",
+                errors=[field_error(f"{field}.milestones.{i}.due", f"must be in {year}")],
+            )
+        out.append({"title": m["title"], "due": m["due"].isoformat(), "done_on": None})
+    return out
+
+
+def check_schedule(value: dict[str, Any] | None, field: str) -> None:
+    """What the schema cannot say: a season's window runs forwards, a range's max is not below its min."""
+    if value is None:
+        return
+    if value["kind"] == "season" and value["end"] < value["start"]:
+        raise ValidationFailed(
+            "A season is a window within one year: its end is not before its start.",
+            code="invalid_schedule",
+            errors=[field_error(f"{field}.end", "must not be before start")],
+        )
+    if value["kind"] == "range" and value["max"] < value["min"]:
+        raise ValidationFailed(
+            "A range's max is not less than its min.",
+            code="invalid_schedule",
+            errors=[field_error(f"{field}.max", "must not be less than min")],
+        )
+
+
+def new_item(row: CommitmentList, position: int, data: dict[str, Any], *, field: str) -> CommitmentItem:
+    check_schedule(data.get("schedule"), f"{field}.schedule")
+    return CommitmentItem(
+        id=new_id(),
+        list_id=row.id,
+        area_id=row.area_id,
+        year=row.year,
+        position=position,
+        category=str(data["category"]),
+        title=data["title"],
+        description=data.get("description") or "",
+        responsible=data.get("responsible"),
+        budget_yuan=data.get("budget_yuan"),
+        schedule=data.get("schedule"),
+        milestones=_milestones(data.get("milestones") or [], row.year, field),
+    )
+
+
+async def get_list(
+    session: AsyncSession, principal: Principal, list_id: uuid.UUID, *, write: bool = False
+) -> CommitmentList:
+    row = await repository.get_list(session, principal, list_id, write=write)
+    if row is None:
+        raise NotFound("No such commitment list in your area.", code="commitment_list_not_found")
+    return row
+
+
+async def get_for_change(
+    session: AsyncSession, principal: Principal, list_id: uuid.UUID, if_match: str | None
+) -> CommitmentList:
+    row = await get_list(session, principal, list_id, write=True)
+    write_if_match(row, if_match, required=False)
+    return row
+
+
+async def list_lists(
+    session: AsyncSession, principal: Principal, *, filters: dict[str, Any], after: Sequence[Any] | None, limit: int
+) -> Sequence[CommitmentList]:
+    area_path = None
+    if filters.get("area_id"):
+        area_path = (await grids.get_in_scope(session, principal, filters["area_id"], field="area_id")).path
+    return await repository.list_in_scope(
+        session,
+        principal,
+        area_path=area_path,
+        year=filters.get("year"),
+        status=filters.get("status"),
+        after=after,
+        limit=limit,
+    )
+
+
+async def _changed(session: AsyncSession, row: CommitmentList) -> CommitmentList:
+    await session.flush()
+    await session.refresh(row)
+    return row
+
+
+async def add_item(
+    session: AsyncSession, principal: Principal, row: CommitmentList, data: dict[str, Any], settings: Settings
+) -> CommitmentList:
+    workflow.check(ListStatus(row.status), Action.EDIT)
+    check_item_count(await repository.count_items(session, row.id) + 1, settings, field="title")
+    session.add(new_item(row, await repository.next_position(session, row.id), data, field="body"))
+    return await _changed(session, row)
+
+
+async def _item_of(session: AsyncSession, row: CommitmentList, item_id: uuid.UUID) -> CommitmentItem:
+    item = await session.scalar(
+        sa.select(CommitmentItem).where(CommitmentItem.id == item_id, CommitmentItem.list_id == row.id)
+    )
+    if item is None:
+        raise NotFound("No such item in this list.", code="commitment_item_not_found")
+    return item
+
+
+async def patch_item(
+    session: AsyncSession, row: CommitmentList, item_id: uuid.UUID, data: dict[str, Any]
+) -> CommitmentList:
+    workflow.check(ListStatus(row.status), Action.EDIT)
+    item = await _item_of(session, row, item_id)
+    for key in ("category", "title", "description", "responsible", "budget_yuan", "schedule"):
+        if key in data:
+            if key in ("category", "title", "description") and data[key] is None:
+                raise ValidationFailed(
+                    f"{key} cannot be cleared.", code="validation_failed", errors=[field_error(key, "must not be null")]
+                )
+            setattr(item, key, str(data[key]) if key == "category" else data[key])
+    if data.get("milestones") is not None:
+        item.milestones = _milestones(data["milestones"], row.year, "body")
+    return await _changed(session, row)
+
+
+async def delete_item(session: AsyncSession, row: CommitmentList, item_id: uuid.UUID) -> CommitmentList:
+    workflow.check(ListStatus(row.status), Action.EDIT)
+    item = await _item_of(session, row, item_id)
+    await session.delete(item)
+    await session.flush()
+    # Keep positions 1 … n: the public notice numbers the items.
+    rest = (
+        await session.execute(
+            sa.select(CommitmentItem).where(CommitmentItem.list_id == row.id).order_by(CommitmentItem.position)
+        )
+    ).scalars()
+    for n, other in enumerate(list(rest), start=1):
+        if other.position != n:
+            other.position = n
+            await session.flush()
+    return await _changed(session, row)
+
+
+async def transition(
+    session: AsyncSession, principal: Principal, row: CommitmentList, action: Action, reason: str | None = None
+) -> CommitmentList:
+    status = workflow.after(ListStatus(row.status), action)
+    now = clock.now()
+    if action is Action.SUBMIT:
+        if await repository.count_items(session, row.id) == 0:
+            raise Conflict("A list without items cannot be submitted.", code="commitment_list_empty")
+        row.submitted_at = now
+        row.returned_reason = None
+    elif action in (Action.APPROVE, Action.RETURN):
+        row.decided_at, row.decided_by = now, principal.user_id
+        row.returned_reason = reason if action is Action.RETURN else None
+    elif action is Action.PUBLISH:
+        row.published_at = now
+    elif action is Action.CLOSE:
+        row.closed_at = now
+    row.status = status.value
+    await audit.record(
+        session,
+        principal,
+        action=f"commitment_list.{action.value}",
+        object_type="commitment_list",
+        object_id=row.id,
+        area_id=row.area_id,
+        reason=reason,
+    )
+    if action in (Action.PUBLISH, Action.CLOSE):
+        outbox.emit(
+            session,
+            f"commitment_list.{status.value}",
+            "commitment_list",
+            row.id,
+            {"list_id": str(row.id), "area_id": str(row.area_id), "year": row.year, "status": status.value},
+        )
+    return await _changed(session, row)
+
+
+# --- progress ------------------------------------------------------------------------------------
+
+
+def progress_of(item: CommitmentItem, on: dt.date) -> schedule.Progress:
+    return schedule.progress(item.schedule, list(item.milestones or []), item.done_count, item.year, on)
+
+
+def ratio(numerator: int, denominator: int) -> str | None:
+    """An exact share to 4 places (half-even), as text; None without a denominator."""
+    if denominator == 0:
+        return None
+    return str((Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN))
+
+
+def ratings_of(item: CommitmentItem) -> RatingsOut:
+    total = item.rated_satisfied + item.rated_basically + item.rated_dissatisfied
+    return RatingsOut(
+        satisfied=item.rated_satisfied,
+        basically_satisfied=item.rated_basically,
+        dissatisfied=item.rated_dissatisfied,
+        total=total,
+        satisfaction=ratio(item.rated_satisfied + item.rated_basically, total),
+    )
+
+
+def item_out(item: CommitmentItem, on: dt.date) -> ItemOut:
+    p = progress_of(item, on)
+    return ItemOut(
+        id=item.id,
+        list_id=item.list_id,
+        area_id=item.area_id,
+        year=item.year,
+        position=item.position,
+        category=item.category,
+        title=item.title,
+        description=item.description,
+        responsible=item.responsible,
+        budget_yuan=item.budget_yuan,
+        schedule=item.schedule,
+        milestones=[MilestoneOut(**m) for m in item.milestones or []],
+        progress=ProgressOut(
+            status=p.status,
+            total=p.total,
+            expected=p.expected,
+            done=p.done,
+            percent=p.percent,
+            next_due=p.next_due,
+            activities=item.done_count,
+        ),
+        ratings=ratings_of(item),
+        decision_id=item.decision_id,
+        version=item.version,
+    )
+
+
+async def outs(session: AsyncSession, rows: Sequence[CommitmentList]) -> list[ListOut]:
+    names = await repository.area_names(session, [r.area_id for r in rows])
+    return [
+        ListOut(
+            **{k: getattr(r, k) for k in ListOut.model_fields if k not in ("area_name", "allowed_actions")},
+            area_name=names.get(r.area_id, ""),
+            allowed_actions=[a.value for a in workflow.allowed_actions(ListStatus(r.status))],
+        )
+        for r in rows
+    ]
+
+
+async def detail(session: AsyncSession, row: CommitmentList, settings: Settings) -> ListDetail:
+    (base,) = await outs(session, [row])
+    items = (await repository.items_of(session, [row.id]))[row.id]
+    on = today(settings)
+    return ListDetail(**base.model_dump(), items=[item_out(i, on) for i in items])
+
+
+# --- activities (民事民办) ------------------------------------------------------------------------
+
+
+async def _items_for_activity(
+    session: AsyncSession, principal: Principal, item_ids: Sequence[uuid.UUID]
+) -> list[tuple[CommitmentItem, CommitmentList]]:
+    out = []
+    for item_id in dict.fromkeys(item_ids):
+        row = await resolve_in_scope(
+            session,
+            principal,
+            CommitmentItem,
+            item_id,
+            field="item_ids",
+            thing="commitment_item",
+            scope=repository.visible(principal, CommitmentItem.area_id),
+            for_update=True,
+        )
+        owner = await session.get(CommitmentList, row.list_id)
+        assert owner is not None
+        out.append((row, owner))
+    return out
+
+
+async def record_activity(
+    session: AsyncSession, principal: Principal, data: dict[str, Any], settings: Settings
+) -> tuple[CommitmentActivity, bool]:
+    """The activity and whether it is new: a resent client id answers the activity recorded then."""
+    if data.get("id"):
+        existing = await repository.activity(session, data["id"])
+        if existing is not None:
+            if existing.recorded_by != principal.user_id:
+                raise Conflict("This id is already taken.", code="id_taken", errors=[field_error("id", "already used")])
+            return existing, False
+    pairs = await _items_for_activity(session, principal, data["item_ids"])
+    areas = {item.area_id for item, _ in pairs}
+    if len(areas) > 1:
+        raise ValidationFailed(
+            "An activity serves the items of one community.",
+            code="items_of_several_communities",
+            errors=[field_error("item_ids", "items of one community only")],
+        )
+    held_on = today(settings, data["held_at"])
+    for n, (item, owner) in enumerate(pairs):
+        workflow.check(ListStatus(owner.status), Action.RECORD)
+        if held_on.year != item.year:
+            raise ValidationFailed(
+                f"The activity took place on {held_on} (local time); the item is a commitment of {item.year}.",
+                code="activity_outside_year",
+                errors=[
+                    field_error("held_at", f"must fall in {item.year} (local time)"),
+                    field_error(f"item_ids.{n}", f"a commitment of {item.year}"),
+                ],
+            )
+    activity = CommitmentActivity(
+        id=data.get("id") or new_id(),
+        area_id=pairs[0][0].area_id,
+        held_at=data["held_at"],
+        held_on=held_on,
+        place=data["place"],
+        participants=data.get("participants") or 0,
+        volunteers=data.get("volunteers") or 0,
+        notes=data.get("notes"),
+        recorded_by=principal.user_id,
+    )
+    session.add(activity)
+    await session.flush()
+    for item, _ in pairs:
+        counted = schedule.counts(item.schedule, item.year, held_on)
+        session.add(CommitmentActivityItem(activity_id=activity.id, item_id=item.id, counted=counted))
+        if counted:
+            before = progress_of(item, today(settings)).status
+            item.done_count += 1
+            item.last_done_on = max(item.last_done_on or held_on, held_on)
+            if before != schedule.DONE and progress_of(item, today(settings)).status == schedule.DONE:
+                outbox.emit(
+                    session,
+                    "commitment.done",
+                    "commitment_item",
+                    item.id,
+                    {"item_id": str(item.id), "list_id": str(item.list_id), "area_id": str(item.area_id)},
+                )
+        else:
+            touch(item)
+    await session.flush()
+    await session.refresh(activity)
+    return activity, True
+
+
+async def activity_outs(session: AsyncSession, rows: Sequence[CommitmentActivity]) -> list[ActivityOut]:
+    ids = await repository.activity_item_ids(session, [r.id for r in rows])
+    return [
+        ActivityOut(**{k: getattr(r, k) for k in ActivityOut.model_fields if k != "item_ids"}, item_ids=ids[r.id])
+        for r in rows
+    ]
+
+
+async def list_activities(
+    session: AsyncSession, principal: Principal, *, filters: dict[str, Any], after: Sequence[Any] | None, limit: int
+) -> Sequence[CommitmentActivity]:
+    area_path = None
+    if filters.get("area_id"):
+        area_path = (await grids.get_in_scope(session, principal, filters["area_id"], field="area_id")).path
+    return await repository.activities_in_scope(
+        session, principal, item_id=filters.get("item_id"), area_path=area_path, after=after, limit=limit
+    )
+
+
+# --- items: milestones and evaluations -----------------------------------------------------------
+
+
+async def get_item(
+    session: AsyncSession, principal: Principal, item_id: uuid.UUID, *, write: bool = False
+) -> tuple[CommitmentItem, CommitmentList]:
+    stmt = sa.select(CommitmentItem).where(
+        CommitmentItem.id == item_id, repository.visible(principal, CommitmentItem.area_id)
+    )
+    if write:
+        stmt = stmt.with_for_update(of=CommitmentItem).execution_options(populate_existing=True)
+    item = (await session.execute(stmt)).scalar_one_or_none()
+    if item is None:
+        raise NotFound("No such commitment item in your area.", code="commitment_item_not_found")
+    owner = await session.get(CommitmentList, item.list_id)
+    assert owner is not None
+    return item, owner
+
+
+async def milestone_done(
+    session: AsyncSession, item: CommitmentItem, owner: CommitmentList, number: int, done_on: dt.date
+) -> CommitmentItem:
+    workflow.check(ListStatus(owner.status), Action.RECORD)
+    milestones = [dict(m) for m in item.milestones or []]
+    if not 1 <= number <= len(milestones):
+        raise NotFound(f"This item has {len(milestones)} milestones.", code="milestone_not_found")
+    if done_on.year != item.year:
+        raise ValidationFailed(
+            f"A milestone of a {item.year} commitment is done in {item.year}.",
+            code="milestone_outside_year",
+            errors=[field_error("done_on", f"must be in {item.year}")],
+        )
+    milestones[number - 1]["done_on"] = done_on.isoformat()
+    item.milestones = milestones
+    await session.flush()
+    await session.refresh(item)
+    return item
+
+
+async def _count_rating(session: AsyncSession, item: CommitmentItem, rating: Rating) -> None:
+    column = RATING_COLUMN[rating]
+    setattr(item, column, getattr(item, column) + 1)
+    await session.flush()
+
+
+async def evaluate(
+    session: AsyncSession, principal: Principal, item: CommitmentItem, owner: CommitmentList, data: dict[str, Any]
+) -> CommitmentItem:
+    workflow.check(ListStatus(owner.status), Action.EVALUATE)
+    rating = Rating(data["rating"])
+    session.add(
+        CommitmentEvaluation(
+            item_id=item.id,
+            rating=rating.value,
+            comment=data.get("comment"),
+            source=EvaluationSource.STAFF.value,
+            recorded_by=principal.user_id,
+        )
+    )
+    await _count_rating(session, item, rating)
+    await session.refresh(item)
+    return item
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def feedback_links(
+    session: AsyncSession, item: CommitmentItem, owner: CommitmentList, count: int
+) -> tuple[list[str], dt.datetime]:
+    workflow.check(ListStatus(owner.status), Action.EVALUATE)
+    expires = clock.now() + FEEDBACK_TTL
+    urls = []
+    for _ in range(count):
+        token = secrets.token_urlsafe(32)
+        session.add(CommitmentFeedbackToken(item_id=item.id, token_hash=_token_hash(token), expires_at=expires))
+        urls.append(FEEDBACK_PATH + token)
+    await session.flush()
+    return urls, expires
+
+
+async def submit_feedback(session: AsyncSession, token: str, data: dict[str, Any]) -> None:
+    stmt = (
+        sa.select(CommitmentFeedbackToken)
+        .where(CommitmentFeedbackToken.token_hash == _token_hash(token))
+        .with_for_update()
+    )
+    row = (await session.execute(stmt)).scalar_one_or_none()
+    if row is None:
+        raise NotFound("This evaluation link is not valid.", code="feedback_not_found")
+    if row.used_at is not None:
+        raise Gone("This evaluation link has already been used.", code="feedback_used")
+    now = clock.now()
+    if now >= row.expires_at:
+        raise Gone("This evaluation link has expired.", code="feedback_expired")
+    item = await session.get(CommitmentItem, row.item_id, with_for_update=True)
+    assert item is not None
+    owner = await session.get(CommitmentList, item.list_id)
+    assert owner is not None
+    if ListStatus(owner.status) not in workflow.TRANSITIONS[Action.EVALUATE][0]:
+        raise Gone("This list no longer takes evaluations.", code="feedback_expired")
+    rating = Rating(data["rating"])
+    row.used_at = now
+    session.add(
+        CommitmentEvaluation(
+            item_id=item.id, rating=rating.value, comment=data.get("comment"), source=EvaluationSource.RESIDENT.value
+        )
+    )
+    await _count_rating(session, item, rating)
+
+
+# --- behind: the housekeeping round -------------------------------------------------------------
+
+
+async def announce_behind(session: AsyncSession, settings: Settings, now: dt.datetime | None = None) -> int:
+    """Emit ``commitment.behind`` once for each occurrence of a published item that fell behind
+    (expected by today and not done); returns how many items were announced."""
+    on = today(settings, now)
+    stmt = (
+        sa.select(CommitmentItem)
+        .join(CommitmentList, CommitmentList.id == CommitmentItem.list_id)
+        .where(CommitmentList.status == ListStatus.PUBLISHED.value, CommitmentItem.year <= on.year)
+        .with_for_update(of=CommitmentItem, skip_locked=True)
+    )
+    announced = 0
+    for item in (await session.execute(stmt)).scalars():
+        p = progress_of(item, on)
+        missing = p.expected - min(p.done, p.expected)
+        if p.status != schedule.BEHIND or p.expected <= item.behind_notified:
+            continue
+        outbox.emit(
+            session,
+            "commitment.behind",
+            "commitment_item",
+            item.id,
+            {
+                "item_id": str(item.id),
+                "list_id": str(item.list_id),
+                "area_id": str(item.area_id),
+                "year": item.year,
+                "expected": p.expected,
+                "done": p.done,
+                "missing": missing,
+                "as_of": on.isoformat(),
+            },
+        )
+        table = cast(sa.Table, CommitmentItem.__table__)  # bookkeeping: the representation is unchanged
+        await session.execute(sa.update(table).where(table.c.id == item.id).values(behind_notified=p.expected))
+        announced += 1
+    return announced

@@ -1,0 +1,170 @@
+"""The public notice (公示) and the stats: every figure of a crafted history, ETag/304, no personal data."""
+
+from __future__ import annotations
+
+from tests.commitments.helpers import CA, GW, SA, Clock, activity, make_list, published, step
+from tests.conftest import auth
+from tests.world import AREA
+
+C_ITEMS = [
+    {
+        "category": "governance",
+        "title": "每月10日组织社区清洁日",
+        "responsible": "网格员王某某",
+        "schedule": {"kind": "monthly", "day": 10},
+    },
+    {
+        "category": "care",
+        "title": "暑期安全教育不少于2次",
+        "schedule": {"kind": "season", "times": 2, "start": "07-01", "end": "08-31"},
+    },
+    {
+        "category": "service",
+        "title": "建设蔬菜大棚",
+        "budget_yuan": 1_000_000,
+        "milestones": [{"title": "选址", "due": "2026-03-31"}, {"title": "建成", "due": "2026-09-30"}],
+    },
+    {"category": "service", "title": "开展一次消防演练"},
+]
+C2_ITEMS = [
+    {"category": "care", "title": "全年走访慰问不少于2次", "schedule": {"kind": "at_least", "times": 2}},
+    {"category": "governance", "title": "每季度末公示收支", "schedule": {"kind": "quarterly"}},
+]
+
+
+async def crafted(client, monkeypatch) -> dict:
+    """Read on 2026-06-15 12:00 (Shanghai). Community C: the clean-up day behind (5 of 6 due), the
+    summer item and the greenhouse on track, the fire drill done; ratings 2 满意, 1 不满意 on the
+    first and 1 基本满意 on the drill. Community C2: the visits on track (none due yet), the
+    quarterly notice behind (March's missing). A draft list of 2027 and district X's never count."""
+    clock = Clock(monkeypatch)
+    clock.at("2026-01-02 09:00")
+    c = await published(client, items=C_ITEMS)
+    c2 = await published(client, area="C2", items=C2_ITEMS, headers=SA)
+    await make_list(client, year=2027, items=C2_ITEMS)
+    clean, _, greenhouse, drill = (i["id"] for i in c["items"])
+    clock.at("2026-06-15 12:00")
+    for month in range(1, 6):
+        await activity(client, [clean], f"2026-{month:02d}-10T09:00:00+08:00")
+    await activity(client, [drill], "2026-04-01T09:00:00+08:00")
+    r = await client.post(
+        f"/api/v1/commitment-items/{greenhouse}/milestones/1/done", json={"done_on": "2026-03-20"}, headers=GW
+    )
+    assert r.status_code == 200
+    for item, rating in (
+        (clean, "satisfied"),
+        (clean, "satisfied"),
+        (clean, "dissatisfied"),
+        (drill, "basically_satisfied"),
+    ):
+        r = await client.post(f"/api/v1/commitment-items/{item}/evaluations", json={"rating": rating}, headers=GW)
+        assert r.status_code == 201
+    return {"c": c, "c2": c2}
+
+
+def summary(communities, items, on_track, behind, done, rated, ratings, sat, basic, dis, on_course, done_rate, satis):
+    return {
+        "communities": communities,
+        "items": items,
+        "on_track": on_track,
+        "behind": behind,
+        "done": done,
+        "rated_items": rated,
+        "ratings": ratings,
+        "satisfied": sat,
+        "basically_satisfied": basic,
+        "dissatisfied": dis,
+        "on_course_rate": on_course,
+        "done_rate": done_rate,
+        "satisfaction": satis,
+    }
+
+
+C_SUMMARY = summary(1, 4, 2, 1, 1, 2, 4, 2, 1, 1, "0.7500", "0.2500", "0.7500")
+C2_SUMMARY = summary(1, 2, 1, 1, 0, 0, 0, 0, 0, 0, "0.5000", "0.0000", None)
+TOTAL = summary(2, 6, 3, 2, 1, 2, 4, 2, 1, 1, "0.6667", "0.1667", "0.7500")
+
+
+async def test_every_figure_of_a_crafted_year(client, monkeypatch):
+    made = await crafted(client, monkeypatch)
+    r = await client.get(f"/api/v1/public/commitments/{AREA['D'].id}?year=2026")
+    assert r.status_code == 200, r.text
+    notice = r.json()
+    assert notice["as_of"] == "2026-06-15" and notice["area_name"] == "测试区"
+    assert notice["summary"] == TOTAL
+    assert notice["streets"] == [{"area_id": str(AREA["S"].id), "area_name": "测试街道", "summary": TOTAL}]
+    assert [(x["rank"], x["area_name"], x["summary"]) for x in notice["lists"]] == [
+        (1, "测试社区", C_SUMMARY),
+        (2, "邻居社区", C2_SUMMARY),
+    ]
+    clean = notice["lists"][0]["items"][0]
+    assert clean["progress"] == {
+        "status": "behind",
+        "total": 12,
+        "expected": 6,
+        "done": 5,
+        "percent": 41,
+        "next_due": "2026-07-10",
+        "activities": 5,
+    }
+    assert clean["ratings"] == {
+        "satisfied": 2,
+        "basically_satisfied": 0,
+        "dissatisfied": 1,
+        "total": 3,
+        "satisfaction": "0.6667",
+    }
+    # no personal data: responsible persons and comments never reach the public
+    assert "responsible" not in clean and "网格员王某某" not in r.text
+    assert [i["progress"]["status"] for i in notice["lists"][1]["items"]] == ["on_track", "behind"]
+
+    # the same figures for staff, per community of the caller's scope
+    r = await client.get("/api/v1/commitment-stats?year=2026", headers=auth("viewer"))
+    assert r.status_code == 200 and r.json()["summary"] == TOTAL
+    r = await client.get(f"/api/v1/commitment-stats?year=2026&area_id={AREA['C'].id}", headers=CA)
+    assert r.json()["summary"] == C_SUMMARY and r.json()["lists"][0]["list_id"] == made["c"]["id"]
+    # a community's own notice
+    r = await client.get(f"/api/v1/public/commitments/{AREA['C2'].id}?year=2026")
+    assert r.json()["summary"] == C2_SUMMARY and r.json()["streets"][0]["summary"] == C2_SUMMARY
+
+
+async def test_the_notice_answers_304_until_something_changes_or_the_day_turns(client, monkeypatch):
+    clock = Clock(monkeypatch)
+    clock.at("2026-05-01 10:00")
+    lst = await published(client)
+    url = f"/api/v1/public/commitments/{AREA['C'].id}?year=2026"
+    r = await client.get(url)
+    tag = r.headers["etag"]
+    assert (await client.get(url, headers={"If-None-Match": tag})).status_code == 304
+    await activity(client, [lst["items"][0]["id"]], "2026-04-10T09:00:00+08:00")
+    r = await client.get(url, headers={"If-None-Match": tag})
+    assert r.status_code == 200 and r.json()["lists"][0]["items"][0]["progress"]["activities"] == 1
+    tag = r.headers["etag"]
+    clock.at("2026-05-02 00:00")  # local midnight: progress may move without any write
+    assert (await client.get(url, headers={"If-None-Match": tag})).status_code == 200
+
+
+async def test_drafts_are_not_public(client, monkeypatch):
+    Clock(monkeypatch).at("2026-05-01 10:00")
+    lst = await make_list(client)
+    await step(client, lst["id"], "submit")
+    r = await client.get(f"/api/v1/public/commitments/{AREA['C'].id}?year=2026")
+    assert r.status_code == 200 and r.json()["lists"] == [] and r.json()["summary"]["items"] == 0
+    r = await client.get(f"/api/v1/public/commitments/{AREA['C'].id}?year=1999")
+    assert r.status_code == 422
+    r = await client.get("/api/v1/public/commitments/0190a000-0000-7000-8000-000000000009")
+    assert r.status_code == 404
+
+
+async def test_the_html_page_shows_the_notice(client, monkeypatch):
+    await crafted(client, monkeypatch)
+    r = await client.get(f"/public/commitments/{AREA['D'].id}?year=2026")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert "script" not in r.headers["content-security-policy"]
+    page = r.text
+    assert "测试区2026年“一年10件实事”公示" in page and "<script" not in page
+    assert "网格员王某某" not in page
+    assert '<span data-field="percent">41</span>' in page
+    assert (
+        await client.get(f"/public/commitments/{AREA['D'].id}?year=2026", headers={"If-None-Match": r.headers["etag"]})
+    ).status_code == 304
