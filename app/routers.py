@@ -57,6 +57,7 @@ PRIVATE_ROUTERS: list[APIRouter] = [
     commitments.activities_router,
     commitments.stats_router,
     consultation.proposals_router,
+    consultation.promotions_router,
     consultation.consultations_router,
     audit.router,
     webhooks.router,

@@ -14,13 +14,13 @@ from app.commitments import page, public, service, transfer
 from app.commitments.schemas import (
     ActivityIn,
     ActivityOut,
+    CommitmentFeedbackResult,
+    CommitmentItemOut,
     EvaluationIn,
     FeedbackIn,
     FeedbackLinksIn,
     FeedbackLinksOut,
-    FeedbackResult,
     ItemIn,
-    ItemOut,
     ItemPatch,
     ListCreate,
     ListDetail,
@@ -368,7 +368,7 @@ async def close(
 
 @items_router.get(
     "/{item_id}",
-    response_model=ItemOut,
+    response_model=CommitmentItemOut,
     operation_id="commitment_items_get",
     summary="One commitment with its progress and ratings",
     responses=problem_responses(404),
@@ -380,7 +380,7 @@ async def get_item(item_id: uuid.UUID, session: SessionDep, principal: Reader, s
 
 @items_router.post(
     "/{item_id}/milestones/{number}/done",
-    response_model=ItemOut,
+    response_model=CommitmentItemOut,
     operation_id="commitment_items_milestone_done",
     summary="Mark a milestone done (节点完成)",
     description="`number` counts the item's milestones from 1. On approved and published lists.",
@@ -402,7 +402,7 @@ async def milestone_done(
 @items_router.post(
     "/{item_id}/evaluations",
     status_code=201,
-    response_model=ItemOut,
+    response_model=CommitmentItemOut,
     operation_id="commitment_items_evaluate",
     summary="Enter a resident's evaluation (民事民评, staff-entered)",
     description="满意 / 基本满意 / 不满意, the same shape as an issue's evaluation. On published and closed lists.",
@@ -437,7 +437,7 @@ async def evaluation_links(
 @feedback_router.post(
     "/{token}",
     dependencies=[Depends(rate_limit("commitment_feedback", "rate_limit_public_writes", 60))],
-    response_model=FeedbackResult,
+    response_model=CommitmentFeedbackResult,
     operation_id="commitment_feedback_submit",
     summary="Rate a commitment (居民评议, one-time link)",
     description="No login. 满意 / 基本满意 / 不满意; the link works once (410 `feedback_used`) until it "
@@ -446,9 +446,9 @@ async def evaluation_links(
 )
 async def submit_feedback(
     token: Annotated[str, Path(min_length=10, max_length=100)], body: FeedbackIn, session: SessionDep
-) -> FeedbackResult:
+) -> CommitmentFeedbackResult:
     await service.submit_feedback(session, token, body.model_dump())
-    return FeedbackResult(accepted=True)
+    return CommitmentFeedbackResult(accepted=True)
 
 
 # --- activities (民事民办) ------------------------------------------------------------------------

@@ -120,7 +120,7 @@ class FeedbackIn(InputModel):
     comment: Text | None = Field(default=None, max_length=2000)
 
 
-class FeedbackResult(OutputModel):
+class CommitmentFeedbackResult(OutputModel):
     accepted: bool
 
 
@@ -148,7 +148,7 @@ class RatingsOut(OutputModel):
     satisfaction: str | None = Field(description="(满意 + 基本满意) ÷ total, exact to 4 places; null with none")
 
 
-class ItemOut(OutputModel):
+class CommitmentItemOut(OutputModel):
     id: uuid.UUID
     list_id: uuid.UUID
     area_id: uuid.UUID
@@ -186,7 +186,7 @@ class ListOut(OutputModel):
 
 
 class ListDetail(ListOut):
-    items: list[ItemOut]
+    items: list[CommitmentItemOut]
 
 
 class ActivityOut(OutputModel):

@@ -35,7 +35,7 @@ from app.commitments.models import (
 )
 from app.commitments.schemas import (
     ActivityOut,
-    ItemOut,
+    CommitmentItemOut,
     ListDetail,
     ListOut,
     MilestoneOut,
@@ -329,9 +329,9 @@ def ratings_of(item: CommitmentItem) -> RatingsOut:
     )
 
 
-def item_out(item: CommitmentItem, on: dt.date) -> ItemOut:
+def item_out(item: CommitmentItem, on: dt.date) -> CommitmentItemOut:
     p = progress_of(item, on)
-    return ItemOut(
+    return CommitmentItemOut(
         id=item.id,
         list_id=item.list_id,
         area_id=item.area_id,

@@ -32,6 +32,8 @@ from app.kit.schemas import Page
 proposals_router = Router(prefix="/api/v1/proposals", tags=["consultation"], responses=problem_responses(403))
 consultations_router = Router(prefix="/api/v1/consultations", tags=["consultation"], responses=problem_responses(403))
 public_router = Router(prefix="/api/v1/public/proposals", tags=["public"])
+# Promotions hang off what is promoted, so no path under /proposals is ambiguous with /proposals/{id}/….
+promotions_router = Router(prefix="/api/v1", tags=["consultation"], responses=problem_responses(403))
 
 Staff = Annotated[Principal, Depends(require_roles(*sorted(service.STAFF)))]
 Reader = Annotated[Principal, Depends(require_roles(*sorted(service.READERS)))]
@@ -61,8 +63,8 @@ async def create_proposal(body: ProposalCreate, session: SessionDep, principal: 
     return _proposal(response, row, principal)
 
 
-@proposals_router.post(
-    "/from-diary/{entry_id}",
+@promotions_router.post(
+    "/diary-entries/{entry_id}/proposal",
     status_code=201,
     response_model=ProposalOut,
     operation_id="proposals_from_diary",
@@ -74,8 +76,8 @@ async def from_diary(entry_id: uuid.UUID, session: SessionDep, principal: Staff,
     return _proposal(response, await service.from_diary(session, principal, entry_id), principal)
 
 
-@proposals_router.post(
-    "/from-issue/{issue_id}",
+@promotions_router.post(
+    "/issues/{issue_id}/proposal",
     status_code=201,
     response_model=ProposalOut,
     operation_id="proposals_from_issue",

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.consultation.workflow import PROPOSAL_LABELS, Majority, Outcome, ProposalStatus
+from app.consultation.workflow import PROPOSAL_LABELS, DecisionOutcome, Majority, ProposalStatus
 from app.db import Base, IdMixin, TimestampMixin, VersionMixin
 from app.system.enums import register as register_enum
 
@@ -46,7 +46,11 @@ SOURCE_LABELS = {
     ProposalSource.DIARY: "民情日记",
     ProposalSource.ISSUE: "居民建议工单",
 }
-OUTCOME_LABELS = {Outcome.ADOPTED: "通过", Outcome.REJECTED: "未通过", Outcome.NO_QUORUM: "不足法定人数"}
+OUTCOME_LABELS = {
+    DecisionOutcome.ADOPTED: "通过",
+    DecisionOutcome.REJECTED: "未通过",
+    DecisionOutcome.NO_QUORUM: "不足法定人数",
+}
 MAJORITY_LABELS = {Majority.MORE_THAN_HALF: "过半数", Majority.TWO_THIRDS: "三分之二以上"}
 
 
@@ -150,5 +154,5 @@ class Decision(IdMixin, Base):
 register_enum("proposal_status", ProposalStatus, PROPOSAL_LABELS)
 register_enum("proposal_source", ProposalSource, SOURCE_LABELS)
 register_enum("participant_role", ParticipantRole, PARTICIPANT_LABELS)
-register_enum("decision_outcome", Outcome, OUTCOME_LABELS)
+register_enum("decision_outcome", DecisionOutcome, OUTCOME_LABELS)
 register_enum("majority_rule", Majority, MAJORITY_LABELS)

@@ -11,7 +11,7 @@ from pydantic import Field
 from app.commitments.models import Category
 from app.commitments.schemas import MilestoneIn, Schedule
 from app.consultation.models import ParticipantRole, ProposalSource
-from app.consultation.workflow import Majority, Outcome, ProposalStatus
+from app.consultation.workflow import DecisionOutcome, Majority, ProposalStatus
 from app.issues.workflow import Channel, Kind, Priority
 from app.kit.schemas import AwareDatetime, InputModel, OutputModel, Text
 
@@ -123,7 +123,7 @@ class DecisionOut(OutputModel):
     id: uuid.UUID
     present: int
     votes: list[int]
-    outcome: Outcome
+    outcome: DecisionOutcome
     chosen_option: int | None = Field(description="index of the adopted option")
     reason: str | None
     supersedes_id: uuid.UUID | None

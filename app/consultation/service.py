@@ -40,8 +40,8 @@ from app.consultation.schemas import (
 )
 from app.consultation.workflow import (
     PROPOSAL_TRANSITIONS,
+    DecisionOutcome,
     Majority,
-    Outcome,
     ProposalAction,
     ProposalStatus,
     check_proposal,
@@ -390,7 +390,7 @@ async def record_decision(
     session.add(decision)
     await session.flush()
     new_commitment, new_issue = data.get("create_commitment"), data.get("create_issue")
-    if (new_commitment or new_issue) and outcome is not Outcome.ADOPTED:
+    if (new_commitment or new_issue) and outcome is not DecisionOutcome.ADOPTED:
         raise Conflict(
             f"The decision is {outcome.value}: it creates no commitment.",
             code="decision_not_adopted",
@@ -402,11 +402,13 @@ async def record_decision(
         )
     if new_issue:
         decision.issue_id = await _create_issue(session, principal, meeting, item, new_issue, settings)
-    if item.proposal_id and outcome is not Outcome.NO_QUORUM:
+    if item.proposal_id and outcome is not DecisionOutcome.NO_QUORUM:
         proposal = await session.get(Proposal, item.proposal_id, with_for_update=True)
         if proposal is not None and proposal.status != ProposalStatus.MERGED.value:
             check_proposal(ProposalStatus(proposal.status), ProposalAction.DECIDE)
-            proposal.status = (ProposalStatus.ADOPTED if outcome is Outcome.ADOPTED else ProposalStatus.DECLINED).value
+            proposal.status = (
+                ProposalStatus.ADOPTED if outcome is DecisionOutcome.ADOPTED else ProposalStatus.DECLINED
+            ).value
     await audit.record(
         session,
         principal,

@@ -72,7 +72,7 @@ class Majority(StrEnum):
 MAJORITY = {Majority.MORE_THAN_HALF: Fraction(1, 2), Majority.TWO_THIRDS: Fraction(2, 3)}
 
 
-class Outcome(StrEnum):
+class DecisionOutcome(StrEnum):
     ADOPTED = "adopted"
     REJECTED = "rejected"
     NO_QUORUM = "no_quorum"
@@ -80,16 +80,16 @@ class Outcome(StrEnum):
 
 def decide(
     *, invited: int, present: int, votes: list[int], quorum: Fraction, majority: Majority
-) -> tuple[Outcome, int | None]:
+) -> tuple[DecisionOutcome, int | None]:
     """The outcome and the winning option's index (None unless adopted).
 
     Quorum: ``present ≥ quorum × invited``. Adopted: one option has strictly the most votes and
     ``votes > ½ × present`` (more than half) or ``votes ≥ ⅔ × present`` (two thirds)."""
     if present * quorum.denominator < quorum.numerator * invited or present == 0:
-        return Outcome.NO_QUORUM, None
+        return DecisionOutcome.NO_QUORUM, None
     top = max(votes, default=0)
     if votes.count(top) != 1:
-        return Outcome.REJECTED, None
+        return DecisionOutcome.REJECTED, None
     share = Fraction(top, present)
     passed = share > MAJORITY[majority] if majority is Majority.MORE_THAN_HALF else share >= MAJORITY[majority]
-    return (Outcome.ADOPTED, votes.index(top)) if passed else (Outcome.REJECTED, None)
+    return (DecisionOutcome.ADOPTED, votes.index(top)) if passed else (DecisionOutcome.REJECTED, None)

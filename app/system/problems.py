@@ -25,6 +25,62 @@ class Problem(NamedTuple):
 
 
 CATALOGUE: dict[str, Problem] = {
+    "activity_outside_year": Problem(
+        422,
+        "The request is not valid",
+        "An activity counts for the commitments of the year of its local date (Asia/Shanghai).",
+    ),
+    "agenda_item_not_found": Problem(404, "Not found", "The consultation has no agenda item with that number."),
+    "commitment_item_not_found": Problem(404, "Not found", "No such item in this commitment list."),
+    "commitment_list_empty": Problem(409, "Conflict", "A commitment list without items cannot be submitted."),
+    "commitment_list_exists": Problem(409, "Conflict", "The community already has a commitment list for that year."),
+    "commitment_list_not_found": Problem(404, "Not found", "No such commitment list (一年10件实事) in your area."),
+    "consultation_not_found": Problem(404, "Not found", "No such consultation (民主协商) in your area."),
+    "decision_not_adopted": Problem(
+        409, "Conflict", "Only an adopted decision creates a commitment or files an issue."
+    ),
+    "import_invalid": Problem(
+        422,
+        "The request is not valid",
+        "The imported list has errors; nothing was stored. `errors` names each row and column at fault.",
+    ),
+    "invalid_schedule": Problem(
+        422,
+        "The request is not valid",
+        "The recurring target is not possible (e.g. a season that ends before it starts, "
+        "a range whose minimum exceeds its maximum).",
+    ),
+    "items_of_several_communities": Problem(
+        422, "The request is not valid", "An activity serves the commitment items of one community."
+    ),
+    "merge_across_areas": Problem(409, "Conflict", "Only proposals of the same area are merged."),
+    "merge_into_self": Problem(409, "Conflict", "A proposal is not merged into itself."),
+    "milestone_not_found": Problem(404, "Not found", "The commitment item has no milestone with that number."),
+    "milestone_outside_year": Problem(
+        422, "The request is not valid", "A milestone of a year's commitment is done within that year."
+    ),
+    "not_a_community": Problem(422, "The request is not valid", "An annual commitment list belongs to a community."),
+    "not_a_suggestion": Problem(409, "Conflict", "Only an issue of kind suggestion (建议) becomes a proposal."),
+    "present_exceeds_invited": Problem(
+        422, "The request is not valid", "More representatives present than were invited."
+    ),
+    "proposal_not_found": Problem(404, "Not found", "No such proposal (民事民提) in your area."),
+    "reason_required": Problem(
+        422, "The request is not valid", "A decision stands: a correction is a new decision that says why (`reason`)."
+    ),
+    "too_many_commitments": Problem(
+        422,
+        "The request is not valid",
+        "A commitment list holds at most the configured number of items (10 by default).",
+    ),
+    "unknown_commitment_list": Problem(
+        422, "The request is not valid", "The commitment list is unknown or not of the meeting's community."
+    ),
+    "unreadable_file": Problem(
+        422, "The request is not valid", "The uploaded file cannot be read as CSV (UTF-8 or GB18030) or XLSX."
+    ),
+    "votes_exceed_present": Problem(422, "The request is not valid", "More votes than representatives present."),
+    "votes_mismatch": Problem(422, "The request is not valid", "One count per option of the agenda item."),
     "already_paired": Problem(409, "Conflict", "This helper is paired with this household already (帮扶对子)."),
     "already_posted": Problem(
         409, "Conflict", "This has been posted to the points ledger already; a posting is made once."

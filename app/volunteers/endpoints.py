@@ -34,7 +34,6 @@ from app.volunteers.schemas import (
     FulfilIn,
     GrantIn,
     ItemCreate,
-    ItemOut,
     PairingCreate,
     PairingOut,
     PostingOut,
@@ -47,6 +46,7 @@ from app.volunteers.schemas import (
     ReverseIn,
     RulesIn,
     RulesOut,
+    ShopItemOut,
     StatementOut,
     TimebankCreate,
     TimebankOut,
@@ -523,7 +523,7 @@ async def reverse_posting(
 @router.post(
     "/shop/items",
     status_code=201,
-    response_model=ItemOut,
+    response_model=ShopItemOut,
     operation_id="shop_items_create",
     summary="Add an item to the charity shop (爱心超市上架)",
     description="An item of a community's shop with its price in points and its opening stock.",
@@ -531,12 +531,12 @@ async def reverse_posting(
 async def create_item(body: ItemCreate, session: SessionDep, principal: Verifier, response: Response) -> Any:
     item = await shop.create_item(session, principal, body.model_dump())
     response.headers["Location"] = f"/api/v1/shop/items/{item.id}"
-    return ItemOut.model_validate(item)
+    return ShopItemOut.model_validate(item)
 
 
 @router.get(
     "/shop/items",
-    response_model=Page[ItemOut],
+    response_model=Page[ShopItemOut],
     operation_id="shop_items_list",
     summary="The charity shop's catalogue (爱心超市商品)",
     description="Newest first; `area_id` limits to an area's subtree.",
@@ -552,12 +552,12 @@ async def list_items(
     keys = Keyset.open(settings, principal, "shop_items", cursor)
     rows = await shop.list_items(session, principal, area_id=area_id, after=keys.after, limit=limit)
     items, nxt = keys.page(rows, limit, lambda i: [i.created_at, i.id])
-    return Page[ItemOut](items=[ItemOut.model_validate(i) for i in items], next_cursor=nxt)
+    return Page[ShopItemOut](items=[ShopItemOut.model_validate(i) for i in items], next_cursor=nxt)
 
 
 @router.post(
     "/shop/items/{item_id}/donations",
-    response_model=ItemOut,
+    response_model=ShopItemOut,
     operation_id="shop_items_donate",
     summary="Record a donation (物资捐赠入库)",
     description="Goods given by a unit or a resident are recorded with the donor and added to the stock.",
@@ -565,7 +565,7 @@ async def list_items(
 )
 async def donate(item_id: uuid.UUID, body: DonationIn, session: SessionDep, principal: Staff) -> Any:
     item = await shop.get_item(session, principal, item_id)
-    return ItemOut.model_validate(await shop.donate(session, principal, item, body.model_dump()))
+    return ShopItemOut.model_validate(await shop.donate(session, principal, item, body.model_dump()))
 
 
 @router.post(

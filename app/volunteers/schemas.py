@@ -209,7 +209,7 @@ class RedeemIn(InputModel):
     quantity: int = Field(default=1, ge=1, le=1000)
 
 
-class ItemOut(OutputModel):
+class ShopItemOut(OutputModel):
     id: uuid.UUID
     area_id: uuid.UUID
     name: str

@@ -8,7 +8,7 @@ from fractions import Fraction
 import asyncpg
 import pytest
 
-from app.consultation.workflow import Majority, Outcome, decide
+from app.consultation.workflow import DecisionOutcome, Majority, decide
 from tests.commitments.helpers import CA, GW, SA, make_list
 from tests.conftest import auth
 from tests.issues.helpers import create
@@ -20,14 +20,14 @@ TWO_THIRDS = Fraction(2, 3)
 @pytest.mark.parametrize(
     ("invited", "present", "votes", "majority", "expected"),
     [
-        (9, 6, [4, 2], Majority.MORE_THAN_HALF, (Outcome.ADOPTED, 0)),  # quorum exactly two thirds
-        (9, 5, [5, 0], Majority.MORE_THAN_HALF, (Outcome.NO_QUORUM, None)),
-        (9, 6, [3, 3], Majority.MORE_THAN_HALF, (Outcome.REJECTED, None)),  # a tie
-        (9, 6, [3, 1], Majority.MORE_THAN_HALF, (Outcome.REJECTED, None)),  # half is not more than half
-        (9, 6, [1, 4], Majority.MORE_THAN_HALF, (Outcome.ADOPTED, 1)),
-        (9, 9, [6, 3], Majority.TWO_THIRDS, (Outcome.ADOPTED, 0)),  # two thirds exactly
-        (9, 9, [5, 4], Majority.TWO_THIRDS, (Outcome.REJECTED, None)),
-        (3, 0, [0, 0], Majority.MORE_THAN_HALF, (Outcome.NO_QUORUM, None)),
+        (9, 6, [4, 2], Majority.MORE_THAN_HALF, (DecisionOutcome.ADOPTED, 0)),  # quorum exactly two thirds
+        (9, 5, [5, 0], Majority.MORE_THAN_HALF, (DecisionOutcome.NO_QUORUM, None)),
+        (9, 6, [3, 3], Majority.MORE_THAN_HALF, (DecisionOutcome.REJECTED, None)),  # a tie
+        (9, 6, [3, 1], Majority.MORE_THAN_HALF, (DecisionOutcome.REJECTED, None)),  # half is not more than half
+        (9, 6, [1, 4], Majority.MORE_THAN_HALF, (DecisionOutcome.ADOPTED, 1)),
+        (9, 9, [6, 3], Majority.TWO_THIRDS, (DecisionOutcome.ADOPTED, 0)),  # two thirds exactly
+        (9, 9, [5, 4], Majority.TWO_THIRDS, (DecisionOutcome.REJECTED, None)),
+        (3, 0, [0, 0], Majority.MORE_THAN_HALF, (DecisionOutcome.NO_QUORUM, None)),
     ],
 )
 def test_the_quorum_and_majority_rule(invited, present, votes, majority, expected):
@@ -76,10 +76,10 @@ async def test_residents_propose_without_logging_in_and_staff_promote_suggestion
     assert r.status_code == 404
 
     suggestion = await create(client, kind="suggestion", title="建议增设休息座椅")
-    r = await client.post(f"/api/v1/proposals/from-issue/{suggestion['id']}", headers=GW)
+    r = await client.post(f"/api/v1/issues/{suggestion['id']}/proposal", headers=GW)
     assert r.status_code == 201 and r.json()["issue_id"] == suggestion["id"] and r.json()["source"] == "issue"
     complaint = await create(client)
-    r = await client.post(f"/api/v1/proposals/from-issue/{complaint['id']}", headers=GW)
+    r = await client.post(f"/api/v1/issues/{complaint['id']}/proposal", headers=GW)
     assert r.status_code == 409 and r.json()["code"] == "not_a_suggestion"
 
     entry = {
@@ -88,7 +88,7 @@ async def test_residents_propose_without_logging_in_and_staff_promote_suggestion
         "content": "居民希望开设老年食堂\n详见走访",
     }
     r = await client.post("/api/v1/diary-entries", json=entry, headers=GW)
-    r = await client.post(f"/api/v1/proposals/from-diary/{r.json()['id']}", headers=GW)
+    r = await client.post(f"/api/v1/diary-entries/{r.json()['id']}/proposal", headers=GW)
     assert r.status_code == 201 and r.json()["title"] == "居民希望开设老年食堂" and r.json()["source"] == "diary"
 
 

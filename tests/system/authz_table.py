@@ -131,8 +131,8 @@ ROUTES: dict[str, frozenset[Role] | str] = {
     # 民事民提 · 民主协商 (proposals, consultation meetings)
     "POST /api/v1/proposals": GRID_STAFF,
     "GET /api/v1/proposals": STATS_READERS,
-    "POST /api/v1/proposals/from-diary/{entry_id}": GRID_STAFF,
-    "POST /api/v1/proposals/from-issue/{issue_id}": GRID_STAFF,
+    "POST /api/v1/diary-entries/{entry_id}/proposal": GRID_STAFF,
+    "POST /api/v1/issues/{issue_id}/proposal": GRID_STAFF,
     "GET /api/v1/proposals/{proposal_id}": STATS_READERS,
     "GET /api/v1/proposals/{proposal_id}/similar": GRID_STAFF,
     "POST /api/v1/proposals/{proposal_id}/support": GRID_STAFF,
