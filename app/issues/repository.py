@@ -29,8 +29,9 @@ from app.issues.models import (
 from app.issues.sla import Duration, PolicyKey, SlaPolicy, SlaState
 from app.issues.sla import Unit as SlaUnit
 from app.issues.workflow import OPEN_STATUSES
-from app.kit import idempotency
+from app.kit import idempotency, outbox
 from app.kit.pagination import keyset
+from app.sync import changes
 
 SIMILARITY_THRESHOLD = 0.1
 """pg_trgm similarity above which an open issue counts as a possible duplicate (Chinese text has
@@ -250,15 +251,7 @@ _INSERT_CREATED = f"""new_issue AS (
     VALUES (:i_id, :e_seq, :e_action, :e_from_status, :e_to_status, :e_actor_id, :e_actor_role, :e_actor_name,
         CAST(:e_payload AS jsonb), :e_created_at)
     RETURNING id
-), new_message AS (
-    INSERT INTO outbox (event_id, event_type, aggregate_type, aggregate_id, payload, area_id, created_at, available_at)
-    VALUES (:o_event_id, :o_event_type, :o_aggregate_type, :o_aggregate_id, CAST(:o_payload AS jsonb), :o_area_id,
-        :o_created_at, :o_available_at)
-    RETURNING id
-), new_change AS (
-    INSERT INTO change_log (entity_type, entity_id, area_id, op) VALUES (:c_entity_type, :i_id, :i_area_id, :c_op)
-    RETURNING seq
-)"""
+), {outbox.insert_cte("new_message", "o_")}, {changes.insert_cte("new_change", "c_")}"""
 _INSERT_SQL: dict[str, sa.TextClause] = {}
 
 
@@ -271,15 +264,16 @@ async def insert_created(
     *,
     also: tuple[str, dict[str, Any]] | None = None,
 ) -> None:
-    """Write a new issue, its first timeline event, its outbox message and its change-feed entry
-    (plus ``also``: one more common table expression with its parameters) in one statement."""
+    """Write a new issue, its first timeline event, its outbox message (:func:`app.kit.outbox.values`)
+    and its change-feed entry (:func:`app.sync.changes.change_row`) — plus ``also``: one more common
+    table expression with its parameters — in one statement."""
     extra = also[0] if also is not None else ""
     if extra not in _INSERT_SQL:
         _INSERT_SQL[extra] = sa.text(f"WITH {_INSERT_CREATED}{', ' + extra if extra else ''}\nSELECT 1")
     params = {f"i_{c}": issue[c] for c in ISSUE_COLUMNS}
     params |= {f"e_{k}": v for k, v in event.items()}
-    params |= {f"o_{k}": v for k, v in message.items()}
-    params |= {f"c_{k}": v for k, v in change.items()}
+    params |= outbox.cte_params("o_", message)
+    params |= changes.cte_params("c_", change)
     if also is not None:
         params |= also[1]
     await session.execute(_INSERT_SQL[extra], params)

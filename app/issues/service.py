@@ -78,8 +78,7 @@ from app.kit import clock, idempotency, outbox
 from app.kit.etag import write_if_match
 from app.kit.ids import new_id
 from app.kit.masking import mask_name, mask_phone
-from app.sync.changes import Feed, Op, register_feed
-from app.sync.models import Change
+from app.sync.changes import Feed, add_change, change_row, register_feed
 
 FEEDBACK_TTL = dt.timedelta(days=30)
 """A resident's 回访 link works once, for 30 days after closing."""
@@ -553,8 +552,7 @@ async def insert_issue(
         "created_at": now,
     }
     message = outbox.values("issue.created", "issue", issue.id, event_payload(issue, now))
-    message["payload"] = json.dumps(message["payload"])
-    change = {"entity_type": ENTITY, "op": Op.UPSERT.value}
+    change = change_row(ENTITY, issue.id, issue.area_id)
     also = None
     if completing is not None and completing[0] is not None:
         also = (idempotency.COMPLETE_CTE, idempotency.complete_params(completing[0], completing[1]))
@@ -776,7 +774,7 @@ def _record(
 
     Every timeline event is also a change in the offline-sync feed (same transaction)."""
     issue.last_event_seq += 1
-    session.add(Change(entity_type=ENTITY, entity_id=issue.id, area_id=issue.area_id, op=Op.UPSERT.value))
+    add_change(session, ENTITY, issue.id, issue.area_id)
     session.add(
         IssueEvent(
             issue_id=issue.id,
