@@ -364,9 +364,29 @@ class IssueFilters:
     q: str | None = None
 
 
+# The SLA state, once in Python (responses) and once in SQL (filters, counts): where the running
+# clock stands against ``due_at`` and ``due_soon_at`` (set by app.issues.deadlines); a suspended
+# issue is judged at the moment it stopped. Overdue strictly after the deadline, due soon from
+# ``due_soon_at`` up to the deadline itself, on track before; no running clock, no state.
+
+
+def sla_state(
+    due_at: dt.datetime | None, due_soon_at: dt.datetime | None, suspended_since: dt.datetime | None, now: dt.datetime
+) -> SlaState | None:
+    """The SLA state of an issue with these columns at ``now`` (twin of :func:`sla_condition`)."""
+    if due_at is None or due_soon_at is None:
+        return None
+    effective = suspended_since or now
+    if effective > due_at:
+        return SlaState.OVERDUE
+    if effective >= due_soon_at:
+        return SlaState.DUE_SOON
+    return SlaState.ON_TRACK
+
+
 def sla_condition(state: SlaState, now: dt.datetime | sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
-    """SQL twin of ``service.sla_state_of``: a suspended issue is judged at ``suspended_since``.
-    ``now`` is an instant or an expression (a bind parameter of a prebuilt statement)."""
+    """Issues in ``state`` at ``now`` (twin of :func:`sla_state`). ``now`` is an instant or an
+    expression (a bind parameter of a prebuilt statement)."""
     at = now if isinstance(now, sa.ColumnElement) else sa.literal(now, sa.DateTime(timezone=True))
     effective = sa.func.coalesce(Issue.suspended_since, at)
     if state is SlaState.OVERDUE:

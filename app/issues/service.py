@@ -54,7 +54,6 @@ from app.issues.sla import (
     UNIT_SECONDS,
     BusinessClock,
     SlaPolicy,
-    SlaState,
     Unit,
     WorkCalendar,
     deadline,
@@ -179,24 +178,6 @@ def _retime(issue: Issue, cal: WorkCalendar, policy: SlaPolicy | None = None) ->
     return moved
 
 
-def sla_state_of(issue: Issue, now: dt.datetime) -> SlaState | None:
-    """Where the running clock stands; a suspended issue is judged at the moment it stopped."""
-    return _sla_state(issue.due_at, issue.due_soon_at, issue.suspended_since, now)
-
-
-def _sla_state(
-    due_at: dt.datetime | None, due_soon_at: dt.datetime | None, suspended_since: dt.datetime | None, now: dt.datetime
-) -> SlaState | None:
-    if due_at is None or due_soon_at is None:
-        return None
-    effective = suspended_since or now
-    if effective > due_at:
-        return SlaState.OVERDUE
-    if effective >= due_soon_at:
-        return SlaState.DUE_SOON
-    return SlaState.ON_TRACK
-
-
 async def _apply_policy(session: AsyncSession, issue: Issue, cal: WorkCalendar) -> dict[str, dict[str, str | None]]:
     """Re-apply the SLA policy (a new category or priority) to the windows still running."""
     policies = await repository.policies(session)
@@ -269,7 +250,7 @@ def fields_of(c: Columns, principal: Principal | None, now: dt.datetime) -> dict
         reopened_count=c["reopened_count"],
         respond_due_at=c["respond_due_at"],
         resolve_due_at=c["resolve_due_at"],
-        sla_state=_sla_state(c["due_at"], c["due_soon_at"], c["suspended_since"], now),
+        sla_state=repository.sla_state(c["due_at"], c["due_soon_at"], c["suspended_since"], now),
         first_responded_at=c["first_responded_at"],
         dispatched_at=c["dispatched_at"],
         resolved_at=c["resolved_at"],
