@@ -24,10 +24,9 @@ from app.issues.models import (
     IssueComment,
     IssueEvent,
     IssueReporter,
-    SlaPolicyRow,
 )
-from app.issues.sla import Duration, PolicyKey, SlaPolicy, SlaState
-from app.issues.sla import Unit as SlaUnit
+from app.issues.sla import PolicyKey, SlaPolicy, SlaState
+from app.issues.sla_policies.repository import policy_entry
 from app.issues.workflow import OPEN_STATUSES
 from app.kit import idempotency, outbox
 from app.kit.pagination import keyset
@@ -49,7 +48,7 @@ def issue_text() -> sa.ColumnElement[str]:
     return Issue.title.op("||")(sa.literal(" ")).op("||")(Issue.description)
 
 
-# --- categories and policies ------------------------------------------------------------------
+# --- categories ------------------------------------------------------------------
 
 
 async def category_exists(session: AsyncSession, code: str) -> bool:
@@ -59,29 +58,6 @@ async def category_exists(session: AsyncSession, code: str) -> bool:
 
 async def categories(session: AsyncSession) -> Sequence[Category]:
     return (await session.execute(sa.select(Category).order_by(Category.sort_order, Category.code))).scalars().all()
-
-
-async def policy_rows(session: AsyncSession) -> Sequence[SlaPolicyRow]:
-    stmt = sa.select(SlaPolicyRow).order_by(
-        SlaPolicyRow.category.nulls_first(), SlaPolicyRow.priority.nulls_first(), SlaPolicyRow.kind.nulls_first()
-    )
-    return (await session.execute(stmt)).scalars().all()
-
-
-async def policies(session: AsyncSession) -> dict[PolicyKey, SlaPolicy]:
-    return {
-        PolicyKey(row.category, row.priority, row.kind): SlaPolicy(  # type: ignore[arg-type]
-            respond_within=Duration(row.respond_amount, SlaUnit(row.respond_unit)),
-            resolve_within=Duration(row.resolve_amount, SlaUnit(row.resolve_unit)),
-        )
-        for row in await policy_rows(session)
-    }
-
-
-async def replace_policies(session: AsyncSession, rows: Sequence[SlaPolicyRow]) -> None:
-    await session.execute(sa.delete(SlaPolicyRow))
-    session.add_all(rows)
-    await session.flush()
 
 
 # --- numbering --------------------------------------------------------------------------------
@@ -226,13 +202,7 @@ async def create_context(
                 _json(m["areas"]) or [], m["boundaries"] or [], strict=True
             )
         ],
-        policies={
-            PolicyKey(c, p, k): SlaPolicy(  # type: ignore[arg-type]
-                respond_within=Duration(float(ra), SlaUnit(ru)),
-                resolve_within=Duration(float(sa_), SlaUnit(su)),
-            )
-            for c, p, k, ra, ru, sa_, su in _json(m["policies"]) or []
-        },
+        policies=dict(policy_entry(*row) for row in _json(m["policies"]) or []),
     )
 
 

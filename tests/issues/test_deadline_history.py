@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from app.issues import service
+from app.issues import deadlines
 from app.issues.models import Issue
 from app.issues.sla import hours
 from app.issues.workflow import Status
@@ -235,5 +235,6 @@ def test_a_resolved_issue_keeps_both_windows_whatever_policy_is_applied():
 
     issue = _resolved_issue()
     kept = (issue.respond_due_at, issue.resolve_due_at, issue.respond_amount, issue.resolve_amount)
-    assert service._retime(issue, WorkCalendar.from_json(DEFAULT_CALENDAR_FILE), SlaPolicy(hours(72), hours(720))) == {}
+    calendar = WorkCalendar.from_json(DEFAULT_CALENDAR_FILE)
+    assert deadlines.retime(issue, calendar, SlaPolicy(hours(72), hours(720))) == {}
     assert (issue.respond_due_at, issue.resolve_due_at, issue.respond_amount, issue.resolve_amount) == kept

@@ -63,9 +63,11 @@ from app.integrations.hotline.schemas import (
     UpdateReceipt,
     UpdateType,
 )
+from app.issues import actions as issue_actions
+from app.issues import comments as issue_comments
+from app.issues import intake
 from app.issues import repository as issues_repository
 from app.issues import schemas as issue_schemas
-from app.issues import service as issues
 from app.issues.models import Issue
 from app.issues.workflow import OPEN_STATUSES, STATUS_LABELS, Channel, Status
 from app.kit import clock
@@ -302,7 +304,7 @@ async def _file(
         else None,
         external_ref=data.ticket_number,
     )
-    issue = await issues.create_issue(session, principal, settings, create, external_due_at=data.due_at)
+    issue = await intake.create_issue(session, principal, settings, create, external_due_at=data.due_at)
     ticket.issue_id = issue.id
     ticket.routed_by = routed.by
     ticket.warnings = warnings
@@ -362,10 +364,10 @@ async def _apply_update(
     session: AsyncSession, principal: Principal, settings: Settings, issue: Issue, data: TicketUpdateIn
 ) -> dict[str, Any]:
     if data.type is UpdateType.URGE and Status(issue.status) in OPEN_STATUSES:
-        await issues.supervise_from_source(session, settings, issue, f"12345 催办:{data.content}")
+        await issue_actions.supervise_from_source(session, settings, issue, f"12345 催办:{data.content}")
         return {"applied_as": "supervise", "warnings": []}
     label = "催办" if data.type is UpdateType.URGE else "补充"
-    await issues.add_comment(session, principal, issue.id, f"12345 {label}:{data.content}")
+    await issue_comments.add_comment(session, principal, issue.id, f"12345 {label}:{data.content}")
     warnings = []
     if data.type is UpdateType.URGE:
         warnings.append(

@@ -59,8 +59,8 @@ from app.integrations.open311.format import (
     ServiceRequest,
 )
 from app.integrations.open311.models import Open311Request
+from app.issues import intake
 from app.issues import schemas as issue_schemas
-from app.issues import service as issues
 from app.issues.models import Category
 from app.issues.workflow import STATUS_LABELS, Channel, Kind, Status
 
@@ -306,7 +306,7 @@ async def post_request(
         if name or form.phone
         else None,
     )
-    issue = await issues.create_issue(session, principal, settings, body)
+    issue = await intake.create_issue(session, principal, settings, body)
     session.add(
         Open311Request(
             issue_id=issue.id,
