@@ -21,9 +21,8 @@ from sqlalchemy.orm import make_transient_to_detached
 from app.auth.scope import Principal
 from app.config import Settings
 from app.errors import Conflict, NotFound, ValidationFailed, field_error
-from app.grids import service as grids
 from app.grids.models import Level
-from app.issues import deadlines, reading, repository, schemas, timeline
+from app.issues import deadlines, reading, repository, routing, schemas, timeline
 from app.issues.models import Issue
 from app.issues.sla import pick_policy
 from app.issues.workflow import Priority, Status, Tier
@@ -41,7 +40,7 @@ def _tier_for(level: str) -> Tier:
     return Tier.STREET
 
 
-def _area_for(body: schemas.IssueCreate, found: list[repository.AreaRef]) -> repository.AreaRef:
+def _area_for(body: schemas.IssueCreate, found: list[routing.AreaRef]) -> routing.AreaRef:
     """The area of a new issue among the rows :func:`repository.create_context` found."""
     if body.area_id is not None:
         if not found:
@@ -52,14 +51,14 @@ def _area_for(body: schemas.IssueCreate, found: list[repository.AreaRef]) -> rep
             )
         return found[0]
     if body.location is not None:
-        i = grids.first_containing([(a.id, a.version, a.boundary) for a in found], body.location.lng, body.location.lat)
-        if i is None:
+        area = routing.first_containing(found, body.location.lng, body.location.lat)
+        if area is None:
             raise ValidationFailed(
                 "No grid in your jurisdiction contains this location.",
                 code="location_outside_scope",
                 errors=[field_error("location", "outside every area you may file issues in")],
             )
-        return found[i]
+        return area
     if not found:  # pragma: no cover - a principal's home area always exists
         raise NotFound("Your home area no longer exists.", code="area_not_found")
     return found[0]
@@ -94,11 +93,11 @@ async def prepare_issue(
     The claim and every read go to the database in one statement; the number is taken apart (see
     :func:`repository.next_number`)."""
     if body.area_id is not None:
-        by, area_id = repository.AreaBy.ID, body.area_id
+        by, area_id = routing.AreaBy.ID, body.area_id
     elif body.location is not None:
-        by, area_id = repository.AreaBy.LOCATION, None
+        by, area_id = routing.AreaBy.LOCATION, None
     else:
-        by, area_id = repository.AreaBy.HOME, principal.area_id
+        by, area_id = routing.AreaBy.HOME, principal.area_id
     ctx = await repository.create_context(
         session,
         claim=idempotency_key,

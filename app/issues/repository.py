@@ -7,7 +7,6 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.auth.scope import Principal, caller_row, caller_scope_filter, scope_filter, subtree_area_ids
 from app.db import ColumnExpr, DriverStatement, ReadPool
 from app.grids.models import Area
+from app.issues import routing
 from app.issues.models import (
     Category,
     FeedbackToken,
@@ -89,72 +89,32 @@ async def next_number(session: AsyncSession, prefix: str, day: dt.date) -> int:
 # --- creating: everything a new issue needs read in one statement, written in another -----------
 
 
-@dataclass(frozen=True)
-class AreaRef:
-    """An area a new issue may be filed in, with the number prefix that applies there."""
-
-    id: uuid.UUID
-    version: int
-    level: str
-    path: str
-    number_prefix: str
-    boundary: str | None = None  # GeoJSON text, read only when routing by location
-
-
 @dataclass
 class CreateContext:
     claimed: bool | None  # None: no Idempotency-Key was sent
     id_taken: bool
     category_ok: bool
-    areas: list[AreaRef]  # by area_id or home area: at most one; by location: candidates, deepest first
+    areas: list[routing.AreaRef]  # by area_id or home area: at most one; by location: candidates, deepest first
     policies: dict[PolicyKey, SlaPolicy]
 
 
-class AreaBy(StrEnum):
-    ID = "id"  # area_id within the caller's scope
-    LOCATION = "location"  # areas whose bounding box holds the point (within the scope, when one is given)
-    HOME = "home"  # the caller's home area
+_CONTEXT_SQL: dict[tuple[bool, routing.AreaBy, bool], sa.TextClause] = {}
 
 
-# The nearest number_prefix on the area or its ancestors, else the root district's code.
-_PREFIX = """coalesce(
-        (SELECT p.number_prefix FROM areas p WHERE p.path @> a.path AND p.number_prefix IS NOT NULL
-         ORDER BY nlevel(p.path) DESC LIMIT 1),
-        (SELECT r.code FROM areas r WHERE r.path @> a.path AND r.parent_id IS NULL LIMIT 1))"""
-# The bounding box holds the point, written box @> box so that the GiST index on the box serves it
-# (the box operator class has no strategy for box @> point).
-_HOLDS_POINT = (
-    "box(point(a.min_lng, a.min_lat), point(a.max_lng, a.max_lat)) @> box(point(:lng, :lat), point(:lng, :lat))"
-)
-_AREAS_WHERE = {
-    (AreaBy.ID, True): "a.id = :area_id AND a.path <@ CAST(:scope AS ltree)",
-    (AreaBy.LOCATION, False): f"a.min_lng IS NOT NULL AND {_HOLDS_POINT}",
-    (AreaBy.LOCATION, True): f"a.min_lng IS NOT NULL AND {_HOLDS_POINT} AND a.path <@ CAST(:scope AS ltree)",
-    (AreaBy.HOME, False): "a.id = :area_id",
-}
-_CONTEXT_SQL: dict[tuple[bool, AreaBy, bool], sa.TextClause] = {}
-
-
-def _context_sql(claim: bool, by: AreaBy, scoped: bool) -> sa.TextClause:
+def _context_sql(claim: bool, by: routing.AreaBy, scoped: bool) -> sa.TextClause:
     key = (claim, by, scoped)
     if key not in _CONTEXT_SQL:
         ctes = [idempotency.CLAIM_CTES] if claim else []
-        ctes.append(
-            f"""new_issue_areas AS (
-    SELECT a.id, a.version, a.level, CAST(a.path AS text) AS path, nlevel(a.path) AS depth, a.code,
-        {_PREFIX} AS prefix, {"CAST(a.boundary AS text)" if by is AreaBy.LOCATION else "CAST(NULL AS text)"} AS boundary
-    FROM areas a WHERE {_AREAS_WHERE[by, scoped]}
-)"""
-        )
+        ctes.append(routing.areas_cte(by, scoped))
         columns = [idempotency.CLAIM_COLUMN] if claim else []
         columns += [
             "EXISTS (SELECT FROM issues WHERE id = :issue_id) AS id_taken",
             "EXISTS (SELECT FROM issue_categories WHERE code = :category AND is_active) AS category_ok",
-            "(SELECT json_agg(json_build_array(id, version, level, path, prefix) ORDER BY depth DESC, code)"
+            f"(SELECT json_agg(json_build_array(id, version, level, path, prefix) ORDER BY {routing.ORDER})"
             " FROM new_issue_areas) AS areas",
             # Boundaries as text in the same order: decoded only for areas whose prepared geometry
             # is not cached yet.
-            "(SELECT array_agg(boundary ORDER BY depth DESC, code) FROM new_issue_areas) AS boundaries",
+            f"(SELECT array_agg(boundary ORDER BY {routing.ORDER}) FROM new_issue_areas) AS boundaries",
             "(SELECT json_agg(json_build_array(category, priority, kind, respond_amount, respond_unit, resolve_amount,"
             " resolve_unit) ORDER BY category NULLS FIRST, priority NULLS FIRST, kind NULLS FIRST)"
             " FROM sla_policies) AS policies",
@@ -169,7 +129,7 @@ async def create_context(
     claim: idempotency.Pending | None,
     issue_id: uuid.UUID | None,
     category: str,
-    by: AreaBy,
+    by: routing.AreaBy,
     area_id: uuid.UUID | None = None,
     lng: float | None = None,
     lat: float | None = None,
@@ -179,14 +139,8 @@ async def create_context(
     whether its id is taken and its category exists, its area (or the candidates holding its
     location) with number prefixes, and the SLA policies. A claim that waits too long for another
     request holding the same key → 409 ``idempotency_in_progress``."""
-    scoped = by is AreaBy.ID or (by is AreaBy.LOCATION and bool(scope_path))
-    params: dict[str, Any] = {"issue_id": issue_id, "category": category}
-    if by is AreaBy.LOCATION:
-        params |= {"lng": lng, "lat": lat}
-    else:
-        params["area_id"] = area_id
-    if scoped:
-        params["scope"] = scope_path
+    scoped, params = routing.area_params(by, area_id=area_id, lng=lng, lat=lat, scope_path=scope_path)
+    params |= {"issue_id": issue_id, "category": category}
     if claim is not None:
         params |= idempotency.claim_params(claim)
     with idempotency.lock_timeout_as_conflict():
@@ -197,7 +151,7 @@ async def create_context(
         id_taken=bool(m["id_taken"]),
         category_ok=bool(m["category_ok"]),
         areas=[
-            AreaRef(uuid.UUID(i), int(v), level, path, str(prefix), boundary)
+            routing.AreaRef(uuid.UUID(i), int(v), level, path, str(prefix), boundary)
             for (i, v, level, path, prefix), boundary in zip(
                 _json(m["areas"]) or [], m["boundaries"] or [], strict=True
             )
