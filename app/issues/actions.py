@@ -2,7 +2,7 @@
 
 :func:`act` is the single entry for every workflow action: it locks the issue, checks
 ``If-Match``, asks :func:`app.issues.workflow.next_status` for the new status, applies the service
-rules on top of the table (:func:`check_rules`), runs the action's handler (one function per
+rules on top of the table (:func:`_check_rules`), runs the action's handler (one function per
 action, e.g. :func:`_escalate`, listed in :data:`HANDLERS`), records the timeline event and queues
 outbox messages. A rating, however it arrives (close, evaluate, the resident's link), goes
 through :func:`_rate`, the one rule for 不满意.

@@ -3,17 +3,28 @@ its version, so a remark or a photo never makes a phone's pending action fail it
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.scope import Principal
 from app.config import Settings
 from app.issues import files, reading, timeline
-from app.issues.models import IssueAttachment, IssueComment
+from app.issues.models import Issue, IssueAttachment, IssueComment
 from app.issues.workflow import Status
 from app.kit import clock
 from app.kit.ids import new_id
+
+
+async def _note(
+    session: AsyncSession, issue: Issue, principal: Principal, action: str, payload: dict[str, Any], now: dt.datetime
+) -> None:
+    """On the timeline, at the issue's status and version."""
+    status = Status(issue.status)
+    timeline.record(session, issue, principal, action, status, status, payload, now)
+    await timeline.keep_version(session, issue)
 
 
 async def add_comment(session: AsyncSession, principal: Principal, issue_id: uuid.UUID, text: str) -> IssueComment:
@@ -29,11 +40,7 @@ async def add_comment(session: AsyncSession, principal: Principal, issue_id: uui
         created_at=now,
     )
     session.add(comment)
-    status = Status(issue.status)
-    # Comments join the timeline but do not change the issue's version: a remark must not make
-    # a phone's pending action fail its If-Match.
-    timeline.record(session, issue, principal, "comment", status, status, {"comment_id": str(comment.id)}, now)
-    await timeline.keep_version(session, issue)
+    await _note(session, issue, principal, "comment", {"comment_id": str(comment.id)}, now)
     await session.flush()
     return comment
 
@@ -64,11 +71,7 @@ async def add_attachment(
     )
     row.sha256 = await files.store(settings.attachments_dir, issue.id, row.id, data)
     session.add(row)
-    status = Status(issue.status)
-    timeline.record(
-        session, issue, principal, "attach", status, status, {"attachment_id": str(row.id), "kind": kind}, now
-    )
-    await timeline.keep_version(session, issue)
+    await _note(session, issue, principal, "attach", {"attachment_id": str(row.id), "kind": kind}, now)
     try:
         await session.flush()
     except BaseException:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from fastapi import Body, Depends, File, Form, Header, Path, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse, StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.deps import CredentialsDep, SettingsDep, principal_for, require_roles
 from app.auth.roles import Role
@@ -197,9 +200,24 @@ async def list_issues(
     return Response(presenter.render(page), media_type="application/json")
 
 
-async def _export_stmt(
-    session: SessionDep, principal: Principal, f: repository.IssueFilters, area_id: uuid.UUID | None
-):  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class _Export:
+    """The rows of an export (read on a session of their own, off the request's) and what they need."""
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+    rows: sa.Select[Any]
+    tz: ZoneInfo
+    categories: dict[str, str]
+
+
+async def _export(
+    request: Request,
+    session: SessionDep,
+    principal: Manager,
+    settings: SettingsDep,
+    f: Filters,
+    area_id: AreaFilter = None,
+) -> _Export:
     f = await reading.filters_in_scope(session, principal, f, area_id)
     now = clock.now()
     total = await repository.count(session, principal, f, now)
@@ -211,7 +229,11 @@ async def _export_stmt(
             max_rows=export.MAX_ROWS,
         )
     categories = {c.code: c.name for c in await repository.categories(session)}
-    return repository.export_rows(principal, f, now, export.MAX_ROWS), categories
+    rows = repository.export_rows(principal, f, now, export.MAX_ROWS)
+    return _Export(request.app.state.sessionmaker, rows, ZoneInfo(settings.timezone), categories)
+
+
+Export = Annotated[_Export, Depends(_export)]
 
 
 _EXPORT_DOC = (
@@ -228,18 +250,9 @@ _EXPORT_DOC = (
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}}}, **problem_responses(403, 422)},
 )
-async def export_csv(
-    request: Request,
-    session: SessionDep,
-    principal: Manager,
-    settings: SettingsDep,
-    f: Filters,
-    area_id: AreaFilter = None,
-) -> StreamingResponse:
-    stmt, categories = await _export_stmt(session, principal, f, area_id)
-    stream = export.csv_stream(request.app.state.sessionmaker, stmt, ZoneInfo(settings.timezone), categories)
+async def export_csv(out: Export) -> StreamingResponse:
     return StreamingResponse(
-        stream,
+        export.csv_stream(out.sessionmaker, out.rows, out.tz, out.categories),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="issues.csv"'},
     )
@@ -256,16 +269,8 @@ async def export_csv(
         **problem_responses(403, 422),
     },
 )
-async def export_xlsx(
-    request: Request,
-    session: SessionDep,
-    principal: Manager,
-    settings: SettingsDep,
-    f: Filters,
-    area_id: AreaFilter = None,
-) -> StreamingResponse:
-    stmt, categories = await _export_stmt(session, principal, f, area_id)
-    path = await export.xlsx_file(request.app.state.sessionmaker, stmt, ZoneInfo(settings.timezone), categories)
+async def export_xlsx(out: Export) -> StreamingResponse:
+    path = await export.xlsx_file(out.sessionmaker, out.rows, out.tz, out.categories)
     return StreamingResponse(
         export.file_chunks(path),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

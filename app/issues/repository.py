@@ -1,4 +1,6 @@
-"""All SQL for issues. Every read of residents' data goes through :func:`app.auth.scope.scope_filter`."""
+"""All SQL for issues (the areas a new issue lands in: :mod:`app.issues.routing`; the SLA policies:
+:mod:`app.issues.sla_policies`). Every read of residents' data goes through
+:func:`app.auth.scope.scope_filter`."""
 
 from __future__ import annotations
 
