@@ -13,6 +13,7 @@ from app.integrations.hotline import endpoints as hotline
 from app.integrations.open311 import endpoints as open311
 from app.integrations.webhooks import endpoints as webhooks
 from app.issues import endpoints as issues
+from app.issues.sla_policies import endpoints as sla_policies
 from app.mediation import endpoints as mediation
 from app.residents import endpoints as residents
 from app.stats import endpoints as stats
@@ -64,5 +65,6 @@ PRIVATE_ROUTERS: list[APIRouter] = [
     hotline.router,
     auth.router,
     issues.config_router,
+    sla_policies.router,
     residents.router,
 ]

@@ -185,13 +185,4 @@ def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]
     return _check
 
 
-STAFF_ROLES = (
-    Role.GRID_WORKER,
-    Role.MEDIATOR,
-    Role.COMMUNITY_ADMIN,
-    Role.STREET_ADMIN,
-    Role.DEPARTMENT,
-    Role.VIEWER,
-    Role.ADMIN,
-)
 AdminOnly = Annotated[Principal, Depends(require_roles(Role.ADMIN))]

@@ -481,8 +481,8 @@ async def _create_issue(
     settings: Settings,
 ) -> uuid.UUID:
     """民事民办 by the issue workflow: the decision filed as an issue of the meeting's area."""
+    from app.issues import intake as issues
     from app.issues import schemas as issue_schemas
-    from app.issues import service as issues
 
     title = (data.get("title") or item.title)[:60]
     description = data.get("description") or f"{meeting.title}({meeting.held_at:%Y-%m-%d})议定:{item.title}"

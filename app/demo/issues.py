@@ -18,7 +18,7 @@ from app.auth.models import User
 from app.auth.roles import Role
 from app.auth.scope import Principal
 from app.demo import data
-from app.issues import schemas, service
+from app.issues import actions, intake, schemas
 from app.issues.workflow import Action
 from app.kit import clock
 
@@ -85,13 +85,13 @@ async def load_issues(session: AsyncSession, ctx: dict[str, Any]) -> None:
             reporter=schemas.Reporter(name=case.reporter_name, phone=case.reporter_phone),
         )
         with frozen_clock(t0):
-            issue = await service.create_issue(session, worker, settings, body)
+            issue = await intake.create_issue(session, worker, settings, body)
         created_ids[case.ref] = issue.id
         resolve_at = t0 + dt.timedelta(hours=case.resolved_after_hours or 30)
         steps = _steps(case, worker, community, street, units, dept_by_unit, areas_by_id, t0, resolve_at, now)
         for when, principal, action, payload in steps:
             with frozen_clock(min(when, now)):
-                await service.act(session, principal, settings, issue.id, action, payload, None)
+                await actions.act(session, principal, settings, issue.id, action, payload, None)
     ctx["issue_ids"] = created_ids
 
 

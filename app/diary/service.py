@@ -299,9 +299,9 @@ async def escalate(
     if_match: str | None,
 ) -> tuple[DiaryEntry, Issue]:
     """An entry too big for the visit becomes an issue (channel ``diary``), linked both ways; when
-    that issue is closed the entry becomes ``resolved`` (see ``app.issues.links``)."""
+    that issue is closed the entry becomes ``resolved`` (see :mod:`app.diary.reactions`)."""
+    from app.issues import intake as issues
     from app.issues import schemas as issue_schemas
-    from app.issues import service as issues
 
     entry = await repository.get(session, principal, entry_id, for_update=True)
     if entry is None:

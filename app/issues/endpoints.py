@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from fastapi import Body, Depends, File, Form, Header, Path, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.deps import CredentialsDep, SettingsDep, principal_for, require_roles
 from app.auth.roles import Role
@@ -17,7 +19,8 @@ from app.config import Settings
 from app.db import SessionDep, request_session
 from app.errors import NotFound, ValidationFailed, field_error, problem_responses
 from app.grids import service as grids
-from app.issues import export, files, repository, schemas, service
+from app.issues import actions, comments, export, feedback, files, intake, presenter, reading, repository, schemas
+from app.issues import sync_feed as sync_feed  # registers the issues in the offline-sync feed
 from app.issues.sla import SlaState
 from app.issues.workflow import ACTION_LABELS, Action, Channel, Kind, Priority, Status, Tier
 from app.kit import clock, idempotency
@@ -35,20 +38,19 @@ router = Router(prefix="/api/v1/issues", tags=["issues"])
 config_router = Router(prefix="/api/v1", tags=["issues"])
 public_router = Router(prefix="/api/v1/feedback", tags=["feedback"])
 
-_R = Role
-CREATORS = (_R.GRID_WORKER, _R.COMMUNITY_ADMIN, _R.STREET_ADMIN, _R.ADMIN, _R.INTEGRATION)
+CREATORS = (Role.GRID_WORKER, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.ADMIN, Role.INTEGRATION)
 READERS = (
-    _R.GRID_WORKER,
-    _R.MEDIATOR,
-    _R.COMMUNITY_ADMIN,
-    _R.STREET_ADMIN,
-    _R.DEPARTMENT,
-    _R.ADMIN,
-    _R.INTEGRATION,
+    Role.GRID_WORKER,
+    Role.MEDIATOR,
+    Role.COMMUNITY_ADMIN,
+    Role.STREET_ADMIN,
+    Role.DEPARTMENT,
+    Role.ADMIN,
+    Role.INTEGRATION,
 )
-ACTORS = (_R.GRID_WORKER, _R.COMMUNITY_ADMIN, _R.STREET_ADMIN, _R.DEPARTMENT, _R.ADMIN)
-EDITORS = (_R.GRID_WORKER, _R.COMMUNITY_ADMIN, _R.STREET_ADMIN, _R.ADMIN)
-MANAGERS = (_R.COMMUNITY_ADMIN, _R.STREET_ADMIN, _R.ADMIN)
+ACTORS = (Role.GRID_WORKER, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.DEPARTMENT, Role.ADMIN)
+EDITORS = (Role.GRID_WORKER, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.ADMIN)
+MANAGERS = (Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.ADMIN)
 
 Creator = Annotated[Principal, Depends(require_roles(*CREATORS))]
 Reader = Annotated[Principal, Depends(require_roles(*READERS))]
@@ -56,13 +58,16 @@ READER_ROLES = frozenset(READERS)
 Actor = Annotated[Principal, Depends(require_roles(*ACTORS))]
 Editor = Annotated[Principal, Depends(require_roles(*EDITORS))]
 Manager = Annotated[Principal, Depends(require_roles(*MANAGERS))]
-Admin = Annotated[Principal, Depends(require_roles(_R.ADMIN))]
 AnyStaff = Annotated[Principal, Depends(require_roles(*Role))]
 IssueId = Annotated[uuid.UUID, Path(description="issue id")]
 
 
 def _json(model: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(model.model_dump_json(), status_code=status, media_type="application/json", headers=headers)
+    return _rendered(model.model_dump_json().encode(), status, headers)
+
+
+def _rendered(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
 # --- create, read, edit -------------------------------------------------------------------------
@@ -90,14 +95,15 @@ async def create_issue(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", description=idempotency.POLICY_DOC)] = None,
 ) -> Response:
     pending = await idempotency.pending(request, principal.idempotency_owner, idempotency_key)
-    claim, issue = await service.prepare_issue(session, principal, settings, body, idempotency_key=pending)
+    claim, issue = await intake.prepare_issue(session, principal, settings, body, idempotency_key=pending)
     if claim is not None and claim.replay is not None:
         return claim.replay
     assert issue is not None
-    out = service.to_out(issue, principal, clock.now(), schemas.IssueDetail)  # no co-reporters yet: no query
-    response = _json(out, 201, {"Location": f"/api/v1/issues/{issue.id}", "ETag": etag_of(issue.version)})
+    out = presenter.detail_fields(presenter.columns_of(issue), principal, [])  # no co-reporters yet: no query
+    headers = {"Location": f"/api/v1/issues/{issue.id}", "ETag": etag_of(issue.version)}
+    response = _rendered(presenter.render(out), 201, headers)
     # The response is stored under the key in the same statement that writes the issue.
-    await service.insert_issue(session, principal, issue, completing=(claim, response))
+    await intake.insert_issue(session, principal, issue, completing=(claim, response))
     return response
 
 
@@ -194,14 +200,29 @@ async def list_issues(
     items, next_cursor = keys.page(rows, limit, lambda i: [i.updated_at if by_update else i.created_at, i.id])
     names = list(rows[0]._fields) if rows else []
     columns = [dict(zip(names, row, strict=True)) for row in items]  # by name: cheaper than a row's attributes
-    page = {"items": [service.fields_of(c, principal, now) for c in columns], "next_cursor": next_cursor}
-    return Response(service.render(page), media_type="application/json")
+    page = {"items": [presenter.issue_fields(c, principal, now) for c in columns], "next_cursor": next_cursor}
+    return Response(presenter.render(page), media_type="application/json")
 
 
-async def _export_stmt(
-    session: SessionDep, principal: Principal, f: repository.IssueFilters, area_id: uuid.UUID | None
-):  # type: ignore[no-untyped-def]
-    f = await service.filters_in_scope(session, principal, f, area_id)
+@dataclass(frozen=True)
+class _Export:
+    """The rows of an export (read on a session of their own, off the request's) and what they need."""
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+    rows: sa.Select[Any]
+    tz: ZoneInfo
+    categories: dict[str, str]
+
+
+async def _export(
+    request: Request,
+    session: ReplicaSessionDep,
+    principal: Manager,
+    settings: SettingsDep,
+    f: Filters,
+    area_id: AreaFilter = None,
+) -> _Export:
+    f = await reading.filters_in_scope(session, principal, f, area_id)
     now = clock.now()
     total = await repository.count(session, principal, f, now)
     if total > export.MAX_ROWS:
@@ -212,7 +233,11 @@ async def _export_stmt(
             max_rows=export.MAX_ROWS,
         )
     categories = {c.code: c.name for c in await repository.categories(session)}
-    return repository.export_rows(principal, f, now, export.MAX_ROWS), categories
+    rows = repository.export_rows(principal, f, now, export.MAX_ROWS)
+    return _Export((await read_node(request)).sessionmaker, rows, ZoneInfo(settings.timezone), categories)
+
+
+Export = Annotated[_Export, Depends(_export)]
 
 
 _EXPORT_DOC = (
@@ -229,18 +254,9 @@ _EXPORT_DOC = (
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}}}, **problem_responses(403, 422)},
 )
-async def export_csv(
-    request: Request,
-    session: ReplicaSessionDep,
-    principal: Manager,
-    settings: SettingsDep,
-    f: Filters,
-    area_id: AreaFilter = None,
-) -> StreamingResponse:
-    stmt, categories = await _export_stmt(session, principal, f, area_id)
-    stream = export.csv_stream((await read_node(request)).sessionmaker, stmt, ZoneInfo(settings.timezone), categories)
+async def export_csv(out: Export) -> StreamingResponse:
     return StreamingResponse(
-        stream,
+        export.csv_stream(out.sessionmaker, out.rows, out.tz, out.categories),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="issues.csv"'},
     )
@@ -257,18 +273,8 @@ async def export_csv(
         **problem_responses(403, 422),
     },
 )
-async def export_xlsx(
-    request: Request,
-    session: ReplicaSessionDep,
-    principal: Manager,
-    settings: SettingsDep,
-    f: Filters,
-    area_id: AreaFilter = None,
-) -> StreamingResponse:
-    stmt, categories = await _export_stmt(session, principal, f, area_id)
-    path = await export.xlsx_file(
-        (await read_node(request)).sessionmaker, stmt, ZoneInfo(settings.timezone), categories
-    )
+async def export_xlsx(out: Export) -> StreamingResponse:
+    path = await export.xlsx_file(out.sessionmaker, out.rows, out.tz, out.categories)
     return StreamingResponse(
         export.file_chunks(path),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -289,19 +295,19 @@ async def get_issue(request: Request, issue_id: IssueId, creds: CredentialsDep) 
     # The hottest read: a bearer token's user is authenticated in the same statement as the read,
     # on the hot-read pool without a session; API keys take the ordinary path.
     if creds.user_id is not None:
-        read = await service.read_for_token_user(request.app.state.read_pool, creds.user_id, issue_id, READER_ROLES)
+        read = await reading.read_for_token_user(request.app.state.read_pool, creds.user_id, issue_id, READER_ROLES)
         tag = etag_of(read.issue["version"])
         if not_modified(request, tag):
             return Response(status_code=304, headers={"ETag": tag})
-        body = service.render(service.detail_fields(read.issue, read.principal, read.co_reporters))
+        body = presenter.render(presenter.detail_fields(read.issue, read.principal, read.co_reporters))
         return Response(body, media_type="application/json", headers={"ETag": tag})
     async with request_session(request) as session:
         principal = await principal_for(request, session, creds, READER_ROLES)
-        issue = await service.get_in_scope(session, principal, issue_id)
+        issue = await reading.get_in_scope(session, principal, issue_id)
         tag = etag_of(issue.version)
         if not_modified(request, tag):
             return Response(status_code=304, headers={"ETag": tag})
-        return _json(await service.detail(session, issue, principal), headers={"ETag": tag})
+        return _rendered(await presenter.detail(session, issue, principal), headers={"ETag": tag})
 
 
 @router.patch(
@@ -323,8 +329,8 @@ async def update_issue(
     settings: SettingsDep,
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> Response:
-    issue = await service.update_issue(session, principal, settings, issue_id, body, if_match)
-    return _json(await service.detail(session, issue, principal), headers={"ETag": etag_of(issue.version)})
+    issue = await intake.update_issue(session, principal, settings, issue_id, body, if_match)
+    return _rendered(await presenter.detail(session, issue, principal), headers={"ETag": etag_of(issue.version)})
 
 
 _ACTION_RULES = """Allowed actions per status and role are one table (`allowed_actions` on every
@@ -382,11 +388,10 @@ async def _act(
     body: dict[str, Any] | None,
     if_match: str | None,
 ) -> Response:
-    ctx = await service.act(session, principal, settings, issue_id, action, body, if_match)
-    out = await service.detail(session, ctx.issue, principal, schemas.ActionResult)
-    if ctx.feedback_token:
-        out.feedback_url = service.feedback_url(ctx.feedback_token)
-    return _json(out, headers={"ETag": etag_of(ctx.issue.version)})
+    ctx = await actions.act(session, principal, settings, issue_id, action, body, if_match)
+    url = feedback.feedback_url(ctx.feedback_token) if ctx.feedback_token else None
+    out = await presenter.detail(session, ctx.issue, principal, feedback_url=url)
+    return _rendered(out, headers={"ETag": etag_of(ctx.issue.version)})
 
 
 def _action_route(action: Action) -> None:
@@ -457,7 +462,7 @@ async def events(
     limit: LimitQuery = 200,
     cursor: CursorQuery = None,
 ) -> Page[schemas.EventOut]:
-    issue = await service.get_in_scope(session, principal, issue_id)
+    issue = await reading.get_in_scope(session, principal, issue_id)
     keys = Keyset.open(settings, principal, "issues.events", cursor, (BIGINT,), within=[str(issue.id)])
     rows = await repository.events(session, issue.id, after_seq=keys.after[0] if keys.after else 0, limit=limit)
     items, next_cursor = keys.page(rows, limit, lambda e: [e.seq])
@@ -480,7 +485,7 @@ async def similar(
     principal: Editor,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> list[schemas.SimilarIssue]:
-    issue = await service.get_in_scope(session, principal, issue_id)
+    issue = await reading.get_in_scope(session, principal, issue_id)
     rows = await repository.similar(session, principal, issue, limit=limit)
     return [
         schemas.SimilarIssue(
@@ -520,7 +525,7 @@ async def add_comment(
     claim = await idempotency.claim(session, request, principal.idempotency_owner, idempotency_key)
     if claim is not None and claim.replay is not None:
         return claim.replay
-    comment = await service.add_comment(session, principal, issue_id, body.body)
+    comment = await comments.add_comment(session, principal, issue_id, body.body)
     response = _json(
         schemas.CommentOut.model_validate(comment),
         201,
@@ -545,7 +550,7 @@ async def list_comments(
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Page[schemas.CommentOut]:
-    issue = await service.get_in_scope(session, principal, issue_id)
+    issue = await reading.get_in_scope(session, principal, issue_id)
     keys = Keyset.open(settings, principal, "issues.comments", cursor, within=[str(issue.id)])
     rows = await repository.comments(session, issue.id, after=keys.after, limit=limit)
     items, next_cursor = keys.page(rows, limit, lambda c: [c.created_at, c.id])
@@ -573,7 +578,7 @@ async def attach(
     file: Annotated[UploadFile, File(description="the photo or document")],
     kind: Annotated[schemas.AttachmentKind, Form()] = schemas.AttachmentKind.OTHER,
 ) -> Response:
-    row = await service.add_attachment(
+    row = await comments.add_attachment(
         session,
         principal,
         settings,
@@ -599,7 +604,7 @@ async def attach(
     responses=problem_responses(403, 404),
 )
 async def list_attachments(issue_id: IssueId, session: SessionDep, principal: Reader) -> list[schemas.AttachmentOut]:
-    issue = await service.get_in_scope(session, principal, issue_id)
+    issue = await reading.get_in_scope(session, principal, issue_id)
     return [schemas.AttachmentOut.model_validate(a) for a in await repository.attachments(session, issue.id)]
 
 
@@ -623,7 +628,7 @@ async def download_attachment(
     settings: SettingsDep,
     storage: StorageDep,
 ) -> Response:
-    issue = await service.get_in_scope(session, principal, issue_id)
+    issue = await reading.get_in_scope(session, principal, issue_id)
     row = await repository.attachment(session, issue.id, attachment_id)
     if row is None:
         raise NotFound("No such attachment.", code="attachment_not_found")
@@ -658,35 +663,6 @@ async def list_categories(session: SessionDep, principal: AnyStaff) -> list[sche
     return [schemas.CategoryOut.model_validate(c) for c in await repository.categories(session)]
 
 
-@config_router.get(
-    "/sla-policies",
-    response_model=schemas.SlaPolicyList,
-    operation_id="sla_policies_list",
-    summary="SLA policies (时限标准)",
-    description="Respond and resolve windows per category × priority, category, priority or kind, and a "
-    "global default; an issue takes the first that matches in that order. Units: `hours` (calendar) "
-    "or `working_days` (weekends and official holidays skipped, 调休 days counted).",
-    responses=problem_responses(403),
-)
-async def list_policies(session: SessionDep, principal: Manager) -> schemas.SlaPolicyList:
-    return schemas.SlaPolicyList(items=[service.policy_out(r) for r in await repository.policy_rows(session)])
-
-
-@config_router.put(
-    "/sla-policies",
-    response_model=schemas.SlaPolicyList,
-    operation_id="sla_policies_replace",
-    summary="Replace the SLA policies (设置时限标准)",
-    description="Replaces the whole set (it must contain a global default with no category, priority or "
-    "kind). Issues keep the windows they started with; new issues and category/priority edits use the "
-    "new set, for the windows still running (a response or resolution already given keeps its deadline). "
-    "Admins only.",
-    responses=problem_responses(403, 422),
-)
-async def replace_policies(body: schemas.SlaPolicySet, session: SessionDep, principal: Admin) -> schemas.SlaPolicyList:
-    return schemas.SlaPolicyList(items=await service.replace_policies(session, body))
-
-
 # --- the resident's feedback link (public) ------------------------------------------------------
 
 
@@ -709,4 +685,4 @@ async def submit_feedback(
     session: SessionDep,
     settings: SettingsDep,
 ) -> schemas.FeedbackResult:
-    return await service.submit_feedback(session, settings, token, body)
+    return await actions.submit_feedback(session, settings, token, body)

@@ -1,4 +1,6 @@
-"""All SQL for issues. Every read of residents' data goes through :func:`app.auth.scope.scope_filter`."""
+"""All SQL for issues (the areas a new issue lands in: :mod:`app.issues.routing`; the SLA policies:
+:mod:`app.issues.sla_policies`). Every read of residents' data goes through
+:func:`app.auth.scope.scope_filter`."""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.auth.scope import Principal, caller_row, caller_scope_filter, scope_filter, subtree_area_ids
 from app.db import ColumnExpr, DriverStatement, ReadPool
 from app.grids.models import Area
+from app.issues import routing
 from app.issues.models import (
     Category,
     FeedbackToken,
@@ -24,13 +26,13 @@ from app.issues.models import (
     IssueComment,
     IssueEvent,
     IssueReporter,
-    SlaPolicyRow,
 )
-from app.issues.sla import Duration, PolicyKey, SlaPolicy, SlaState
-from app.issues.sla import Unit as SlaUnit
+from app.issues.sla import PolicyKey, SlaPolicy, SlaState
+from app.issues.sla_policies.repository import policy_entry
 from app.issues.workflow import OPEN_STATUSES
-from app.kit import idempotency
+from app.kit import idempotency, outbox
 from app.kit.pagination import keyset
+from app.sync import changes
 
 SIMILARITY_THRESHOLD = 0.1
 """pg_trgm similarity above which an open issue counts as a possible duplicate (Chinese text has
@@ -48,7 +50,7 @@ def issue_text() -> sa.ColumnElement[str]:
     return Issue.title.op("||")(sa.literal(" ")).op("||")(Issue.description)
 
 
-# --- categories and policies ------------------------------------------------------------------
+# --- categories ------------------------------------------------------------------
 
 
 async def category_exists(session: AsyncSession, code: str) -> bool:
@@ -58,29 +60,6 @@ async def category_exists(session: AsyncSession, code: str) -> bool:
 
 async def categories(session: AsyncSession) -> Sequence[Category]:
     return (await session.execute(sa.select(Category).order_by(Category.sort_order, Category.code))).scalars().all()
-
-
-async def policy_rows(session: AsyncSession) -> Sequence[SlaPolicyRow]:
-    stmt = sa.select(SlaPolicyRow).order_by(
-        SlaPolicyRow.category.nulls_first(), SlaPolicyRow.priority.nulls_first(), SlaPolicyRow.kind.nulls_first()
-    )
-    return (await session.execute(stmt)).scalars().all()
-
-
-async def policies(session: AsyncSession) -> dict[PolicyKey, SlaPolicy]:
-    return {
-        PolicyKey(row.category, row.priority, row.kind): SlaPolicy(  # type: ignore[arg-type]
-            respond_within=Duration(row.respond_amount, SlaUnit(row.respond_unit)),
-            resolve_within=Duration(row.resolve_amount, SlaUnit(row.resolve_unit)),
-        )
-        for row in await policy_rows(session)
-    }
-
-
-async def replace_policies(session: AsyncSession, rows: Sequence[SlaPolicyRow]) -> None:
-    await session.execute(sa.delete(SlaPolicyRow))
-    session.add_all(rows)
-    await session.flush()
 
 
 # --- numbering --------------------------------------------------------------------------------
@@ -112,72 +91,32 @@ async def next_number(session: AsyncSession, prefix: str, day: dt.date) -> int:
 # --- creating: everything a new issue needs read in one statement, written in another -----------
 
 
-@dataclass(frozen=True)
-class AreaRef:
-    """An area a new issue may be filed in, with the number prefix that applies there."""
-
-    id: uuid.UUID
-    version: int
-    level: str
-    path: str
-    number_prefix: str
-    boundary: str | None = None  # GeoJSON text, read only when routing by location
-
-
 @dataclass
 class CreateContext:
     claimed: bool | None  # None: no Idempotency-Key was sent
     id_taken: bool
     category_ok: bool
-    areas: list[AreaRef]  # by area_id or home area: at most one; by location: candidates, deepest first
+    areas: list[routing.AreaRef]  # by area_id or home area: at most one; by location: candidates, deepest first
     policies: dict[PolicyKey, SlaPolicy]
 
 
-class AreaBy(StrEnum):
-    ID = "id"  # area_id within the caller's scope
-    LOCATION = "location"  # areas whose bounding box holds the point (within the scope, when one is given)
-    HOME = "home"  # the caller's home area
+_CONTEXT_SQL: dict[tuple[bool, routing.AreaBy, bool], sa.TextClause] = {}
 
 
-# The nearest number_prefix on the area or its ancestors, else the root district's code.
-_PREFIX = """coalesce(
-        (SELECT p.number_prefix FROM areas p WHERE p.path @> a.path AND p.number_prefix IS NOT NULL
-         ORDER BY nlevel(p.path) DESC LIMIT 1),
-        (SELECT r.code FROM areas r WHERE r.path @> a.path AND r.parent_id IS NULL LIMIT 1))"""
-# The bounding box holds the point, written box @> box so that the GiST index on the box serves it
-# (the box operator class has no strategy for box @> point).
-_HOLDS_POINT = (
-    "box(point(a.min_lng, a.min_lat), point(a.max_lng, a.max_lat)) @> box(point(:lng, :lat), point(:lng, :lat))"
-)
-_AREAS_WHERE = {
-    (AreaBy.ID, True): "a.id = :area_id AND a.path <@ CAST(:scope AS ltree)",
-    (AreaBy.LOCATION, False): f"a.min_lng IS NOT NULL AND {_HOLDS_POINT}",
-    (AreaBy.LOCATION, True): f"a.min_lng IS NOT NULL AND {_HOLDS_POINT} AND a.path <@ CAST(:scope AS ltree)",
-    (AreaBy.HOME, False): "a.id = :area_id",
-}
-_CONTEXT_SQL: dict[tuple[bool, AreaBy, bool], sa.TextClause] = {}
-
-
-def _context_sql(claim: bool, by: AreaBy, scoped: bool) -> sa.TextClause:
+def _context_sql(claim: bool, by: routing.AreaBy, scoped: bool) -> sa.TextClause:
     key = (claim, by, scoped)
     if key not in _CONTEXT_SQL:
         ctes = [idempotency.CLAIM_CTES] if claim else []
-        ctes.append(
-            f"""new_issue_areas AS (
-    SELECT a.id, a.version, a.level, CAST(a.path AS text) AS path, nlevel(a.path) AS depth, a.code,
-        {_PREFIX} AS prefix, {"CAST(a.boundary AS text)" if by is AreaBy.LOCATION else "CAST(NULL AS text)"} AS boundary
-    FROM areas a WHERE {_AREAS_WHERE[by, scoped]}
-)"""
-        )
+        ctes.append(routing.areas_cte(by, scoped))
         columns = [idempotency.CLAIM_COLUMN] if claim else []
         columns += [
             "EXISTS (SELECT FROM issues WHERE id = :issue_id) AS id_taken",
             "EXISTS (SELECT FROM issue_categories WHERE code = :category AND is_active) AS category_ok",
-            "(SELECT json_agg(json_build_array(id, version, level, path, prefix) ORDER BY depth DESC, code)"
+            f"(SELECT json_agg(json_build_array(id, version, level, path, prefix) ORDER BY {routing.ORDER})"
             " FROM new_issue_areas) AS areas",
             # Boundaries as text in the same order: decoded only for areas whose prepared geometry
             # is not cached yet.
-            "(SELECT array_agg(boundary ORDER BY depth DESC, code) FROM new_issue_areas) AS boundaries",
+            f"(SELECT array_agg(boundary ORDER BY {routing.ORDER}) FROM new_issue_areas) AS boundaries",
             "(SELECT json_agg(json_build_array(category, priority, kind, respond_amount, respond_unit, resolve_amount,"
             " resolve_unit) ORDER BY category NULLS FIRST, priority NULLS FIRST, kind NULLS FIRST)"
             " FROM sla_policies) AS policies",
@@ -192,7 +131,7 @@ async def create_context(
     claim: idempotency.Pending | None,
     issue_id: uuid.UUID | None,
     category: str,
-    by: AreaBy,
+    by: routing.AreaBy,
     area_id: uuid.UUID | None = None,
     lng: float | None = None,
     lat: float | None = None,
@@ -202,14 +141,8 @@ async def create_context(
     whether its id is taken and its category exists, its area (or the candidates holding its
     location) with number prefixes, and the SLA policies. A claim that waits too long for another
     request holding the same key → 409 ``idempotency_in_progress``."""
-    scoped = by is AreaBy.ID or (by is AreaBy.LOCATION and bool(scope_path))
-    params: dict[str, Any] = {"issue_id": issue_id, "category": category}
-    if by is AreaBy.LOCATION:
-        params |= {"lng": lng, "lat": lat}
-    else:
-        params["area_id"] = area_id
-    if scoped:
-        params["scope"] = scope_path
+    scoped, params = routing.area_params(by, area_id=area_id, lng=lng, lat=lat, scope_path=scope_path)
+    params |= {"issue_id": issue_id, "category": category}
     if claim is not None:
         params |= idempotency.claim_params(claim)
     with idempotency.lock_timeout_as_conflict():
@@ -220,18 +153,12 @@ async def create_context(
         id_taken=bool(m["id_taken"]),
         category_ok=bool(m["category_ok"]),
         areas=[
-            AreaRef(uuid.UUID(i), int(v), level, path, str(prefix), boundary)
+            routing.AreaRef(uuid.UUID(i), int(v), level, path, str(prefix), boundary)
             for (i, v, level, path, prefix), boundary in zip(
                 _json(m["areas"]) or [], m["boundaries"] or [], strict=True
             )
         ],
-        policies={
-            PolicyKey(c, p, k): SlaPolicy(  # type: ignore[arg-type]
-                respond_within=Duration(float(ra), SlaUnit(ru)),
-                resolve_within=Duration(float(sa_), SlaUnit(su)),
-            )
-            for c, p, k, ra, ru, sa_, su in _json(m["policies"]) or []
-        },
+        policies=dict(policy_entry(*row) for row in _json(m["policies"]) or []),
     )
 
 
@@ -250,15 +177,7 @@ _INSERT_CREATED = f"""new_issue AS (
     VALUES (:i_id, :e_seq, :e_action, :e_from_status, :e_to_status, :e_actor_id, :e_actor_role, :e_actor_name,
         CAST(:e_payload AS jsonb), :e_created_at)
     RETURNING id
-), new_message AS (
-    INSERT INTO outbox (event_id, event_type, aggregate_type, aggregate_id, payload, area_id, created_at, available_at)
-    VALUES (:o_event_id, :o_event_type, :o_aggregate_type, :o_aggregate_id, CAST(:o_payload AS jsonb), :o_area_id,
-        :o_created_at, :o_available_at)
-    RETURNING id
-), new_change AS (
-    INSERT INTO change_log (entity_type, entity_id, area_id, op) VALUES (:c_entity_type, :i_id, :i_area_id, :c_op)
-    RETURNING seq
-)"""
+), {outbox.insert_cte("new_message", "o_")}, {changes.insert_cte("new_change", "c_")}"""
 _INSERT_SQL: dict[str, sa.TextClause] = {}
 
 
@@ -271,15 +190,16 @@ async def insert_created(
     *,
     also: tuple[str, dict[str, Any]] | None = None,
 ) -> None:
-    """Write a new issue, its first timeline event, its outbox message and its change-feed entry
-    (plus ``also``: one more common table expression with its parameters) in one statement."""
+    """Write a new issue, its first timeline event, its outbox message (:func:`app.kit.outbox.values`)
+    and its change-feed entry (:func:`app.sync.changes.change_row`) — plus ``also``: one more common
+    table expression with its parameters — in one statement."""
     extra = also[0] if also is not None else ""
     if extra not in _INSERT_SQL:
         _INSERT_SQL[extra] = sa.text(f"WITH {_INSERT_CREATED}{', ' + extra if extra else ''}\nSELECT 1")
     params = {f"i_{c}": issue[c] for c in ISSUE_COLUMNS}
     params |= {f"e_{k}": v for k, v in event.items()}
-    params |= {f"o_{k}": v for k, v in message.items()}
-    params |= {f"c_{k}": v for k, v in change.items()}
+    params |= outbox.cte_params("o_", message)
+    params |= changes.cte_params("c_", change)
     if also is not None:
         params |= also[1]
     await session.execute(_INSERT_SQL[extra], params)
@@ -370,9 +290,29 @@ class IssueFilters:
     q: str | None = None
 
 
+# The SLA state, once in Python (responses) and once in SQL (filters, counts): where the running
+# clock stands against ``due_at`` and ``due_soon_at`` (set by app.issues.deadlines); a suspended
+# issue is judged at the moment it stopped. Overdue strictly after the deadline, due soon from
+# ``due_soon_at`` up to the deadline itself, on track before; no running clock, no state.
+
+
+def sla_state(
+    due_at: dt.datetime | None, due_soon_at: dt.datetime | None, suspended_since: dt.datetime | None, now: dt.datetime
+) -> SlaState | None:
+    """The SLA state of an issue with these columns at ``now`` (twin of :func:`sla_condition`)."""
+    if due_at is None or due_soon_at is None:
+        return None
+    effective = suspended_since or now
+    if effective > due_at:
+        return SlaState.OVERDUE
+    if effective >= due_soon_at:
+        return SlaState.DUE_SOON
+    return SlaState.ON_TRACK
+
+
 def sla_condition(state: SlaState, now: dt.datetime | sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
-    """SQL twin of ``service.sla_state_of``: a suspended issue is judged at ``suspended_since``.
-    ``now`` is an instant or an expression (a bind parameter of a prebuilt statement)."""
+    """Issues in ``state`` at ``now`` (twin of :func:`sla_state`). ``now`` is an instant or an
+    expression (a bind parameter of a prebuilt statement)."""
     at = now if isinstance(now, sa.ColumnElement) else sa.literal(now, sa.DateTime(timezone=True))
     effective = sa.func.coalesce(Issue.suspended_since, at)
     if state is SlaState.OVERDUE:

@@ -1,4 +1,4 @@
-"""Deadlines (时限) on calendar hours or working days, and the SLA state of an issue.
+"""Deadlines (时限) on calendar hours or working days, and the SLA policies that set them.
 
 Everything rests on a *business clock*: a monotonic map from instants to "business seconds".
 For calendar-hour policies business time is plain elapsed time. For working-day policies each
@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple, Self
 from zoneinfo import ZoneInfo
@@ -49,7 +49,6 @@ DUE_SOON_SHARE = 0.2
 _DAY_US = 86_400_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ORIGIN = date(1970, 1, 1)
-_HALF_MICROSECOND = 5e-7
 
 
 class Unit(StrEnum):
@@ -180,12 +179,6 @@ def _collect(block: Mapping[str, Any], holidays: set[date], workdays: set[date])
         workdays.update(date.fromisoformat(d) for d in entry.get("workdays", []))
 
 
-@lru_cache(maxsize=1)
-def default_calendar() -> WorkCalendar:
-    """The shipped mainland China calendar (2025-2027) in Asia/Shanghai."""
-    return WorkCalendar.from_json(DEFAULT_CALENDAR_FILE)
-
-
 def _require_aware(dt: datetime) -> None:
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise ValueError(f"an aware datetime is required, got {dt!r}")
@@ -256,37 +249,13 @@ def deadline(
 ) -> datetime:
     """When ``amount`` hours or working days from ``start`` run out.
 
-    ``paused_seconds_business`` (see :func:`paused_business_seconds`) is added as business time;
+    ``paused_seconds_business`` (business time spent suspended) is added as business time;
     ``extension`` is the total approved extension (延期), in the same unit as ``amount``. The
     result is in ``start``'s zone and never before ``start``.
     """
     clock = BusinessClock(calendar, unit)
     end = clock.to_business(start) + (amount + extension) * UNIT_SECONDS[unit] + paused_seconds_business
     return max(clock.from_business(end), start).astimezone(start.tzinfo)
-
-
-def paused_business_seconds(
-    intervals: Iterable[tuple[datetime, datetime | None]], now: datetime, clock: BusinessClock
-) -> float:
-    """Business time spent suspended up to ``now``; an interval without an end runs until ``now``.
-
-    Overlapping intervals count once; time after ``now`` does not count.
-    """
-    spans = sorted((begin, now if end is None else min(end, now)) for begin, end in intervals)
-    total = 0.0
-    current: tuple[datetime, datetime] | None = None
-    for begin, end in spans:
-        if end <= begin:
-            continue
-        if current is not None and begin <= current[1]:
-            current = (current[0], max(current[1], end))
-            continue
-        if current is not None:
-            total += clock.to_business(current[1]) - clock.to_business(current[0])
-        current = (begin, end)
-    if current is not None:
-        total += clock.to_business(current[1]) - clock.to_business(current[0])
-    return total
 
 
 class SlaState(StrEnum):
@@ -300,33 +269,6 @@ SLA_STATE_LABELS: dict[SlaState, str] = {
     SlaState.DUE_SOON: "预警",
     SlaState.OVERDUE: "超期",
 }
-
-
-def sla_state(
-    now: datetime,
-    start: datetime,
-    deadline: datetime,
-    clock: BusinessClock,
-    paused: float = 0.0,
-    due_soon_share: float = DUE_SOON_SHARE,
-) -> SlaState:
-    """Where an issue stands against ``deadline`` at ``now``.
-
-    ``paused`` is the business time suspended between ``start`` and ``now`` and ``deadline``
-    must already include it (both from the same :func:`paused_business_seconds` reading). While
-    an issue is suspended both grow with ``now``, so the state freezes where it was when the
-    clock stopped. Overdue strictly after the deadline (wall time); due soon once the business
-    time left is at most ``due_soon_share`` of the window (start to deadline, less pauses),
-    the deadline itself included; on track before that.
-    """
-    if now > deadline:
-        return SlaState.OVERDUE
-    end = clock.to_business(deadline)
-    window = end - clock.to_business(start) - paused
-    remaining = end - clock.to_business(now)
-    if remaining <= window * due_soon_share + _HALF_MICROSECOND:
-        return SlaState.DUE_SOON
-    return SlaState.ON_TRACK
 
 
 @dataclass(frozen=True)
@@ -370,8 +312,6 @@ UTILITIES = "utilities"
 
 ORDINARY_POLICY = SlaPolicy(respond_within=hours(24), resolve_within=hours(7 * 24))
 URGENT_POLICY = SlaPolicy(respond_within=hours(2), resolve_within=hours(24))
-COMPLEX_POLICY = SlaPolicy(respond_within=hours(24), resolve_within=hours(15 * 24))
-"""复杂诉求: complexity is the dispatcher's judgment, not a category, so no key selects it."""
 
 # 12345 defaults (docs/domain.md). "7 days" and "15 days" are calendar days; deployments whose local
 # rules say 工作日 configure working days instead.

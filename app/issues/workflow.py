@@ -1,7 +1,7 @@
 """The issue state machine (诉求闭环), as data.
 
 Every allowed ``(status, action)`` pair is one row of :data:`TRANSITIONS`, with the status it
-leads to and the actors who may take it. :func:`apply` is the only way a status changes; the
+leads to and the actors who may take it. :func:`next_status` is the only way a status changes; the
 service loads the issue, calls it, records the event and queues side effects.
 
 Decisions behind the table:
@@ -391,7 +391,7 @@ def _allowed(status: Status, role: Actor) -> tuple[Action, ...]:  # the table is
     )
 
 
-def apply(status: Status, action: Action, role: Actor) -> Status:
+def next_status(status: Status, action: Action, role: Actor) -> Status:
     """The status an issue moves to when ``role`` takes ``action`` on it.
 
     Raises :class:`InvalidTransition` (409) when the action does not exist for this status and

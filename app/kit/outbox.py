@@ -2,11 +2,17 @@
 
 A worker delivers them (webhooks, notifications) after commit; a rollback drops them with the
 change. Payloads are thin — ids, numbers, statuses, timestamps — never personal data.
+
+This module is the one writer of ``outbox``. One row (:func:`values`) is written two ways:
+:func:`emit` adds it to the session (flushed with the change), :func:`insert_cte` is the same
+insert as a common table expression, for a statement that writes a change and its message
+together (a new issue).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from typing import Any
 
@@ -84,3 +90,31 @@ def emit(
     message = OutboxMessage(**values(event_type, aggregate_type, aggregate_id, payload, area_id))
     session.add(message)
     return message
+
+
+MESSAGE_COLUMNS = (
+    "event_id",
+    "event_type",
+    "aggregate_type",
+    "aggregate_id",
+    "payload",
+    "area_id",
+    "created_at",
+    "available_at",
+)
+"""The columns :func:`values` sets."""
+
+
+def insert_cte(name: str, prefix: str) -> str:
+    """``name AS (INSERT INTO outbox … RETURNING id)`` with the bind parameters
+    ``:{prefix}{column}`` that :func:`cte_params` gives for a message's :func:`values`."""
+    columns = ", ".join(MESSAGE_COLUMNS)
+    row = ", ".join(f"CAST(:{prefix}{c} AS jsonb)" if c == "payload" else f":{prefix}{c}" for c in MESSAGE_COLUMNS)
+    return f"{name} AS (\n    INSERT INTO outbox ({columns})\n    VALUES ({row})\n    RETURNING id\n)"
+
+
+def cte_params(prefix: str, message: dict[str, Any]) -> dict[str, Any]:
+    """Bind parameters of :func:`insert_cte` for ``message`` (its :func:`values`)."""
+    params = {f"{prefix}{c}": message[c] for c in MESSAGE_COLUMNS}
+    params[f"{prefix}payload"] = json.dumps(message["payload"])
+    return params

@@ -30,7 +30,7 @@ still count in ``total`` and ``by_status``). A reopened issue (重办) counts on
 evaluation and its latest resolution: reopening clears ``resolved_at`` / ``closed_at`` so it
 leaves the on-time and share figures until it is resolved / closed again, while its latest
 rating stays until the resident rates again. A deadline is fixed once its window closes (see
-``app.issues.service._retime``): no later edit of category, priority or policy moves a response
+``app.issues.deadlines.retime``): no later edit of category, priority or policy moves a response
 or a resolution between on time and late.
 
 The windowed figures are sums over the daily aggregate tables (:mod:`app.stats.tables`), which

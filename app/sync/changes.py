@@ -1,7 +1,11 @@
 """Writing to and reading from the change feed (变更流).
 
-Services call :func:`record_change` in the same transaction as the write it describes, so a
-rolled-back write leaves no change behind. Each change carries the writer's transaction id
+This module is the one writer of ``change_log``: a service adds a change in the same
+transaction as the write it describes, so a rolled-back write leaves no change behind. One row
+(:func:`change_row`) is written three ways: :func:`add_change` puts it in the session (flushed with
+the write, no round trip of its own), :func:`record_change` / :func:`record_changes` insert at once,
+and :func:`insert_cte` is the same insert as a common table expression, for a statement that
+writes an entity and its change together (a new issue). Each change carries the writer's transaction id
 (``xid8``); a reader only passes changes whose transaction is older than every transaction still
 running (``txid < pg_snapshot_xmin(pg_current_snapshot())``). Ordered by ``(txid, seq)``, a cursor
 therefore never moves past a change that commits later: that change has a larger ``txid`` than
@@ -59,6 +63,22 @@ def register_feed(feed: Feed) -> None:
     FEEDS[feed.name] = feed
 
 
+CHANGE_COLUMNS = ("entity_type", "entity_id", "area_id", "op")
+"""The columns a writer sets; ``seq``, ``txid`` and ``changed_at`` are the database's."""
+
+
+def change_row(entity_type: str, entity_id: uuid.UUID, area_id: uuid.UUID, op: Op | str = Op.UPSERT) -> dict[str, Any]:
+    """The one definition of a change: an entity of a type, in an area, upserted or deleted."""
+    return {"entity_type": entity_type, "entity_id": entity_id, "area_id": area_id, "op": str(op)}
+
+
+def add_change(
+    session: AsyncSession, entity_type: str, entity_id: uuid.UUID, area_id: uuid.UUID, op: Op | str = Op.UPSERT
+) -> None:
+    """Add a change to the session: written with the session's next flush."""
+    session.add(Change(**change_row(entity_type, entity_id, area_id, op)))
+
+
 async def record_change(
     session: AsyncSession, entity_type: str, entity_id: uuid.UUID, area_id: uuid.UUID, op: Op | str = Op.UPSERT
 ) -> None:
@@ -66,9 +86,22 @@ async def record_change(
 
 
 async def record_changes(session: AsyncSession, changes: Iterable[tuple[str, uuid.UUID, uuid.UUID, Op | str]]) -> None:
-    rows = [{"entity_type": t, "entity_id": i, "area_id": a, "op": str(o)} for t, i, a, o in changes]
+    rows = [change_row(*change) for change in changes]
     if rows:
         await session.execute(sa.insert(Change).values(rows))
+
+
+def insert_cte(name: str, prefix: str) -> str:
+    """``name AS (INSERT INTO change_log … RETURNING seq)`` with the bind parameters
+    ``:{prefix}{column}`` that :func:`cte_params` gives for a :func:`change_row`."""
+    columns = ", ".join(CHANGE_COLUMNS)
+    values = ", ".join(f":{prefix}{c}" for c in CHANGE_COLUMNS)
+    return f"{name} AS (\n    INSERT INTO change_log ({columns}) VALUES ({values})\n    RETURNING seq\n)"
+
+
+def cte_params(prefix: str, row: dict[str, Any]) -> dict[str, Any]:
+    """Bind parameters of :func:`insert_cte` for ``row`` (a :func:`change_row`)."""
+    return {f"{prefix}{c}": row[c] for c in CHANGE_COLUMNS}
 
 
 async def read_after(

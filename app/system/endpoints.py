@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from app.config import Settings
 from app.errors import PROBLEM_JSON, ServiceUnavailable
-from app.issues.service import calendar_for
+from app.issues.deadlines import calendar_for
 from app.kit import clock
 from app.kit.routing import Router
 from app.migrations_state import head_revision

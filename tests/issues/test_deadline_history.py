@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from app.issues import service
+from app.issues import deadlines
 from app.issues.models import Issue
 from app.issues.sla import hours
 from app.issues.workflow import Status
@@ -231,9 +231,10 @@ def _resolved_issue() -> Issue:
 
 
 def test_a_resolved_issue_keeps_both_windows_whatever_policy_is_applied():
-    from app.issues.sla import SlaPolicy, default_calendar
+    from app.issues.sla import DEFAULT_CALENDAR_FILE, SlaPolicy, WorkCalendar
 
     issue = _resolved_issue()
     kept = (issue.respond_due_at, issue.resolve_due_at, issue.respond_amount, issue.resolve_amount)
-    assert service._retime(issue, default_calendar(), SlaPolicy(hours(72), hours(720))) == {}
+    calendar = WorkCalendar.from_json(DEFAULT_CALENDAR_FILE)
+    assert deadlines.retime(issue, calendar, SlaPolicy(hours(72), hours(720))) == {}
     assert (issue.respond_due_at, issue.resolve_due_at, issue.respond_amount, issue.resolve_amount) == kept

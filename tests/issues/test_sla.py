@@ -6,7 +6,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.issues.sla import (
-    COMPLEX_POLICY,
     DEFAULT_CALENDAR_FILE,
     DEFAULT_POLICIES,
     ORDINARY_POLICY,
@@ -15,21 +14,17 @@ from app.issues.sla import (
     BusinessClock,
     PolicyKey,
     SlaPolicy,
-    SlaState,
     Unit,
     WorkCalendar,
     deadline,
-    default_calendar,
     hours,
-    paused_business_seconds,
     pick_policy,
-    sla_state,
     working_days,
 )
 from app.issues.workflow import Kind, Priority
 
 SH = ZoneInfo("Asia/Shanghai")
-CN = default_calendar()
+CN = WorkCalendar.from_json(DEFAULT_CALENDAR_FILE)
 WD, H = Unit.WORKING_DAYS, Unit.HOURS
 DAY = 86400
 
@@ -202,122 +197,31 @@ def test_naive_datetimes_are_refused():
 # --- pauses ----------------------------------------------------------------------------------
 
 
+def paused(clock, begin, end):
+    """Business time suspended from ``begin`` to ``end``, as a resume counts it."""
+    return clock.to_business(end) - clock.to_business(begin)
+
+
 def test_suspension_moves_the_deadline_by_the_paused_business_time():
     start = at(2026, 3, 2, 10)
-    pauses = [(at(2026, 3, 3, 10), at(2026, 3, 4, 10))]
     for unit, amount, expected in ((WD, 3, at(2026, 3, 6, 10)), (H, 72, at(2026, 3, 6, 10))):
-        clock = BusinessClock(CN, unit)
-        paused = paused_business_seconds(pauses, at(2026, 3, 5, 9), clock)
-        assert paused == DAY
-        assert deadline(start, amount, unit, CN, paused) == expected
+        suspended = paused(BusinessClock(CN, unit), at(2026, 3, 3, 10), at(2026, 3, 4, 10))
+        assert suspended == DAY
+        assert deadline(start, amount, unit, CN, suspended) == expected
 
 
 def test_pause_over_a_weekend_does_not_move_a_working_day_deadline():
-    clock = BusinessClock(CN, WD)
     start = at(2026, 3, 5, 10)
-    pauses = [(at(2026, 3, 7, 9), at(2026, 3, 8, 20))]
-    paused = paused_business_seconds(pauses, at(2026, 3, 9, 12), clock)
-    assert paused == 0
-    assert deadline(start, 3, WD, CN, paused) == deadline(start, 3, WD, CN) == at(2026, 3, 10, 10)
+    suspended = paused(BusinessClock(CN, WD), at(2026, 3, 7, 9), at(2026, 3, 8, 20))
+    assert suspended == 0
+    assert deadline(start, 3, WD, CN, suspended) == deadline(start, 3, WD, CN) == at(2026, 3, 10, 10)
     # on a calendar-hour policy the same pause counts in full
-    assert paused_business_seconds(pauses, at(2026, 3, 9, 12), BusinessClock(CN, H)) == 35 * 3600
+    assert paused(BusinessClock(CN, H), at(2026, 3, 7, 9), at(2026, 3, 8, 20)) == 35 * 3600
 
 
 def test_pause_over_national_day_counts_only_working_time():
-    clock = BusinessClock(CN, WD)
-    pauses = [(at(2026, 9, 30, 18), at(2026, 10, 8, 6))]  # 6 h on Sep 30, 6 h on Oct 8
-    assert paused_business_seconds(pauses, at(2026, 10, 9), clock) == 12 * 3600
-
-
-def test_open_pause_runs_until_now_and_overlaps_count_once():
-    clock = BusinessClock(CN, H)
-    now = at(2026, 3, 2, 12)
-    intervals = [
-        (at(2026, 3, 2, 8), at(2026, 3, 2, 9)),
-        (at(2026, 3, 2, 8, 30), at(2026, 3, 2, 9, 30)),  # overlaps the first
-        (at(2026, 3, 2, 11), None),  # still suspended
-        (at(2026, 3, 2, 13), at(2026, 3, 2, 14)),  # after now
-    ]
-    assert paused_business_seconds(intervals, now, clock) == 1.5 * 3600 + 3600
-    assert paused_business_seconds([], now, clock) == 0
-
-
-# --- SLA state -------------------------------------------------------------------------------
-
-
-def state(now, start, end, unit, paused=0.0):
-    return sla_state(now, start, end, BusinessClock(CN, unit), paused=paused)
-
-
-@pytest.mark.parametrize(
-    ("now", "expected"),
-    [
-        (at(2026, 3, 2, 9), SlaState.ON_TRACK),  # before the start
-        (at(2026, 3, 2, 10), SlaState.ON_TRACK),
-        (at(2026, 3, 3, 5, 11, 59), SlaState.ON_TRACK),
-        (at(2026, 3, 3, 5, 12), SlaState.DUE_SOON),  # exactly 80 % of 24 h
-        (at(2026, 3, 3, 10), SlaState.DUE_SOON),  # at the deadline
-        (at(2026, 3, 3, 10, 0, 0, 1), SlaState.OVERDUE),
-        (at(2026, 3, 9), SlaState.OVERDUE),
-    ],
-)
-def test_state_on_calendar_hours(now, expected):
-    start = at(2026, 3, 2, 10)
-    assert state(now, start, deadline(start, 24, H, CN), H) is expected
-
-
-@pytest.mark.parametrize(
-    ("now", "expected"),
-    [
-        (at(2026, 3, 7, 12), SlaState.ON_TRACK),  # Saturday: 10 of 24 business hours left
-        (at(2026, 3, 9, 5, 11, 59), SlaState.ON_TRACK),
-        (at(2026, 3, 9, 5, 12), SlaState.DUE_SOON),  # 80 %: Friday 14 h + Monday 5.2 h
-        (at(2026, 3, 9, 15), SlaState.OVERDUE),
-    ],
-)
-def test_state_on_working_days_measures_the_window_in_business_time(now, expected):
-    start = at(2026, 3, 6, 10)
-    end = deadline(start, 1, WD, CN)
-    assert end == at(2026, 3, 9, 10)
-    assert state(now, start, end, WD) is expected
-
-
-def test_overdue_on_the_weekend_after_a_friday_deadline():
-    start = at(2026, 3, 2, 0)
-    end = deadline(start, 5, WD, CN)
-    assert state(at(2026, 3, 6, 0), start, end, WD) is SlaState.DUE_SOON  # 4 of 5 days used
-    assert state(at(2026, 3, 5, 23, 59, 59), start, end, WD) is SlaState.ON_TRACK
-    assert state(at(2026, 3, 7, 0), start, end, WD) is SlaState.DUE_SOON  # Friday 24:00
-    assert state(at(2026, 3, 7, 9), start, end, WD) is SlaState.OVERDUE
-
-
-def test_suspended_issue_keeps_its_state_while_the_clock_is_stopped():
-    clock = BusinessClock(CN, H)
-    start = at(2026, 3, 2, 10)
-    suspended_at = at(2026, 3, 2, 11)  # 1 h of 24 used
-    for now in (at(2026, 3, 3, 11), at(2026, 3, 9, 11), at(2026, 4, 30)):
-        paused = paused_business_seconds([(suspended_at, None)], now, clock)
-        end = deadline(start, 24, H, CN, paused)
-        assert end - now == timedelta(hours=23)
-        assert state(now, start, end, H, paused) is SlaState.ON_TRACK
-
-    late = at(2026, 3, 3, 8)  # suspended when already due soon
-    paused = paused_business_seconds([(late, None)], at(2026, 3, 20), clock)
-    assert state(at(2026, 3, 20), start, deadline(start, 24, H, CN, paused), H, paused) is SlaState.DUE_SOON
-
-
-def test_resumed_issue_continues_from_where_it_stopped():
-    clock = BusinessClock(CN, WD)
-    start = at(2026, 3, 2, 10)  # Monday, 3 working days: Thursday 10:00
-    pauses = [(at(2026, 3, 3, 10), at(2026, 3, 4, 10))]
-    now = at(2026, 3, 5, 12)
-    paused = paused_business_seconds(pauses, now, clock)
-    end = deadline(start, 3, WD, CN, paused)
-    assert end == at(2026, 3, 6, 10)
-    assert state(now, start, end, WD, paused) is SlaState.ON_TRACK  # 50 of 72 business hours used
-    assert state(at(2026, 3, 5, 19, 35), start, end, WD, paused) is SlaState.ON_TRACK
-    assert state(at(2026, 3, 5, 19, 36), start, end, WD, paused) is SlaState.DUE_SOON  # 57.6 h
-    assert state(at(2026, 3, 6, 10, 1), start, end, WD, paused) is SlaState.OVERDUE
+    # 6 h on Sep 30, 6 h on Oct 8
+    assert paused(BusinessClock(CN, WD), at(2026, 9, 30, 18), at(2026, 10, 8, 6)) == 12 * 3600
 
 
 # --- the business clock ----------------------------------------------------------------------
@@ -403,7 +307,6 @@ def test_days_that_are_not_24_hours_long_still_count_as_one_working_day():
 def test_default_policies_follow_the_12345_rules():
     assert URGENT_POLICY == SlaPolicy(hours(2), hours(24))
     assert ORDINARY_POLICY == SlaPolicy(hours(24), hours(7 * 24))
-    assert COMPLEX_POLICY.resolve_within == hours(15 * 24)
     assert DEFAULT_POLICIES[PolicyKey(kind=Kind.CONSULTATION)].resolve_within == working_days(3)
     assert DEFAULT_POLICIES[PolicyKey(kind=Kind.HELP)].resolve_within == working_days(3)
     assert DEFAULT_POLICIES[PolicyKey(category=UTILITIES)].resolve_within == hours(24)

@@ -33,7 +33,7 @@ from app.issues.workflow import (
     Status,
     Tier,
     allowed_actions,
-    apply,
+    next_status,
     next_tier,
 )
 
@@ -83,16 +83,16 @@ def test_every_status_action_role(status, action, actor):
     expected = EXPECTED.get((status, action))
     if expected is None:
         with pytest.raises(InvalidTransition) as exc:
-            apply(status, action, actor)
+            next_status(status, action, actor)
         err = exc.value
         assert isinstance(err, Conflict)
         assert (err.status, err.code) == (409, "invalid_transition")
         assert err.extra["allowed_actions"] == [a.value for a in allowed_actions(status, actor)]
     elif actor in expected[1]:
-        assert apply(status, action, actor) is expected[0]
+        assert next_status(status, action, actor) is expected[0]
     else:
         with pytest.raises(ActionNotPermitted) as exc:
-            apply(status, action, actor)
+            next_status(status, action, actor)
         err = exc.value
         assert isinstance(err, Forbidden)
         assert (err.status, err.code) == (403, "action_not_permitted")
@@ -184,38 +184,38 @@ def test_happy_path_from_report_to_rating():
     ]
     status = S.REPORTED
     for action, actor, expected in steps:
-        status = apply(status, action, actor)
+        status = next_status(status, action, actor)
         assert status is expected, action
 
 
 def test_dissatisfied_resident_reopens_and_the_loop_runs_again():
-    status = apply(S.CLOSED, A.REOPEN, SYSTEM)
+    status = next_status(S.CLOSED, A.REOPEN, SYSTEM)
     assert status is S.IN_PROGRESS
-    status = apply(status, A.RESOLVE, DEPT)
-    status = apply(status, A.VERIFY, STREET)
-    assert apply(status, A.CLOSE, STREET) is S.CLOSED
+    status = next_status(status, A.RESOLVE, DEPT)
+    status = next_status(status, A.VERIFY, STREET)
+    assert next_status(status, A.CLOSE, STREET) is S.CLOSED
 
 
 def test_returned_ticket_goes_back_to_the_dispatcher():
-    status = apply(S.DISPATCHED, A.RETURN, DEPT)
+    status = next_status(S.DISPATCHED, A.RETURN, DEPT)
     assert status is S.ACCEPTED
     assert A.DISPATCH in allowed_actions(status, COMM)
 
 
 def test_grid_worker_settles_on_the_spot():
-    status = apply(S.REPORTED, A.ACCEPT, GRID)
-    assert apply(status, A.RESOLVE, GRID) is S.RESOLVED
+    status = next_status(S.REPORTED, A.ACCEPT, GRID)
+    assert next_status(status, A.RESOLVE, GRID) is S.RESOLVED
 
 
 def test_escalation_climbs_grid_community_street_then_stops():
     tier, status = Tier.GRID, S.ACCEPTED
-    status = apply(status, A.ESCALATE, GRID)
+    status = next_status(status, A.ESCALATE, GRID)
     tier = next_tier(tier)
     assert (status, tier) == (S.ACCEPTED, Tier.COMMUNITY)
-    status = apply(apply(status, A.DISPATCH, COMM), A.ESCALATE, COMM)
+    status = next_status(next_status(status, A.DISPATCH, COMM), A.ESCALATE, COMM)
     tier = next_tier(tier)
     assert (status, tier) == (S.ACCEPTED, Tier.STREET)
-    assert apply(status, A.ESCALATE, STREET) is S.ACCEPTED
+    assert next_status(status, A.ESCALATE, STREET) is S.ACCEPTED
     with pytest.raises(CannotEscalate) as exc:
         next_tier(tier)
     assert (exc.value.status, exc.value.code, exc.value.extra["tier"]) == (409, "cannot_escalate", "street")
@@ -228,7 +228,7 @@ def test_tiers_are_ordered():
 
 def test_refusals_render_as_problems_with_the_actions_left():
     with pytest.raises(InvalidTransition) as exc:
-        apply(S.REPORTED, A.CLOSE, COMM)
+        next_status(S.REPORTED, A.CLOSE, COMM)
     problem = exc.value.to_problem("/issues/1/actions")
     assert problem["status"] == 409
     assert problem["code"] == "invalid_transition"
@@ -237,7 +237,7 @@ def test_refusals_render_as_problems_with_the_actions_left():
     assert problem["allowed_actions"] == ["accept", "reject", "merge", "supervise"]
 
     with pytest.raises(ActionNotPermitted) as exc:
-        apply(S.ACCEPTED, A.DISPATCH, DEPT)
+        next_status(S.ACCEPTED, A.DISPATCH, DEPT)
     problem = exc.value.to_problem()
     assert (problem["status"], problem["code"], problem["allowed_actions"]) == (403, "action_not_permitted", [])
 

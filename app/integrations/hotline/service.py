@@ -17,7 +17,7 @@ Decisions:
 * **Category**: the hotline's code goes through ``hotline_category_map``; an unknown code files
   the issue under ``other``, adds an ``unknown_category`` warning to the answer and is counted in
   ``hotline_unmapped_codes`` for the admin to map.
-* **Routing** (see :mod:`app.integrations.routing`): coordinates → the grid holding them within the
+* **Routing** (see :func:`app.issues.routing.route`): coordinates → the grid holding them within the
   key's area (outside → 422 ``outside_scope``); an address alone → the street or community named
   in it; else the key's own area, triaged there.
 * **Deadline**: the hotline's ``due_at`` is kept on the ticket and on the issue
@@ -46,7 +46,7 @@ from app.auth.scope import Principal
 from app.config import Settings
 from app.errors import AppError, NotFound, Unauthorized, ValidationFailed, field_error
 from app.grids import repository as areas
-from app.integrations import routing, signing
+from app.integrations import signing
 from app.integrations.hotline import repository
 from app.integrations.hotline.models import HotlineCategoryMap, HotlineMessage, HotlineTicket
 from app.integrations.hotline.schemas import (
@@ -63,9 +63,11 @@ from app.integrations.hotline.schemas import (
     UpdateReceipt,
     UpdateType,
 )
+from app.issues import actions as issue_actions
+from app.issues import comments as issue_comments
+from app.issues import intake, routing
 from app.issues import repository as issues_repository
 from app.issues import schemas as issue_schemas
-from app.issues import service as issues
 from app.issues.models import Issue
 from app.issues.workflow import OPEN_STATUSES, STATUS_LABELS, Channel, Status
 from app.kit import clock
@@ -294,7 +296,7 @@ async def _file(
         category=category,
         channel=Channel.HOTLINE,
         priority=URGENCY_PRIORITY[data.urgency],
-        area_id=routed.area.id,
+        area_id=routed.area_id,
         location=issue_schemas.Location(lat=data.lat, lng=data.lng) if data.lat is not None else None,
         address=data.address,
         reporter=issue_schemas.Reporter(name=data.caller_name, phone=data.caller_phone)
@@ -302,7 +304,7 @@ async def _file(
         else None,
         external_ref=data.ticket_number,
     )
-    issue = await issues.create_issue(session, principal, settings, create, external_due_at=data.due_at)
+    issue = await intake.create_issue(session, principal, settings, create, external_due_at=data.due_at)
     ticket.issue_id = issue.id
     ticket.routed_by = routed.by
     ticket.warnings = warnings
@@ -362,10 +364,10 @@ async def _apply_update(
     session: AsyncSession, principal: Principal, settings: Settings, issue: Issue, data: TicketUpdateIn
 ) -> dict[str, Any]:
     if data.type is UpdateType.URGE and Status(issue.status) in OPEN_STATUSES:
-        await issues.supervise_from_source(session, settings, issue, f"12345 催办:{data.content}")
+        await issue_actions.supervise_from_source(session, settings, issue, f"12345 催办:{data.content}")
         return {"applied_as": "supervise", "warnings": []}
     label = "催办" if data.type is UpdateType.URGE else "补充"
-    await issues.add_comment(session, principal, issue.id, f"12345 {label}:{data.content}")
+    await issue_comments.add_comment(session, principal, issue.id, f"12345 {label}:{data.content}")
     warnings = []
     if data.type is UpdateType.URGE:
         warnings.append(

@@ -22,7 +22,7 @@ Decisions, documented on the routes as well:
   (patrols, the hotline, petitions) are staff records about residents and are not published.
 * **Creating**: ``POST requests`` needs an integration API key as ``api_key`` (else 403); the
   request becomes an issue through the same ``create_issue`` as every channel (``open311``, kind
-  ``help`` 求助), routed like hotline tickets (:mod:`app.integrations.routing`) inside the key's
+  ``help`` 求助), routed like hotline tickets (:func:`app.issues.routing.route`) inside the key's
   area. ``Idempotency-Key`` is honoured.
 """
 
@@ -42,7 +42,6 @@ from app.config import Settings
 from app.errors import Unauthorized
 from app.grids import repository as areas
 from app.grids.models import Area
-from app.integrations import routing
 from app.integrations.open311 import repository
 from app.integrations.open311.format import (
     MAX_REQUESTS,
@@ -59,8 +58,8 @@ from app.integrations.open311.format import (
     ServiceRequest,
 )
 from app.integrations.open311.models import Open311Request
+from app.issues import intake, routing
 from app.issues import schemas as issue_schemas
-from app.issues import service as issues
 from app.issues.models import Category
 from app.issues.workflow import STATUS_LABELS, Channel, Kind, Status
 
@@ -299,14 +298,14 @@ async def post_request(
         kind=Kind.HELP,
         category=category.code,
         channel=Channel.OPEN311,
-        area_id=routed.area.id,
+        area_id=routed.area_id,
         location=issue_schemas.Location(lat=form.lat, lng=form.long) if form.lat is not None else None,
         address=address[:300] if address else None,
         reporter=issue_schemas.Reporter(name=name[:100] if name else None, phone=form.phone)
         if name or form.phone
         else None,
     )
-    issue = await issues.create_issue(session, principal, settings, body)
+    issue = await intake.create_issue(session, principal, settings, body)
     session.add(
         Open311Request(
             issue_id=issue.id,

@@ -55,8 +55,8 @@ from app.integrations.webhooks.models import DeliveryStatus, SlaNotification, We
 from app.integrations.webhooks.urlcheck import address_refusal
 from app.issues.models import Issue
 from app.issues.repository import sla_condition
-from app.issues.service import event_payload
 from app.issues.sla import SlaState
+from app.issues.timeline import event_payload
 from app.kit import clock, outbox
 from app.kit.ids import new_id
 from app.observability import WEBHOOK_ATTEMPT_SECONDS, WEBHOOK_DELIVERIES
