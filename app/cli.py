@@ -322,12 +322,13 @@ async def _purge_changes(url: str, settings: Settings) -> int:
     import datetime as dt
 
     from app.db import create_engine, session_factory
+    from app.kit import clock
     from app.sync.changes import purge_older_than
 
     engine = create_engine(settings, url=url, pool_size=1, max_overflow=0)
     try:
         async with session_factory(engine)() as session, session.begin():
-            cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.change_retention_days)
+            cutoff = clock.now() - dt.timedelta(days=settings.change_retention_days)
             return await purge_older_than(session, cutoff)
     finally:
         await engine.dispose()

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, QueryableAttribute, Session, declared_attr, mapped_column
 
 from app.config import Settings
+from app.kit import clock
 from app.kit.ids import new_id
 
 log = logging.getLogger("minqing.db")
@@ -50,7 +51,7 @@ class Base(DeclarativeBase):
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.now()
 
 
 class IdMixin:

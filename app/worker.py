@@ -214,7 +214,7 @@ async def heartbeat(sessions: async_sessionmaker[AsyncSession], path: Path, stop
             database = True
         except Exception:
             database = False
-        await asyncio.to_thread(_write_beat, path, {"at": time.time(), "pid": os.getpid(), "database": database})
+        await asyncio.to_thread(_write_beat, path, {"at": clock.timestamp(), "pid": os.getpid(), "database": database})
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=HEARTBEAT_SECONDS)
     await asyncio.to_thread(_write_beat, path, None)  # stopped: no longer healthy
@@ -228,7 +228,7 @@ def check_heartbeat(path: Path, max_age_seconds: float, now: float | None = None
         return f"no heartbeat at {path} (is the worker running?)"
     except (OSError, ValueError) as exc:
         return f"unreadable heartbeat {path}: {exc}"
-    age = (time.time() if now is None else now) - float(beat.get("at", 0))
+    age = (clock.timestamp() if now is None else now) - float(beat.get("at", 0))
     if age > max_age_seconds:
         return f"last heartbeat {age:.0f} s ago (more than {max_age_seconds:.0f} s)"
     if not beat.get("database"):

@@ -17,14 +17,11 @@ from app.config import Settings
 from app.errors import Conflict, NotFound, RateLimited, Unauthorized, ValidationFailed, field_error
 from app.grids import service as grids
 from app.integrations.signing import generate_secret
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+from app.kit import clock
 
 
 async def _check_throttle(session: AsyncSession, keys: list[str], settings: Settings) -> None:
-    now = _now()
+    now = clock.now()
     window = dt.timedelta(seconds=settings.login_window_seconds)
     for row in await repository.throttle_state(session, keys):
         if row.failures >= settings.login_max_failures and row.window_start > now - window:
@@ -57,11 +54,11 @@ async def login(
     if not ok or user is None or not user.is_active:
         async with side_sessions() as side, side.begin():
             for key in keys:
-                await repository.record_failure(side, key, _now(), settings.login_window_seconds)
+                await repository.record_failure(side, key, clock.now(), settings.login_window_seconds)
         raise Unauthorized("Wrong username or password, or the account is deactivated.", code="invalid_credentials")
     await repository.clear_failures(session, keys[0])
     # A hash made with older argon2 parameters is stored again with today's (renewed_hash).
-    await repository.note_login(session, user.id, _now(), renewed_hash=renewed_hash)
+    await repository.note_login(session, user.id, clock.now(), renewed_hash=renewed_hash)
     return issue_token(
         user_id=user.id,
         role=user.role,
@@ -186,6 +183,6 @@ async def revoke_api_key(session: AsyncSession, principal: Principal, key_id: uu
     if key is None:
         raise NotFound("No such API key.", code="api_key_not_found")
     if key.revoked_at is None:
-        key.revoked_at = _now()
+        key.revoked_at = clock.now()
         await session.flush()
     return key

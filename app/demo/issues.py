@@ -65,7 +65,7 @@ async def load_issues(session: AsyncSession, ctx: dict[str, Any]) -> None:
             cur = areas_by_id.get(cur.parent_id)
         raise LookupError(f"no {role} above {area.code}")
 
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     created_ids: dict[str, Any] = {}
     for case in data.ISSUES:
         grid = areas[case.area_code]

@@ -7,7 +7,6 @@ Sessions and outcomes are for mediators and administrators; follow-ups also for 
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -22,7 +21,7 @@ from app.config import Settings
 from app.db import touch
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from app.grids import service as grids
-from app.kit import outbox
+from app.kit import clock, outbox
 from app.kit.crypto import cipher_for
 from app.kit.etag import write_if_match
 from app.kit.ids import new_id
@@ -162,7 +161,7 @@ async def record_outcome(session: AsyncSession, dispute: Dispute, data: dict[str
     dispute.status = status.value
     dispute.agreement_text = data.get("agreement_text") if status is DisputeStatus.AGREEMENT else None
     dispute.referred_to = str(data["referred_to"]) if status is DisputeStatus.REFERRED else None
-    dispute.outcome_at = dt.datetime.now(dt.UTC)
+    dispute.outcome_at = clock.now()
     return await _touch(session, dispute)
 
 

@@ -15,6 +15,7 @@ from app.auth.scope import Principal, resolve_in_scope
 from app.config import Settings
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from app.grids import service as grids
+from app.kit import clock
 from app.kit.crypto import FieldCipher, cipher_for
 from app.kit.ids import new_id
 from app.kit.masking import mask_id_number, mask_name, mask_phone
@@ -27,10 +28,6 @@ ID_NUMBER_CONTEXT = "resident.id_number"
 ARCHIVE_ROLES: frozenset[Role] = frozenset({Role.GRID_WORKER, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.ADMIN})
 # Reveal (查看明文) is for the archive's users who may see personal data at all; each call is audited.
 REVEAL_ROLES: frozenset[Role] = ARCHIVE_ROLES & ROLES_SEEING_PERSONAL_DATA
-
-
-def _today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
 
 
 # --- buildings and households ----------------------------------------------------------------
@@ -212,7 +209,7 @@ async def due_visits(
         session,
         principal,
         intervals=settings.visit_interval_days,
-        now=dt.datetime.now(dt.UTC),
+        now=clock.now(),
         area_path=area_path,
         after=after,
         limit=limit,
@@ -232,7 +229,7 @@ def resident_out(resident: Resident, principal: Principal, settings: Settings) -
         phone=mask_phone(cipher.decrypt(resident.phone_enc, context=PHONE_CONTEXT)),
         id_number=mask_id_number(cipher.decrypt(resident.id_number_enc, context=ID_NUMBER_CONTEXT)),
         tags=resident.tags,
-        sensitive=is_sensitive(resident.tags, resident.birth_date, _today()),
+        sensitive=is_sensitive(resident.tags, resident.birth_date, clock.today(settings.timezone)),
         last_visited_at=resident.last_visited_at,
         version=resident.version,
         created_at=resident.created_at,
