@@ -89,6 +89,12 @@ from app.stats.tables import (
     subtree_changes,
 )
 
+STATS_READERS = frozenset(
+    {Role.GRID_WORKER, Role.MEDIATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.VIEWER, Role.ADMIN}
+)
+"""Everyone who sees an area subtree (the stats and the event stream); department users (scoped by
+unit) and integrations do not."""
+
 MAX_WINDOW_DAYS = 3 * 366
 DEFAULT_WINDOW_DAYS = 30
 OPEN = [s.value for s in OPEN_STATUSES]
