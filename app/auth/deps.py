@@ -174,6 +174,11 @@ async def principal_for(
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
+async def caller_key(principal: CurrentPrincipal) -> str:
+    """The caller's key for per-caller limits and idempotency: the API key, else the user."""
+    return principal.idempotency_owner
+
+
 def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """A dependency admitting only ``roles`` (403 ``role_not_allowed`` otherwise)."""
     allowed = frozenset(roles)

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey, LoginFailure, Unit, User
 from app.auth.scope import Principal, scope_filter, serving
 from app.grids.models import Area
+from app.kit import ratelimit
 
 
 async def user_by_username(session: AsyncSession, username: str) -> User | None:
@@ -88,16 +88,15 @@ async def throttle_state(session: AsyncSession, keys: Sequence[str]) -> Sequence
 
 
 async def record_failure(session: AsyncSession, key: str, now: dt.datetime, window_seconds: int) -> None:
-    window_start_expired = LoginFailure.window_start < now - dt.timedelta(seconds=window_seconds)
-    stmt = insert(LoginFailure).values(key=key, window_start=now, failures=1)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[LoginFailure.key],
-        set_={
-            "failures": sa.case((window_start_expired, 1), else_=LoginFailure.failures + 1),
-            "window_start": sa.case((window_start_expired, now), else_=LoginFailure.window_start),
-        },
+    """Count a failed sign-in on ``key`` in the window its first failure opened (the shared counter)."""
+    await ratelimit.count(
+        session,
+        LoginFailure,
+        key,
+        start=now,
+        open_since=now - dt.timedelta(seconds=window_seconds),
+        counter="failures",
     )
-    await session.execute(stmt)
 
 
 async def note_login(

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request, Response
 
-from app.auth.deps import SettingsDep, require_roles
+from app.auth.deps import SettingsDep, caller_key, require_roles
 from app.auth.roles import Role
 from app.auth.scope import Principal
 from app.db import SessionDep
@@ -16,7 +16,7 @@ from app.kit.ratelimit import rate_limit
 from app.kit.routing import Router
 from app.kit.schemas import openapi_request_body
 
-PUSH_LIMIT = Depends(rate_limit("hotline_push", "rate_limit_integration", 60, key="principal"))
+PUSH_LIMIT = Depends(rate_limit("hotline_push", "rate_limit_integration", 60, key=caller_key))
 router = Router(prefix="/api/v1/integrations/hotline", tags=["hotline"])
 
 Integration = Annotated[Principal, Depends(require_roles(Role.INTEGRATION))]

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
 
-from app.auth.deps import AdminOnly, SettingsDep
+from app.auth.deps import AdminOnly, SettingsDep, caller_key
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.integrations.webhooks import repository, service
@@ -35,7 +35,7 @@ router = Router(
     tags=["webhooks"],
     # admins only (403), rate limited per caller (429)
     responses=problem_responses(403, 429),
-    dependencies=[Depends(rate_limit("webhooks", RATE_LIMIT, 60, key="principal"))],
+    dependencies=[Depends(rate_limit("webhooks", RATE_LIMIT, 60, key=caller_key))],
 )
 
 SIGNING_DOC = (
