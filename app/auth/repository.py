@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey, LoginFailure, Unit, User
-from app.auth.scope import Principal, scope_filter, serving
 from app.grids.models import Area
 from app.kit import ratelimit
+from app.kit.repository import ScopedRepository
+from app.scope import Principal, scope_filter, serving
 
 
 async def user_by_username(session: AsyncSession, username: str) -> User | None:
@@ -32,6 +33,11 @@ async def api_key_with_owner(session: AsyncSession, prefix: str) -> tuple[ApiKey
     return (row[0], row[1], row[2]) if row else None
 
 
+async def area_name(session: AsyncSession, area_id: uuid.UUID) -> str | None:
+    area = await session.get(Area, area_id)
+    return area.name if area else None
+
+
 async def list_users(
     session: AsyncSession, principal: Principal, *, role: str | None, after: Any, limit: int
 ) -> Sequence[tuple[User, str, str]]:
@@ -48,14 +54,7 @@ async def list_users(
     return [(r[0], r[1], r[2]) for r in (await session.execute(stmt)).all()]
 
 
-async def get_user_in_scope(
-    session: AsyncSession, principal: Principal, user_id: uuid.UUID, *, for_update: bool = False
-) -> User | None:
-    """``for_update`` locks the row for a read-check-write (If-Match) so concurrent writers queue."""
-    stmt = sa.select(User).where(User.id == user_id, scope_filter(principal, area_column=User.home_area_id))
-    if for_update:
-        stmt = stmt.with_for_update(of=User).execution_options(populate_existing=True)
-    return (await session.execute(stmt)).scalar_one_or_none()
+users = ScopedRepository(User, area=User.home_area_id)
 
 
 async def list_units(session: AsyncSession, principal: Principal) -> Sequence[Unit]:

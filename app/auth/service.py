@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -11,13 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth import repository
 from app.auth.models import ApiKey, Unit, User
 from app.auth.roles import Role
-from app.auth.scope import Principal, path_within, resolve_in_scope
 from app.auth.security import check_password, generate_api_key, hash_password_off_loop, issue_token
 from app.config import Settings
 from app.errors import Conflict, NotFound, RateLimited, Unauthorized, ValidationFailed, field_error
-from app.grids import service as grids
-from app.integrations.signing import generate_secret
 from app.kit import clock
+from app.kit.signing import generate_secret
+from app.scope import Principal, area_in_scope, path_within, resolve_in_scope
 
 
 async def _check_throttle(session: AsyncSession, keys: list[str], settings: Settings) -> None:
@@ -87,7 +87,7 @@ async def create_user(session: AsyncSession, principal: Principal, data: dict[st
             code="unit_not_allowed",
             errors=[field_error("unit_id", "must be empty for integration")],
         )
-    await grids.get_in_scope(session, principal, data["home_area_id"], field="home_area_id")
+    await area_in_scope(session, principal, data["home_area_id"], field="home_area_id")
     await _check_unit(session, principal, role, data.get("unit_id"))
     if await repository.user_by_username(session, data["username"]) is not None:
         raise Conflict(f"Username {data['username']!r} is taken.", code="username_taken")
@@ -108,7 +108,7 @@ async def create_user(session: AsyncSession, principal: Principal, data: dict[st
 async def get_user(
     session: AsyncSession, principal: Principal, user_id: uuid.UUID, *, for_update: bool = False
 ) -> User:
-    user = await repository.get_user_in_scope(session, principal, user_id, for_update=for_update)
+    user = await (repository.users.get_for_update if for_update else repository.users.get)(session, principal, user_id)
     if user is None:
         raise NotFound("No such user in your jurisdiction.", code="user_not_found")
     return user
@@ -116,7 +116,7 @@ async def get_user(
 
 async def update_user(session: AsyncSession, principal: Principal, user: User, changes: dict[str, Any]) -> User:
     if "home_area_id" in changes and changes["home_area_id"] is not None:
-        await grids.get_in_scope(session, principal, changes["home_area_id"], field="home_area_id")
+        await area_in_scope(session, principal, changes["home_area_id"], field="home_area_id")
         user.home_area_id = changes["home_area_id"]
     role = Role(changes["role"]) if changes.get("role") else Role(user.role)
     unit_id = changes["unit_id"] if "unit_id" in changes else user.unit_id
@@ -135,7 +135,7 @@ async def update_user(session: AsyncSession, principal: Principal, user: User, c
 
 
 async def create_unit(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> Unit:
-    await grids.get_in_scope(session, principal, data["area_id"], field="area_id")
+    await area_in_scope(session, principal, data["area_id"], field="area_id")
     unit = Unit(code=data["code"], name=data["name"], kind=data["kind"], area_id=data["area_id"])
     session.add(unit)
     try:
@@ -153,10 +153,10 @@ async def create_api_key(session: AsyncSession, principal: Principal, data: dict
     owner = await resolve_in_scope(
         session, principal, User, owner_id, field="user_id", thing="user", area_column=User.home_area_id
     )
-    owner_area = await grids.get_in_scope(session, principal, owner.home_area_id, field="user_id")
+    owner_area = await area_in_scope(session, principal, owner.home_area_id, field="user_id")
     area = owner_area
     if data.get("area_id"):
-        area = await grids.get_in_scope(session, principal, data["area_id"], field="area_id")
+        area = await area_in_scope(session, principal, data["area_id"], field="area_id")
         if not path_within(area.path, owner_area.path):
             raise ValidationFailed(
                 "A key cannot reach beyond its owner's area.",
@@ -186,3 +186,25 @@ async def revoke_api_key(session: AsyncSession, principal: Principal, key_id: uu
         key.revoked_at = clock.now()
         await session.flush()
     return key
+
+
+# --- reads for the endpoints ------------------------------------------------------------------
+
+
+async def home_area_name(session: AsyncSession, principal: Principal) -> str | None:
+    return await repository.area_name(session, principal.area_id)
+
+
+async def list_users(
+    session: AsyncSession, principal: Principal, *, role: str | None, after: Any, limit: int
+) -> Sequence[tuple[User, str, str]]:
+    """Users homed in the caller's subtree by username, after ``after``: ``limit + 1`` rows."""
+    return await repository.list_users(session, principal, role=role, after=after, limit=limit)
+
+
+async def list_units(session: AsyncSession, principal: Principal) -> Sequence[Unit]:
+    return await repository.list_units(session, principal)
+
+
+async def list_api_keys(session: AsyncSession, principal: Principal) -> Sequence[ApiKey]:
+    return await repository.list_api_keys(session, principal)

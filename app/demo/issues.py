@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import User
 from app.auth.roles import Role
-from app.auth.scope import Principal
 from app.demo import data
 from app.issues import schemas, service
 from app.issues.workflow import Action
 from app.kit import clock
+from app.scope import Principal
 
 _real_now = clock.now
 

@@ -11,7 +11,6 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.roles import Role
-from app.auth.scope import Principal, resolve_in_scope
 from app.config import Settings
 from app.diary import repository
 from app.diary.models import DiaryEntry, DiaryStatus
@@ -26,6 +25,7 @@ from app.kit.etag import write_if_match
 from app.kit.ids import new_id
 from app.residents import service as residents
 from app.residents.models import Resident
+from app.scope import Principal, resolve_in_scope
 from app.sync.changes import Feed, Op, record_change, record_changes, register_feed
 
 ENTITY = "diary_entry"
@@ -75,10 +75,10 @@ async def create(session: AsyncSession, principal: Principal, data: dict[str, An
     row = _normalised(data, area.id)
     entry_id = data.get("id")
     if entry_id is not None:
-        existing = await repository.get(session, principal, entry_id)
+        existing = await repository.entries.get(session, principal, entry_id)
         if existing is not None and _entry_content(existing) == _content(row):
             return existing, False
-        if existing is not None or await repository.exists(session, entry_id):
+        if existing is not None or await repository.entries.exists(session, entry_id):
             raise Conflict(
                 "Another diary entry has this id; send the update with PATCH or the batch with base_version.",
                 code="id_taken",
@@ -96,7 +96,7 @@ async def create(session: AsyncSession, principal: Principal, data: dict[str, An
 
 
 async def get(session: AsyncSession, principal: Principal, entry_id: uuid.UUID) -> DiaryEntry:
-    entry = await repository.get(session, principal, entry_id)
+    entry = await repository.entries.get(session, principal, entry_id)
     if entry is None:
         raise NotFound("No such diary entry in your area.", code="diary_entry_not_found")
     return entry
@@ -271,7 +271,7 @@ async def snapshots(
 ) -> dict[uuid.UUID, dict[str, Any]]:
     return {
         e.id: DiaryOut.model_validate(e).model_dump(mode="json")
-        for e in await repository.by_ids(session, principal, ids)
+        for e in await repository.entries.by_ids(session, principal, ids)
     }
 
 
@@ -303,7 +303,7 @@ async def escalate(
     from app.issues import schemas as issue_schemas
     from app.issues import service as issues
 
-    entry = await repository.get(session, principal, entry_id, for_update=True)
+    entry = await repository.entries.get_for_update(session, principal, entry_id)
     if entry is None:
         raise NotFound("No such diary entry in your area.", code="diary_entry_not_found")
     write_if_match(entry, if_match, required=False)

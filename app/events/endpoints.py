@@ -11,13 +11,12 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
-from app.auth.admission import invalid_token
 from app.auth.deps import SettingsDep, api_key_scheme, bearer_scheme, credentials_of, principal_for
-from app.auth.scope import Principal
 from app.db import SessionDep
 from app.events import service
 from app.events.hub import BATCH, Event, Hub, Subscriber, hub_of, parse_event_id
 from app.kit.routing import Router
+from app.scope import Principal, invalid_token
 from app.stats.service import STATS_READERS
 
 router = Router(prefix="/api/v1/events", tags=["stats"])

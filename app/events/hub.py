@@ -23,12 +23,12 @@ from typing import Any
 import asyncpg
 from fastapi import FastAPI
 
-from app.auth.scope import Principal, path_within
 from app.config import Settings
 from app.db import is_database_unavailable, to_async_url
 from app.errors import ServiceUnavailable
 from app.events import repository
 from app.kit import tokens
+from app.scope import Principal, path_within
 
 log = logging.getLogger("minqing.events")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.scope import Principal
 from app.events.hub import BATCH, EVENT_NAMES, Event
+from app.scope import Principal
 from app.sync.changes import read_after
 
 

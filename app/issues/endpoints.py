@@ -11,7 +11,6 @@ from fastapi.responses import FileResponse, StreamingResponse
 
 from app.auth.deps import CredentialsDep, SettingsDep, principal_for, require_roles
 from app.auth.roles import Role
-from app.auth.scope import Principal
 from app.db import ReadSessionDep, SessionDep, request_session
 from app.errors import NotFound, ValidationFailed, field_error, problem_responses
 from app.grids import service as grids
@@ -25,6 +24,7 @@ from app.kit.ratelimit import rate_limit
 from app.kit.routing import Router
 from app.kit.schemas import Page, QueryDatetime
 from app.kit.tokens import BIGINT
+from app.scope import Principal
 
 router = Router(prefix="/api/v1/issues", tags=["issues"])
 config_router = Router(prefix="/api/v1", tags=["issues"])

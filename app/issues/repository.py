@@ -13,7 +13,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.auth.scope import Principal, caller_row, caller_scope_filter, scope_filter, subtree_area_ids
 from app.db import ColumnExpr, DriverStatement, ReadPool
 from app.grids.models import Area
 from app.issues.models import (
@@ -31,6 +30,7 @@ from app.issues.sla import Unit as SlaUnit
 from app.issues.workflow import OPEN_STATUSES
 from app.kit import idempotency
 from app.kit.pagination import keyset
+from app.scope import Principal, caller_row, caller_scope_filter, scope_filter, subtree_area_ids
 
 SIMILARITY_THRESHOLD = 0.1
 """pg_trgm similarity above which an open issue counts as a possible duplicate (Chinese text has

@@ -28,11 +28,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.auth.admission import admit_caller
 from app.auth.models import Unit as AssigneeUnit
 from app.auth.models import User
 from app.auth.roles import Role
-from app.auth.scope import Principal, area_path_of, covering, resolve_in_scope, serving
 from app.config import Settings
 from app.db import ReadPool
 from app.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed, field_error
@@ -78,6 +76,7 @@ from app.kit import clock, idempotency, outbox
 from app.kit.etag import write_if_match
 from app.kit.ids import new_id
 from app.kit.masking import mask_name, mask_phone
+from app.scope import Principal, admit_caller, area_path_of, covering, resolve_in_scope, serving
 from app.sync.changes import Feed, Op, register_feed
 from app.sync.models import Change
 

@@ -137,7 +137,6 @@ def rate_limit(
 
         dependency = _by_address
     else:
-
         # A default, not Annotated: the annotations are strings, and ``key`` is not a global.
         async def _by_key(request: Request, owner: str = Depends(key)) -> None:
             await check(request.app.state.sessionmaker, f"{name}:{owner}", _limit(request), window_seconds)

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.auth.models import User
 from app.auth.roles import Role
-from app.auth.scope import Principal, area_path_of, covering, resolve_in_scope, serving
 from app.config import Settings
 from app.db import touch
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
@@ -29,6 +28,7 @@ from app.kit.masking import mask_name, mask_phone
 from app.mediation import repository, workflow
 from app.mediation.models import Dispute, DisputeParty, DisputeStatus, FollowUp, MediationSession, RiskLevel
 from app.mediation.schemas import DisputeDetail, DisputeOut, FollowUpOut, PartyOut, PartyRevealed, SessionOut
+from app.scope import Principal, area_path_of, covering, resolve_in_scope, serving
 from app.sync.changes import Feed, record_change, register_feed
 
 ENTITY = "dispute"
@@ -67,7 +67,7 @@ async def create(session: AsyncSession, principal: Principal, data: dict[str, An
     area = await grids.get_in_scope(session, principal, data.get("area_id") or principal.area_id, field="area_id")
     if data.get("mediator_id"):
         await _check_mediator(session, principal, data["mediator_id"], area.path, "mediator_id")
-    if data.get("id") and await repository.exists(session, data["id"]):
+    if data.get("id") and await repository.disputes.exists(session, data["id"]):
         raise Conflict("This id is already taken.", code="id_taken", errors=[field_error("id", "already used")])
     dispute = Dispute(
         id=data.get("id") or new_id(),
@@ -103,7 +103,9 @@ async def create(session: AsyncSession, principal: Principal, data: dict[str, An
 async def get(
     session: AsyncSession, principal: Principal, dispute_id: uuid.UUID, *, for_update: bool = False
 ) -> Dispute:
-    dispute = await repository.get(session, principal, dispute_id, for_update=for_update)
+    dispute = await (repository.disputes.get_for_update if for_update else repository.disputes.get)(
+        session, principal, dispute_id
+    )
     if dispute is None:
         raise NotFound("No such dispute in your area.", code="dispute_not_found")
     return dispute
@@ -266,7 +268,7 @@ async def reveal_party(
 async def snapshots(
     session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID], settings: Settings
 ) -> dict[uuid.UUID, dict[str, Any]]:
-    disputes = await repository.by_ids(session, principal, ids)
+    disputes = await repository.disputes.by_ids(session, principal, ids)
     return {o.id: o.model_dump(mode="json") for o in await outs(session, principal, disputes, settings)}
 
 

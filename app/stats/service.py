@@ -59,10 +59,8 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.auth.admission import admit_caller
 from app.auth.models import User
 from app.auth.roles import Role
-from app.auth.scope import Principal, caller_row, in_subtree
 from app.db import ColumnExpr, DriverStatement, ReadPool
 from app.diary.models import DiaryEntry
 from app.errors import ValidationFailed, field_error
@@ -72,6 +70,7 @@ from app.issues.models import Category, Issue
 from app.issues.sla import SlaState
 from app.issues.workflow import OPEN_STATUSES, Rating, Status
 from app.kit.schemas import EARLIEST_DATE, LATEST_DATE, in_date_range
+from app.scope import Principal, admit_caller, caller_row, in_subtree
 from app.stats import schemas
 from app.stats.tables import (
     CHANNELS,

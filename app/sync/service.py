@@ -25,10 +25,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.scope import Principal, path_within
 from app.config import Settings
 from app.errors import Gone, ValidationFailed, field_error
 from app.kit import clock, tokens
+from app.scope import Principal, path_within
 from app.sync import changes
 from app.sync.changes import FEEDS, Op
 

@@ -8,13 +8,13 @@ from fastapi import Depends, Path, Request, Response
 
 from app.auth.deps import SettingsDep, caller_key, require_roles
 from app.auth.roles import Role
-from app.auth.scope import Principal
 from app.db import SessionDep
 from app.integrations.hotline import schemas, service
 from app.integrations.hotline.schemas import TICKET_NUMBER_PATTERN
 from app.kit.ratelimit import rate_limit
 from app.kit.routing import Router
 from app.kit.schemas import openapi_request_body
+from app.scope import Principal
 
 PUSH_LIMIT = Depends(rate_limit("hotline_push", "rate_limit_integration", 60, key=caller_key))
 router = Router(prefix="/api/v1/integrations/hotline", tags=["hotline"])

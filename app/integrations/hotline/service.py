@@ -42,11 +42,10 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey
-from app.auth.scope import Principal
 from app.config import Settings
 from app.errors import AppError, NotFound, Unauthorized, ValidationFailed, field_error
 from app.grids import repository as areas
-from app.integrations import routing, signing
+from app.integrations import routing
 from app.integrations.hotline import repository
 from app.integrations.hotline.models import HotlineCategoryMap, HotlineMessage, HotlineTicket
 from app.integrations.hotline.schemas import (
@@ -68,7 +67,8 @@ from app.issues import schemas as issue_schemas
 from app.issues import service as issues
 from app.issues.models import Issue
 from app.issues.workflow import OPEN_STATUSES, STATUS_LABELS, Channel, Status
-from app.kit import clock
+from app.kit import clock, signing
+from app.scope import Principal
 
 logger = logging.getLogger("minqing.hotline")
 

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.auth.models import ApiKey
-from app.auth.scope import Principal, scope_filter
 from app.grids.models import Area
 from app.integrations.webhooks.models import (
     DeliveryStatus,
@@ -25,10 +24,15 @@ from app.integrations.webhooks.models import (
 )
 from app.kit.outbox import OutboxMessage
 from app.kit.pagination import keyset
+from app.kit.repository import ScopedRepository
+from app.scope import Principal, scope_filter
 
 PENDING = DeliveryStatus.PENDING.value
 
 # --- subscriptions ------------------------------------------------------------------------------
+
+
+subscriptions = ScopedRepository(WebhookSubscription)
 
 
 async def get_in_scope(
@@ -41,14 +45,6 @@ async def get_in_scope(
     if for_update:
         stmt = stmt.with_for_update()
     return (await session.execute(stmt)).scalar_one_or_none()
-
-
-async def list_in_scope(
-    session: AsyncSession, principal: Principal, *, after: Sequence[Any] | None, limit: int
-) -> Sequence[WebhookSubscription]:
-    stmt = sa.select(WebhookSubscription).where(scope_filter(principal, area_column=WebhookSubscription.area_id))
-    stmt = keyset(stmt, [WebhookSubscription.created_at, WebhookSubscription.id], after=after, limit=limit)
-    return (await session.execute(stmt)).scalars().all()
 
 
 async def cancel_pending(session: AsyncSession, subscription_id: uuid.UUID, now: dt.datetime) -> int:

@@ -48,7 +48,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.config import Settings, get_settings
 from app.db import is_database_unavailable, to_async_url
 from app.errors import AppError
-from app.integrations.signing import signature_headers
 from app.integrations.webhooks import repository, service
 from app.integrations.webhooks.backoff import parse_retry_after, retry_delay
 from app.integrations.webhooks.models import DeliveryStatus, SlaNotification, WebhookDelivery
@@ -59,6 +58,7 @@ from app.issues.service import event_payload
 from app.issues.sla import SlaState
 from app.kit import clock, outbox
 from app.kit.ids import new_id
+from app.kit.signing import signature_headers
 from app.observability import WEBHOOK_ATTEMPT_SECONDS, WEBHOOK_DELIVERIES
 
 logger = logging.getLogger("minqing.webhooks")
