@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger("minqing.errors")
@@ -228,11 +229,17 @@ def _loc_to_field(loc: Iterable[Any]) -> str:
 _ALLOWED_KEYS = ("expected", "ge", "gt", "le", "lt", "max_length", "min_length", "pattern")
 
 
-def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+def validation_errors(exc: RequestValidationError | ValidationError, *, default: str = "body") -> list[dict[str, Any]]:
+    """The one formatter of validation errors into a problem's ``errors``: ``{field, message, type}``
+    and, where pydantic knows it, what is ``allowed``. A request's errors name the field without
+    FastAPI's ``body`` prefix; a model validated by hand (a batch item, a pushed message) names it
+    as is, ``default`` when the whole value is at fault."""
     out: list[dict[str, Any]] = []
     for e in exc.errors():
+        loc = e.get("loc", ())
         item: dict[str, Any] = {
-            "field": _loc_to_field(e.get("loc", ())) or "body",
+            "field": (_loc_to_field(loc) if isinstance(exc, RequestValidationError) else ".".join(map(str, loc)))
+            or default,
             "message": e.get("msg", "invalid"),
             "type": e.get("type", "value_error"),
         }
@@ -242,6 +249,12 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             item["allowed"] = {k: v if isinstance(v, int | float | str) else str(v) for k, v in allowed.items()}
         out.append(item)
     return out
+
+
+def validation_failed(exc: RequestValidationError | ValidationError) -> ValidationFailed:
+    """422 ``validation_failed`` with :func:`validation_errors`; the detail names the first five."""
+    errors = validation_errors(exc)
+    return ValidationFailed("; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]), errors=errors)
 
 
 # Deadlock detected, serialization failure: the transaction was rolled back and may simply be retried.
@@ -282,9 +295,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = validation_errors(exc)
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-        return problem_response(ValidationFailed(detail, errors=errors), request)
+        return problem_response(validation_failed(exc), request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -15,7 +15,7 @@ from app.config import Settings
 from app.diary import repository
 from app.diary.models import DiaryEntry, DiaryStatus
 from app.diary.schemas import MAX_BATCH, BatchItemResult, DiaryBatchItem, DiaryEscalate, DiaryOut
-from app.errors import Conflict, NotFound, ValidationFailed, field_error
+from app.errors import Conflict, NotFound, ValidationFailed, field_error, validation_errors
 from app.grids import service as grids
 from app.grids.service import GRID_LEVELS
 from app.issues.models import Issue
@@ -147,10 +147,6 @@ def _raw_id(raw: Any) -> uuid.UUID | None:
         return None
 
 
-def _pydantic_errors(exc: ValidationError) -> list[dict[str, Any]]:
-    return [field_error(".".join(str(p) for p in e["loc"]) or "item", e["msg"], type=e["type"]) for e in exc.errors()]
-
-
 async def batch_upload(session: AsyncSession, principal: Principal, items: list[Any]) -> list[BatchItemResult]:
     """Apply up to 500 entries; each gets its own verdict and one bad item never sinks the rest.
 
@@ -171,7 +167,7 @@ async def batch_upload(session: AsyncSession, principal: Principal, items: list[
         try:
             item = DiaryBatchItem.model_validate(raw)
         except ValidationError as exc:
-            results[index] = _invalid(index, _raw_id(raw), "validation_failed", _pydantic_errors(exc))
+            results[index] = _invalid(index, _raw_id(raw), "validation_failed", validation_errors(exc, default="item"))
             continue
         if item.id in seen:
             results[index] = _invalid(index, item.id, "duplicate_id", [field_error("id", "appears twice in the batch")])

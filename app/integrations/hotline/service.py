@@ -43,7 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey
 from app.config import Settings
-from app.errors import AppError, NotFound, Unauthorized, ValidationFailed, field_error
+from app.errors import AppError, NotFound, Unauthorized, ValidationFailed, field_error, validation_failed
 from app.grids import repository as areas
 from app.integrations import routing
 from app.integrations.hotline import repository
@@ -76,7 +76,7 @@ FALLBACK_CATEGORY = "other"
 SUMMARY_LENGTH = 500
 TITLE_FROM_CONTENT = 40
 
-M = TypeVar("M", bound=BaseModel)
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 # --- checks -----------------------------------------------------------------------------------
@@ -123,7 +123,7 @@ async def _signed_key(
     return key, webhook_id
 
 
-def _parse(model: type[M], body: bytes) -> M:
+def _parse(model: type[ModelT], body: bytes) -> ModelT:
     try:
         raw = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -133,10 +133,7 @@ def _parse(model: type[M], body: bytes) -> M:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        errors = [
-            field_error(".".join(str(p) for p in e["loc"]) or "body", e["msg"], type=e["type"]) for e in exc.errors()
-        ]
-        raise ValidationFailed("; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]), errors=errors) from None
+        raise validation_failed(exc) from None
 
 
 def _fingerprint(kind: str, ticket_number: str | None, body: bytes) -> str:
