@@ -430,14 +430,14 @@ async def _stats(url: str, what: str) -> int:
     import asyncpg
 
     from app.db import to_async_url
+    from app.stats import repository
 
     conn = await asyncpg.connect(to_async_url(url).replace("postgresql+asyncpg://", "postgresql://", 1))
     try:
-        await conn.execute("SET statement_timeout = 0")
         if what == "rebuild":
-            await conn.execute("SELECT stats_rebuild($1)", get_settings().timezone, timeout=None)
+            await repository.rebuild_unbounded(conn, get_settings().timezone)
             return 0
-        return int(await conn.fetchval("SELECT stats_compact()", timeout=None) or 0)
+        return await repository.compact_unbounded(conn)
     finally:
         await conn.close()
 

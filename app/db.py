@@ -445,3 +445,13 @@ def is_database_unavailable(exc: BaseException) -> bool:
             return True
         todo.extend(e for e in (getattr(cur, "orig", None), cur.__cause__, cur.__context__) if e is not None)
     return False
+
+
+async def ping(session: AsyncSession) -> None:
+    """One round trip to PostgreSQL (health checks)."""
+    await session.execute(sa.text("SELECT 1"))
+
+
+async def without_statement_timeout(session: AsyncSession) -> None:
+    """Lift the statement timeout for the rest of the session's transaction (long maintenance)."""
+    await session.execute(sa.text("SET LOCAL statement_timeout = 0"))

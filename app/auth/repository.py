@@ -113,3 +113,9 @@ async def note_login(
 
 async def clear_failures(session: AsyncSession, key: str) -> None:
     await session.execute(sa.delete(LoginFailure).where(LoginFailure.key == key))
+
+
+async def purge_failures(session: AsyncSession, older_than: dt.datetime) -> int:
+    """Delete failure counters whose window opened before ``older_than``."""
+    result = await session.execute(sa.delete(LoginFailure).where(LoginFailure.window_start < older_than))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
