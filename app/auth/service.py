@@ -108,10 +108,8 @@ async def create_user(session: AsyncSession, principal: Principal, data: dict[st
 async def get_user(
     session: AsyncSession, principal: Principal, user_id: uuid.UUID, *, for_update: bool = False
 ) -> User:
-    user = await (repository.users.get_for_update if for_update else repository.users.get)(session, principal, user_id)
-    if user is None:
-        raise NotFound("No such user in your jurisdiction.", code="user_not_found")
-    return user
+    missing = NotFound("No such user in your jurisdiction.", code="user_not_found")
+    return await repository.users.get_or_raise(session, principal, user_id, missing, for_update=for_update)
 
 
 async def update_user(session: AsyncSession, principal: Principal, user: User, changes: dict[str, Any]) -> User:

@@ -95,11 +95,12 @@ async def create(session: AsyncSession, principal: Principal, data: dict[str, An
     return entry, True
 
 
+def _entry_not_found() -> NotFound:
+    return NotFound("No such diary entry in your area.", code="diary_entry_not_found")
+
+
 async def get(session: AsyncSession, principal: Principal, entry_id: uuid.UUID) -> DiaryEntry:
-    entry = await repository.entries.get(session, principal, entry_id)
-    if entry is None:
-        raise NotFound("No such diary entry in your area.", code="diary_entry_not_found")
-    return entry
+    return await repository.entries.get_or_raise(session, principal, entry_id, _entry_not_found())
 
 
 async def update(session: AsyncSession, principal: Principal, entry: DiaryEntry, changes: dict[str, Any]) -> DiaryEntry:
@@ -299,9 +300,7 @@ async def escalate(
     from app.issues import schemas as issue_schemas
     from app.issues import service as issues
 
-    entry = await repository.entries.get_for_update(session, principal, entry_id)
-    if entry is None:
-        raise NotFound("No such diary entry in your area.", code="diary_entry_not_found")
+    entry = await repository.entries.get_or_raise(session, principal, entry_id, _entry_not_found(), for_update=True)
     write_if_match(entry, if_match, required=False)
     if entry.issue_id is not None:
         raise Conflict("This entry was already escalated.", code="entry_escalated", issue_id=str(entry.issue_id))

@@ -121,10 +121,8 @@ async def get_in_scope(
     naming ``field`` for an id in a body (or in a query's filter)."""
     if field:
         return await area_in_scope(session, principal, area_id, field=field, for_update=for_update)
-    area = await (repository.areas.get_for_update if for_update else repository.areas.get)(session, principal, area_id)
-    if area is None:
-        raise NotFound("No such area in your jurisdiction.", code="area_not_found")
-    return area
+    missing = NotFound("No such area in your jurisdiction.", code="area_not_found")
+    return await repository.areas.get_or_raise(session, principal, area_id, missing, for_update=for_update)
 
 
 async def caller_and_area(
@@ -323,17 +321,7 @@ async def get_grid_in_scope(
     return area
 
 
-async def list_in_scope(
-    session: AsyncSession,
-    scope_path: str,
-    *,
-    level: str | None,
-    parent_id: uuid.UUID | None,
-    q: str | None,
-    after_code: str | None,
-    limit: int,
-) -> Sequence[Area]:
-    """Areas in the subtree at ``scope_path`` by code, after ``after_code``: ``limit + 1`` rows."""
-    return await repository.list_in_scope(
-        session, scope_path, level=level, parent_id=parent_id, q=q, after_code=after_code, limit=limit
-    )
+async def list_in_scope(session: AsyncSession, scope_path: str, **filters: Any) -> Sequence[Area]:
+    """Areas in the subtree at ``scope_path`` by code (``level``, ``parent_id``, ``q``), after
+    ``after_code``: ``limit + 1`` rows."""
+    return await repository.list_in_scope(session, scope_path, **filters)

@@ -5,10 +5,11 @@ webhook subscriptions …) reads them through one of these, so the scope rule is
 
     buildings = ScopedRepository(Building)                      # scoped on Building.area_id
     users = ScopedRepository(User, area=User.home_area_id)
-    issues = ScopedRepository(Issue, unit=Issue.assigned_unit_id)   # department users: their unit's
+    issues = ScopedRepository(Issue, unit=Issue.assignee_unit_id)   # department users: their unit's
 
     building = await buildings.get(session, principal, building_id)          # None: 404 for the caller
     building = await buildings.get_for_update(session, principal, building_id)   # locked (If-Match)
+    building = await buildings.get_or_raise(session, principal, building_id, NotFound(...))
     rows = await buildings.list_in_scope(session, principal, Building.name.contains(q), after=..., limit=50)
 
 ``list_in_scope`` pages by keyset (:func:`app.kit.pagination.keyset`) on ``order`` (default
@@ -27,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import ColumnExpr
+from app.errors import AppError
 from app.kit.pagination import keyset
 from app.scope import Principal, resolve_in_scope, scope_filter
 
@@ -76,6 +78,21 @@ class ScopedRepository(Generic[ModelT]):
         stmt = self.select(principal).where(self._id == object_id)
         stmt = stmt.with_for_update(of=self.model).execution_options(populate_existing=True)
         return (await session.execute(stmt)).scalar_one_or_none()
+
+    async def get_or_raise(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        object_id: uuid.UUID,
+        missing: AppError,
+        *,
+        for_update: bool = False,
+    ) -> ModelT:
+        """:meth:`get` (or :meth:`get_for_update`), raising ``missing`` (a 404) when there is none."""
+        found = await (self.get_for_update if for_update else self.get)(session, principal, object_id)
+        if found is None:
+            raise missing
+        return found
 
     async def by_ids(self, session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID]) -> Sequence[ModelT]:
         """The rows among ``ids`` that the caller may see (any order)."""

@@ -103,12 +103,8 @@ async def create(session: AsyncSession, principal: Principal, data: dict[str, An
 async def get(
     session: AsyncSession, principal: Principal, dispute_id: uuid.UUID, *, for_update: bool = False
 ) -> Dispute:
-    dispute = await (repository.disputes.get_for_update if for_update else repository.disputes.get)(
-        session, principal, dispute_id
-    )
-    if dispute is None:
-        raise NotFound("No such dispute in your area.", code="dispute_not_found")
-    return dispute
+    missing = NotFound("No such dispute in your area.", code="dispute_not_found")
+    return await repository.disputes.get_or_raise(session, principal, dispute_id, missing, for_update=for_update)
 
 
 async def get_for_change(

@@ -53,10 +53,8 @@ async def get_building(
 ) -> Building:
     if field:
         return await repository.buildings.resolve(session, principal, building_id, field=field, thing="building")
-    building = await repository.buildings.get(session, principal, building_id)
-    if building is None:
-        raise NotFound("No such building in your area.", code="building_not_found")
-    return building
+    missing = NotFound("No such building in your area.", code="building_not_found")
+    return await repository.buildings.get_or_raise(session, principal, building_id, missing)
 
 
 async def create_household(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> Household:
@@ -75,10 +73,8 @@ async def get_household(
 ) -> Household:
     if field:
         return await repository.households.resolve(session, principal, household_id, field=field, thing="household")
-    household = await repository.households.get(session, principal, household_id)
-    if household is None:
-        raise NotFound("No such household in your area.", code="household_not_found")
-    return household
+    missing = NotFound("No such household in your area.", code="household_not_found")
+    return await repository.households.get_or_raise(session, principal, household_id, missing)
 
 
 async def update_simple(session: AsyncSession, obj: Building | Household, changes: Mapping[str, Any]) -> Any:
@@ -135,10 +131,8 @@ async def create_resident(
 
 
 async def get_resident(session: AsyncSession, principal: Principal, resident_id: uuid.UUID) -> Resident:
-    resident = await repository.residents.get(session, principal, resident_id)
-    if resident is None:
-        raise NotFound("No such resident in your area.", code="resident_not_found")
-    return resident
+    missing = NotFound("No such resident in your area.", code="resident_not_found")
+    return await repository.residents.get_or_raise(session, principal, resident_id, missing)
 
 
 async def update_resident(

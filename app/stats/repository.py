@@ -459,21 +459,23 @@ async def diary_by_author(
     return {r.author_id: r for r in (await session.execute(stmt)).all()}
 
 
+async def _issues_per(
+    session: AsyncSession, person: ColumnExpr, ids: Sequence[uuid.UUID], path: str, *where: sa.ColumnElement[bool]
+) -> dict[uuid.UUID | None, int]:
+    """Per person among ``ids`` in column ``person``: the issues of the subtree at ``path`` matching ``where``."""
+    stmt = (
+        sa.select(person, sa.func.count())
+        .where(person.in_(ids), *where, in_subtree(Issue.area_id, path))
+        .group_by(person)
+    )
+    return {r[0]: r[1] for r in (await session.execute(stmt)).all()}
+
+
 async def issues_found_by(
     session: AsyncSession, ids: Sequence[uuid.UUID], path: str, start: dt.datetime, end: dt.datetime
 ) -> dict[uuid.UUID | None, int]:
     """Per reporter: issues created in ``[start, end)``."""
-    stmt = (
-        sa.select(Issue.created_by, sa.func.count())
-        .where(
-            Issue.created_by.in_(ids),
-            Issue.created_at >= start,
-            Issue.created_at < end,
-            in_subtree(Issue.area_id, path),
-        )
-        .group_by(Issue.created_by)
-    )
-    return {r[0]: r[1] for r in (await session.execute(stmt)).all()}
+    return await _issues_per(session, Issue.created_by, ids, path, Issue.created_at >= start, Issue.created_at < end)
 
 
 async def issues_handled_by(
@@ -504,17 +506,8 @@ async def overdue_by_assignee(
     session: AsyncSession, ids: Sequence[uuid.UUID], path: str, now: dt.datetime
 ) -> dict[uuid.UUID | None, int]:
     """Per assignee: open issues overdue at ``now``."""
-    stmt = (
-        sa.select(Issue.assignee_user_id, sa.func.count())
-        .where(
-            Issue.assignee_user_id.in_(ids),
-            Issue.status.in_(OPEN),
-            issue_repository.sla_condition(SlaState.OVERDUE, now),
-            in_subtree(Issue.area_id, path),
-        )
-        .group_by(Issue.assignee_user_id)
-    )
-    return {r[0]: r[1] for r in (await session.execute(stmt)).all()}
+    overdue = issue_repository.sla_condition(SlaState.OVERDUE, now)
+    return await _issues_per(session, Issue.assignee_user_id, ids, path, Issue.status.in_(OPEN), overdue)
 
 
 # --- maintenance -----------------------------------------------------------------------------------

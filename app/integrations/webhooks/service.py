@@ -86,12 +86,10 @@ async def create(
 async def get(
     session: AsyncSession, principal: Principal, subscription_id: uuid.UUID, *, for_update: bool = False
 ) -> WebhookSubscription:
-    subscription = await (repository.subscriptions.get_for_update if for_update else repository.subscriptions.get)(
-        session, principal, subscription_id
+    missing = NotFound("No such webhook subscription in your jurisdiction.", code="webhook_not_found")
+    return await repository.subscriptions.get_or_raise(
+        session, principal, subscription_id, missing, for_update=for_update
     )
-    if subscription is None:
-        raise NotFound("No such webhook subscription in your jurisdiction.", code="webhook_not_found")
-    return subscription
 
 
 async def update(
