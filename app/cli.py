@@ -330,12 +330,13 @@ async def _purge_changes(url: str, settings: Settings) -> int:
     import datetime as dt
 
     from app.db import create_engine, session_factory
+    from app.kit import clock
     from app.sync.changes import purge_older_than
 
     engine = create_engine(settings, url=url, pool_size=1, max_overflow=0)
     try:
         async with session_factory(engine)() as session, session.begin():
-            cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=settings.change_retention_days)
+            cutoff = clock.now() - dt.timedelta(days=settings.change_retention_days)
             return await purge_older_than(session, cutoff)
     finally:
         await engine.dispose()
@@ -437,14 +438,14 @@ async def _stats(url: str, what: str) -> int:
     import asyncpg
 
     from app.db import to_async_url
+    from app.stats import repository
 
     conn = await asyncpg.connect(to_async_url(url).replace("postgresql+asyncpg://", "postgresql://", 1))
     try:
-        await conn.execute("SET statement_timeout = 0")
         if what == "rebuild":
-            await conn.execute("SELECT stats_rebuild($1)", get_settings().timezone, timeout=None)
+            await repository.rebuild_unbounded(conn, get_settings().timezone)
             return 0
-        return int(await conn.fetchval("SELECT stats_compact()", timeout=None) or 0)
+        return await repository.compact_unbounded(conn)
     finally:
         await conn.close()
 

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, QueryableAttribute, Session, declared_attr, mapped_column
 
 from app.config import Settings
+from app.kit import clock
 from app.kit.ids import new_id
 
 log = logging.getLogger("minqing.db")
@@ -50,7 +51,7 @@ class Base(DeclarativeBase):
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.now()
 
 
 class IdMixin:
@@ -480,3 +481,13 @@ def is_database_unavailable(exc: BaseException) -> bool:
             return True
         todo.extend(e for e in (getattr(cur, "orig", None), cur.__cause__, cur.__context__) if e is not None)
     return False
+
+
+async def ping(session: AsyncSession) -> None:
+    """One round trip to PostgreSQL (health checks)."""
+    await session.execute(sa.text("SELECT 1"))
+
+
+async def without_statement_timeout(session: AsyncSession) -> None:
+    """Lift the statement timeout for the rest of the session's transaction (long maintenance)."""
+    await session.execute(sa.text("SET LOCAL statement_timeout = 0"))

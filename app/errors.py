@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.kit.schemas import DATE_OUT_OF_RANGE
@@ -263,11 +264,17 @@ def _loc_to_field(loc: Iterable[Any]) -> str:
 _ALLOWED_KEYS = ("expected", "ge", "gt", "le", "lt", "max_length", "min_length", "pattern", "earliest", "latest")
 
 
-def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+def validation_errors(exc: RequestValidationError | ValidationError, *, default: str = "body") -> list[dict[str, Any]]:
+    """The one formatter of validation errors into a problem's ``errors``: ``{field, message, type}``
+    and, where pydantic knows it, what is ``allowed``. A request's errors name the field without
+    FastAPI's ``body`` prefix; a model validated by hand (a batch item, a pushed message) names it
+    as is, ``default`` when the whole value is at fault."""
     out: list[dict[str, Any]] = []
     for e in exc.errors():
+        loc = e.get("loc", ())
         item: dict[str, Any] = {
-            "field": _loc_to_field(e.get("loc", ())) or "body",
+            "field": (_loc_to_field(loc) if isinstance(exc, RequestValidationError) else ".".join(map(str, loc)))
+            or default,
             "message": e.get("msg", "invalid"),
             "type": e.get("type", "value_error"),
         }
@@ -277,6 +284,17 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             item["allowed"] = {k: v if isinstance(v, int | float | str) else str(v) for k, v in allowed.items()}
         out.append(item)
     return out
+
+
+def validation_failed(exc: RequestValidationError | ValidationError) -> ValidationFailed:
+    """422 ``validation_failed`` with :func:`validation_errors`; the detail names the first five.
+
+    A well-formed date the service does not serve (before 1900, after 2999) is a rule of the service,
+    not input the schema forbids: it has its own code, ``date_out_of_range``, so clients (and schema
+    fuzzers) can tell the two apart."""
+    errors = validation_errors(exc)
+    code = DATE_OUT_OF_RANGE if errors and all(e["type"] == DATE_OUT_OF_RANGE for e in errors) else None
+    return ValidationFailed("; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]), errors=errors, code=code)
 
 
 # Deadlock detected, serialization failure: the transaction was rolled back and may simply be retried.
@@ -317,12 +335,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = validation_errors(exc)
-        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-        # A well-formed date the service does not serve (before 1900, after 2999) is a rule of the
-        # service, not a request the schema forbids: its own code, so clients can tell the two apart.
-        code = DATE_OUT_OF_RANGE if all(e["type"] == DATE_OUT_OF_RANGE for e in errors) else None
-        return problem_response(ValidationFailed(detail, errors=errors, code=code), request)
+        return problem_response(validation_failed(exc), request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -30,11 +30,11 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.db import ping, without_statement_timeout
 from app.kit import clock
 
 log = logging.getLogger("minqing.housekeeping")
@@ -61,13 +61,11 @@ async def _purge_rate_limits(session: AsyncSession, settings: Settings, now: dt.
 
 
 async def _purge_login_failures(session: AsyncSession, settings: Settings, now: dt.datetime) -> int:
-    from app.auth.models import LoginFailure
+    from app.auth import repository
 
     # A counter still inside its window throttles sign-ins: never before the window has passed.
     keep = max(settings.login_failure_retention_hours * 3600, settings.login_window_seconds)
-    cutoff = now - dt.timedelta(seconds=keep)
-    result = await session.execute(sa.delete(LoginFailure).where(LoginFailure.window_start < cutoff))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return await repository.purge_failures(session, now - dt.timedelta(seconds=keep))
 
 
 async def _purge_changes(session: AsyncSession, settings: Settings, now: dt.datetime) -> int:
@@ -77,25 +75,16 @@ async def _purge_changes(session: AsyncSession, settings: Settings, now: dt.date
 
 
 async def _purge_outbox(session: AsyncSession, settings: Settings, now: dt.datetime) -> int:
-    from app.kit.outbox import OutboxMessage
+    from app.integrations.webhooks import repository
 
-    cutoff = now - dt.timedelta(days=settings.outbox_retention_days)
-    result = await session.execute(
-        sa.delete(OutboxMessage).where(OutboxMessage.processed_at.is_not(None), OutboxMessage.processed_at < cutoff)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return await repository.purge_outbox(session, now - dt.timedelta(days=settings.outbox_retention_days))
 
 
 async def _purge_deliveries(session: AsyncSession, settings: Settings, now: dt.datetime) -> int:
-    from app.integrations.webhooks.models import WebhookDelivery
+    from app.integrations.webhooks import repository
 
     cutoff = now - dt.timedelta(days=settings.webhook_delivery_retention_days)
-    result = await session.execute(
-        sa.delete(WebhookDelivery).where(
-            WebhookDelivery.status.in_(FINISHED_DELIVERIES), WebhookDelivery.updated_at < cutoff
-        )
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return await repository.purge_deliveries(session, FINISHED_DELIVERIES, cutoff)
 
 
 Purge = Callable[[AsyncSession, Settings, dt.datetime], Awaitable[int]]
@@ -120,7 +109,7 @@ async def purge_expired(sessions: async_sessionmaker[AsyncSession], settings: Se
         try:
             async with sessions() as session, session.begin():
                 # The first purge of a long-running deployment may take longer than a request may.
-                await session.execute(sa.text("SET LOCAL statement_timeout = 0"))
+                await without_statement_timeout(session)
                 counts[table] = await purge(session, settings, now)
         except Exception as exc:
             log.warning("purge of %s failed: %s", table, exc)
@@ -223,11 +212,11 @@ async def heartbeat(sessions: async_sessionmaker[AsyncSession], path: Path, stop
     while not stop.is_set():
         try:
             async with sessions() as session:
-                await asyncio.wait_for(session.execute(sa.text("SELECT 1")), HEARTBEAT_DB_TIMEOUT)
+                await asyncio.wait_for(ping(session), HEARTBEAT_DB_TIMEOUT)
             database = True
         except Exception:
             database = False
-        await asyncio.to_thread(_write_beat, path, {"at": time.time(), "pid": os.getpid(), "database": database})
+        await asyncio.to_thread(_write_beat, path, {"at": clock.timestamp(), "pid": os.getpid(), "database": database})
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=HEARTBEAT_SECONDS)
     await asyncio.to_thread(_write_beat, path, None)  # stopped: no longer healthy
@@ -241,7 +230,7 @@ def check_heartbeat(path: Path, max_age_seconds: float, now: float | None = None
         return f"no heartbeat at {path} (is the worker running?)"
     except (OSError, ValueError) as exc:
         return f"unreadable heartbeat {path}: {exc}"
-    age = (time.time() if now is None else now) - float(beat.get("at", 0))
+    age = (clock.timestamp() if now is None else now) - float(beat.get("at", 0))
     if age > max_age_seconds:
         return f"last heartbeat {age:.0f} s ago (more than {max_age_seconds:.0f} s)"
     if not beat.get("database"):

@@ -11,12 +11,12 @@ from app.audit import service
 from app.audit.schemas import AuditEntryOut
 from app.auth.deps import SettingsDep, require_roles
 from app.auth.roles import Role
-from app.auth.scope import Principal
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.routing import Router
 from app.kit.schemas import Page, QueryDatetime
+from app.scope import Principal
 
 router = Router(prefix="/api/v1/audit", tags=["audit"], responses=problem_responses(403))
 AUDIT_READERS = (Role.ADMIN, Role.STREET_ADMIN, Role.COMMUNITY_ADMIN)

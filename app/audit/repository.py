@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEntry
-from app.auth.scope import Principal, scope_filter
 from app.kit.pagination import keyset
+from app.scope import Principal, scope_filter
 
 
 async def append(session: AsyncSession, entry: AuditEntry) -> AuditEntry:

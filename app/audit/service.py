@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import repository
 from app.audit.models import AuditEntry
-from app.auth.scope import Principal
 from app.observability import request_id_var
+from app.scope import Principal
 
 
 async def record(

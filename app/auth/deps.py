@@ -16,13 +16,12 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import repository
-from app.auth.admission import admit, admit_caller, invalid_token
 from app.auth.roles import Role
-from app.auth.scope import Principal, caller_row
 from app.auth.security import api_key_matches, decode_token, split_api_key
 from app.config import Settings
 from app.db import DriverStatement, SessionDep
 from app.errors import Unauthorized
+from app.scope import Principal, admit, admit_caller, caller_row, invalid_token
 
 bearer_scheme = HTTPBearer(auto_error=False, description="JWT from POST /api/v1/auth/token, or an API key")
 api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="integration API key")
@@ -91,8 +90,8 @@ async def credentials(request: Request) -> None:
     dependencies, whose subtree FastAPI would solve again on every request: the OpenAPI document
     declares both schemes on every private operation all the same (:func:`document_credentials`).
     Endpoints read the result with :data:`CredentialsDep`; those on hot read paths authenticate the
-    account in the same statement as their read (see :func:`app.auth.scope.caller_row` and
-    :func:`app.auth.admission.admit_caller`)."""
+    account in the same statement as their read (see :func:`app.scope.caller_row` and
+    :func:`app.scope.admit_caller`)."""
     await read_credentials(request)
 
 
@@ -141,7 +140,7 @@ ALL_ROLES = frozenset(Role)
 
 @cache
 def _caller_statement() -> DriverStatement:
-    """A bearer token's user as :func:`app.auth.scope.caller_row` reads it (columns ``caller_*``)."""
+    """A bearer token's user as :func:`app.scope.caller_row` reads it (columns ``caller_*``)."""
     caller = caller_row(sa.bindparam("user_id", type_=UUID(as_uuid=True)))
     return DriverStatement(sa.select(*(c.label(f"caller_{c.name}") for c in caller.c)))
 
@@ -172,6 +171,11 @@ async def principal_for(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+async def caller_key(principal: CurrentPrincipal) -> str:
+    """The caller's key for per-caller limits and idempotency: the API key, else the user."""
+    return principal.idempotency_owner
 
 
 def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:

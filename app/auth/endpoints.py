@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Form, Header, Request, Response
 
-from app.auth import repository, service
+from app.auth import service
 from app.auth.deps import CurrentPrincipal, SettingsDep, require_roles
 from app.auth.roles import Role
 from app.auth.schemas import (
@@ -23,15 +23,14 @@ from app.auth.schemas import (
     UserOut,
     UserUpdate,
 )
-from app.auth.scope import Principal
 from app.db import SessionDep
 from app.errors import problem_responses
-from app.grids import repository as areas
 from app.kit.etag import etag_of, write_if_match
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.routing import Router
 from app.kit.schemas import Page
 from app.kit.tokens import text
+from app.scope import Principal
 
 public_router = Router(prefix="/api/v1/auth", tags=["auth"])
 router = Router(prefix="/api/v1", tags=["users"])
@@ -69,14 +68,14 @@ async def token(
 
 @router.get("/me", response_model=MeOut, operation_id="me_get", summary="Who am I (当前用户)", tags=["auth"])
 async def me(principal: CurrentPrincipal, session: SessionDep) -> MeOut:
-    area = await areas.get_unscoped(session, principal.area_id)
+    area_name = await service.home_area_name(session, principal)
     return MeOut(
         id=principal.user_id,
         username=principal.username,
         display_name=principal.display_name,
         role=principal.role,
         home_area_id=principal.area_id,
-        home_area_name=area.name if area else None,
+        home_area_name=area_name,
         unit_id=principal.unit_id,
         via_api_key=principal.api_key_id is not None,
     )
@@ -116,7 +115,7 @@ async def list_users(
 ) -> Page[UserOut]:
     keys = Keyset.open(settings, principal, "users", cursor, (text,))
     after = keys.after[0] if keys.after else None
-    rows = await repository.list_users(session, principal, role=role, after=after, limit=limit)
+    rows = await service.list_users(session, principal, role=role, after=after, limit=limit)
     items, nxt = keys.page(rows, limit, lambda r: [r[0].username])
     return Page[UserOut](items=[UserOut.model_validate(r[0]) for r in items], next_cursor=nxt)
 
@@ -182,7 +181,7 @@ async def create_unit(body: UnitCreate, session: SessionDep, principal: AdminDep
     "communities beside yours, are not listed — and cannot be dispatched to.",
 )
 async def list_units(session: SessionDep, principal: CurrentPrincipal) -> list[UnitOut]:
-    return [UnitOut.model_validate(u) for u in await repository.list_units(session, principal)]
+    return [UnitOut.model_validate(u) for u in await service.list_units(session, principal)]
 
 
 @router.post(
@@ -212,7 +211,7 @@ async def create_api_key(
     responses=problem_responses(403),
 )
 async def list_api_keys(session: SessionDep, principal: AdminDep) -> list[ApiKeyOut]:
-    return [ApiKeyOut.model_validate(k) for k in await repository.list_api_keys(session, principal)]
+    return [ApiKeyOut.model_validate(k) for k in await service.list_api_keys(session, principal)]
 
 
 @router.delete(

@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey, LoginFailure, Unit, User
-from app.auth.scope import Principal, scope_filter, serving
 from app.grids.models import Area
+from app.kit import ratelimit
+from app.kit.repository import ScopedRepository
+from app.scope import Principal, scope_filter, serving
 
 
 async def user_by_username(session: AsyncSession, username: str) -> User | None:
@@ -32,6 +33,11 @@ async def api_key_with_owner(session: AsyncSession, prefix: str) -> tuple[ApiKey
     return (row[0], row[1], row[2]) if row else None
 
 
+async def area_name(session: AsyncSession, area_id: uuid.UUID) -> str | None:
+    area = await session.get(Area, area_id)
+    return area.name if area else None
+
+
 async def list_users(
     session: AsyncSession, principal: Principal, *, role: str | None, after: Any, limit: int
 ) -> Sequence[tuple[User, str, str]]:
@@ -48,14 +54,7 @@ async def list_users(
     return [(r[0], r[1], r[2]) for r in (await session.execute(stmt)).all()]
 
 
-async def get_user_in_scope(
-    session: AsyncSession, principal: Principal, user_id: uuid.UUID, *, for_update: bool = False
-) -> User | None:
-    """``for_update`` locks the row for a read-check-write (If-Match) so concurrent writers queue."""
-    stmt = sa.select(User).where(User.id == user_id, scope_filter(principal, area_column=User.home_area_id))
-    if for_update:
-        stmt = stmt.with_for_update(of=User).execution_options(populate_existing=True)
-    return (await session.execute(stmt)).scalar_one_or_none()
+users = ScopedRepository(User, area=User.home_area_id)
 
 
 async def list_units(session: AsyncSession, principal: Principal) -> Sequence[Unit]:
@@ -88,16 +87,15 @@ async def throttle_state(session: AsyncSession, keys: Sequence[str]) -> Sequence
 
 
 async def record_failure(session: AsyncSession, key: str, now: dt.datetime, window_seconds: int) -> None:
-    window_start_expired = LoginFailure.window_start < now - dt.timedelta(seconds=window_seconds)
-    stmt = insert(LoginFailure).values(key=key, window_start=now, failures=1)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[LoginFailure.key],
-        set_={
-            "failures": sa.case((window_start_expired, 1), else_=LoginFailure.failures + 1),
-            "window_start": sa.case((window_start_expired, now), else_=LoginFailure.window_start),
-        },
+    """Count a failed sign-in on ``key`` in the window its first failure opened (the shared counter)."""
+    await ratelimit.count(
+        session,
+        LoginFailure,
+        key,
+        start=now,
+        open_since=now - dt.timedelta(seconds=window_seconds),
+        counter="failures",
     )
-    await session.execute(stmt)
 
 
 async def note_login(
@@ -115,3 +113,9 @@ async def note_login(
 
 async def clear_failures(session: AsyncSession, key: str) -> None:
     await session.execute(sa.delete(LoginFailure).where(LoginFailure.key == key))
+
+
+async def purge_failures(session: AsyncSession, older_than: dt.datetime) -> int:
+    """Delete failure counters whose window opened before ``older_than``."""
+    result = await session.execute(sa.delete(LoginFailure).where(LoginFailure.window_start < older_than))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -15,6 +14,8 @@ import anyio
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from app.kit import clock
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so both paths cost the same (no user enumeration).
@@ -65,7 +66,7 @@ async def check_password(password: str, password_hash: str | None) -> tuple[bool
 
 
 def issue_token(*, user_id: uuid.UUID, role: str, secret: str, ttl_seconds: int, issuer: str) -> tuple[str, int]:
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     claims = {
         "sub": str(user_id),
         "role": role,
@@ -89,18 +90,27 @@ def decode_token(token: str, *, secret: str, issuer: str) -> uuid.UUID | None:
     key = (token, secret, issuer)
     hit = _verified.get(key)
     if hit is not None:
-        if hit[1] > time.time():
+        if hit[1] > clock.timestamp():
             _verified.move_to_end(key)
             return hit[0]
         _verified.pop(key, None)
         return None
     try:
+        # The signature, issuer and claims' presence by the library; the times against the clock
+        # (as PyJWT would: expired at ``exp``, not yet valid before ``iat``).
         claims = jwt.decode(
-            token, secret, algorithms=["HS256"], issuer=issuer, options={"require": ["exp", "sub", "iat"]}
+            token,
+            secret,
+            algorithms=["HS256"],
+            issuer=issuer,
+            options={"require": ["exp", "sub", "iat"], "verify_exp": False, "verify_iat": False},
         )
         user_id = uuid.UUID(claims["sub"])
-        expires = int(claims["exp"])
+        expires, issued = int(claims["exp"]), int(claims["iat"])
     except (jwt.PyJWTError, ValueError, TypeError):
+        return None
+    now = clock.timestamp()
+    if expires <= now or issued > now:
         return None
     _verified[key] = (user_id, expires)
     if len(_verified) > _VERIFIED_MAX:

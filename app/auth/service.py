@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -11,20 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth import repository
 from app.auth.models import ApiKey, Unit, User
 from app.auth.roles import Role
-from app.auth.scope import Principal, path_within, resolve_in_scope
 from app.auth.security import check_password, generate_api_key, hash_password_off_loop, issue_token
 from app.config import Settings
 from app.errors import Conflict, NotFound, RateLimited, Unauthorized, ValidationFailed, field_error
-from app.grids import service as grids
-from app.integrations.signing import generate_secret
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+from app.kit import clock
+from app.kit.signing import generate_secret
+from app.scope import Principal, area_in_scope, path_within, resolve_in_scope
 
 
 async def _check_throttle(session: AsyncSession, keys: list[str], settings: Settings) -> None:
-    now = _now()
+    now = clock.now()
     window = dt.timedelta(seconds=settings.login_window_seconds)
     for row in await repository.throttle_state(session, keys):
         if row.failures >= settings.login_max_failures and row.window_start > now - window:
@@ -57,11 +54,11 @@ async def login(
     if not ok or user is None or not user.is_active:
         async with side_sessions() as side, side.begin():
             for key in keys:
-                await repository.record_failure(side, key, _now(), settings.login_window_seconds)
+                await repository.record_failure(side, key, clock.now(), settings.login_window_seconds)
         raise Unauthorized("Wrong username or password, or the account is deactivated.", code="invalid_credentials")
     await repository.clear_failures(session, keys[0])
     # A hash made with older argon2 parameters is stored again with today's (renewed_hash).
-    await repository.note_login(session, user.id, _now(), renewed_hash=renewed_hash)
+    await repository.note_login(session, user.id, clock.now(), renewed_hash=renewed_hash)
     return issue_token(
         user_id=user.id,
         role=user.role,
@@ -90,7 +87,7 @@ async def create_user(session: AsyncSession, principal: Principal, data: dict[st
             code="unit_not_allowed",
             errors=[field_error("unit_id", "must be empty for integration")],
         )
-    await grids.get_in_scope(session, principal, data["home_area_id"], field="home_area_id")
+    await area_in_scope(session, principal, data["home_area_id"], field="home_area_id")
     await _check_unit(session, principal, role, data.get("unit_id"))
     if await repository.user_by_username(session, data["username"]) is not None:
         raise Conflict(f"Username {data['username']!r} is taken.", code="username_taken")
@@ -111,15 +108,13 @@ async def create_user(session: AsyncSession, principal: Principal, data: dict[st
 async def get_user(
     session: AsyncSession, principal: Principal, user_id: uuid.UUID, *, for_update: bool = False
 ) -> User:
-    user = await repository.get_user_in_scope(session, principal, user_id, for_update=for_update)
-    if user is None:
-        raise NotFound("No such user in your jurisdiction.", code="user_not_found")
-    return user
+    missing = NotFound("No such user in your jurisdiction.", code="user_not_found")
+    return await repository.users.get_or_raise(session, principal, user_id, missing, for_update=for_update)
 
 
 async def update_user(session: AsyncSession, principal: Principal, user: User, changes: dict[str, Any]) -> User:
     if "home_area_id" in changes and changes["home_area_id"] is not None:
-        await grids.get_in_scope(session, principal, changes["home_area_id"], field="home_area_id")
+        await area_in_scope(session, principal, changes["home_area_id"], field="home_area_id")
         user.home_area_id = changes["home_area_id"]
     role = Role(changes["role"]) if changes.get("role") else Role(user.role)
     unit_id = changes["unit_id"] if "unit_id" in changes else user.unit_id
@@ -138,7 +133,7 @@ async def update_user(session: AsyncSession, principal: Principal, user: User, c
 
 
 async def create_unit(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> Unit:
-    await grids.get_in_scope(session, principal, data["area_id"], field="area_id")
+    await area_in_scope(session, principal, data["area_id"], field="area_id")
     unit = Unit(code=data["code"], name=data["name"], kind=data["kind"], area_id=data["area_id"])
     session.add(unit)
     try:
@@ -156,10 +151,10 @@ async def create_api_key(session: AsyncSession, principal: Principal, data: dict
     owner = await resolve_in_scope(
         session, principal, User, owner_id, field="user_id", thing="user", area_column=User.home_area_id
     )
-    owner_area = await grids.get_in_scope(session, principal, owner.home_area_id, field="user_id")
+    owner_area = await area_in_scope(session, principal, owner.home_area_id, field="user_id")
     area = owner_area
     if data.get("area_id"):
-        area = await grids.get_in_scope(session, principal, data["area_id"], field="area_id")
+        area = await area_in_scope(session, principal, data["area_id"], field="area_id")
         if not path_within(area.path, owner_area.path):
             raise ValidationFailed(
                 "A key cannot reach beyond its owner's area.",
@@ -186,6 +181,28 @@ async def revoke_api_key(session: AsyncSession, principal: Principal, key_id: uu
     if key is None:
         raise NotFound("No such API key.", code="api_key_not_found")
     if key.revoked_at is None:
-        key.revoked_at = _now()
+        key.revoked_at = clock.now()
         await session.flush()
     return key
+
+
+# --- reads for the endpoints ------------------------------------------------------------------
+
+
+async def home_area_name(session: AsyncSession, principal: Principal) -> str | None:
+    return await repository.area_name(session, principal.area_id)
+
+
+async def list_users(
+    session: AsyncSession, principal: Principal, *, role: str | None, after: Any, limit: int
+) -> Sequence[tuple[User, str, str]]:
+    """Users homed in the caller's subtree by username, after ``after``: ``limit + 1`` rows."""
+    return await repository.list_users(session, principal, role=role, after=after, limit=limit)
+
+
+async def list_units(session: AsyncSession, principal: Principal) -> Sequence[Unit]:
+    return await repository.list_units(session, principal)
+
+
+async def list_api_keys(session: AsyncSession, principal: Principal) -> Sequence[ApiKey]:
+    return await repository.list_api_keys(session, principal)

@@ -9,7 +9,6 @@ import anyio
 from fastapi import Depends, File, Header, Path, Query, Request, Response, UploadFile
 
 from app.auth.deps import SettingsDep, require_roles
-from app.auth.scope import Principal
 from app.commitments import page, public, service, transfer
 from app.commitments.schemas import (
     ActivityIn,
@@ -37,6 +36,7 @@ from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.ratelimit import rate_limit
 from app.kit.routing import Router
 from app.kit.schemas import Page
+from app.scope import Principal
 
 lists_router = Router(prefix="/api/v1/commitment-lists", tags=["commitments"], responses=problem_responses(403))
 items_router = Router(prefix="/api/v1/commitment-items", tags=["commitments"], responses=problem_responses(403))

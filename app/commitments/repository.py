@@ -11,10 +11,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.scope import Principal, in_subtree, scope_filter, serving
 from app.commitments.models import CommitmentActivity, CommitmentActivityItem, CommitmentItem, CommitmentList
 from app.grids.models import Area
 from app.kit.pagination import keyset
+from app.scope import Principal, in_subtree, scope_filter, serving
 
 
 def visible(principal: Principal, area_column: Any) -> sa.ColumnElement[bool]:

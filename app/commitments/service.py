@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.roles import Role
-from app.auth.scope import Principal, resolve_in_scope
 from app.commitments import repository, schedule, workflow
 from app.commitments.models import (
     CommitmentActivity,
@@ -51,6 +50,7 @@ from app.issues.workflow import Rating
 from app.kit import clock, outbox
 from app.kit.etag import write_if_match
 from app.kit.ids import new_id
+from app.scope import Principal, resolve_in_scope
 
 MANAGERS = frozenset({Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.ADMIN})
 APPROVERS = frozenset({Role.STREET_ADMIN, Role.ADMIN})

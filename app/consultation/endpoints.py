@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Path, Query, Response
 
 from app.auth.deps import SettingsDep, require_roles
-from app.auth.scope import Principal
 from app.consultation import service
 from app.consultation.schemas import (
     ConsultationCreate,
@@ -28,6 +27,7 @@ from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.ratelimit import rate_limit
 from app.kit.routing import Router
 from app.kit.schemas import Page
+from app.scope import Principal
 
 proposals_router = Router(prefix="/api/v1/proposals", tags=["consultation"], responses=problem_responses(403))
 consultations_router = Router(prefix="/api/v1/consultations", tags=["consultation"], responses=problem_responses(403))

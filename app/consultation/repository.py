@@ -9,10 +9,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.scope import Principal, in_subtree, scope_filter
 from app.consultation.models import AgendaItem, Consultation, Decision, Proposal
 from app.consultation.workflow import ProposalStatus
 from app.kit.pagination import keyset
+from app.scope import Principal, in_subtree, scope_filter
 
 SIMILARITY_THRESHOLD = 0.1
 """pg_trgm similarity above which an open proposal counts as similar (as for issues: Chinese text has

@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.roles import Role
-from app.auth.scope import Principal, path_within, resolve_in_scope, scope_filter
 from app.commitments import service as commitments
 from app.commitments.models import CommitmentItem, CommitmentList
 from app.commitments.workflow import Action as ListAction
@@ -58,6 +57,7 @@ from app.issues.workflow import Kind
 from app.kit import outbox
 from app.kit.ids import new_id
 from app.kit.masking import mask_name
+from app.scope import Principal, path_within, resolve_in_scope, scope_filter
 
 STAFF = frozenset({Role.GRID_WORKER, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.ADMIN})
 CONVENERS = frozenset({Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.ADMIN})

@@ -14,6 +14,7 @@ from app.demo.issues import _principal
 from app.diary import service as diary
 from app.diary.models import DiaryEntry, DiaryStatus
 from app.issues.models import Issue
+from app.kit import clock
 from app.mediation import service as mediation
 from app.residents import service as residents
 
@@ -68,7 +69,7 @@ async def load_residents(session: AsyncSession, ctx: dict[str, Any]) -> None:
 async def load_diary(session: AsyncSession, ctx: dict[str, Any]) -> None:
     areas, users = ctx["areas"], ctx["users"]
     areas_by_id = {a.id: a for a in areas.values()}
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     issue_ids: dict[str, Any] = ctx.get("issue_ids", {})
     for e in data.DIARY_ENTRIES:
         author = _principal(users[e.worker_username], areas_by_id)
@@ -100,7 +101,7 @@ async def load_diary(session: AsyncSession, ctx: dict[str, Any]) -> None:
 async def load_disputes(session: AsyncSession, ctx: dict[str, Any]) -> None:
     areas, users, settings = ctx["areas"], ctx["users"], ctx["settings"]
     areas_by_id = {a.id: a for a in areas.values()}
-    today = dt.datetime.now(dt.UTC)
+    today = clock.now()
     for d in data.DISPUTES:
         mediator = _principal(users[d.mediator_username], areas_by_id)
         registrar = _grid_worker(ctx, areas[d.area_code])

@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import User
 from app.auth.roles import Role
-from app.auth.scope import Principal
 from app.demo import data
 from app.issues import actions, intake, schemas
 from app.issues.workflow import Action
 from app.kit import clock
+from app.scope import Principal
 
 _real_now = clock.now
 
@@ -65,7 +65,7 @@ async def load_issues(session: AsyncSession, ctx: dict[str, Any]) -> None:
             cur = areas_by_id.get(cur.parent_id)
         raise LookupError(f"no {role} above {area.code}")
 
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     created_ids: dict[str, Any] = {}
     for case in data.ISSUES:
         grid = areas[case.area_code]

@@ -14,13 +14,13 @@ from shapely.geometry import shape
 
 from app.auth.models import ApiKey, User
 from app.auth.roles import Role
-from app.auth.scope import Principal
 from app.auth.security import generate_api_key
 from app.demo import data
 from app.demo.issues import frozen_clock
 from app.integrations.open311 import format as fmt
 from app.integrations.open311 import service as open311
-from app.integrations.signing import generate_secret
+from app.kit.signing import generate_secret
+from app.scope import Principal
 
 
 async def load_open311(session: Any, ctx: dict[str, Any]) -> None:

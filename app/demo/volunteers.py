@@ -17,13 +17,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.scope import in_subtree
 from app.demo import data
 from app.demo.issues import _principal
 from app.grids.models import Area
 from app.kit import clock
 from app.residents import service as residents
 from app.residents.models import Building, Household, Resident
+from app.scope import in_subtree
 from app.volunteers import pairings, shop, timebank, wishes
 from app.volunteers import service as volunteers
 from app.volunteers.workflow import SHANGHAI

@@ -9,7 +9,6 @@ from fastapi import Body, Depends, Header, Query, Request, Response
 from pydantic import Field
 
 from app.auth.deps import SettingsDep, require_roles
-from app.auth.scope import Principal
 from app.db import SessionDep
 from app.diary import service
 from app.diary.models import DiaryKind, DiaryStatus
@@ -29,6 +28,7 @@ from app.kit.openapi import documented_body
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.routing import Router
 from app.kit.schemas import Page, QueryDatetime
+from app.scope import Principal
 
 router = Router(prefix="/api/v1/diary-entries", tags=["diary"], responses=problem_responses(403))
 Reader = Annotated[Principal, Depends(require_roles(*sorted(service.DIARY_READERS)))]

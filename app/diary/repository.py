@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.scope import Principal, in_subtree, scope_filter
 from app.diary.models import DiaryEntry
 from app.grids.models import Area
-from app.kit.pagination import keyset
+from app.kit.repository import ScopedRepository
+from app.scope import Principal, in_subtree, scope_filter
 
 CONTENT_COLUMNS = (
     "area_id",
@@ -29,24 +29,7 @@ CONTENT_COLUMNS = (
 )
 
 
-async def get(
-    session: AsyncSession, principal: Principal, entry_id: uuid.UUID, *, for_update: bool = False
-) -> DiaryEntry | None:
-    stmt = sa.select(DiaryEntry).where(
-        DiaryEntry.id == entry_id, scope_filter(principal, area_column=DiaryEntry.area_id)
-    )
-    if for_update:
-        stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
-async def exists(session: AsyncSession, entry_id: uuid.UUID) -> bool:
-    return bool(await session.scalar(sa.select(sa.exists().where(DiaryEntry.id == entry_id))))
-
-
-async def by_ids(session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID]) -> Sequence[DiaryEntry]:
-    stmt = sa.select(DiaryEntry).where(DiaryEntry.id.in_(ids), scope_filter(principal, area_column=DiaryEntry.area_id))
-    return (await session.execute(stmt)).scalars().all()
+entries = ScopedRepository(DiaryEntry)
 
 
 async def existing_for_batch(
@@ -105,24 +88,21 @@ async def update_many(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) 
 async def list_in_scope(
     session: AsyncSession, principal: Principal, *, filters: Mapping[str, Any], after: Sequence[Any] | None, limit: int
 ) -> Sequence[DiaryEntry]:
-    stmt = sa.select(DiaryEntry).where(scope_filter(principal, area_column=DiaryEntry.area_id))
-    if filters.get("area_path"):
-        stmt = stmt.where(in_subtree(DiaryEntry.area_id, filters["area_path"]))
+    where = [in_subtree(DiaryEntry.area_id, filters["area_path"])] if filters.get("area_path") else []
     for column in ("status", "kind", "author_id", "resident_id", "household_id"):
         if filters.get(column) is not None:
-            stmt = stmt.where(getattr(DiaryEntry, column) == filters[column])
+            where.append(getattr(DiaryEntry, column) == filters[column])
     if filters.get("visited_from") is not None:
-        stmt = stmt.where(DiaryEntry.visited_at >= filters["visited_from"])
+        where.append(DiaryEntry.visited_at >= filters["visited_from"])
     if filters.get("visited_to") is not None:
-        stmt = stmt.where(DiaryEntry.visited_at < filters["visited_to"])
+        where.append(DiaryEntry.visited_at < filters["visited_to"])
     if filters.get("updated_since") is not None:
-        stmt = stmt.where(DiaryEntry.updated_at >= filters["updated_since"])
+        where.append(DiaryEntry.updated_at >= filters["updated_since"])
     if filters.get("q"):
         q = filters["q"]
-        stmt = stmt.where(
+        where.append(
             DiaryEntry.content.contains(q, autoescape=True)
             | DiaryEntry.measures.contains(q, autoescape=True)
             | DiaryEntry.result.contains(q, autoescape=True)
         )
-    stmt = keyset(stmt, [DiaryEntry.created_at, DiaryEntry.id], after=after, limit=limit)
-    return (await session.execute(stmt)).scalars().all()
+    return await entries.list_in_scope(session, principal, *where, after=after, limit=limit)

@@ -11,12 +11,11 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.roles import Role
-from app.auth.scope import Principal, resolve_in_scope
 from app.config import Settings
 from app.diary import repository
 from app.diary.models import DiaryEntry, DiaryStatus
 from app.diary.schemas import MAX_BATCH, BatchItemResult, DiaryBatchItem, DiaryEscalate, DiaryOut
-from app.errors import Conflict, NotFound, ValidationFailed, field_error
+from app.errors import Conflict, NotFound, ValidationFailed, field_error, validation_errors
 from app.grids import service as grids
 from app.grids.service import GRID_LEVELS
 from app.issues.models import Issue
@@ -26,6 +25,7 @@ from app.kit.etag import write_if_match
 from app.kit.ids import new_id
 from app.residents import service as residents
 from app.residents.models import Resident
+from app.scope import Principal, resolve_in_scope
 from app.sync.changes import Feed, Op, record_change, record_changes, register_feed
 
 ENTITY = "diary_entry"
@@ -75,10 +75,10 @@ async def create(session: AsyncSession, principal: Principal, data: dict[str, An
     row = _normalised(data, area.id)
     entry_id = data.get("id")
     if entry_id is not None:
-        existing = await repository.get(session, principal, entry_id)
+        existing = await repository.entries.get(session, principal, entry_id)
         if existing is not None and _entry_content(existing) == _content(row):
             return existing, False
-        if existing is not None or await repository.exists(session, entry_id):
+        if existing is not None or await repository.entries.exists(session, entry_id):
             raise Conflict(
                 "Another diary entry has this id; send the update with PATCH or the batch with base_version.",
                 code="id_taken",
@@ -95,11 +95,12 @@ async def create(session: AsyncSession, principal: Principal, data: dict[str, An
     return entry, True
 
 
+def _entry_not_found() -> NotFound:
+    return NotFound("No such diary entry in your area.", code="diary_entry_not_found")
+
+
 async def get(session: AsyncSession, principal: Principal, entry_id: uuid.UUID) -> DiaryEntry:
-    entry = await repository.get(session, principal, entry_id)
-    if entry is None:
-        raise NotFound("No such diary entry in your area.", code="diary_entry_not_found")
-    return entry
+    return await repository.entries.get_or_raise(session, principal, entry_id, _entry_not_found())
 
 
 async def update(session: AsyncSession, principal: Principal, entry: DiaryEntry, changes: dict[str, Any]) -> DiaryEntry:
@@ -147,10 +148,6 @@ def _raw_id(raw: Any) -> uuid.UUID | None:
         return None
 
 
-def _pydantic_errors(exc: ValidationError) -> list[dict[str, Any]]:
-    return [field_error(".".join(str(p) for p in e["loc"]) or "item", e["msg"], type=e["type"]) for e in exc.errors()]
-
-
 async def batch_upload(session: AsyncSession, principal: Principal, items: list[Any]) -> list[BatchItemResult]:
     """Apply up to 500 entries; each gets its own verdict and one bad item never sinks the rest.
 
@@ -171,7 +168,7 @@ async def batch_upload(session: AsyncSession, principal: Principal, items: list[
         try:
             item = DiaryBatchItem.model_validate(raw)
         except ValidationError as exc:
-            results[index] = _invalid(index, _raw_id(raw), "validation_failed", _pydantic_errors(exc))
+            results[index] = _invalid(index, _raw_id(raw), "validation_failed", validation_errors(exc, default="item"))
             continue
         if item.id in seen:
             results[index] = _invalid(index, item.id, "duplicate_id", [field_error("id", "appears twice in the batch")])
@@ -271,7 +268,7 @@ async def snapshots(
 ) -> dict[uuid.UUID, dict[str, Any]]:
     return {
         e.id: DiaryOut.model_validate(e).model_dump(mode="json")
-        for e in await repository.by_ids(session, principal, ids)
+        for e in await repository.entries.by_ids(session, principal, ids)
     }
 
 
@@ -303,9 +300,7 @@ async def escalate(
     from app.issues import intake as issues
     from app.issues import schemas as issue_schemas
 
-    entry = await repository.get(session, principal, entry_id, for_update=True)
-    if entry is None:
-        raise NotFound("No such diary entry in your area.", code="diary_entry_not_found")
+    entry = await repository.entries.get_or_raise(session, principal, entry_id, _entry_not_found(), for_update=True)
     write_if_match(entry, if_match, required=False)
     if entry.issue_id is not None:
         raise Conflict("This entry was already escalated.", code="entry_escalated", issue_id=str(entry.issue_id))

@@ -11,14 +11,13 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
-from app.auth.admission import invalid_token
 from app.auth.deps import SettingsDep, api_key_scheme, bearer_scheme, credentials_of, principal_for
-from app.auth.scope import Principal
 from app.db import SessionDep
-from app.events.hub import BATCH, EVENT_NAMES, Event, Hub, Subscriber, hub_of, parse_event_id
+from app.events import service
+from app.events.hub import BATCH, Event, Hub, Subscriber, hub_of, parse_event_id
 from app.kit.routing import Router
-from app.stats.endpoints import STATS_READERS
-from app.sync.changes import read_after
+from app.scope import Principal, invalid_token
+from app.stats.service import STATS_READERS
 
 router = Router(prefix="/api/v1/events", tags=["stats"])
 
@@ -85,12 +84,7 @@ async def events_stream(
     hub = hub_of(request.app)
     sub = hub.subscribe(principal)  # before the replay, so nothing falls between the two
     try:
-        replay: list[Event] = []
-        reset = False
-        if resume is not None:
-            rows = await read_after(session, principal, after=resume, entity_types=list(EVENT_NAMES), limit=BATCH)
-            reset = len(rows) > BATCH
-            replay = [Event.of(r._mapping) for r in rows[:BATCH]]
+        replay, reset = await service.replay(session, principal, resume) if resume is not None else ([], False)
     except BaseException:
         hub.unsubscribe(sub)
         raise

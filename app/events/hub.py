@@ -23,11 +23,12 @@ from typing import Any
 import asyncpg
 from fastapi import FastAPI
 
-from app.auth.scope import Principal, path_within
 from app.config import Settings
 from app.db import is_database_unavailable, to_async_url
 from app.errors import ServiceUnavailable
+from app.events import repository
 from app.kit import tokens
+from app.scope import Principal, path_within
 
 log = logging.getLogger("minqing.events")
 
@@ -37,16 +38,6 @@ EVENT_NAMES = {"issue": "issue", "diary_entry": "diary", "dispute": "dispute"}
 POLL_SECONDS = 1.0
 BATCH = 1000
 QUEUE_SIZE = 1000
-
-SETTLED_AFTER = """
-SELECT c.seq, c.txid::text AS txid, c.entity_type, c.entity_id, c.area_id, c.op, c.changed_at, a.path::text AS path
-FROM change_log c JOIN areas a ON a.id = c.area_id
-WHERE (c.txid, c.seq) > ($1::text::xid8, $2::bigint)
-  AND c.txid < pg_snapshot_xmin(pg_current_snapshot())
-  AND c.entity_type = ANY($3::text[])
-ORDER BY c.txid, c.seq
-LIMIT $4
-"""
 
 
 @dataclass(frozen=True, order=True)
@@ -219,11 +210,10 @@ class Hub:
         while not self._stopping.is_set():
             if not self.subscribers or self.cursor is None:
                 # Nobody listens: just keep the cursor at the present.
-                horizon = await conn.fetchval("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
-                self.cursor = (int(horizon), 0)
+                self.cursor = (await repository.horizon(conn), 0)
             else:
                 while True:
-                    rows = await conn.fetch(SETTLED_AFTER, str(self.cursor[0]), self.cursor[1], types, BATCH)
+                    rows = await repository.settled_after(conn, self.cursor, types, BATCH)
                     if rows:
                         events = [Event.of(r) for r in rows]
                         self.publish(events, [r["path"] for r in rows])

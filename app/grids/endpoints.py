@@ -9,10 +9,9 @@ from fastapi import Body, Depends, Header, Query, Request, Response
 
 from app.auth.deps import CurrentPrincipal, SettingsDep, require_roles
 from app.auth.roles import Role
-from app.auth.scope import Principal
 from app.db import SessionDep
 from app.errors import NotFound, problem_responses
-from app.grids import repository, service
+from app.grids import service
 from app.grids.models import Area, Level
 from app.grids.schemas import GEOJSON_EXAMPLE, AreaCreate, AreaImportDocument, AreaImportResult, AreaOut, AreaUpdate
 from app.kit.etag import etag_of, not_modified, write_if_match
@@ -21,6 +20,7 @@ from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.routing import Router
 from app.kit.schemas import Page
 from app.kit.tokens import text
+from app.scope import Principal
 
 router = Router(prefix="/api/v1/areas", tags=["areas"])
 AdminDep = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
@@ -80,7 +80,7 @@ async def list_areas(
 ) -> Page[AreaOut]:
     keys = Keyset.open(settings, principal, "areas", cursor, (text,))
     after = keys.after[0] if keys.after else None
-    rows = await repository.list_in_scope(
+    rows = await service.list_in_scope(
         session, principal.area_path, level=level, parent_id=parent_id, q=q, after_code=after, limit=limit
     )
     items, next_cursor = keys.page(rows, limit, lambda a: [a.code])
@@ -213,7 +213,7 @@ async def update_area(
 )
 async def children(area_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal) -> list[AreaOut]:
     area = await service.get_in_scope(session, principal, area_id)
-    rows = await repository.list_in_scope(
+    rows = await service.list_in_scope(
         session, area.path, level=None, parent_id=area.id, q=None, after_code=None, limit=10_000
     )
     return [_out(a) for a in rows]

@@ -10,9 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.auth.scope import caller_row
 from app.db import DriverStatement
 from app.grids.models import Area
+from app.kit.repository import ScopedRepository
+from app.scope import caller_row
 
 
 def within(path: str) -> sa.ColumnElement[bool]:
@@ -20,16 +21,12 @@ def within(path: str) -> sa.ColumnElement[bool]:
     return Area.path.op("<@")(sa.cast(path, Area.path.type))
 
 
-async def get(session: AsyncSession, area_id: uuid.UUID, scope_path: str, *, for_update: bool = False) -> Area | None:
-    """``for_update`` locks the row for a read-check-write (If-Match) so concurrent writers queue."""
-    stmt = sa.select(Area).where(Area.id == area_id, within(scope_path))
-    if for_update:
-        stmt = stmt.with_for_update(of=Area).execution_options(populate_existing=True)
-    return (await session.execute(stmt)).scalar_one_or_none()
+areas = ScopedRepository(Area, area=Area.id, order=(Area.code,), scope=lambda principal: within(principal.area_path))
+"""Areas in the caller's subtree (their own path, not an area column)."""
 
 
 def _caller_and_area() -> DriverStatement:
-    """One round trip: a bearer token's user (``caller_*``, see :func:`app.auth.scope.caller_row`)
+    """One round trip: a bearer token's user (``caller_*``, see :func:`app.scope.caller_row`)
     and the ltree path of area ``area_id`` when it lies in that user's subtree (else NULL)."""
     caller = caller_row(sa.bindparam("user_id", type_=Area.id.type))
     area = aliased(Area, name="target")

@@ -11,14 +11,13 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.admission import admit_caller
 from app.auth.roles import Role
-from app.auth.scope import Principal, resolve_in_scope
 from app.errors import Conflict, NotFound, ValidationFailed, field_error
 from app.grids import geometry, repository
 from app.grids.models import LEVEL_ORDER, Area, Level
 from app.grids.schemas import AreaFeature
 from app.kit.ids import new_id
+from app.scope import Principal, admit_caller, area_in_scope
 
 
 def _label(area_id: uuid.UUID) -> str:
@@ -123,14 +122,9 @@ async def get_in_scope(
     """The area ``area_id`` in the caller's subtree: 404 for an id in the path, 422 ``unknown_area``
     naming ``field`` for an id in a body (or in a query's filter)."""
     if field:
-        scope = repository.within(principal.area_path)
-        return await resolve_in_scope(
-            session, principal, Area, area_id, field=field, thing="area", scope=scope, for_update=for_update
-        )
-    area = await repository.get(session, area_id, principal.area_path, for_update=for_update)
-    if area is None:
-        raise NotFound("No such area in your jurisdiction.", code="area_not_found")
-    return area
+        return await area_in_scope(session, principal, area_id, field=field, for_update=for_update)
+    missing = NotFound("No such area in your jurisdiction.", code="area_not_found")
+    return await repository.areas.get_or_raise(session, principal, area_id, missing, for_update=for_update)
 
 
 async def caller_and_area(
@@ -327,3 +321,9 @@ async def get_grid_in_scope(
             errors=[field_error(field, "must be a grid or micro-grid", allowed=sorted(GRID_LEVELS))],
         )
     return area
+
+
+async def list_in_scope(session: AsyncSession, scope_path: str, **filters: Any) -> Sequence[Area]:
+    """Areas in the subtree at ``scope_path`` by code (``level``, ``parent_id``, ``q``), after
+    ``after_code``: ``limit + 1`` rows."""
+    return await repository.list_in_scope(session, scope_path, **filters)

@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.models import Unit as AssigneeUnit
 from app.auth.models import User
 from app.auth.roles import Role
-from app.auth.scope import Principal, area_path_of, covering, resolve_in_scope, serving
 from app.config import Settings
 from app.errors import Conflict, Forbidden, ValidationFailed, field_error
 from app.issues import deadlines, feedback, reactions, reading, repository, schemas, timeline
@@ -45,6 +44,7 @@ from app.issues.workflow import (
 )
 from app.kit import clock
 from app.kit.etag import write_if_match
+from app.scope import Principal, area_path_of, covering, resolve_in_scope, serving
 
 HANDLING_ACTIONS = frozenset(
     {
@@ -261,7 +261,7 @@ async def _dispatch(ctx: ActionContext, body: schemas.DispatchBody) -> dict[str,
 
 
 # Whom an issue may be dispatched to: units and staff serving its area (registered at it, at an
-# ancestor or inside it; see app.auth.scope.serving). Anyone else — another community's property
+# ancestor or inside it; see app.scope.serving). Anyone else — another community's property
 # company, another district's department — is unknown here (422 unknown_unit / unknown_user); one
 # that serves the area but cannot take the work is 422 invalid_assignee.
 

@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.scope import Principal
 from app.config import Settings
 from app.issues import files, reading, timeline
 from app.issues.models import Issue, IssueAttachment, IssueComment
@@ -18,6 +17,7 @@ from app.issues.workflow import Status
 from app.kit import clock
 from app.kit.ids import new_id
 from app.kit.storage import Storage
+from app.scope import Principal
 
 
 async def _note(

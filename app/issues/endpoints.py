@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.deps import CredentialsDep, SettingsDep, principal_for, require_roles
 from app.auth.roles import Role
-from app.auth.scope import Principal
 from app.config import Settings
 from app.db import SessionDep, request_session
 from app.errors import NotFound, ValidationFailed, field_error, problem_responses
@@ -33,6 +32,7 @@ from app.kit.schemas import Page, QueryDatetime
 from app.kit.storage import ObjectMissing, StorageDep, content_disposition
 from app.kit.tokens import BIGINT
 from app.replicas import ReplicaSessionDep, read_node
+from app.scope import Principal
 
 router = Router(prefix="/api/v1/issues", tags=["issues"])
 config_router = Router(prefix="/api/v1", tags=["issues"])

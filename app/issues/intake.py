@@ -18,7 +18,6 @@ from fastapi import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
-from app.auth.scope import Principal
 from app.config import Settings
 from app.errors import Conflict, NotFound, ValidationFailed, field_error
 from app.grids.models import Level
@@ -29,6 +28,7 @@ from app.issues.workflow import Priority, Status, Tier
 from app.kit import clock, idempotency
 from app.kit.etag import write_if_match
 from app.kit.ids import new_id
+from app.scope import Principal
 from app.sync.changes import change_row
 
 

@@ -18,12 +18,12 @@ from typing import Any, Protocol
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.scope import Principal
 from app.issues import repository
 from app.issues.models import Issue
 from app.issues.workflow import Status, allowed_actions
 from app.kit import clock
 from app.kit.masking import mask_name, mask_phone
+from app.scope import Principal
 
 
 class Columns(Protocol):

@@ -9,15 +9,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.admission import admit_caller
 from app.auth.roles import Role
-from app.auth.scope import Principal
 from app.db import ReadPool
 from app.errors import NotFound
 from app.grids import service as grids
 from app.issues import repository
 from app.issues.models import Issue
 from app.issues.presenter import Columns
+from app.scope import Principal, admit_caller
 
 
 def _not_found() -> NotFound:

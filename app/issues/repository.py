@@ -1,6 +1,6 @@
 """All SQL for issues (the areas a new issue lands in: :mod:`app.issues.routing`; the SLA policies:
 :mod:`app.issues.sla_policies`). Every read of residents' data goes through
-:func:`app.auth.scope.scope_filter`."""
+:func:`app.scope.scope_filter`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.auth.scope import Principal, caller_row, caller_scope_filter, scope_filter, subtree_area_ids
 from app.db import ColumnExpr, DriverStatement, ReadPool
 from app.grids.models import Area
 from app.issues import routing
@@ -32,6 +31,7 @@ from app.issues.sla_policies.repository import policy_entry
 from app.issues.workflow import OPEN_STATUSES
 from app.kit import idempotency, outbox
 from app.kit.pagination import keyset
+from app.scope import Principal, caller_row, caller_scope_filter, scope_filter, subtree_area_ids
 from app.sync import changes
 
 SIMILARITY_THRESHOLD = 0.1

@@ -9,12 +9,12 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.roles import Role
-from app.auth.scope import Principal
 from app.config import Settings
 from app.issues import presenter, repository
 from app.issues.models import Issue
 from app.issues.timeline import ENTITY
 from app.kit import clock
+from app.scope import Principal
 from app.sync.changes import Feed, register_feed
 
 SYNC_READERS = frozenset({Role.GRID_WORKER, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.ADMIN})

@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.auth.scope import Principal
 from app.issues.models import Issue, IssueEvent
 from app.issues.workflow import SYSTEM, Status
 from app.kit import outbox
+from app.scope import Principal
 from app.sync.changes import add_change
 
 ENTITY = "issue"

@@ -22,7 +22,7 @@ from app.kit import tokens
 from app.kit.tokens import TIME_ID, Check
 
 if TYPE_CHECKING:
-    from app.auth.scope import Principal
+    from app.scope import Principal
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 200
 

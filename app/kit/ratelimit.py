@@ -7,25 +7,29 @@ fails and is visible at once to every other process. Windows are aligned on the 
 
 Over the limit → 429 ``rate_limited`` with ``Retry-After``: the seconds until the window ends.
 
+The same counter serves other fixed windows: :func:`count` takes the table and when a window
+reopens (sign-in failures count in a window opened by the first failure, :mod:`app.auth.service`).
+
 Usage::
 
-    @router.post("/things", dependencies=[Depends(rate_limit("things_create", 60, 60, key="principal"))])
+    @router.post("/things", dependencies=[Depends(rate_limit("things_create", 60, 60, key=caller_key))])
+
+(``caller_key`` from :mod:`app.auth.deps`: the API key, else the user.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.auth.deps import CurrentPrincipal
 from app.db import Base
 from app.errors import RateLimited
 from app.kit import clock
@@ -39,7 +43,8 @@ class RateLimitWindow(Base):
     hits: Mapped[int] = mapped_column(server_default="0")
 
 
-RateKey = Literal["address", "principal"]
+RateKey = Literal["address"] | Callable[..., Awaitable[str]]
+"""Per client address, or per whatever key a dependency returns (e.g. the authenticated caller)."""
 
 
 def client_address(request: Request) -> str:
@@ -52,25 +57,44 @@ def window_start(now: dt.datetime, window_seconds: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(epoch - epoch % window_seconds, dt.UTC)
 
 
+async def count(
+    session: AsyncSession,
+    model: type[Any],
+    key: str,
+    *,
+    start: dt.datetime,
+    open_since: dt.datetime,
+    counter: str = "hits",
+) -> tuple[int, dt.datetime]:
+    """Count one on ``key`` in ``model``'s table (columns ``key``, ``window_start`` and ``counter``),
+    in one statement; return the count in the current window and when that window started.
+
+    A stored window that started at or after ``open_since`` is still open and counts on; an older
+    one is replaced by a new window starting at ``start``."""
+    table = model.__table__
+    column = table.c[counter]
+    stmt = insert(model).values({"key": key, "window_start": start, counter: 1})
+    same_window = table.c.window_start >= open_since
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={
+            counter: sa.case((same_window, column + 1), else_=1),
+            "window_start": sa.case((same_window, table.c.window_start), else_=stmt.excluded.window_start),
+        },
+    ).returning(column, table.c.window_start)
+    hits, current_start = (await session.execute(stmt)).one()
+    return int(hits), current_start
+
+
 async def hit(
     session: AsyncSession, key: str, window_seconds: int, now: dt.datetime | None = None
 ) -> tuple[int, float]:
     """Count one hit on ``key``; return the hits in the current window and the seconds it has left."""
     now = now or clock.now()
     start = window_start(now, window_seconds)
-    table = RateLimitWindow.__table__
-    stmt = insert(RateLimitWindow).values(key=key, window_start=start, hits=1)
-    same_window = table.c.window_start >= stmt.excluded.window_start
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.key],
-        set_={
-            "hits": sa.case((same_window, table.c.hits + 1), else_=1),
-            "window_start": sa.func.greatest(table.c.window_start, stmt.excluded.window_start),
-        },
-    ).returning(table.c.hits, table.c.window_start)
-    hits, current_start = (await session.execute(stmt)).one()
+    hits, current_start = await count(session, RateLimitWindow, key, start=start, open_since=start)
     remaining = (current_start + dt.timedelta(seconds=window_seconds) - now).total_seconds()
-    return int(hits), max(remaining, 0.0)
+    return hits, max(remaining, 0.0)
 
 
 async def check(sessions: async_sessionmaker[AsyncSession], key: str, limit: int, window_seconds: int) -> None:
@@ -90,7 +114,8 @@ def rate_limit(
     name: str, limit: int | str, window_seconds: int, key: RateKey = "address"
 ) -> Callable[..., Coroutine[Any, Any, None]]:
     """A dependency allowing ``limit`` requests per ``window_seconds`` per client address, or per
-    authenticated caller (``key="principal"``: the API key, else the user; 401 when anonymous).
+    the key a dependency ``key`` returns (``caller_key``: the API key, else the user; 401 when
+    anonymous).
 
     ``limit`` may name a setting (``"rate_limit_public_writes"``), read per request, so deployments
     tune limits without code."""
@@ -112,13 +137,11 @@ def rate_limit(
 
         dependency = _by_address
     else:
+        # A default, not Annotated: the annotations are strings, and ``key`` is not a global.
+        async def _by_key(request: Request, owner: str = Depends(key)) -> None:
+            await check(request.app.state.sessionmaker, f"{name}:{owner}", _limit(request), window_seconds)
 
-        async def _by_principal(request: Request, principal: CurrentPrincipal) -> None:
-            await check(
-                request.app.state.sessionmaker, f"{name}:{principal.idempotency_owner}", _limit(request), window_seconds
-            )
-
-        dependency = _by_principal
+        dependency = _by_key
     dependency.__name__ = f"rate_limit_{name}"
     return dependency
 

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request, Response
 
 from app.auth.deps import SettingsDep, require_roles
-from app.auth.scope import Principal
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.kit.etag import etag_of, not_modified
@@ -27,6 +26,7 @@ from app.mediation.schemas import (
     SessionIn,
 )
 from app.residents.schemas import RevealIn
+from app.scope import Principal
 
 router = Router(prefix="/api/v1/disputes", tags=["mediation"], responses=problem_responses(403))
 Staff = Annotated[Principal, Depends(require_roles(*sorted(service.DISPUTE_STAFF)))]

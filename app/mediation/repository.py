@@ -9,27 +9,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.scope import Principal, in_subtree, scope_filter
-from app.kit.pagination import keyset
+from app.kit.repository import ScopedRepository
 from app.mediation.models import Dispute, DisputeParty, FollowUp, MediationSession
+from app.scope import Principal, in_subtree
 
-
-async def get(
-    session: AsyncSession, principal: Principal, dispute_id: uuid.UUID, *, for_update: bool = False
-) -> Dispute | None:
-    stmt = sa.select(Dispute).where(Dispute.id == dispute_id, scope_filter(principal, area_column=Dispute.area_id))
-    if for_update:
-        stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
-async def exists(session: AsyncSession, dispute_id: uuid.UUID) -> bool:
-    return bool(await session.scalar(sa.select(sa.exists().where(Dispute.id == dispute_id))))
-
-
-async def by_ids(session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID]) -> Sequence[Dispute]:
-    stmt = sa.select(Dispute).where(Dispute.id.in_(ids), scope_filter(principal, area_column=Dispute.area_id))
-    return (await session.execute(stmt)).scalars().all()
+disputes = ScopedRepository(Dispute)
 
 
 async def parties_of(session: AsyncSession, dispute_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[DisputeParty]]:
@@ -63,11 +47,8 @@ async def follow_ups_of(session: AsyncSession, dispute_id: uuid.UUID) -> Sequenc
 async def list_in_scope(
     session: AsyncSession, principal: Principal, *, filters: Mapping[str, Any], after: Sequence[Any] | None, limit: int
 ) -> Sequence[Dispute]:
-    stmt = sa.select(Dispute).where(scope_filter(principal, area_column=Dispute.area_id))
-    if filters.get("area_path"):
-        stmt = stmt.where(in_subtree(Dispute.area_id, filters["area_path"]))
+    where = [in_subtree(Dispute.area_id, filters["area_path"])] if filters.get("area_path") else []
     for column in ("status", "risk_level", "type", "mediator_id"):
         if filters.get(column) is not None:
-            stmt = stmt.where(getattr(Dispute, column) == filters[column])
-    stmt = keyset(stmt, [Dispute.created_at, Dispute.id], after=after, limit=limit)
-    return (await session.execute(stmt)).scalars().all()
+            where.append(getattr(Dispute, column) == filters[column])
+    return await disputes.list_in_scope(session, principal, *where, after=after, limit=limit)

@@ -7,7 +7,6 @@ Sessions and outcomes are for mediators and administrators; follow-ups also for 
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -17,12 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.auth.models import User
 from app.auth.roles import Role
-from app.auth.scope import Principal, area_path_of, covering, resolve_in_scope, serving
 from app.config import Settings
 from app.db import touch
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from app.grids import service as grids
-from app.kit import outbox
+from app.kit import clock, outbox
 from app.kit.crypto import cipher_for
 from app.kit.etag import write_if_match
 from app.kit.ids import new_id
@@ -30,6 +28,7 @@ from app.kit.masking import mask_name, mask_phone
 from app.mediation import repository, workflow
 from app.mediation.models import Dispute, DisputeParty, DisputeStatus, FollowUp, MediationSession, RiskLevel
 from app.mediation.schemas import DisputeDetail, DisputeOut, FollowUpOut, PartyOut, PartyRevealed, SessionOut
+from app.scope import Principal, area_path_of, covering, resolve_in_scope, serving
 from app.sync.changes import Feed, record_change, register_feed
 
 ENTITY = "dispute"
@@ -68,7 +67,7 @@ async def create(session: AsyncSession, principal: Principal, data: dict[str, An
     area = await grids.get_in_scope(session, principal, data.get("area_id") or principal.area_id, field="area_id")
     if data.get("mediator_id"):
         await _check_mediator(session, principal, data["mediator_id"], area.path, "mediator_id")
-    if data.get("id") and await repository.exists(session, data["id"]):
+    if data.get("id") and await repository.disputes.exists(session, data["id"]):
         raise Conflict("This id is already taken.", code="id_taken", errors=[field_error("id", "already used")])
     dispute = Dispute(
         id=data.get("id") or new_id(),
@@ -104,10 +103,8 @@ async def create(session: AsyncSession, principal: Principal, data: dict[str, An
 async def get(
     session: AsyncSession, principal: Principal, dispute_id: uuid.UUID, *, for_update: bool = False
 ) -> Dispute:
-    dispute = await repository.get(session, principal, dispute_id, for_update=for_update)
-    if dispute is None:
-        raise NotFound("No such dispute in your area.", code="dispute_not_found")
-    return dispute
+    missing = NotFound("No such dispute in your area.", code="dispute_not_found")
+    return await repository.disputes.get_or_raise(session, principal, dispute_id, missing, for_update=for_update)
 
 
 async def get_for_change(
@@ -162,7 +159,7 @@ async def record_outcome(session: AsyncSession, dispute: Dispute, data: dict[str
     dispute.status = status.value
     dispute.agreement_text = data.get("agreement_text") if status is DisputeStatus.AGREEMENT else None
     dispute.referred_to = str(data["referred_to"]) if status is DisputeStatus.REFERRED else None
-    dispute.outcome_at = dt.datetime.now(dt.UTC)
+    dispute.outcome_at = clock.now()
     return await _touch(session, dispute)
 
 
@@ -267,7 +264,7 @@ async def reveal_party(
 async def snapshots(
     session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID], settings: Settings
 ) -> dict[uuid.UUID, dict[str, Any]]:
-    disputes = await repository.by_ids(session, principal, ids)
+    disputes = await repository.disputes.by_ids(session, principal, ids)
     return {o.id: o.model_dump(mode="json") for o in await outs(session, principal, disputes, settings)}
 
 

@@ -13,8 +13,6 @@ from enum import StrEnum
 from app.errors import Conflict
 from app.mediation.models import DisputeStatus, RiskLevel
 
-S = DisputeStatus
-
 
 class Action(StrEnum):
     SESSION = "session"
@@ -23,9 +21,11 @@ class Action(StrEnum):
 
 
 ALLOWED: dict[Action, frozenset[DisputeStatus]] = {
-    Action.SESSION: frozenset({S.REGISTERED, S.MEDIATING}),
-    Action.OUTCOME: frozenset({S.REGISTERED, S.MEDIATING}),
-    Action.FOLLOW_UP: frozenset({S.AGREEMENT, S.FAILED, S.REFERRED, S.STABLE}),
+    Action.SESSION: frozenset({DisputeStatus.REGISTERED, DisputeStatus.MEDIATING}),
+    Action.OUTCOME: frozenset({DisputeStatus.REGISTERED, DisputeStatus.MEDIATING}),
+    Action.FOLLOW_UP: frozenset(
+        {DisputeStatus.AGREEMENT, DisputeStatus.FAILED, DisputeStatus.REFERRED, DisputeStatus.STABLE}
+    ),
 }
 RISK_ORDER = [RiskLevel.GREEN, RiskLevel.YELLOW, RiskLevel.ORANGE, RiskLevel.RED]
 
@@ -45,12 +45,12 @@ def check(status: DisputeStatus, action: Action) -> None:
 
 def after_session(status: DisputeStatus) -> DisputeStatus:
     check(status, Action.SESSION)
-    return S.MEDIATING
+    return DisputeStatus.MEDIATING
 
 
 def after_outcome(status: DisputeStatus, outcome: DisputeStatus) -> DisputeStatus:
     check(status, Action.OUTCOME)
-    if outcome not in (S.AGREEMENT, S.FAILED, S.REFERRED):
+    if outcome not in (DisputeStatus.AGREEMENT, DisputeStatus.FAILED, DisputeStatus.REFERRED):
         raise ValueError(outcome)
     return outcome
 
@@ -58,8 +58,8 @@ def after_outcome(status: DisputeStatus, outcome: DisputeStatus) -> DisputeStatu
 def after_follow_up(status: DisputeStatus, risk: RiskLevel, stable: bool) -> tuple[DisputeStatus, RiskLevel]:
     check(status, Action.FOLLOW_UP)
     if stable:
-        return S.STABLE, risk
-    return S.MEDIATING, raise_risk(risk)
+        return DisputeStatus.STABLE, risk
+    return DisputeStatus.MEDIATING, raise_risk(risk)
 
 
 def raise_risk(risk: RiskLevel) -> RiskLevel:

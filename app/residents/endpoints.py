@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Query, Request, Response
 
 from app.auth.deps import SettingsDep, require_roles
-from app.auth.scope import Principal
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.kit.etag import etag_of, not_modified, write_if_match
@@ -31,6 +30,7 @@ from app.residents.schemas import (
     ResidentUpdate,
     RevealIn,
 )
+from app.scope import Principal
 
 router = Router(prefix="/api/v1", tags=["residents"], responses=problem_responses(403))
 # Viewers (dashboards) and departments have no business in the archive; integrations neither.

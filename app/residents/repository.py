@@ -10,34 +10,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.scope import Principal, in_subtree, scope_filter
 from app.kit.pagination import keyset
+from app.kit.repository import ScopedRepository
 from app.residents.models import Building, Household, Resident
+from app.scope import Principal, in_subtree, scope_filter
 
-
-async def get_building(session: AsyncSession, principal: Principal, building_id: uuid.UUID) -> Building | None:
-    stmt = sa.select(Building).where(Building.id == building_id, scope_filter(principal, area_column=Building.area_id))
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
-async def get_household(session: AsyncSession, principal: Principal, household_id: uuid.UUID) -> Household | None:
-    stmt = sa.select(Household).where(
-        Household.id == household_id, scope_filter(principal, area_column=Household.area_id)
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
-async def get_resident(
-    session: AsyncSession, principal: Principal, resident_id: uuid.UUID, *, for_update: bool = False
-) -> Resident | None:
-    stmt = sa.select(Resident).where(Resident.id == resident_id, scope_filter(principal, area_column=Resident.area_id))
-    if for_update:
-        stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
-async def exists_unscoped(session: AsyncSession, model: type[Any], object_id: uuid.UUID) -> bool:
-    return bool(await session.scalar(sa.select(sa.exists().where(model.id == object_id))))
+buildings = ScopedRepository(Building)
+households = ScopedRepository(Household)
+residents = ScopedRepository(Resident)
 
 
 async def visible_ids(
@@ -52,54 +32,43 @@ async def visible_ids(
     return {r[0]: r[1] for r in (await session.execute(stmt)).all()}
 
 
-def _filtered(stmt: sa.Select[Any], model: type[Any], filters: Mapping[str, Any]) -> sa.Select[Any]:
-    if filters.get("area_path"):
-        stmt = stmt.where(in_subtree(model.area_id, filters["area_path"]))
-    return stmt
+def _in_area(model: Any, filters: Mapping[str, Any]) -> list[sa.ColumnElement[bool]]:
+    return [in_subtree(model.area_id, filters["area_path"])] if filters.get("area_path") else []
 
 
 async def list_buildings(
     session: AsyncSession, principal: Principal, *, filters: Mapping[str, Any], after: Sequence[Any] | None, limit: int
 ) -> Sequence[Building]:
-    stmt = _filtered(
-        sa.select(Building).where(scope_filter(principal, area_column=Building.area_id)), Building, filters
-    )
+    where = _in_area(Building, filters)
     if filters.get("q"):
-        stmt = stmt.where(Building.name.contains(filters["q"], autoescape=True))
-    stmt = keyset(stmt, [Building.created_at, Building.id], after=after, limit=limit)
-    return (await session.execute(stmt)).scalars().all()
+        where.append(Building.name.contains(filters["q"], autoescape=True))
+    return await buildings.list_in_scope(session, principal, *where, after=after, limit=limit)
 
 
 async def list_households(
     session: AsyncSession, principal: Principal, *, filters: Mapping[str, Any], after: Sequence[Any] | None, limit: int
 ) -> Sequence[Household]:
-    stmt = _filtered(
-        sa.select(Household).where(scope_filter(principal, area_column=Household.area_id)), Household, filters
-    )
+    where = _in_area(Household, filters)
     if filters.get("building_id"):
-        stmt = stmt.where(Household.building_id == filters["building_id"])
-    stmt = keyset(stmt, [Household.created_at, Household.id], after=after, limit=limit)
-    return (await session.execute(stmt)).scalars().all()
+        where.append(Household.building_id == filters["building_id"])
+    return await households.list_in_scope(session, principal, *where, after=after, limit=limit)
 
 
 async def list_residents(
     session: AsyncSession, principal: Principal, *, filters: Mapping[str, Any], after: Sequence[Any] | None, limit: int
 ) -> Sequence[Resident]:
-    stmt = _filtered(
-        sa.select(Resident).where(scope_filter(principal, area_column=Resident.area_id)), Resident, filters
-    )
+    where = _in_area(Resident, filters)
     if filters.get("household_id"):
-        stmt = stmt.where(Resident.household_id == filters["household_id"])
+        where.append(Resident.household_id == filters["household_id"])
     if filters.get("tag"):
-        stmt = stmt.where(sa.literal(filters["tag"]) == sa.any_(Resident.tags))
+        where.append(sa.literal(filters["tag"]) == sa.any_(Resident.tags))
     if filters.get("phone_index"):
-        stmt = stmt.where(Resident.phone_index == filters["phone_index"])
+        where.append(Resident.phone_index == filters["phone_index"])
     if filters.get("id_number_index"):
-        stmt = stmt.where(Resident.id_number_index == filters["id_number_index"])
+        where.append(Resident.id_number_index == filters["id_number_index"])
     if filters.get("q"):
-        stmt = stmt.where(Resident.name.contains(filters["q"], autoescape=True))
-    stmt = keyset(stmt, [Resident.created_at, Resident.id], after=after, limit=limit)
-    return (await session.execute(stmt)).scalars().all()
+        where.append(Resident.name.contains(filters["q"], autoescape=True))
+    return await residents.list_in_scope(session, principal, *where, after=after, limit=limit)
 
 
 async def due_visits(

@@ -11,16 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.roles import ROLES_SEEING_PERSONAL_DATA, Role
-from app.auth.scope import Principal, resolve_in_scope
 from app.config import Settings
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from app.grids import service as grids
+from app.kit import clock
 from app.kit.crypto import FieldCipher, cipher_for
 from app.kit.ids import new_id
 from app.kit.masking import mask_id_number, mask_name, mask_phone
+from app.kit.repository import ScopedRepository
 from app.residents import repository
 from app.residents.models import Building, Household, Resident, is_sensitive
 from app.residents.schemas import ResidentOut, ResidentRevealed
+from app.scope import Principal
 
 PHONE_CONTEXT = "resident.phone"
 ID_NUMBER_CONTEXT = "resident.id_number"
@@ -29,21 +31,17 @@ ARCHIVE_ROLES: frozenset[Role] = frozenset({Role.GRID_WORKER, Role.COMMUNITY_ADM
 REVEAL_ROLES: frozenset[Role] = ARCHIVE_ROLES & ROLES_SEEING_PERSONAL_DATA
 
 
-def _today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
-
-
 # --- buildings and households ----------------------------------------------------------------
 
 
-async def _id_free(session: AsyncSession, model: type[Any], object_id: uuid.UUID | None) -> None:
-    if object_id is not None and await repository.exists_unscoped(session, model, object_id):
+async def _id_free(session: AsyncSession, rows: ScopedRepository[Any], object_id: uuid.UUID | None) -> None:
+    if object_id is not None and await rows.exists(session, object_id):
         raise Conflict("This id is already taken.", code="id_taken", errors=[field_error("id", "already used")])
 
 
 async def create_building(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> Building:
     area = await grids.get_grid_in_scope(session, principal, data.get("area_id"))
-    await _id_free(session, Building, data.get("id"))
+    await _id_free(session, repository.buildings, data.get("id"))
     building = Building(id=data.get("id") or new_id(), area_id=area.id, name=data["name"], address=data.get("address"))
     session.add(building)
     await session.flush()
@@ -54,16 +52,14 @@ async def get_building(
     session: AsyncSession, principal: Principal, building_id: uuid.UUID, *, field: str | None = None
 ) -> Building:
     if field:
-        return await resolve_in_scope(session, principal, Building, building_id, field=field, thing="building")
-    building = await repository.get_building(session, principal, building_id)
-    if building is None:
-        raise NotFound("No such building in your area.", code="building_not_found")
-    return building
+        return await repository.buildings.resolve(session, principal, building_id, field=field, thing="building")
+    missing = NotFound("No such building in your area.", code="building_not_found")
+    return await repository.buildings.get_or_raise(session, principal, building_id, missing)
 
 
 async def create_household(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> Household:
     building = await get_building(session, principal, data["building_id"], field="building_id")
-    await _id_free(session, Household, data.get("id"))
+    await _id_free(session, repository.households, data.get("id"))
     household = Household(
         id=data.get("id") or new_id(), building_id=building.id, area_id=building.area_id, address=data["address"]
     )
@@ -76,11 +72,9 @@ async def get_household(
     session: AsyncSession, principal: Principal, household_id: uuid.UUID, *, field: str | None = None
 ) -> Household:
     if field:
-        return await resolve_in_scope(session, principal, Household, household_id, field=field, thing="household")
-    household = await repository.get_household(session, principal, household_id)
-    if household is None:
-        raise NotFound("No such household in your area.", code="household_not_found")
-    return household
+        return await repository.households.resolve(session, principal, household_id, field=field, thing="household")
+    missing = NotFound("No such household in your area.", code="household_not_found")
+    return await repository.households.get_or_raise(session, principal, household_id, missing)
 
 
 async def update_simple(session: AsyncSession, obj: Building | Household, changes: Mapping[str, Any]) -> Any:
@@ -119,7 +113,7 @@ async def create_resident(
         area_id = household.area_id
     else:
         area_id = (await grids.get_grid_in_scope(session, principal, data.get("area_id"))).id
-    await _id_free(session, Resident, data.get("id"))
+    await _id_free(session, repository.residents, data.get("id"))
     resident = Resident(
         id=data.get("id") or new_id(),
         household_id=data.get("household_id"),
@@ -137,10 +131,8 @@ async def create_resident(
 
 
 async def get_resident(session: AsyncSession, principal: Principal, resident_id: uuid.UUID) -> Resident:
-    resident = await repository.get_resident(session, principal, resident_id)
-    if resident is None:
-        raise NotFound("No such resident in your area.", code="resident_not_found")
-    return resident
+    missing = NotFound("No such resident in your area.", code="resident_not_found")
+    return await repository.residents.get_or_raise(session, principal, resident_id, missing)
 
 
 async def update_resident(
@@ -212,7 +204,7 @@ async def due_visits(
         session,
         principal,
         intervals=settings.visit_interval_days,
-        now=dt.datetime.now(dt.UTC),
+        now=clock.now(),
         area_path=area_path,
         after=after,
         limit=limit,
@@ -232,7 +224,7 @@ def resident_out(resident: Resident, principal: Principal, settings: Settings) -
         phone=mask_phone(cipher.decrypt(resident.phone_enc, context=PHONE_CONTEXT)),
         id_number=mask_id_number(cipher.decrypt(resident.id_number_enc, context=ID_NUMBER_CONTEXT)),
         tags=resident.tags,
-        sensitive=is_sensitive(resident.tags, resident.birth_date, _today()),
+        sensitive=is_sensitive(resident.tags, resident.birth_date, clock.today(settings.timezone)),
         last_visited_at=resident.last_visited_at,
         version=resident.version,
         created_at=resident.created_at,

@@ -10,7 +10,6 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Query, Request, Response
 
 from app.auth.deps import Credentials, CredentialsDep, SettingsDep, principal_for
-from app.auth.roles import Role
 from app.auth.security import decode_token
 from app.config import Settings
 from app.errors import AppError
@@ -23,11 +22,6 @@ from app.replicas import replica_pool, replica_session
 from app.stats import schemas, service
 
 router = Router(prefix="/api/v1/stats", tags=["stats"], route_class=ConditionalRoute)
-
-STATS_READERS = frozenset(
-    {Role.GRID_WORKER, Role.MEDIATOR, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.VIEWER, Role.ADMIN}
-)
-"""Everyone who sees an area subtree; department users (scoped by unit) and integrations do not."""
 
 AreaId = Annotated[uuid.UUID | None, Query(description="area to report on (default: your home area)")]
 From = Annotated[QueryDate | None, Query(alias="from", description="first local day (default: 29 days before `to`)")]
@@ -74,9 +68,9 @@ async def _scope(request: Request, creds: Credentials, area_id: uuid.UUID | None
         return prechecked_scope
     if creds.user_id is not None:
         pool = await replica_pool(request)
-        return (await service.caller_scope(pool, creds.user_id, area_id, STATS_READERS, field))[1]
+        return (await service.caller_scope(pool, creds.user_id, area_id, service.STATS_READERS, field))[1]
     async with replica_session(request) as session:
-        principal = await principal_for(request, session, creds, STATS_READERS)
+        principal = await principal_for(request, session, creds, service.STATS_READERS)
         return await service.scope_of(session, principal, area_id, field)
 
 
@@ -153,7 +147,7 @@ class _Conditional:
                 return None
             area_id = uuid.UUID(area_text) if area_text is not None else None
             _, scope = await service.caller_scope(
-                await replica_pool(request), user_id, area_id, STATS_READERS, self.area
+                await replica_pool(request), user_id, area_id, service.STATS_READERS, self.area
             )
             now = clock.now()
             if self.windowed:

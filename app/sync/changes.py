@@ -30,9 +30,9 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.roles import Role
-from app.auth.scope import Principal, in_subtree, scope_filter
 from app.config import Settings
 from app.db import ColumnExpr
+from app.scope import Principal, in_subtree, scope_filter
 from app.sync.models import Change, Xid8
 
 

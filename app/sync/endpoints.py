@@ -8,11 +8,11 @@ from fastapi import Depends, Query
 
 from app.auth.deps import SettingsDep, require_roles
 from app.auth.roles import Role
-from app.auth.scope import Principal
 from app.errors import PROBLEM_JSON, PROBLEM_REF, problem_responses
 from app.kit.pagination import LimitQuery
 from app.kit.routing import Router
 from app.replicas import ReplicaSessionDep
+from app.scope import Principal
 from app.sync import service
 from app.sync.schemas import ChangeOut, ChangesPage
 

@@ -25,10 +25,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.scope import Principal, path_within
 from app.config import Settings
 from app.errors import Gone, ValidationFailed, field_error
-from app.kit import tokens
+from app.kit import clock, tokens
+from app.scope import Principal, path_within
 from app.sync import changes
 from app.sync.changes import FEEDS, Op
 
@@ -57,10 +57,6 @@ class Cursor:
     path: str
     at: dt.datetime
     tombstone: tuple[str, uuid.UUID] | None = None
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def seal(settings: Settings, principal: Principal, cursor: Cursor) -> str:
@@ -102,7 +98,7 @@ async def read_changes(
 ) -> SyncPage:
     retention = dt.timedelta(days=settings.change_retention_days)
     feeds = feeds_for(principal, types)
-    now = _now()
+    now = clock.now()
     page = SyncPage()
     if since == "now":
         present = Cursor(await changes.horizon(session) - 1, 2**62, principal.area_path, now)

@@ -12,7 +12,6 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from app.auth.deps import SettingsDep, require_roles
-from app.auth.scope import Principal
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.kit import clock, idempotency
@@ -22,6 +21,7 @@ from app.kit.routing import Router
 from app.kit.schemas import Page
 from app.kit.tokens import BIGINT, timestamp
 from app.residents.schemas import RevealIn
+from app.scope import Principal
 from app.volunteers import pages, pairings, service, shop, timebank, wishes, workflow
 from app.volunteers.models import Frequency, RecordStatus, TimebankStatus, VolunteerKind, WishCategory, WishStatus
 from app.volunteers.schemas import (

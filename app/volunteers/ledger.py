@@ -18,10 +18,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.scope import Principal
 from app.errors import Conflict, NotFound
 from app.kit import clock
 from app.kit.ids import new_id
+from app.scope import Principal
 from app.volunteers.models import AccountKind, LedgerAccount, LedgerEntry, LedgerPosting, LedgerUnit, PostingKind
 
 

@@ -19,7 +19,6 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.roles import Role
-from app.auth.scope import Principal, in_subtree, resolve_in_scope, scope_filter
 from app.config import Settings
 from app.diary import service as diary
 from app.diary.models import DiaryEntry
@@ -31,6 +30,7 @@ from app.kit.ids import new_id
 from app.kit.pagination import keyset
 from app.residents import service as residents
 from app.residents.models import Household, Resident
+from app.scope import Principal, in_subtree, resolve_in_scope, scope_filter
 from app.sync.changes import Feed, record_change, register_feed
 from app.volunteers import service as volunteers
 from app.volunteers import workflow

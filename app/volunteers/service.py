@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.roles import Role
-from app.auth.scope import Principal, in_subtree, resolve_in_scope, scope_filter
 from app.config import Settings
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
 from app.grids import service as grids
@@ -28,6 +27,7 @@ from app.kit.ids import new_id
 from app.kit.masking import mask_name, mask_phone
 from app.kit.pagination import keyset
 from app.residents.models import Resident
+from app.scope import Principal, in_subtree, resolve_in_scope, scope_filter
 from app.volunteers import ledger, workflow
 from app.volunteers.ledger import Leg
 from app.volunteers.models import (

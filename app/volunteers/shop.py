@@ -15,13 +15,13 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.scope import Principal, in_subtree, path_within, resolve_in_scope, scope_filter
 from app.errors import Conflict, NotFound, ValidationFailed, field_error
 from app.grids import service as grids
 from app.grids.models import Area
 from app.kit import clock
 from app.kit.ids import new_id
 from app.kit.pagination import keyset
+from app.scope import Principal, in_subtree, path_within, resolve_in_scope, scope_filter
 from app.volunteers import ledger
 from app.volunteers import service as volunteers
 from app.volunteers.ledger import Leg

@@ -15,10 +15,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.scope import Principal, scope_filter
 from app.errors import NotFound, ValidationFailed, field_error
 from app.kit.ids import new_id
 from app.kit.pagination import keyset
+from app.scope import Principal, scope_filter
 from app.volunteers import ledger, workflow
 from app.volunteers import service as volunteers
 from app.volunteers.ledger import Leg

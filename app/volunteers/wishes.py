@@ -20,7 +20,6 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.scope import Principal, in_subtree, resolve_in_scope, scope_filter
 from app.errors import NotFound
 from app.grids import service as grids
 from app.grids.models import Area, Level
@@ -29,6 +28,7 @@ from app.kit.ids import new_id
 from app.kit.masking import mask_name
 from app.kit.pagination import keyset
 from app.residents.models import RESIDENT_TAG_LABELS, Resident, ResidentTag, is_sensitive
+from app.scope import Principal, in_subtree, resolve_in_scope, scope_filter
 from app.volunteers import ledger, workflow
 from app.volunteers import service as volunteers
 from app.volunteers.models import PostingKind, Wish, WishStatus

@@ -72,14 +72,15 @@ async def test_expired_and_forged_tokens_are_rejected(client):
 def test_a_token_seen_before_still_expires_on_time(monkeypatch):
     """Verified tokens are remembered, but never past their ``exp``."""
     from app.auth import security
+    from app.kit import clock
 
     spec = world.USER["admin"]
     token, _ = security.issue_token(user_id=spec.id, role="admin", secret=JWT_SECRET, ttl_seconds=60, issuer="minqing")
     assert security.decode_token(token, secret=JWT_SECRET, issuer="minqing") == spec.id
     assert security.decode_token(token, secret=JWT_SECRET, issuer="minqing") == spec.id  # from memory
     assert security.decode_token(token, secret="another-secret-of-sufficient-length-123", issuer="minqing") is None
-    later = security.time.time() + 61
-    monkeypatch.setattr(security.time, "time", lambda: later)
+    later = clock.now() + dt.timedelta(seconds=61)
+    monkeypatch.setattr(clock, "now", lambda: later)
     assert security.decode_token(token, secret=JWT_SECRET, issuer="minqing") is None
 
 

@@ -8,9 +8,9 @@ import uuid
 import sqlalchemy as sa
 
 from app.auth.roles import Role
-from app.auth.scope import Principal, caller_row, caller_scope_filter, scope_filter
 from app.db import create_engine
 from app.issues.models import Issue
+from app.scope import Principal, caller_row, caller_scope_filter, scope_filter
 from tests import world
 from tests.issues.helpers import G1_POINT, G2_POINT, M1_POINT, create, dispatched_to_unit
 

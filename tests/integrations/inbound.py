@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from app.integrations.signing import signature_headers
+from app.kit.signing import signature_headers
 from tests import world
 from tests.conftest import auth
 

@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 import time
 
-from app.integrations.signing import generate_secret, signature_headers
+from app.kit.signing import generate_secret, signature_headers
 from tests import world
 from tests.conftest import auth
 from tests.integrations.inbound import TICKETS, count, deliver, encode, execute, make_key, stored, ticket

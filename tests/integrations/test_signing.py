@@ -5,7 +5,7 @@ import hmac
 import pytest
 
 from app.errors import Unauthorized
-from app.integrations.signing import generate_secret, sign, signature_headers, verify
+from app.kit.signing import generate_secret, sign, signature_headers, verify
 
 KEY = b"minqing-test-key-0123456789abcdef"
 SECRET = "whsec_" + base64.b64encode(KEY).decode()

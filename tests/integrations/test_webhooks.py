@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from app.integrations import signing
+from app.kit import signing
 from app.main import create_app
 from tests.conftest import auth, make_settings
 from tests.elsewhere import elsewhere

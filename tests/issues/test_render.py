@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.auth.scope import Principal
 from app.issues import presenter, schemas
 from app.issues.models import Issue
 from app.kit import clock
+from app.scope import Principal
 from tests.conftest import auth
 from tests.issues.helpers import G1_POINT, act, create, dispatched_to_unit
 from tests.world import AREA, USER

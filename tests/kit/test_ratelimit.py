@@ -8,6 +8,7 @@ import datetime as dt
 import httpx
 from fastapi import Depends, FastAPI
 
+from app.auth.deps import caller_key
 from app.errors import install_error_handlers
 from app.kit import clock
 from app.kit.ratelimit import rate_limit
@@ -26,7 +27,7 @@ def limited_app(app: FastAPI) -> FastAPI:
     async def public() -> dict[str, bool]:
         return {"ok": True}
 
-    @small.post("/keyed", dependencies=[Depends(rate_limit("keyed_post", 2, 60, key="principal"))])
+    @small.post("/keyed", dependencies=[Depends(rate_limit("keyed_post", 2, 60, key=caller_key))])
     async def keyed() -> dict[str, bool]:
         return {"ok": True}
 

@@ -195,3 +195,18 @@ def test_phone_and_id_number_rules_are_in_the_schema():
             except pydantic.ValidationError:
                 model_ok = False
             assert schema_ok == model_ok, (field, value, schema_ok, model_ok)
+
+
+async def test_age_counts_in_the_local_date_not_the_utc_one(client, monkeypatch):
+    # 2090-06-15 20:00 UTC is already 06-16 04:00 in Shanghai: whoever was born on 2072-06-16 is 18
+    # there today (no longer a minor), though still 17 by the UTC date.
+    from app.kit import clock
+
+    monkeypatch.setattr(clock, "now", lambda: dt.datetime(2090, 6, 15, 20, 0, tzinfo=dt.UTC))
+    headers = auth("grid_worker")  # issued at the pinned time
+    today = await _archive(client, headers, name="今天满十八", birth_date="2072-06-16", tags=[], id_number=None)
+    assert today["sensitive"] is False
+    tomorrow = await _archive(client, headers, name="明天满十八", birth_date="2072-06-17", tags=[], id_number=None)
+    assert tomorrow["sensitive"] is True
+    got = await client.get(f"/api/v1/residents/{today['id']}", headers=headers)
+    assert got.status_code == 200 and got.json()["sensitive"] is False

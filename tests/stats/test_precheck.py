@@ -8,7 +8,7 @@ from sqlalchemy import event
 from starlette.requests import Request
 
 from app.stats.endpoints import router as stats_router
-from app.stats.service import CALLER_SCOPE
+from app.stats.repository import CALLER_SCOPE
 from tests.conftest import auth, deactivate
 from tests.issues.helpers import create
 from tests.stats.conftest import Clock

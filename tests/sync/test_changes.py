@@ -3,7 +3,7 @@ import uuid
 
 import asyncpg
 
-from app.auth.scope import Principal
+from app.scope import Principal
 from app.sync.service import Cursor, seal
 from tests.conftest import auth, make_settings
 from tests.world import AREA, USER

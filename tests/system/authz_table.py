@@ -234,7 +234,7 @@ SIGNED = frozenset(
 SIGNATURE_CODES = frozenset({"api_key_required", "signature_missing"})
 
 # Ids in request bodies: route → {body field: the thing it names}. Each is resolved in the caller's
-# scope like an id in a path (app.auth.scope.resolve_in_scope): unknown or out of scope is 422
+# scope like an id in a path (app.scope.resolve_in_scope): unknown or out of scope is 422
 # ``unknown_<thing>`` naming the field — in the diary batch, that item's verdict. The matrix test
 # checks that every id field of every request body is listed here, and sends each an id of another
 # jurisdiction. ``CLIENT_IDS`` are ids a client mints for the object it creates, not references.

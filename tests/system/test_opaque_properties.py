@@ -26,11 +26,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from app.auth.scope import Principal
 from app.errors import AppError
 from app.events.hub import parse_event_id
 from app.kit import tokens
 from app.kit.tokens import TIME_ID
+from app.scope import Principal
 from app.stats import service as stats
 from app.sync.service import PURPOSE as SYNC
 from app.sync.service import SHAPE as SYNC_SHAPE

@@ -6,9 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request, Response
 
-from app.auth.deps import SettingsDep, require_roles
+from app.auth.deps import SettingsDep, caller_key, require_roles
 from app.auth.roles import Role
-from app.auth.scope import Principal
 from app.db import SessionDep
 from app.errors import PROBLEM_JSON, PROBLEM_REF
 from app.integrations.hotline import schemas, service
@@ -16,8 +15,9 @@ from app.integrations.hotline.schemas import TICKET_NUMBER_PATTERN
 from app.kit.openapi import documented_body
 from app.kit.ratelimit import rate_limit
 from app.kit.routing import Router
+from app.scope import Principal
 
-PUSH_LIMIT = Depends(rate_limit("hotline_push", "rate_limit_integration", 60, key="principal"))
+PUSH_LIMIT = Depends(rate_limit("hotline_push", "rate_limit_integration", 60, key=caller_key))
 router = Router(prefix="/api/v1/integrations/hotline", tags=["hotline"])
 
 Integration = Annotated[Principal, Depends(require_roles(Role.INTEGRATION))]

@@ -12,9 +12,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey
-from app.auth.scope import Principal, scope_filter
 from app.integrations.hotline.models import HotlineCategoryMap, HotlineMessage, HotlineTicket, HotlineUnmappedCode
 from app.issues.models import Issue
+from app.scope import Principal, scope_filter
 
 
 async def api_key(session: AsyncSession, key_id: uuid.UUID) -> ApiKey | None:

@@ -42,11 +42,9 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey
-from app.auth.scope import Principal
 from app.config import Settings
-from app.errors import AppError, NotFound, Unauthorized, ValidationFailed, field_error
+from app.errors import AppError, NotFound, Unauthorized, ValidationFailed, field_error, validation_failed
 from app.grids import repository as areas
-from app.integrations import signing
 from app.integrations.hotline import repository
 from app.integrations.hotline.models import HotlineCategoryMap, HotlineMessage, HotlineTicket
 from app.integrations.hotline.schemas import (
@@ -70,7 +68,8 @@ from app.issues import repository as issues_repository
 from app.issues import schemas as issue_schemas
 from app.issues.models import Issue
 from app.issues.workflow import OPEN_STATUSES, STATUS_LABELS, Channel, Status
-from app.kit import clock
+from app.kit import clock, signing
+from app.scope import Principal
 
 logger = logging.getLogger("minqing.hotline")
 
@@ -78,7 +77,7 @@ FALLBACK_CATEGORY = "other"
 SUMMARY_LENGTH = 500
 TITLE_FROM_CONTENT = 40
 
-M = TypeVar("M", bound=BaseModel)
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 # --- checks -----------------------------------------------------------------------------------
@@ -125,7 +124,7 @@ async def _signed_key(
     return key, webhook_id
 
 
-def _parse(model: type[M], body: bytes) -> M:
+def _parse(model: type[ModelT], body: bytes) -> ModelT:
     try:
         raw = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -135,10 +134,7 @@ def _parse(model: type[M], body: bytes) -> M:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        errors = [
-            field_error(".".join(str(p) for p in e["loc"]) or "body", e["msg"], type=e["type"]) for e in exc.errors()
-        ]
-        raise ValidationFailed("; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]), errors=errors) from None
+        raise validation_failed(exc) from None
 
 
 def _fingerprint(kind: str, ticket_number: str | None, body: bytes) -> str:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, Literal
 
+from app.kit import clock
 from app.kit.schemas import EARLIEST_DATE, LATEST_DATE
 
 Format = Literal["json", "xml"]
@@ -571,7 +572,7 @@ def parse_list_filters(
     start = _date_param(query, "start_date", end=False, tz=tz)
     end = _date_param(query, "end_date", end=True, tz=tz)
     if end is None:
-        end = start + DEFAULT_WINDOW if start is not None else now or datetime.now(UTC)
+        end = start + DEFAULT_WINDOW if start is not None else now or clock.now()
     if start is None:
         start = end - DEFAULT_WINDOW
     if start > end:

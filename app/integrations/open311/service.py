@@ -37,7 +37,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.deps import principal_for_api_key
 from app.auth.roles import Role
-from app.auth.scope import Principal, path_within
 from app.config import Settings
 from app.errors import Unauthorized
 from app.grids import repository as areas
@@ -62,6 +61,7 @@ from app.issues import intake, routing
 from app.issues import schemas as issue_schemas
 from app.issues.models import Category
 from app.issues.workflow import STATUS_LABELS, Channel, Kind, Status
+from app.scope import Principal, path_within
 
 CLOSED_STATUSES = frozenset({Status.RESOLVED, Status.VERIFIED, Status.CLOSED, Status.REJECTED, Status.MERGED})
 OPEN_STATUSES = frozenset(Status) - CLOSED_STATUSES

@@ -39,6 +39,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Protocol
 
+from app.kit import clock
+
 BASE_DELAY = 30.0
 MAX_DELAY = 8 * 3600.0
 MAX_RETRIES = 18
@@ -85,7 +87,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         return None
     if when.tzinfo is None:  # HTTP-dates are always GMT
         when = when.replace(tzinfo=UTC)
-    current = now or datetime.now(UTC)
+    current = now or clock.now()
     return max(0.0, (when - current).total_seconds())
 
 

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
 
-from app.auth.deps import AdminOnly, SettingsDep
+from app.auth.deps import AdminOnly, SettingsDep, caller_key
 from app.db import SessionDep
 from app.errors import problem_responses
-from app.integrations.webhooks import repository, service
+from app.integrations.webhooks import service
 from app.integrations.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from app.integrations.webhooks.schemas import (
     AttemptOut,
@@ -35,7 +35,7 @@ router = Router(
     tags=["webhooks"],
     # admins only (403), rate limited per caller (429)
     responses=problem_responses(403, 429),
-    dependencies=[Depends(rate_limit("webhooks", RATE_LIMIT, 60, key="principal"))],
+    dependencies=[Depends(rate_limit("webhooks", RATE_LIMIT, 60, key=caller_key))],
 )
 
 SIGNING_DOC = (
@@ -106,7 +106,7 @@ async def list_subscriptions(
     cursor: CursorQuery = None,
 ) -> Page[SubscriptionOut]:
     keys = Keyset.open(settings, principal, "webhooks", cursor)
-    rows = await repository.list_in_scope(session, principal, after=keys.after, limit=limit)
+    rows = await service.list_subscriptions(session, principal, after=keys.after, limit=limit)
     items, next_cursor = keys.page(rows, limit, lambda s: [s.created_at, s.id])
     return Page[SubscriptionOut](items=[_out(s) for s in items], next_cursor=next_cursor)
 
@@ -209,9 +209,9 @@ async def list_deliveries(
 ) -> Page[DeliveryOut]:
     subscription = await service.get(session, principal, webhook_id)
     keys = Keyset.open(settings, principal, "webhooks.deliveries", cursor, within=[str(subscription.id)])
-    rows = await repository.list_deliveries(session, subscription.id, status=status, after=keys.after, limit=limit)
+    rows = await service.list_deliveries(session, subscription, status=status, after=keys.after, limit=limit)
     items, next_cursor = keys.page(rows, limit, lambda d: [d.created_at, d.id])
-    attempts = await repository.attempts_of(session, [d.id for d in items])
+    attempts = await service.attempts_of(session, [d.id for d in items])
     return Page[DeliveryOut](items=[_delivery_out(d, attempts[d.id]) for d in items], next_cursor=next_cursor)
 
 
@@ -227,7 +227,7 @@ async def get_delivery(
 ) -> DeliveryOut:
     subscription = await service.get(session, principal, webhook_id)
     delivery = await service.get_delivery(session, subscription, delivery_id)
-    attempts = await repository.attempts_of(session, [delivery.id])
+    attempts = await service.attempts_of(session, [delivery.id])
     return _delivery_out(delivery, attempts[delivery.id])
 
 
@@ -246,5 +246,5 @@ async def replay_delivery(
 ) -> DeliveryOut:
     subscription = await service.get(session, principal, webhook_id)
     delivery = await service.replay(session, subscription, delivery_id)
-    attempts = await repository.attempts_of(session, [delivery.id])
+    attempts = await service.attempts_of(session, [delivery.id])
     return _delivery_out(delivery, attempts[delivery.id])

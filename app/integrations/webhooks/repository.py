@@ -15,20 +15,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.auth.models import ApiKey
-from app.auth.scope import Principal, scope_filter
 from app.grids.models import Area
 from app.integrations.webhooks.models import (
     DeliveryStatus,
+    SlaNotification,
     WebhookAttempt,
     WebhookDelivery,
     WebhookSubscription,
 )
+from app.issues.models import Issue
+from app.issues.repository import sla_condition
+from app.issues.sla import SlaState
 from app.kit.outbox import OutboxMessage
 from app.kit.pagination import keyset
+from app.kit.repository import ScopedRepository
+from app.scope import Principal, scope_filter
 
 PENDING = DeliveryStatus.PENDING.value
 
 # --- subscriptions ------------------------------------------------------------------------------
+
+
+subscriptions = ScopedRepository(WebhookSubscription)
 
 
 async def get_in_scope(
@@ -41,14 +49,6 @@ async def get_in_scope(
     if for_update:
         stmt = stmt.with_for_update()
     return (await session.execute(stmt)).scalar_one_or_none()
-
-
-async def list_in_scope(
-    session: AsyncSession, principal: Principal, *, after: Sequence[Any] | None, limit: int
-) -> Sequence[WebhookSubscription]:
-    stmt = sa.select(WebhookSubscription).where(scope_filter(principal, area_column=WebhookSubscription.area_id))
-    stmt = keyset(stmt, [WebhookSubscription.created_at, WebhookSubscription.id], after=after, limit=limit)
-    return (await session.execute(stmt)).scalars().all()
 
 
 async def cancel_pending(session: AsyncSession, subscription_id: uuid.UUID, now: dt.datetime) -> int:
@@ -300,3 +300,57 @@ async def next_due_at(session: AsyncSession) -> dt.datetime | None:
             ).where(WebhookDelivery.status == PENDING)
         )
     ).scalar()
+
+
+# --- SLA notices ----------------------------------------------------------------------------------
+
+
+async def claim_sla_notices(session: AsyncSession, state: SlaState, now: dt.datetime, limit: int) -> list[uuid.UUID]:
+    """Record up to ``limit`` issues in ``state`` at ``now`` (most urgent first) as notified, once
+    per issue, state and deadline; return the ids newly recorded (the ones to notify)."""
+    claimed = (
+        sa.select(Issue.id, sa.literal(state.value), Issue.due_at)
+        .where(sla_condition(state, now))
+        .order_by(Issue.due_at)
+        .limit(limit)
+    )
+    stmt = (
+        insert(SlaNotification)
+        .from_select(["issue_id", "state", "due_at"], claimed)
+        .on_conflict_do_nothing()
+        .returning(SlaNotification.issue_id)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+async def issues_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> Sequence[Issue]:
+    return (await session.execute(sa.select(Issue).where(Issue.id.in_(ids)))).scalars().all()
+
+
+async def lock_delivery(session: AsyncSession, delivery_id: uuid.UUID) -> bool:
+    """Lock the delivery's row; False when it is gone (its subscription was deleted)."""
+    stmt = sa.select(WebhookDelivery.id).where(WebhookDelivery.id == delivery_id).with_for_update()
+    return await session.scalar(stmt) is not None
+
+
+# --- retention ------------------------------------------------------------------------------------
+
+
+async def purge_outbox(session: AsyncSession, processed_before: dt.datetime) -> int:
+    """Delete outbox rows fanned out before ``processed_before`` (never unprocessed ones)."""
+    result = await session.execute(
+        sa.delete(OutboxMessage).where(
+            OutboxMessage.processed_at.is_not(None), OutboxMessage.processed_at < processed_before
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def purge_deliveries(session: AsyncSession, statuses: Sequence[str], updated_before: dt.datetime) -> int:
+    """Delete deliveries in one of ``statuses`` (finished ones) last touched before ``updated_before``."""
+    result = await session.execute(
+        sa.delete(WebhookDelivery).where(
+            WebhookDelivery.status.in_(statuses), WebhookDelivery.updated_at < updated_before
+        )
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

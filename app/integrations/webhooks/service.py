@@ -11,17 +11,17 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey
-from app.auth.scope import Principal, path_within, resolve_in_scope, scope_filter
 from app.config import Settings
 from app.errors import Conflict, NotFound, ValidationFailed, field_error
 from app.grids import repository as areas
 from app.grids import service as grids
-from app.integrations.signing import generate_secret
 from app.integrations.webhooks import repository
-from app.integrations.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
+from app.integrations.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from app.integrations.webhooks.schemas import SubscriptionCreate
 from app.integrations.webhooks.urlcheck import check_target_url
 from app.kit import clock
+from app.kit.signing import generate_secret
+from app.scope import Principal, path_within, resolve_in_scope, scope_filter
 
 SECRET_OVERLAP = dt.timedelta(hours=24)
 """How long the previous secret still signs messages after a rotation."""
@@ -86,10 +86,10 @@ async def create(
 async def get(
     session: AsyncSession, principal: Principal, subscription_id: uuid.UUID, *, for_update: bool = False
 ) -> WebhookSubscription:
-    subscription = await repository.get_in_scope(session, principal, subscription_id, for_update=for_update)
-    if subscription is None:
-        raise NotFound("No such webhook subscription in your jurisdiction.", code="webhook_not_found")
-    return subscription
+    missing = NotFound("No such webhook subscription in your jurisdiction.", code="webhook_not_found")
+    return await repository.subscriptions.get_or_raise(
+        session, principal, subscription_id, missing, for_update=for_update
+    )
 
 
 async def update(
@@ -156,3 +156,27 @@ async def replay(session: AsyncSession, subscription: WebhookSubscription, deliv
     delivery.updated_at = now
     await session.flush()
     return delivery
+
+
+async def list_subscriptions(
+    session: AsyncSession, principal: Principal, *, after: Sequence[Any] | None, limit: int
+) -> Sequence[WebhookSubscription]:
+    return await repository.subscriptions.list_in_scope(session, principal, after=after, limit=limit)
+
+
+async def list_deliveries(
+    session: AsyncSession,
+    subscription: WebhookSubscription,
+    *,
+    status: DeliveryStatus | None,
+    after: Sequence[Any] | None,
+    limit: int,
+) -> Sequence[WebhookDelivery]:
+    return await repository.list_deliveries(session, subscription.id, status=status, after=after, limit=limit)
+
+
+async def attempts_of(
+    session: AsyncSession, delivery_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[WebhookAttempt]]:
+    """Each delivery's attempts, oldest first, in one query."""
+    return await repository.attempts_of(session, delivery_ids)

@@ -40,25 +40,21 @@ from typing import Any
 import asyncpg
 import httpcore
 import httpx
-import sqlalchemy as sa
 from fastapi import FastAPI
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings, get_settings
 from app.db import is_database_unavailable, to_async_url
 from app.errors import AppError
-from app.integrations.signing import signature_headers
 from app.integrations.webhooks import repository, service
 from app.integrations.webhooks.backoff import parse_retry_after, retry_delay
-from app.integrations.webhooks.models import DeliveryStatus, SlaNotification, WebhookDelivery
+from app.integrations.webhooks.models import DeliveryStatus
 from app.integrations.webhooks.urlcheck import address_refusal
-from app.issues.models import Issue
-from app.issues.repository import sla_condition
 from app.issues.sla import SlaState
 from app.issues.timeline import event_payload
 from app.kit import clock, outbox
 from app.kit.ids import new_id
+from app.kit.signing import signature_headers
 from app.observability import WEBHOOK_ATTEMPT_SECONDS, WEBHOOK_DELIVERIES
 
 logger = logging.getLogger("minqing.webhooks")
@@ -163,22 +159,10 @@ async def emit_sla_notifications(session: AsyncSession, now: dt.datetime) -> int
     """
     emitted = 0
     for state in (SlaState.OVERDUE, SlaState.DUE_SOON):
-        claimed = (
-            sa.select(Issue.id, sa.literal(state.value), Issue.due_at)
-            .where(sla_condition(state, now))
-            .order_by(Issue.due_at)
-            .limit(FANOUT_BATCH)
-        )
-        stmt = (
-            insert(SlaNotification)
-            .from_select(["issue_id", "state", "due_at"], claimed)
-            .on_conflict_do_nothing()
-            .returning(SlaNotification.issue_id)
-        )
-        issue_ids = list((await session.execute(stmt)).scalars())
+        issue_ids = await repository.claim_sla_notices(session, state, now, FANOUT_BATCH)
         if not issue_ids:
             continue
-        for issue in (await session.execute(sa.select(Issue).where(Issue.id.in_(issue_ids)))).scalars():
+        for issue in await repository.issues_by_ids(session, issue_ids):
             outbox.emit(
                 session,
                 f"issue.{state.value}",
@@ -291,10 +275,7 @@ async def settle(sessions: async_sessionmaker[AsyncSession], claimed: repository
     now = clock.now()
     status = result.status_code
     async with sessions() as session, session.begin():
-        exists = await session.scalar(
-            sa.select(WebhookDelivery.id).where(WebhookDelivery.id == claimed.id).with_for_update()
-        )
-        if exists is None:  # the subscription was deleted meanwhile
+        if not await repository.lock_delivery(session, claimed.id):  # the subscription was deleted meanwhile
             return "lease_lost"
         await repository.record_attempt(
             session,

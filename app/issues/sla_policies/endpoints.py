@@ -8,12 +8,12 @@ from fastapi import Depends
 
 from app.auth.deps import require_roles
 from app.auth.roles import Role
-from app.auth.scope import Principal
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.issues import schemas
 from app.issues.sla_policies import service
 from app.kit.routing import Router
+from app.scope import Principal
 
 router = Router(prefix="/api/v1", tags=["issues"])
 

@@ -18,10 +18,10 @@ import binascii
 import hashlib
 import hmac
 import secrets as _secrets
-import time
 from collections.abc import Mapping, Sequence
 
 from app.errors import Unauthorized
+from app.kit import clock
 
 SECRET_PREFIX = "whsec_"
 SIGNATURE_VERSION = "v1"
@@ -73,7 +73,7 @@ def signature_headers(
     Pass several secrets while rotating: the message then carries one signature per secret, and
     the receiver accepts it with either the old or the new one.
     """
-    timestamp = int(time.time() if now is None else now)
+    timestamp = int(clock.timestamp() if now is None else now)
     keys = [secret] if isinstance(secret, str) else list(secret)
     if not keys:
         raise ValueError("at least one secret is needed to sign a webhook")
@@ -106,7 +106,7 @@ def verify(
             code="signature_missing",
         )
 
-    current = time.time() if now is None else now
+    current = clock.timestamp() if now is None else now
     if not (raw_timestamp.isascii() and raw_timestamp.isdigit()):
         raise Unauthorized(
             "The webhook-timestamp header is not a Unix timestamp.",

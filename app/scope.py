@@ -1,5 +1,9 @@
 """The one scoping helper: every query that returns residents' data goes through here.
 
+Who is calling (:class:`Principal`), what they may see (:func:`scope_filter`, :func:`resolve_in_scope`)
+and whether they may call at all (:func:`admit`): the rules every domain applies, in a module that
+belongs to none of them (it needs only the roles and the area and user tables).
+
 A staff member sees their home area's subtree and nothing else; an API key sees its own area's
 subtree; a ``department`` user sees only what is assigned to its unit. Objects outside a caller's
 scope are reported as 404 by the callers of these helpers, never 403, so their existence is not
@@ -17,9 +21,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.auth.models import User
 from app.auth.roles import ROLES_SEEING_PERSONAL_DATA, Role
 from app.db import ColumnExpr
-from app.errors import ValidationFailed, field_error
+from app.errors import Forbidden, Unauthorized, ValidationFailed, field_error
 from app.grids.models import Area
 
 
@@ -164,6 +169,16 @@ async def resolve_in_scope(
     return row if columns else row[0]
 
 
+async def area_in_scope(
+    session: AsyncSession, principal: Principal, area_id: Any, *, field: str, for_update: bool = False
+) -> Area:
+    """The area ``area_id`` named in a body's ``field``: in the caller's subtree, or 422 ``unknown_area``."""
+    within = Area.path.op("<@")(sa.cast(principal.area_path, Area.path.type))
+    return await resolve_in_scope(
+        session, principal, Area, area_id, field=field, thing="area", scope=within, for_update=for_update
+    )
+
+
 def path_within(path: str, ancestor_path: str) -> bool:
     """Pure check of ltree ancestry on the Python side (``a.b.c`` is within ``a.b``)."""
     return path == ancestor_path or path.startswith(ancestor_path + ".")
@@ -182,8 +197,6 @@ def caller_row(user_id: sa.ColumnElement[Any]) -> sa.Subquery:
     """The principal's fields of the user ``user_id`` (a bearer token's subject), as a one-row
     subquery named ``caller``: ``id, username, display_name, role, is_active, area_id, area_path,
     unit_id``."""
-    from app.auth.models import User  # late: the auth models import this module's package
-
     home = aliased(Area, name="caller_home")
     return (
         sa.select(
@@ -233,3 +246,39 @@ def principal_of_caller(row: Any) -> Principal:
         area_path=row["caller_area_path"],
         unit_id=row["caller_unit_id"],
     )
+
+
+# --- who may call ---------------------------------------------------------------------------------
+#
+# The 401 / 403 rules, shared by the request dependencies (:mod:`app.auth.deps`) and the reads that
+# authenticate their caller in the same statement (:func:`caller_row`).
+
+
+def invalid_token() -> Unauthorized:
+    return Unauthorized("The token is invalid or has expired.", code="invalid_token")
+
+
+def deactivated() -> Unauthorized:
+    return Unauthorized("This account has been deactivated.", code="account_deactivated")
+
+
+def admit_caller(row: Any, roles: frozenset[Role]) -> Principal:
+    """The principal from a statement that read :func:`caller_row` (columns prefixed
+    ``caller_``; ``row`` None or ``caller_id`` NULL: no such user), with the same 401 / 403 as
+    :func:`current_principal` and :func:`require_roles`."""
+    if row is None or row["caller_id"] is None:
+        raise invalid_token()
+    if not row["caller_is_active"]:
+        raise deactivated()
+    return admit(principal_of_caller(row), roles)
+
+
+def admit(principal: Principal, allowed: frozenset[Role]) -> Principal:
+    """403 ``role_not_allowed`` unless ``principal``'s role is in ``allowed``."""
+    if principal.role not in allowed:
+        raise Forbidden(
+            f"Role '{principal.role}' may not do this.",
+            code="role_not_allowed",
+            allowed_roles=sorted(r.value for r in allowed),
+        )
+    return principal

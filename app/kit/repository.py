@@ -1,0 +1,144 @@
+"""The scoped repository: reads of one model that only ever return what the caller may see.
+
+Every domain whose rows belong to an area (buildings, residents, diary entries, disputes, users,
+webhook subscriptions …) reads them through one of these, so the scope rule is written once::
+
+    buildings = ScopedRepository(Building)                      # scoped on Building.area_id
+    users = ScopedRepository(User, area=User.home_area_id)
+    issues = ScopedRepository(Issue, unit=Issue.assignee_unit_id)   # department users: their unit's
+
+    building = await buildings.get(session, principal, building_id)          # None: 404 for the caller
+    building = await buildings.get_for_update(session, principal, building_id)   # locked (If-Match)
+    building = await buildings.get_or_raise(session, principal, building_id, NotFound(...))
+    rows = await buildings.list_in_scope(session, principal, Building.name.contains(q), after=..., limit=50)
+
+``list_in_scope`` pages by keyset (:func:`app.kit.pagination.keyset`) on ``order`` (default
+``created_at, id``, newest first) and returns ``limit + 1`` rows for :meth:`Keyset.page`. An id named
+in a request body goes through :meth:`ScopedRepository.resolve` (422 ``unknown_<thing>``).
+The domain's own queries (joins, aggregates) start from :meth:`ScopedRepository.select`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import ColumnExpr
+from app.errors import AppError
+from app.kit.pagination import keyset
+from app.scope import Principal, resolve_in_scope, scope_filter
+
+ModelT = TypeVar("ModelT")
+ScopeRule = Callable[[Principal], sa.ColumnElement[bool]]
+
+
+class ScopedRepository(Generic[ModelT]):
+    """Scoped reads of ``model``: rows whose ``area`` column lies in the caller's subtree (and, for a
+    department user, whose ``unit`` column is the caller's unit; without a ``unit`` column a
+    department user sees none). ``scope`` replaces the rule altogether (areas: their own path)."""
+
+    def __init__(
+        self,
+        model: type[ModelT],
+        *,
+        area: ColumnExpr | None = None,
+        unit: ColumnExpr | None = None,
+        order: Sequence[ColumnExpr] | None = None,
+        scope: ScopeRule | None = None,
+    ) -> None:
+        self.model = model
+        self.area: ColumnExpr = area if area is not None else model.area_id  # type: ignore[attr-defined]
+        self.unit = unit
+        self.order: Sequence[ColumnExpr] = order or (model.created_at, model.id)  # type: ignore[attr-defined]
+        self._scope = scope
+        self._id: ColumnExpr = model.id  # type: ignore[attr-defined]
+
+    def scope(self, principal: Principal) -> sa.ColumnElement[bool]:
+        """The WHERE clause of what ``principal`` may see of this model."""
+        if self._scope is not None:
+            return self._scope(principal)
+        return scope_filter(principal, area_column=self.area, unit_column=self.unit)
+
+    def select(self, principal: Principal) -> sa.Select[Any]:
+        """``SELECT model WHERE <scope>``: the start of every read of this model."""
+        return sa.select(self.model).where(self.scope(principal))
+
+    async def get(self, session: AsyncSession, principal: Principal, object_id: uuid.UUID) -> ModelT | None:
+        """The row, or None when it does not exist or lies outside the caller's scope (a 404)."""
+        stmt = self.select(principal).where(self._id == object_id)
+        return (await session.execute(stmt)).scalar_one_or_none()
+
+    async def get_for_update(self, session: AsyncSession, principal: Principal, object_id: uuid.UUID) -> ModelT | None:
+        """:meth:`get`, locking the row for a read-check-write (If-Match) so concurrent writers
+        queue; the object is read afresh even if the session already holds it."""
+        stmt = self.select(principal).where(self._id == object_id)
+        stmt = stmt.with_for_update(of=self.model).execution_options(populate_existing=True)
+        return (await session.execute(stmt)).scalar_one_or_none()
+
+    async def get_or_raise(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        object_id: uuid.UUID,
+        missing: AppError,
+        *,
+        for_update: bool = False,
+    ) -> ModelT:
+        """:meth:`get` (or :meth:`get_for_update`), raising ``missing`` (a 404) when there is none."""
+        found = await (self.get_for_update if for_update else self.get)(session, principal, object_id)
+        if found is None:
+            raise missing
+        return found
+
+    async def by_ids(self, session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID]) -> Sequence[ModelT]:
+        """The rows among ``ids`` that the caller may see (any order)."""
+        if not ids:
+            return []
+        return (await session.execute(self.select(principal).where(self._id.in_(ids)))).scalars().all()
+
+    async def list_in_scope(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        *where: sa.ColumnElement[bool],
+        after: Sequence[Any] | None,
+        limit: int,
+    ) -> Sequence[ModelT]:
+        """A page of the rows the caller may see, narrowed by ``where``, after the cursor ``after``
+        in ``order`` (newest first): ``limit + 1`` rows, for :meth:`app.kit.pagination.Keyset.page`."""
+        stmt = keyset(self.select(principal).where(*where), self.order, after=after, limit=limit)
+        return (await session.execute(stmt)).scalars().all()
+
+    async def exists(self, session: AsyncSession, object_id: uuid.UUID) -> bool:
+        """Whether the id is taken by anyone, in scope or not (a client-chosen id must be new)."""
+        return bool(await session.scalar(sa.select(sa.exists().where(self._id == object_id))))
+
+    async def resolve(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        object_id: Any,
+        *,
+        field: str,
+        thing: str,
+        for_update: bool = False,
+    ) -> ModelT:
+        """The row named in a request body's ``field``, or 422 ``unknown_<thing>`` (see
+        :func:`app.scope.resolve_in_scope`)."""
+        scope = self._scope(principal) if self._scope is not None else None
+        return await resolve_in_scope(
+            session,
+            principal,
+            self.model,
+            object_id,
+            field=field,
+            thing=thing,
+            area_column=self.area,
+            unit_column=self.unit,
+            scope=scope,
+            for_update=for_update,
+        )
