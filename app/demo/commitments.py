@@ -24,6 +24,7 @@ from app.consultation import service as consultation
 from app.demo import data
 from app.demo.commitment_notice import NOTICE
 from app.demo.issues import _principal, frozen_clock
+from app.kit import clock
 
 CATEGORY = {"G": "governance", "C": "care", "S": "service"}
 GREENHOUSE = 9  # 安富园's item decided by the consultation
@@ -64,7 +65,7 @@ def _grid_worker(ctx: dict[str, Any], community_code: str) -> Any:
 async def load_commitments(session: AsyncSession, ctx: dict[str, Any]) -> None:
     settings = ctx["settings"]
     zone = ZoneInfo(settings.timezone)
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     today = now.astimezone(zone).date()
     year = today.year
     start = dt.datetime(year, 1, 5, 9, 0, tzinfo=zone)

@@ -19,6 +19,7 @@ from app.demo import data
 from app.demo.issues import frozen_clock
 from app.integrations.open311 import format as fmt
 from app.integrations.open311 import service as open311
+from app.kit import clock
 from app.kit.signing import generate_secret
 from app.scope import Principal
 
@@ -49,7 +50,7 @@ async def load_open311(session: Any, ctx: dict[str, Any]) -> None:
         api_key_id=key.id,
     )
     boundaries = {a.code: a.boundary for a in data.AREAS}
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     for request in data.OPEN311_REQUESTS:
         point = shape(boundaries[request.grid_code]).representative_point()
         fields = {
