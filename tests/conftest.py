@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime as dt
 import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from unittest import mock
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -19,6 +21,7 @@ import pytest
 
 from app.auth.security import issue_token
 from app.config import Settings
+from app.kit import clock
 from tests import world
 
 JWT_SECRET = "test-secret-" + "x" * 32
@@ -176,9 +179,23 @@ async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
+# Tests move the service's clock (a day in March, a claim fourteen days on), and tokens are checked
+# against that clock: the suite's tokens are issued before, and expire after, any instant a test
+# moves it to. Tests of expiry mint their own tokens.
+TOKENS_ISSUED_AT = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+TOKENS_VALID_SECONDS = 150 * 365 * 86_400
+
+
 def token_for(user_key: str) -> str:
     spec = world.USER[user_key]
-    token, _ = issue_token(user_id=spec.id, role=spec.role.value, secret=JWT_SECRET, ttl_seconds=3600, issuer="minqing")
+    with mock.patch.object(clock, "now", lambda: TOKENS_ISSUED_AT):
+        token, _ = issue_token(
+            user_id=spec.id,
+            role=spec.role.value,
+            secret=JWT_SECRET,
+            ttl_seconds=TOKENS_VALID_SECONDS,
+            issuer="minqing",
+        )
     return token
 
 
