@@ -167,6 +167,95 @@ async def dispute(client: httpx.AsyncClient) -> Target:
     )
 
 
+async def volunteer(client: httpx.AsyncClient) -> Target:
+    body = {"kind": "resident", "name": "志愿者", "area_id": str(AREA["G1"].id), "consent": True}
+    v = await _created(client, "/api/v1/volunteers", {**body, "availability": "周0"}, "grid_worker")
+    url = f"/api/v1/volunteers/{v['id']}"
+    return Target(
+        "volunteers", url, f"PATCH {url}", "grid_worker", lambda i: {"availability": f"周{i}"}, _field("availability")
+    )
+
+
+async def _volunteer_id(client: httpx.AsyncClient) -> str:
+    body = {"kind": "resident", "name": "志愿者", "area_id": str(AREA["G1"].id), "consent": True}
+    return str((await _created(client, "/api/v1/volunteers", body, "grid_worker"))["id"])
+
+
+async def service_record(client: httpx.AsyncClient) -> Target:
+    """A service record is verified or rejected (核实) with ``If-Match``: one decision stands."""
+    body = {
+        "volunteer_id": await _volunteer_id(client),
+        "activity_type": "elderly_care",
+        "activity": "陪老人就医",
+        "started_at": "2026-11-20T09:00:00+08:00",
+        "ended_at": "2026-11-20T11:00:00+08:00",
+    }
+    rec = await _created(client, "/api/v1/service-records", body, "grid_worker")
+    url = f"/api/v1/service-records/{rec['id']}"
+    return Target(
+        "service_records",
+        url,
+        f"POST {url}/reject",
+        "community_admin",
+        lambda i: {"reason": f"时间不符{i}"},
+        lambda after, body: after["status"] == "rejected" and after["rejection_reason"] == body["reason"],
+    )
+
+
+async def wish(client: httpx.AsyncClient) -> Target:
+    """A wish is claimed (认领) with ``If-Match``: of several volunteers claiming at once, one has it."""
+    household = await _household(client)
+    beneficiary = {"household_id": household["id"], "name": "王秀英", "tags": ["elderly_alone"]}
+    res = await _created(client, "/api/v1/residents", beneficiary, "grid_worker")
+    body = {"resident_id": res["id"], "title": "一台收音机", "category": "daily", "budget_cap": 100}
+    w = await _created(client, "/api/v1/wishes", body, "grid_worker")
+    claimers = [await _volunteer_id(client) for _ in range(CLIENTS)]
+    url = f"/api/v1/wishes/{w['id']}"
+    return Target(
+        "wishes",
+        url,
+        f"POST {url}/claim",
+        "grid_worker",
+        lambda i: {"volunteer_id": claimers[i]},
+        lambda after, body: after["status"] == "claimed" and after["claimer_id"] == body["volunteer_id"],
+    )
+
+
+async def commitment_list(client: httpx.AsyncClient) -> Target:
+    """A list's items are changed with the list's ``If-Match``: one edit of a draft list stands."""
+    body = {
+        "area_id": str(AREA["C"].id),
+        "year": 2026,
+        "items": [{"category": "governance", "title": "事项0", "schedule": {"kind": "monthly", "day": 10}}],
+    }
+    lst = await _created(client, "/api/v1/commitment-lists", body, "community_admin")
+    url = f"/api/v1/commitment-lists/{lst['id']}"
+    item = lst["items"][0]["id"]
+    return Target(
+        "commitment_lists",
+        url,
+        f"PATCH {url}/items/{item}",
+        "community_admin",
+        lambda i: {"title": f"事项{i}"},
+        lambda after, body: after["items"][0]["title"] == body["title"],
+    )
+
+
+async def proposal(client: httpx.AsyncClient) -> Target:
+    """附议 with ``If-Match``: clients who saw the same count add one supporter, not six."""
+    body = {"title": "小区增设电动车充电桩", "content": "车棚无充电设施"}
+    p = await _created(client, "/api/v1/proposals", body, "grid_worker")
+    url = f"/api/v1/proposals/{p['id']}"
+    return Target(
+        "proposals",
+        url,
+        f"POST {url}/support",
+        "grid_worker",
+        lambda i: {},
+        lambda after, body: after["supporters"] == p["supporters"] + 1,
+    )
+
+
 # Every versioned model: the conditional write a client makes to it, or why there is none.
 RACES: dict[str, Setup] = {
     "Building": building,
@@ -178,9 +267,19 @@ RACES: dict[str, Setup] = {
     "Area": area,
     "WebhookSubscription": webhook,
     "Dispute": dispute,
+    "Volunteer": volunteer,
+    "ServiceRecord": service_record,
+    "Wish": wish,
+    "CommitmentList": commitment_list,
+    "Proposal": proposal,
 }
 NOT_WRITTEN_BY_CLIENTS = {
     "Unit": "units are created (POST /units) and never changed through the API",
+    "CommitmentItem": "an item is changed only through its list, under the list's If-Match (CommitmentList above)",
+    "Consultation": "a meeting is recorded once; its decisions are new rows, never edits of the meeting",
+    "Pairing": "a pairing is created and visited; a visit is a new row, taken under the pairing's lock",
+    "ShopItem": "stock moves by a conditional UPDATE (stock >= quantity); tests/volunteers races the last item",
+    "TimebankRequest": "claim, confirm and cancel lock the request and check its state (tests/volunteers)",
 }
 
 
