@@ -538,5 +538,8 @@ async def rebuild_unbounded(conn: asyncpg.Connection, timezone: str) -> None:
 
 
 async def compact_unbounded(conn: asyncpg.Connection) -> int:
+    """What the worker's compaction folds (the daily and rolled-up counters, and the areas' change
+    counters behind the ETags), without the request timeouts."""
     await conn.execute("SET statement_timeout = 0")
-    return int(await conn.fetchval("SELECT stats_compact()", timeout=None) or 0)
+    folded = int(await conn.fetchval("SELECT stats_compact()", timeout=None) or 0)
+    return folded + int(await conn.fetchval("SELECT stats_compact_subtree()", timeout=None) or 0)
