@@ -139,6 +139,8 @@ class Settings(BaseSettings):
     rate_limit_public_reads: int = Field(default=600, ge=1)
     rate_limit_public_writes: int = Field(default=30, ge=1)
     rate_limit_integration: int = Field(default=1200, ge=1)
+    # Requests per minute per client address on the public wish wall (JSON and page together).
+    rate_limit_wish_wall: int = Field(default=120, ge=1)
 
     # Observability
     log_level: str = "INFO"

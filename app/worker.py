@@ -9,7 +9,9 @@ process runs both instead (:func:`install`). Housekeeping is:
 * **purges** every ``housekeeping_interval_seconds``, one table per transaction, of the rows past
   their retention (each a setting): idempotency keys (they hold whole response bodies), rate-limit
   counters, sign-in failure counters, the offline-sync change feed, processed outbox messages and
-  finished webhook deliveries (with their attempts). Nothing pending is ever purged.
+  finished webhook deliveries (with their attempts). Nothing pending is ever purged. The same round
+  announces the commitments fallen behind (``commitment.behind``) and reopens the wishes whose
+  claim ran out (``wish.claim_expired``).
 
 Purges and compaction are plain idempotent statements: several workers may run them at once.
 
@@ -131,11 +133,21 @@ async def announce_commitments_behind(sessions: async_sessionmaker[AsyncSession]
         return await service.announce_behind(session, settings)
 
 
+async def expire_wish_claims(sessions: async_sessionmaker[AsyncSession]) -> int:
+    """Reopen the wishes whose claim ran out, with one ``wish.claim_expired`` each (reads and writes
+    of wishes do the same first; this round announces them when nobody looks)."""
+    from app.volunteers import wishes
+
+    async with sessions() as session, session.begin():
+        return await wishes.expire_claims(session)
+
+
 # --- the schedule --------------------------------------------------------------------------------
 
 
 async def housekeeping(sessions: async_sessionmaker[AsyncSession], settings: Settings, stop: asyncio.Event) -> None:
-    """Compaction and purges (with the commitments' behind check) on their intervals until ``stop``
+    """Compaction and purges (with the commitments' behind check and the wishes' expired claims) on
+    their intervals until ``stop``
     is set (both run once at start)."""
     next_compact = next_purge = time.monotonic()
     while not stop.is_set():
@@ -154,6 +166,10 @@ async def housekeeping(sessions: async_sessionmaker[AsyncSession], settings: Set
                 await announce_commitments_behind(sessions, settings)
             except Exception as exc:  # the next round announces what this one missed
                 log.warning("commitments behind check failed: %s", exc)
+            try:
+                await expire_wish_claims(sessions)
+            except Exception as exc:  # the next round (or the next read of a wish) expires them
+                log.warning("wish claim expiry failed: %s", exc)
             next_purge = time.monotonic() + settings.housekeeping_interval_seconds
         due = [
             t

@@ -17,6 +17,7 @@ from app.errors import problem_responses
 from app.kit import clock, idempotency
 from app.kit.etag import etag_of, write_if_match
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
+from app.kit.ratelimit import rate_limit
 from app.kit.routing import Router
 from app.kit.schemas import Page
 from app.kit.tokens import BIGINT, timestamp
@@ -73,6 +74,11 @@ IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", description=idem
 ACTION_ERRORS = problem_responses(404, 409, 412, 422)
 POSTING_DOC = " Moves points or hours in the ledger: " + idempotency.POLICY_DOC
 YearQuery = Annotated[int | None, Query(ge=2000, le=2100, description="default: this year (Asia/Shanghai)")]
+# The wall's JSON and page share one counter per client address.
+WALL_LIMIT = Depends(rate_limit("wish_wall", "rate_limit_wish_wall", 60))
+WALL_LIMIT_DOC = (
+    " At most `MINQING_RATE_LIMIT_WISH_WALL` requests a minute per client address (429 with `Retry-After`)."
+)
 
 
 async def _idempotent(
@@ -853,13 +859,14 @@ async def cancel_wish(
 
 @public_router.get(
     "/api/v1/public/wish-wall/{area_id}",
+    dependencies=[WALL_LIMIT],
     response_model=WallOut,
     operation_id="wish_wall",
     summary="The public wish wall (幸福心愿站, no login)",
     description="Open and claimed wishes of an area's subtree, each as a masked name with one public label and "
     "the wish's title — no address, no details, no sensitive tag; wishes of residents whose data is "
-    "sensitive are left off.",
-    responses=problem_responses(404),
+    "sensitive are left off." + WALL_LIMIT_DOC,
+    responses=problem_responses(404, 429),
 )
 async def wish_wall(area_id: uuid.UUID, session: SessionDep) -> Any:
     return await wishes.wall(session, area_id)
@@ -867,11 +874,12 @@ async def wish_wall(area_id: uuid.UUID, session: SessionDep) -> Any:
 
 @public_router.get(
     "/wish-wall/{area_id}",
+    dependencies=[WALL_LIMIT],
     response_class=HTMLResponse,
     operation_id="wish_wall_page",
     summary="The public wish wall as a page (心愿墙)",
-    description="The wall as a self-contained HTML page (no login, nothing loaded from elsewhere).",
-    responses={**problem_responses(404), 200: {"content": {"text/html": {}}}},
+    description="The wall as a self-contained HTML page (no login, nothing loaded from elsewhere)." + WALL_LIMIT_DOC,
+    responses={**problem_responses(404, 429), 200: {"content": {"text/html": {}}}},
 )
 async def wish_wall_page(area_id: uuid.UUID, session: SessionDep) -> HTMLResponse:
     wall = WallOut(**await wishes.wall(session, area_id))

@@ -3,7 +3,8 @@ units; the public wish wall (幸福心愿站) and the wishes' statistics.
 
 A claim not fulfilled within the community's ``wish_claim_days`` expires and the wish reopens: the
 sweep (:func:`expire_claims`) runs before every read and write of wishes, so nobody sees a stale
-claim, and from housekeeping.
+claim, and in every housekeeping round (:mod:`app.worker`), so the ``wish.claim_expired`` event
+goes out even when nobody looks at the wishes.
 
 The public wall shows open and claimed wishes with a masked name, the one public label of the
 beneficiary (独居老人, 空巢老人 …) and the wish's title: no address, no details, no sensitive tag.
@@ -31,7 +32,7 @@ from app.residents.models import RESIDENT_TAG_LABELS, Resident, ResidentTag, is_
 from app.scope import Principal, in_subtree, resolve_in_scope, scope_filter
 from app.volunteers import ledger, workflow
 from app.volunteers import service as volunteers
-from app.volunteers.models import PostingKind, Wish, WishStatus
+from app.volunteers.models import PostingKind, Volunteer, Wish, WishStatus
 from app.volunteers.schemas import WishOut
 
 A = workflow.WishAction
@@ -41,11 +42,24 @@ WALL_SIZE = 200
 
 
 async def expire_claims(session: AsyncSession, now: dt.datetime | None = None) -> int:
-    """Reopen every wish whose claim ran out unfulfilled; returns how many."""
+    """Reopen every wish whose claim ran out unfulfilled and queue one ``wish.claim_expired`` for
+    each; returns how many.
+
+    The claims are taken with ``FOR UPDATE``: of two sweeps at once the second waits, then finds
+    those wishes open again and leaves them, so each expired claim is announced exactly once."""
+    now = now or clock.now()
     table = cast(sa.Table, Wish.__table__)
+    claimers = cast(sa.Table, Volunteer.__table__)
+    expired = (
+        sa.select(table.c.id, table.c.claim_expires_at, claimers.c.kind.label("claimer_kind"))
+        .outerjoin(claimers, claimers.c.id == table.c.claimer_id)
+        .where(table.c.status == WishStatus.CLAIMED.value, table.c.claim_expires_at <= now)
+        .with_for_update(of=table)
+        .cte("expired")
+    )
     result = await session.execute(
         table.update()
-        .where(table.c.status == WishStatus.CLAIMED.value, table.c.claim_expires_at <= (now or clock.now()))
+        .where(table.c.id == expired.c.id)
         .values(
             status=WishStatus.OPEN.value,
             claimer_id=None,
@@ -53,10 +67,30 @@ async def expire_claims(session: AsyncSession, now: dt.datetime | None = None) -
             claim_expires_at=None,
             expired_claims=table.c.expired_claims + 1,
             version=table.c.version + 1,
-            updated_at=now or clock.now(),
+            updated_at=now,
+        )
+        .returning(
+            table.c.id, table.c.area_id, table.c.expired_claims, expired.c.claim_expires_at, expired.c.claimer_kind
         )
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    rows = result.all()
+    for wish_id, area_id, count, expired_at, claimer_kind in rows:
+        outbox.emit(
+            session,
+            "wish.claim_expired",
+            "wish",
+            wish_id,
+            {
+                "wish_id": str(wish_id),
+                "area_id": str(area_id),
+                "claimer_kind": claimer_kind,
+                "expired_at": expired_at.isoformat(),
+                "expired_claims": count,
+            },
+        )
+    if rows:
+        await session.flush()
+    return len(rows)
 
 
 async def create(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> Wish:

@@ -122,3 +122,69 @@ async def test_confirmed_wishes_and_verified_records_reach_webhooks_without_pers
     finally:
         await conn.close()
     assert w["id"] in payload and "王" not in payload and "张" not in payload and "收音机" not in payload
+
+
+async def test_an_expired_claim_is_announced_once_to_webhooks(client, app, monkeypatch, db_url):
+    """The housekeeping round reopens the wish and queues one ``wish.claim_expired``; a second round
+    (or a read of the wish) adds nothing, and two rounds at once announce it once."""
+    import asyncio
+    import json
+
+    import asyncpg
+
+    from app import worker
+
+    r = await client.post(
+        "/api/v1/webhooks",
+        json={"url": "http://127.0.0.1:9/hook", "event_types": ["wish.claim_expired"]},
+        headers=auth("admin"),
+    )
+    assert r.status_code == 201, r.text
+    clock = Clock(monkeypatch)
+    w = await wish(client, (await resident(client, "王秀英"))["id"])
+    v = await volunteer(client, "张三", kind="party_member", party_registration="in_service")
+    await post(client, f"/api/v1/wishes/{w['id']}/claim", {"volunteer_id": v["id"]}, "grid_worker")
+    assert await worker.expire_wish_claims(app.state.sessionmaker) == 0  # not due yet
+    clock.current += dt.timedelta(days=14, minutes=1)
+    rounds = await asyncio.gather(*(worker.expire_wish_claims(app.state.sessionmaker) for _ in range(2)))
+    assert sorted(rounds) == [0, 1]
+    assert await worker.expire_wish_claims(app.state.sessionmaker) == 0
+    got = (await client.get(f"/api/v1/wishes/{w['id']}", headers=auth("grid_worker"))).json()
+    assert (got["status"], got["claimer_id"], got["expired_claims"]) == ("open", None, 1)
+    conn = await asyncpg.connect(db_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT payload::text, area_id, aggregate_id FROM outbox WHERE event_type = 'wish.claim_expired'"
+        )
+    finally:
+        await conn.close()
+    assert len(rows) == 1
+    payload = json.loads(rows[0]["payload"])
+    assert payload["wish_id"] == w["id"] and payload["area_id"] == w["area_id"] == str(rows[0]["area_id"])
+    assert payload["claimer_kind"] == "party_member" and payload["expired_claims"] == 1
+    assert str(rows[0]["aggregate_id"]) == w["id"]
+    for personal in ("王", "张", "收音机", v["id"]):
+        assert personal not in rows[0]["payload"], personal
+
+
+async def test_the_public_wall_is_rate_limited_per_address(db_url):
+    import httpx
+
+    from app.main import create_app
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(db_url, rate_limit_wish_wall=3))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            json_url, page_url = f"/api/v1/public/wish-wall/{AREA['C'].id}", f"/wish-wall/{AREA['C'].id}"
+            served = [await client.get(json_url), await client.get(page_url), await client.get(json_url)]
+            assert [r.status_code for r in served] == [200, 200, 200]
+            for url in (json_url, page_url):  # the JSON and the page share the address's counter
+                limited = await client.get(url)
+                assert limited.status_code == 429
+                assert limited.headers["content-type"].startswith("application/problem+json")
+                assert limited.json()["code"] == "rate_limited" and 1 <= int(limited.headers["Retry-After"]) <= 60
+        other = httpx.ASGITransport(app=app, client=("198.51.100.9", 40000))
+        async with httpx.AsyncClient(transport=other, base_url="http://test") as client:
+            assert (await client.get(f"/api/v1/public/wish-wall/{AREA['C'].id}")).status_code == 200

@@ -31,6 +31,7 @@ class EventType(StrEnum):
     DISPUTE_RISK_RAISED = "dispute.risk_raised"
     SERVICE_RECORD_VERIFIED = "service_record.verified"
     WISH_CONFIRMED = "wish.confirmed"
+    WISH_CLAIM_EXPIRED = "wish.claim_expired"
     COMMITMENT_BEHIND = "commitment.behind"
     COMMITMENT_DONE = "commitment.done"
     COMMITMENT_LIST_PUBLISHED = "commitment_list.published"
@@ -51,6 +52,7 @@ EVENT_TYPE_LABELS = {
     EventType.DISPUTE_RISK_RAISED: "纠纷风险升级",
     EventType.SERVICE_RECORD_VERIFIED: "志愿服务已核实",
     EventType.WISH_CONFIRMED: "微心愿已达成",
+    EventType.WISH_CLAIM_EXPIRED: "微心愿认领超期",
     EventType.COMMITMENT_BEHIND: "实事进度滞后",
     EventType.COMMITMENT_DONE: "实事已完成",
     EventType.COMMITMENT_LIST_PUBLISHED: "实事清单公示",
