@@ -112,7 +112,8 @@ def main(
     workers: int = typer.Option(2, help="uvicorn workers for both apps"),
     regenerate: bool = typer.Option(False, help="drop and regenerate the data set"),
     only: str = typer.Option(
-        "", help="comma-separated scenarios: " + ",".join(("create", "get", "list", "stats", "poll", "diary"))
+        "",
+        help="comma-separated scenarios: " + ",".join(("create", "get", "list", "stats", "poll", "diary", "redeem")),
     ),
     growth: bool = typer.Option(False, help="p95 of get, list and stats at --growth-from and at --issues issues"),
     growth_from: int = typer.Option(100_000, help="the smaller city of --growth"),
@@ -170,7 +171,9 @@ def _cells(r: dict) -> list[str]:
         _fmt(r.get("p50_ms"), ".1f"),
         _fmt(r.get("p95_ms"), ".1f") + (f" (was {r['small_p95_ms']:.1f})" if "small_p95_ms" in r else ""),
         _fmt(r.get("p99_ms"), ".1f"),
-        ("✔" if r.get("ok") else "✘") + (f" {r['errors']} errors" if r.get("errors") else ""),
+        ("✔" if r.get("ok") else "✘")
+        + (f" {r['errors']} errors" if r.get("errors") else "")
+        + (f", overspend: {r['overspend']}" if "overspend" in r else ""),
     ]
 
 

@@ -51,6 +51,7 @@ class Result:
     max_ms: float
     requests: int
     errors: int
+    statuses: dict[str, int] | None = None  # responses per status code, when counted
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -68,6 +69,7 @@ def run_wrk(
     gen: str = "",
     idempotent: bool = False,
     with_area: bool = False,
+    count_statuses: bool = False,
     threads: int = 2,
 ) -> Result:
     """Drive ``url_base`` for ``duration`` seconds. ``targets`` are rows ``(path, token, if_none_match,
@@ -82,6 +84,7 @@ def run_wrk(
         "BENCH_GEN": gen,
         "BENCH_IDEMPOTENT": "1" if idempotent else "0",
         "BENCH_WITH_AREA": "1" if with_area else "0",
+        "BENCH_STATUSES": "1" if count_statuses else "0",
     }
     cmd = [
         require_wrk(),
@@ -111,6 +114,7 @@ def run_wrk(
         max_ms=data["max_ms"],
         requests=data["requests"],
         errors=data["errors"],
+        statuses=data.get("statuses") if count_statuses else None,
     )
 
 

@@ -19,7 +19,7 @@ import httpx
 from rich.console import Console
 
 from app.auth.security import issue_token
-from bench import harness
+from bench import harness, shop_gen
 from bench.generate import World
 
 JWT_SECRET = "bench-jwt-secret-not-for-production-0123456789"
@@ -29,7 +29,7 @@ POOL_SIZE = 20  # per worker, both apps: 16 concurrent requests per worker never
 STATS_CONNECTIONS = 4
 SAMPLE = 2000  # different issues (and grids, areas) per read scenario
 
-SCENARIOS = ("create", "get", "list", "stats", "poll", "diary")
+SCENARIOS = ("create", "get", "list", "stats", "poll", "diary", "redeem")
 GROWTH = ("get", "list", "stats")
 
 
@@ -176,6 +176,43 @@ def _row(
     return row
 
 
+def _redeem_targets(url: str, world: World) -> list[tuple[str, ...]]:
+    """One row per generated volunteer: a community admin's token, the volunteer and an item of
+    their community (``bench/shop_gen.py``); consecutive rows are different communities."""
+    shop = asyncio.run(shop_gen.ensure(url, world))
+    tokens: dict[int, str] = {}
+    rows = []
+    for c, volunteer, item in shop.pairs:
+        if c not in tokens:
+            tokens[c] = _token(world.users[f"b_community_{c}"], "community_admin")
+        rows.append(("/api/v1/shop/redemptions", tokens[c], "", str(volunteer), str(item)))
+    return rows
+
+
+def _redeem(
+    url: str,
+    rows: list[tuple[str, ...]],
+    world: World,
+    drive: Callable[..., harness.Result],
+    base: str,
+    connections: int,
+    notes: dict,
+    console: Console,
+) -> harness.Result:
+    """Refill the shop, redeem, then check the books in the database (see ``shop_gen.books``)."""
+    asyncio.run(shop_gen.refill(url, world))
+    before = asyncio.run(shop_gen.snapshot(url))
+    res = drive(base, rows, "爱心超市 redemptions", "p95 ≤ 100 ms, 0 overspend", method="POST", gen="redeem",
+                idempotent=True, count_statuses=True)  # fmt: skip
+    time.sleep(1)  # requests in flight when wrk stopped still commit
+    created = int((res.statuses or {}).get("201", 0))
+    books = asyncio.run(shop_gen.books(url, before, created))
+    books["statuses"] = res.statuses or {}
+    notes["redemptions: the books after the run"] = books
+    console.print(f"  overspend: {books['overspend']}")
+    return res
+
+
 def run_all(
     url: str,
     world: World,
@@ -262,6 +299,29 @@ def run_all(
                 lambda: drive(m, rows, "stats polling (304)", "≥ 0.8 × baseline select"), select, "polling"
             )
             results.append(_row(res, baseline_rps=ref_rps, minimum=0.8))
+        if "redeem" in wanted:
+            redeem_rows = _redeem_targets(url, world)
+            drive(m, redeem_rows[:50], "warm-up", "", method="POST", gen="redeem", idempotent=True, duration=2)
+            res, ref_rps = against(
+                lambda: _redeem(url, redeem_rows, world, drive, m, connections, notes, console),
+                lambda: drive(
+                    b, targets.create_baseline, "baseline insert", "", method="POST", gen="issue", with_area=True
+                ),
+                "redemptions",
+            )
+            row = _row(res, baseline_rps=ref_rps, p95_ms=100.0)
+            books = notes["redemptions: the books after the run"]
+            # wrk stops with requests in flight: the server still stores them, wrk never sees their 201.
+            in_flight = books["redemptions_stored"] - books["created_201"]
+            row["overspend"] = books["overspend"]
+            row["ok"] = (
+                row["ok"]
+                and books["overspend"] == 0
+                and books["unbalanced_accounts"] == 0
+                and books["stock_mismatched"] == 0
+                and 0 <= in_flight <= connections
+            )
+            results.append(row)
         if "diary" in wanted:
             res = drive(m, targets.diary, "diary batch of 500", "p50 ≤ 500 ms", method="POST", gen="diary",
                         connections=4)  # fmt: skip

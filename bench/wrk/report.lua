@@ -4,13 +4,15 @@
 --     from a random start per thread (token and if-none-match may be empty);
 --   BENCH_METHOD (GET), BENCH_IDEMPOTENT=1 (unique Idempotency-Key per request);
 --   BENCH_GEN: body made per request: `issue` (args: grid id, min lng, min lat, max lng, max lat; a
---     random point in the grid's box; BENCH_WITH_AREA=1 also names the grid) or `diary` (BENCH_BATCH
---     entries with fresh ids).
+--     random point in the grid's box; BENCH_WITH_AREA=1 also names the grid), `diary` (BENCH_BATCH
+--     entries with fresh ids) or `redeem` (args: volunteer id, item id; one of the item);
+--   BENCH_STATUSES=1: count the responses per status code (reported as "statuses").
 local method = os.getenv("BENCH_METHOD") or "GET"
 local idem = os.getenv("BENCH_IDEMPOTENT") == "1"
 local gen = os.getenv("BENCH_GEN") or ""
 local with_area = os.getenv("BENCH_WITH_AREA") == "1"
 local batch = tonumber(os.getenv("BENCH_BATCH") or "500")
+local count_statuses = os.getenv("BENCH_STATUSES") == "1"
 local targets = {}
 for line in io.lines(os.getenv("BENCH_TARGETS")) do
   local f = {}
@@ -78,18 +80,38 @@ function request()
       math.random(1, 1e9))
   end
   local body = nil
-  if gen == "issue" then body = issue_body(f) elseif gen == "diary" then body = diary_body() end
+  if gen == "issue" then
+    body = issue_body(f)
+  elseif gen == "diary" then
+    body = diary_body()
+  elseif gen == "redeem" then
+    body = string.format('{"volunteer_id":"%s","item_id":"%s","quantity":1}', f[4], f[5])
+  end
   if body then headers["Content-Type"] = "application/json" end
   return wrk.format(method, f[1], headers, body)
+end
+
+-- Defined only when asked for: wrk reads every response through Lua once `response` exists.
+statuses = {}
+if count_statuses then
+  function response(status, headers, body)
+    statuses[status] = (statuses[status] or 0) + 1
+  end
 end
 
 function done(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write
     + summary.errors.status + summary.errors.timeout
+  local total = {}
+  for _, thread in ipairs(threads) do
+    for status, n in pairs(thread:get("statuses") or {}) do total[status] = (total[status] or 0) + n end
+  end
+  local parts = {}
+  for status, n in pairs(total) do parts[#parts + 1] = string.format('"%d": %d', status, n) end
   io.write(string.format(
     'BENCH_JSON {"requests": %d, "duration_us": %d, "errors": %d, "status_errors": %d, ' ..
-    '"p50_ms": %.3f, "p95_ms": %.3f, "p99_ms": %.3f, "max_ms": %.3f}\n',
+    '"p50_ms": %.3f, "p95_ms": %.3f, "p99_ms": %.3f, "max_ms": %.3f, "statuses": {%s}}\n',
     summary.requests, summary.duration, errors, summary.errors.status,
     latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
-    latency.max / 1000))
+    latency.max / 1000, table.concat(parts, ", ")))
 end
