@@ -42,8 +42,15 @@ async def account(
     area_id: uuid.UUID,
     volunteer_id: uuid.UUID | None = None,
 ) -> LedgerAccount:
-    """The account (created on first use) of a volunteer, or a community's source / shop / escrow."""
+    """The account (created on first use) of a volunteer, or a community's source / shop / escrow.
+
+    Read first: an account is made once and read on every posting, so the insert (and the second
+    read it needs) runs only for an account not there yet."""
     key = owner_key(kind, area_id, volunteer_id)
+    stmt = sa.select(LedgerAccount).where(LedgerAccount.owner_key == key, LedgerAccount.unit == unit.value)
+    found = (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
+    if found is not None:
+        return found
     await session.execute(
         pg_insert(LedgerAccount)
         .values(
@@ -56,7 +63,6 @@ async def account(
         )
         .on_conflict_do_nothing(index_elements=["owner_key", "unit"])
     )
-    stmt = sa.select(LedgerAccount).where(LedgerAccount.owner_key == key, LedgerAccount.unit == unit.value)
     return (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one()
 
 

@@ -137,7 +137,9 @@ async def redeem(session: AsyncSession, principal: Principal, data: dict[str, An
     )
     session.add(redemption)
     await session.flush()
-    balance = (await ledger.balances(session, [volunteer.id]))[volunteer.id]["points"]
+    # The posting read the account under its lock (nobody else moves it until we commit): the
+    # balance now is that one less these points.
+    balance = mine.balance - points
     return {
         "id": redemption.id,
         "item_id": item.id,
