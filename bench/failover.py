@@ -2,7 +2,8 @@
 HAProxy, the service writing through HAProxy's primary port while the leader is killed.
 
     python -m bench.failover                         # one failover, figures as a JSON line
-    python -m bench.failover --failovers 4 --seconds 120 --clients 8
+    python -m bench.failover --failovers 4 --clients 8     # the whole node killed every other time
+    python -m bench.failover --keep                  # and keep every log (the directory is printed)
 
 Everything runs on 127.0.0.1 with free ports and a temporary directory: etcd (Debian's
 ``etcd-server``), HAProxy (``haproxy``), two ``patroni`` processes (PyPI, with the ``etcd3`` DCS)
@@ -41,6 +42,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import psutil
 
 from bench import resilience
 from bench.harness import free_port
@@ -139,9 +141,14 @@ class Node:
         return self.home / "data"
 
     def postmaster_pid(self) -> int | None:
+        """The running postmaster's pid (None when none runs: no pid file, or a stale one)."""
         try:
-            return int((self.data_dir / "postmaster.pid").read_text().split()[0])
+            pid = int((self.data_dir / "postmaster.pid").read_text().split()[0])
         except (OSError, ValueError, IndexError):
+            return None
+        try:
+            return pid if psutil.Process(pid).name() == "postgres" else None
+        except psutil.Error:
             return None
 
     def rest(self, path: str) -> httpx.Response | None:

@@ -2,8 +2,8 @@
 consensus store, synchronous replication) behind HAProxy, the service (``minqing serve`` on
 127.0.0.1) writing through HAProxy's primary port while the leader is killed (bench/failover.py).
 
-By default one failover (``kill -9`` of the leader's postmaster), some 30 s in all with the
-cluster's start; ``MINQING_SLOW=1`` runs four, the whole leader node killed every other time.
+By default one failover (``kill -9`` of the leader's postmaster): about a minute in all, most of
+it the cluster's start and the migrations; ``MINQING_SLOW=1`` runs four, the whole leader node killed every other time.
 Figures are printed (``pytest -s``) for the record. Skipped where etcd, HAProxy or Patroni
 cannot be had (``make test`` installs them as root: etcd-server and haproxy from Debian, patroni
 with the dev extra).
