@@ -7,7 +7,7 @@
 # `make bench` for wrk. The arguments are Debian package names; a package whose command has
 # another name is looked up by that command (etcd-server installs `etcd`).
 set -u
-[ $# -eq 0 ] && set -- chromium docker-compose pgbouncer
+[ $# -eq 0 ] && set -- chromium docker-compose pgbouncer etcd-server haproxy
 need=()
 for tool in "$@"; do
   case "$tool" in
