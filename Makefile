@@ -38,7 +38,7 @@ run: $(STAMP_RUN)
 
 # The linter and the type checker first (seconds), then the suite.
 test: lint typecheck
-	@bash scripts/ensure-test-tools.sh chromium docker-compose pgbouncer || true
+	@bash scripts/ensure-test-tools.sh chromium docker-compose pgbouncer etcd-server haproxy || true
 	@bash scripts/ensure-node-linters.sh || true
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -419,8 +419,12 @@ def _raised_by_driver(exc: BaseException) -> bool:
     return False
 
 
-# Connection exceptions (08…), the server shutting down or starting (57P01–57P03), too many connections.
-_UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "08000", "08001", "08003", "08004", "08006", "53300"}
+# Connection exceptions (08…), the server shutting down or starting (57P01–57P03), too many connections,
+# and a read-only transaction (25006): the server reached as the primary is a standby still. The
+# service opens no read-only transaction of its own, so that happens only during a failover, where
+# HAProxy routes to Patroni's new leader once it holds the leader key, a moment before its promotion
+# has finished; the retry a moment later finds it writable.
+_UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "08000", "08001", "08003", "08004", "08006", "53300", "25006"}
 # asyncpg's and SQLAlchemy's adapter's classes for a lost connection or a protocol left in a state it
 # cannot go on from ("cannot switch to state 12; another operation (2) is in progress").
 _UNAVAILABLE_CLASS_NAMES = {

@@ -42,10 +42,11 @@ TUNING = (
 )
 
 
-def _start_database(data_dir: Path, databases: list[str]) -> list[str]:
+def _start_server(data_dir: Path, databases: list[str]) -> tuple[object | None, list[str]]:
+    """The embedded server in ``data_dir`` (None with ``BENCH_DATABASE_URL``) and each database's URL."""
     url = os.environ.get("BENCH_DATABASE_URL")
     if url:
-        return [url] * len(databases)
+        return None, [url] * len(databases)
     from app import dbserver
 
     server, _ = dbserver.start(data_dir, cleanup="stop", database=databases[0])
@@ -58,7 +59,29 @@ def _start_database(data_dir: Path, databases: list[str]) -> list[str]:
         dbserver.start_again(data_dir, sockets)
     for name in databases[1:]:
         dbserver.ensure_database(server, name)
-    return [dbserver.url_of(server, name) for name in databases]
+    return server, [dbserver.url_of(server, name) for name in databases]
+
+
+def _start_standby(server: object | None, database: str) -> str:
+    """A hot standby of the bench's server, made afresh (``pg_basebackup -R``) in var/bench-pg-standby:
+    the second database node of ``--nodes``. ``BENCH_REPLICA_URL`` points at another one instead."""
+    url = os.environ.get("BENCH_REPLICA_URL")
+    if url:
+        return url
+    if server is None:
+        raise SystemExit("--nodes with BENCH_DATABASE_URL needs BENCH_REPLICA_URL (a hot standby of it)")
+    import shutil
+
+    from app import dbserver
+
+    standby = ROOT / "var" / "bench-pg-standby"
+    dbserver.stop(standby)
+    shutil.rmtree(standby, ignore_errors=True)
+    shutil.rmtree(standby.parent / f"{standby.name}-socket", ignore_errors=True)
+    t0 = time.monotonic()
+    url = dbserver.start_standby(server, standby, database)
+    console.print(f"hot standby ready in {time.monotonic() - t0:.0f} s (var/bench-pg-standby)")
+    return url
 
 
 def _migrate(url: str) -> None:
@@ -117,16 +140,37 @@ def main(
     ),
     growth: bool = typer.Option(False, help="p95 of get, list and stats at --growth-from and at --issues issues"),
     growth_from: int = typer.Option(100_000, help="the smaller city of --growth"),
+    nodes: bool = typer.Option(
+        False, help="a grid's list and stats polling with one database node, then two (a hot standby as a read replica)"
+    ),
 ) -> None:
     from bench import harness, scenarios
 
     harness.require_wrk()  # before generating the data, which takes minutes
     (ROOT / "var").mkdir(exist_ok=True)
     sizes = [growth_from, issues] if growth else [issues]
-    urls = _start_database(ROOT / "var" / "bench-pg", [_database_name(n) for n in sizes])
+    server, urls = _start_server(ROOT / "var" / "bench-pg", [_database_name(n) for n in sizes])
     prepared = [_prepare(url, n, regenerate) for url, n in zip(urls, sizes, strict=True)]
     load = {f"{n:,} issues": f"{s:.0f} s" for n, (_, s) in zip(sizes, prepared, strict=True)}
-    if growth:
+    if nodes:
+        standby_url = _start_standby(server, _database_name(issues))
+        try:
+            results, notes = scenarios.run_nodes(
+                urls[0],
+                standby_url,
+                prepared[0][0],  # type: ignore[arg-type]
+                duration=duration,
+                connections=connections,
+                workers=workers,
+                console=console,
+            )
+        finally:
+            if not os.environ.get("BENCH_REPLICA_URL"):
+                from app import dbserver
+
+                dbserver.stop(ROOT / "var" / "bench-pg-standby")
+        name = "nodes"
+    elif growth:
         results, notes = scenarios.run_growth(
             (urls[0], prepared[0][0]),  # type: ignore[arg-type]
             (urls[1], prepared[1][0]),  # type: ignore[arg-type]

@@ -146,11 +146,26 @@ def _wait_ready(proc: subprocess.Popen, url: str, log: Path, timeout: float = 60
 def stack(workers: int = 2) -> Iterator[Stack]:
     """PostgreSQL in a temp dir (migrated, test world loaded) and the API on a free loopback port."""
     from app import dbserver
-    from app.auth.security import issue_token
-    from tests import world
 
     tmp = Path(tempfile.mkdtemp(prefix="minqing-resilience-"))
     server, db_url = dbserver.start(tmp / "pg", cleanup="delete")
+    try:
+        with service(db_url, tmp, workers=workers, data_dir=tmp / "pg", socket_dir=dbserver.socket_dir(server)) as s:
+            yield s
+    finally:
+        with suppress(Exception):  # the database may be stopped already
+            server.cleanup()
+
+
+@contextmanager
+def service(
+    db_url: str, tmp: Path, *, workers: int = 2, data_dir: Path | None = None, socket_dir: str | None = None
+) -> Iterator[Stack]:
+    """``minqing serve --workers N`` on a free loopback port against ``db_url`` (migrated and the
+    test world loaded first); its log in ``tmp``. Stopped at the end."""
+    from app.auth.security import issue_token
+    from tests import world
+
     proc: subprocess.Popen | None = None
     try:
         _prepare_database(db_url)
@@ -180,7 +195,7 @@ def stack(workers: int = 2) -> Iterator[Stack]:
         token, _ = issue_token(
             user_id=admin.id, role=admin.role.value, secret=JWT_SECRET, ttl_seconds=3600, issuer="minqing"
         )
-        yield Stack(base, db_url, tmp / "pg", dbserver.socket_dir(server) or "", proc, token, log)
+        yield Stack(base, db_url, data_dir or tmp, socket_dir or "", proc, token, log)
     finally:
         if proc is not None:
             with suppress(ProcessLookupError):
@@ -191,8 +206,6 @@ def stack(workers: int = 2) -> Iterator[Stack]:
                 with suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
-        with suppress(Exception):  # the database may be stopped already
-            server.cleanup()
 
 
 # --- the write under test ------------------------------------------------------------------------

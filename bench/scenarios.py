@@ -125,11 +125,14 @@ def minqing_env(url: str) -> dict[str, str]:
 
 
 @contextmanager
-def minqing(url: str, workers: int) -> Iterator[tuple[str, object]]:
+def minqing(url: str, workers: int, replicas: list[str] | None = None) -> Iterator[tuple[str, object]]:
     port = harness.free_port()
     exe = str(Path(harness.python()).with_name("minqing"))
     cmd = [exe, "serve", "--workers", str(workers), "--no-migrate", "--port", str(port)]
-    with harness.server(cmd, env=minqing_env(url), port=port, ready_path="/ready", name="minqing") as proc:
+    env = minqing_env(url)
+    if replicas:
+        env["MINQING_DATABASE_REPLICA_URLS"] = ",".join(replicas)
+    with harness.server(cmd, env=env, port=port, ready_path="/ready", name="minqing") as proc:
         yield f"http://127.0.0.1:{port}", proc
 
 
@@ -352,6 +355,66 @@ def run_all(
             "ok": bool(rss) and max(rss) <= 200,
         }
     )
+    return results, notes
+
+
+NODES = ("list", "poll")
+
+
+def _replica_reads(base: str) -> dict[str, float]:
+    """``minqing_db_replica_reads_total`` by server, from /metrics: which node served the reads."""
+    text = httpx.get(base + "/metrics", timeout=10).text
+    reads: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("minqing_db_replica_reads_total{"):
+            labels, value = line.rsplit(" ", 1)
+            server = labels.split('server="', 1)[1].split('"', 1)[0]
+            reads[server] = reads.get(server, 0.0) + float(value)
+    return reads
+
+
+def run_nodes(
+    url: str,
+    standby_url: str,
+    world: World,
+    *,
+    duration: int,
+    connections: int,
+    workers: int,
+    console: Console,
+) -> tuple[list[dict], dict]:
+    """A grid's list and stats polling with one database node, then with two: the primary and a hot
+    standby of it as a read replica (``MINQING_DATABASE_REPLICA_URLS``), which serves the lists and
+    the stats reads that tolerate lag. Same service, same targets, same wrk settings."""
+    compact(url)
+    targets = asyncio.run(_targets(url, world))
+    results: list[dict] = []
+    notes: dict = {}
+    for label, replicas in (("1 node", []), ("2 nodes", [standby_url])):
+        with minqing(url, workers, replicas) as (m, _):
+            for rows in (targets.list[:50], targets.stats):  # warm the pools and plans on every node
+                harness.run_wrk(m, rows, scenario="warm-up", target="", connections=connections, duration=2)
+            before = _replica_reads(m) if replicas else {}
+            for name in NODES:
+                if name == "list":
+                    rows, scenario = targets.list, "list issues of a grid (50)"
+                else:
+                    rows, scenario = _with_etags(m, targets.stats, duration), "stats polling (304)"
+                console.print(f"  {scenario}, {label}")
+                res = harness.run_wrk(
+                    m, rows, scenario=f"{scenario}, {label}", target="(information)",
+                    connections=connections, duration=duration,
+                )  # fmt: skip
+                results.append(_row(res))
+            if replicas:
+                after = _replica_reads(m)
+                notes["reads served by each node with 2 nodes (requests)"] = {
+                    k: round(v - before.get(k, 0.0)) for k, v in sorted(after.items())
+                }
+    for name in ("list issues of a grid (50)", "stats polling (304)"):
+        one = next(r for r in results if r["scenario"] == f"{name}, 1 node")
+        two = next(r for r in results if r["scenario"] == f"{name}, 2 nodes")
+        notes[f"{name}: 2 nodes ÷ 1 node"] = round(two["rps"] / one["rps"], 2) if one["rps"] else None
     return results, notes
 
 

@@ -3,13 +3,19 @@
 # apt-get); otherwise says what is missing. Used by `make test` for the optional tools some tests use
 # (they skip with a clear message without them: chromium for the dashboard's browser test,
 # docker-compose to validate docker-compose.yml offline, pgbouncer to run the service through a
-# transaction-pooling PgBouncer) and by `make bench` for wrk.
+# transaction-pooling PgBouncer; etcd-server, haproxy and, from PyPI, patroni for the failover test) and by
+# `make bench` for wrk. The arguments are Debian package names; a package whose command has
+# another name is looked up by that command (etcd-server installs `etcd`).
 set -u
-[ $# -eq 0 ] && set -- chromium docker-compose pgbouncer
+[ $# -eq 0 ] && set -- chromium docker-compose pgbouncer etcd-server haproxy
 need=()
 for tool in "$@"; do
-  # pgbouncer installs to /usr/sbin, which a non-root PATH may lack
-  command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || need+=("$tool")
+  case "$tool" in
+    etcd-server) cmd=etcd ;;
+    *) cmd="$tool" ;;
+  esac
+  # pgbouncer and haproxy install to /usr/sbin, which a non-root PATH may lack
+  command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || need+=("$tool")
 done
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "${MINQING_SKIP_APT:-0}" = "1" ]; then

@@ -110,6 +110,14 @@ def _through_sqlalchemy(name: str, message: str, *, invalidated: bool = False) -
     return wrapped
 
 
+def _read_only_through_sqlalchemy() -> Exception:
+    """As a failover run showed it: asyncpg's error under the adapter's, under SQLAlchemy's."""
+    cause = asyncpg.exceptions.ReadOnlySQLTransactionError("cannot execute SELECT in a read-only transaction")
+    wrapped = _through_sqlalchemy("InternalError", str(cause))
+    wrapped.orig.__cause__ = cause  # type: ignore[attr-defined]  # the adapter's error is raised from asyncpg's
+    return wrapped
+
+
 async def _refused_by_driver() -> Exception:
     """What asyncpg raises connecting to a loopback port nobody listens on."""
     with socket.socket() as s:
@@ -162,6 +170,11 @@ DRIVER_FAILURES = {
     "SQLAlchemy DBAPIError, connection invalidated": lambda: _through_sqlalchemy(
         "Error", "connection lost", invalidated=True
     ),
+    # A standby reached as the primary: during a failover, before the new leader's promotion ends.
+    "ReadOnlySQLTransactionError": lambda: asyncpg.exceptions.ReadOnlySQLTransactionError(
+        "cannot execute INSERT in a read-only transaction"
+    ),
+    "SQLAlchemy InternalError(ReadOnlySQLTransactionError)": _read_only_through_sqlalchemy,
 }
 
 
