@@ -35,35 +35,50 @@ def owner_key(kind: AccountKind, area_id: uuid.UUID, volunteer_id: uuid.UUID | N
     return f"volunteer:{volunteer_id}" if kind is AccountKind.VOLUNTEER else f"{kind.value}:{area_id}"
 
 
-async def account(
-    session: AsyncSession,
-    kind: AccountKind,
-    unit: LedgerUnit,
-    area_id: uuid.UUID,
-    volunteer_id: uuid.UUID | None = None,
-) -> LedgerAccount:
-    """The account (created on first use) of a volunteer, or a community's source / shop / escrow.
+@dataclass(frozen=True)
+class Owner:
+    """Whose account: a volunteer's (``volunteer_id``), or a community's source / shop / escrow."""
 
-    Read first: an account is made once and read on every posting, so the insert (and the second
-    read it needs) runs only for an account not there yet."""
-    key = owner_key(kind, area_id, volunteer_id)
-    stmt = sa.select(LedgerAccount).where(LedgerAccount.owner_key == key, LedgerAccount.unit == unit.value)
-    found = (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
-    if found is not None:
-        return found
-    await session.execute(
-        pg_insert(LedgerAccount)
-        .values(
-            id=new_id(),
-            area_id=area_id,
-            volunteer_id=volunteer_id,
-            kind=kind.value,
-            unit=unit.value,
-            owner_key=key,
+    kind: AccountKind
+    unit: LedgerUnit
+    area_id: uuid.UUID
+    volunteer_id: uuid.UUID | None = None
+
+    @property
+    def key(self) -> str:
+        return owner_key(self.kind, self.area_id, self.volunteer_id)
+
+
+async def accounts(session: AsyncSession, *owners: Owner) -> list[LedgerAccount]:
+    """The accounts of ``owners`` (each created on first use), in the order asked.
+
+    One statement reads them all: an account is made once and read on every posting, so the
+    insert (and the second read it needs) runs only when one is not there yet."""
+    wanted = [(o.key, o.unit.value) for o in owners]
+    stmt = sa.select(LedgerAccount).where(sa.tuple_(LedgerAccount.owner_key, LedgerAccount.unit).in_(wanted))
+    opts = {"populate_existing": True}
+    found = {(a.owner_key, a.unit): a for a in (await session.execute(stmt.execution_options(**opts))).scalars()}
+    missing = [o for o, k in zip(owners, wanted, strict=True) if k not in found]
+    if missing:
+        await session.execute(
+            pg_insert(LedgerAccount)
+            .values(
+                [
+                    {
+                        "id": new_id(),
+                        "area_id": o.area_id,
+                        "volunteer_id": o.volunteer_id,
+                        "kind": o.kind.value,
+                        "unit": o.unit.value,
+                        "owner_key": o.key,
+                    }
+                    for o in missing
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["owner_key", "unit"])
         )
-        .on_conflict_do_nothing(index_elements=["owner_key", "unit"])
-    )
-    return (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one()
+        found = {(a.owner_key, a.unit): a for a in (await session.execute(stmt.execution_options(**opts))).scalars()}
+    return [found[k] for k in wanted]
 
 
 async def post(
@@ -83,11 +98,20 @@ async def post(
     for unit in {leg.account.unit for leg in legs}:
         if sum(leg.amount for leg in legs if leg.account.unit == unit) != 0:
             raise ValueError(f"unbalanced posting in {unit}")
-    if await session.scalar(sa.select(sa.exists().where(LedgerPosting.source_key == source_key))):
-        raise Conflict("This has been posted to the ledger already.", code="already_posted")
     ids = sorted({leg.account.id for leg in legs})
-    stmt = sa.select(LedgerAccount).where(LedgerAccount.id.in_(ids)).order_by(LedgerAccount.id).with_for_update()
-    locked = {a.id: a for a in (await session.execute(stmt.execution_options(populate_existing=True))).scalars()}
+    # One round trip: the accounts locked in id order, and whether ``source_key`` was posted before
+    # (asked under the locks, so of two postings of one key the second sees the first).
+    posted = sa.exists().where(LedgerPosting.source_key == source_key).label("posted")
+    stmt = (
+        sa.select(LedgerAccount, posted)
+        .where(LedgerAccount.id.in_(ids))
+        .order_by(LedgerAccount.id)
+        .with_for_update(of=LedgerAccount)
+    )
+    rows = (await session.execute(stmt.execution_options(populate_existing=True))).all()
+    if rows and rows[0].posted:
+        raise Conflict("This has been posted to the ledger already.", code="already_posted")
+    locked = {row[0].id: row[0] for row in rows}
     for account_id in ids:
         acc = locked[account_id]
         delta = sum(leg.amount for leg in legs if leg.account.id == account_id)

@@ -414,8 +414,11 @@ async def _award_legs(
     legs: list[Leg] = []
     for unit, amount in ((LedgerUnit.POINTS, points), (LedgerUnit.MINUTES, minutes)):
         if amount:
-            source = await ledger.account(session, AccountKind.SOURCE, unit, area_id)
-            mine = await ledger.account(session, AccountKind.VOLUNTEER, unit, area_id, volunteer_id)
+            source, mine = await ledger.accounts(
+                session,
+                ledger.Owner(AccountKind.SOURCE, unit, area_id),
+                ledger.Owner(AccountKind.VOLUNTEER, unit, area_id, volunteer_id),
+            )
             legs += [Leg(source, -amount), Leg(mine, amount)]
     return legs
 

@@ -102,8 +102,11 @@ async def redeem(session: AsyncSession, principal: Principal, data: dict[str, An
     quantity = int(data["quantity"])
     points = item.points * quantity
     redemption_id = new_id()
-    mine = await ledger.account(session, AccountKind.VOLUNTEER, LedgerUnit.POINTS, volunteer.area_id, volunteer.id)
-    shop = await ledger.account(session, AccountKind.SHOP, LedgerUnit.POINTS, item.area_id)
+    mine, shop = await ledger.accounts(
+        session,
+        ledger.Owner(AccountKind.VOLUNTEER, LedgerUnit.POINTS, volunteer.area_id, volunteer.id),
+        ledger.Owner(AccountKind.SHOP, LedgerUnit.POINTS, item.area_id),
+    )
     posting = await ledger.post(
         session,
         principal,

@@ -31,8 +31,11 @@ A = workflow.TimebankAction
 async def create(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> TimebankRequest:
     requester = await volunteers.volunteer_ref(session, principal, data["requester_id"], "requester_id")
     request_id = new_id()
-    mine = await ledger.account(session, AccountKind.VOLUNTEER, LedgerUnit.MINUTES, requester.area_id, requester.id)
-    escrow = await ledger.account(session, AccountKind.ESCROW, LedgerUnit.MINUTES, requester.area_id)
+    mine, escrow = await ledger.accounts(
+        session,
+        ledger.Owner(AccountKind.VOLUNTEER, LedgerUnit.MINUTES, requester.area_id, requester.id),
+        ledger.Owner(AccountKind.ESCROW, LedgerUnit.MINUTES, requester.area_id),
+    )
     hold = await ledger.post(
         session,
         principal,
@@ -94,8 +97,11 @@ async def _settle(
     status = workflow.advance(workflow.TIMEBANK, TimebankStatus(req.status), action, "request")
     to = req.claimer_id if action is A.CONFIRM else req.requester_id
     assert to is not None
-    escrow = await ledger.account(session, AccountKind.ESCROW, LedgerUnit.MINUTES, req.area_id)
-    target = await ledger.account(session, AccountKind.VOLUNTEER, LedgerUnit.MINUTES, req.area_id, to)
+    escrow, target = await ledger.accounts(
+        session,
+        ledger.Owner(AccountKind.ESCROW, LedgerUnit.MINUTES, req.area_id),
+        ledger.Owner(AccountKind.VOLUNTEER, LedgerUnit.MINUTES, req.area_id, to),
+    )
     kind = PostingKind.TIMEBANK_PAY if action is A.CONFIRM else PostingKind.TIMEBANK_RELEASE
     posting = await ledger.post(
         session,
