@@ -109,7 +109,8 @@ async def post(
         .with_for_update(of=LedgerAccount)
     )
     rows = (await session.execute(stmt.execution_options(populate_existing=True))).all()
-    if rows and rows[0].posted:
+    seen = rows[0].posted if rows else await session.scalar(sa.select(posted))
+    if seen:
         raise Conflict("This has been posted to the ledger already.", code="already_posted")
     locked = {row[0].id: row[0] for row in rows}
     for account_id in ids:
