@@ -116,6 +116,12 @@ def area_path_of(area_id: Any) -> sa.ScalarSelect[Any]:
     return sa.select(a.path).where(a.id == area_id).scalar_subquery()
 
 
+def area_name_of(area_id: Any) -> sa.ScalarSelect[Any]:
+    """The name of area ``area_id`` as a scalar subquery (NULL when there is no such area)."""
+    a = aliased(Area, name="named_area")
+    return sa.select(a.name).where(a.id == area_id).scalar_subquery()
+
+
 # --- ids in a request body --------------------------------------------------------------------
 #
 # A body that names another object (an assignee, a merge target, a building, a household, an area,

@@ -195,7 +195,7 @@ async def home_area_name(session: AsyncSession, principal: Principal) -> str | N
 
 async def list_users(
     session: AsyncSession, principal: Principal, *, role: str | None, after: Any, limit: int
-) -> Sequence[tuple[User, str, str]]:
+) -> Sequence[User]:
     """Users homed in the caller's subtree by username, after ``after``: ``limit + 1`` rows."""
     return await repository.list_users(session, principal, role=role, after=after, limit=limit)
 
