@@ -465,8 +465,7 @@ async def events(
     issue = await reading.get_in_scope(session, principal, issue_id)
     keys = Keyset.open(settings, principal, "issues.events", cursor, (BIGINT,), within=[str(issue.id)])
     rows = await repository.events(session, issue.id, after_seq=keys.after[0] if keys.after else 0, limit=limit)
-    items, next_cursor = keys.page(rows, limit, lambda e: [e.seq])
-    return Page[schemas.EventOut](items=[schemas.EventOut.model_validate(e) for e in items], next_cursor=next_cursor)
+    return keys.answer(rows, limit, schemas.EventOut.model_validate, key=lambda event: [event.seq])
 
 
 @router.get(
@@ -553,10 +552,7 @@ async def list_comments(
     issue = await reading.get_in_scope(session, principal, issue_id)
     keys = Keyset.open(settings, principal, "issues.comments", cursor, within=[str(issue.id)])
     rows = await repository.comments(session, issue.id, after=keys.after, limit=limit)
-    items, next_cursor = keys.page(rows, limit, lambda c: [c.created_at, c.id])
-    return Page[schemas.CommentOut](
-        items=[schemas.CommentOut.model_validate(c) for c in items], next_cursor=next_cursor
-    )
+    return keys.answer(rows, limit, schemas.CommentOut.model_validate)
 
 
 @router.post(

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import logging
 from contextvars import ContextVar
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import Request, Response
+from fastapi import Header, Request, Response
 
 from app.db import VersionMixin, touch
 from app.errors import PreconditionFailed, PreconditionRequired
 
 logger = logging.getLogger("minqing.etag")
+
+IfMatch = Annotated[str | None, Header()]
+"""The ``If-Match`` header of a write that requires it (:func:`write_if_match`: 428 without)."""
+OptionalIfMatch = Annotated[str | None, Header(description="optional; 412 when stale")]
+"""The ``If-Match`` header of an action that checks it only when sent."""
 
 # The row the current request writes conditionally: named in the 412 when its UPDATE loses a race.
 _writing: ContextVar[tuple[type[VersionMixin], Any] | None] = ContextVar("conditional_write", default=None)
@@ -120,11 +125,15 @@ def conditional(request: Request, response: Response, row: Any, out: Any) -> Any
     """A GET of one versioned ``row``: 304 with its ETag when the client's ``If-None-Match``
     holds it, else ``out`` with the ETag (see :func:`tagged`). ``out`` may be built before the
     check: it is never sent on a 304. Document the 304 with :data:`NOT_MODIFIED`."""
+    answer = unchanged(request, row)
+    return answer if answer is not None else tagged(response, row, out)
+
+
+def unchanged(request: Request, row: Any) -> Response | None:
+    """The 304 of a GET of ``row`` when ``If-None-Match`` holds its ETag, else None: for a route
+    whose representation costs reads of its own, checked before building it."""
     etag = etag_of(row.version)
-    if not_modified(request, etag):
-        return Response(status_code=304, headers={"ETag": etag})
-    response.headers["ETag"] = etag
-    return out
+    return Response(status_code=304, headers={"ETag": etag}) if not_modified(request, etag) else None
 
 
 def created(response: Response, location: str, out: Any, row: Any = None) -> Any:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from app.auth.deps import SettingsDep, require_roles
 from app.db import SessionDep
 from app.errors import problem_responses
-from app.kit.etag import NOT_MODIFIED, conditional, created, tagged, write_if_match
+from app.kit.etag import NOT_MODIFIED, IfMatch, conditional, created, tagged, write_if_match
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.routing import Router
 from app.kit.schemas import Page
@@ -36,7 +36,6 @@ router = Router(prefix="/api/v1", tags=["residents"], responses=problem_response
 # Viewers (dashboards) and departments have no business in the archive; integrations neither.
 Archivist = Annotated[Principal, Depends(require_roles(*sorted(service.ARCHIVE_ROLES)))]
 Revealer = Annotated[Principal, Depends(require_roles(*sorted(service.REVEAL_ROLES)))]
-IfMatch = Annotated[str | None, Header()]
 
 
 # --- buildings 楼栋 ----------------------------------------------------------------------------
