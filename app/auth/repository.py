@@ -48,7 +48,7 @@ async def list_users(
     return (await session.execute(stmt)).scalars().all()
 
 
-users = ScopedRepository(User, area=User.home_area_id)
+users = ScopedRepository(User, area=User.home_area_id, thing="user", within="your jurisdiction")
 
 
 async def list_units(session: AsyncSession, principal: Principal) -> Sequence[Unit]:

@@ -100,11 +100,8 @@ async def create(session: AsyncSession, principal: Principal, data: dict[str, An
     return dispute
 
 
-async def get(
-    session: AsyncSession, principal: Principal, dispute_id: uuid.UUID, *, for_update: bool = False
-) -> Dispute:
-    missing = NotFound("No such dispute in your area.", code="dispute_not_found")
-    return await repository.disputes.get_or_raise(session, principal, dispute_id, missing, for_update=for_update)
+get = repository.disputes.one
+"""A dispute of the caller's area: 404 ``dispute_not_found``."""
 
 
 async def get_for_change(
