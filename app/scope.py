@@ -42,6 +42,21 @@ class Principal:
     api_key_id: uuid.UUID | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
+    @classmethod
+    def of(cls, user: User, area_id: uuid.UUID, area_path: str, *, api_key_id: uuid.UUID | None = None) -> Principal:
+        """Staff account ``user`` acting in area ``area_id`` (``area_path``): its home area, or the
+        area of its API key ``api_key_id``."""
+        return cls(
+            user_id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            role=Role(user.role),
+            area_id=area_id,
+            area_path=area_path,
+            unit_id=user.unit_id,
+            api_key_id=api_key_id,
+        )
+
     @property
     def idempotency_owner(self) -> str:
         return f"key:{self.api_key_id}" if self.api_key_id else f"user:{self.user_id}"
