@@ -268,16 +268,7 @@ async def snapshots(
     }
 
 
-register_feed(
-    Feed(
-        name="diary",
-        entity_type=ENTITY,
-        roles=DIARY_READERS,
-        id_column=DiaryEntry.id,
-        area_column=DiaryEntry.area_id,
-        load=snapshots,
-    )
-)
+register_feed(Feed.of(DiaryEntry, "diary", ENTITY, DIARY_READERS, snapshots))
 
 
 # --- escalation (转为诉求) ---------------------------------------------------------------------

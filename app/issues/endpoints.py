@@ -92,7 +92,7 @@ async def create_issue(
     session: SessionDep,
     principal: Creator,
     settings: SettingsDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", description=idempotency.POLICY_DOC)] = None,
+    idempotency_key: idempotency.KeyHeader = None,
 ) -> Response:
     pending = await idempotency.pending(request, principal.idempotency_owner, idempotency_key)
     claim, issue = await intake.prepare_issue(session, principal, settings, body, idempotency_key=pending)
@@ -519,18 +519,14 @@ async def add_comment(
     body: schemas.CommentCreate,
     session: SessionDep,
     principal: Actor,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", description=idempotency.POLICY_DOC)] = None,
+    idempotency_key: idempotency.KeyHeader = None,
 ) -> Response:
-    claim = await idempotency.claim(session, request, principal.idempotency_owner, idempotency_key)
-    if claim is not None and claim.replay is not None:
-        return claim.replay
-    comment = await comments.add_comment(session, principal, issue_id, body.body)
-    response = _json(
-        schemas.CommentOut.model_validate(comment),
-        201,
-        {"Location": f"/api/v1/issues/{issue_id}/comments/{comment.id}"},
-    )
-    return await idempotency.complete(session, claim, response)
+    async def add() -> Response:
+        comment = await comments.add_comment(session, principal, issue_id, body.body)
+        location = f"/api/v1/issues/{issue_id}/comments/{comment.id}"
+        return _json(schemas.CommentOut.model_validate(comment), 201, {"Location": location})
+
+    return await idempotency.once(session, request, principal.idempotency_owner, idempotency_key, add)
 
 
 @router.get(

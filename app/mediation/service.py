@@ -265,13 +265,4 @@ async def snapshots(
     return {o.id: o.model_dump(mode="json") for o in await outs(session, principal, disputes, settings)}
 
 
-register_feed(
-    Feed(
-        name="disputes",
-        entity_type=ENTITY,
-        roles=DISPUTE_STAFF,
-        id_column=Dispute.id,
-        area_column=Dispute.area_id,
-        load=snapshots,
-    )
-)
+register_feed(Feed.of(Dispute, "disputes", ENTITY, DISPUTE_STAFF, snapshots))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Header, Request, Response
+from fastapi import Depends, Request, Response
 
 from app.auth.deps import AdminOnly, SettingsDep, caller_key
 from app.db import SessionDep
@@ -84,15 +84,15 @@ async def create_subscription(
     session: SessionDep,
     principal: AdminOnly,
     settings: SettingsDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", description=idempotency.POLICY_DOC)] = None,
+    idempotency_key: idempotency.KeyHeader = None,
 ) -> Response:
-    claim = await idempotency.claim(session, request, principal.idempotency_owner, idempotency_key)
-    if claim is not None and claim.replay is not None:
-        return claim.replay
-    subscription = await service.create(session, principal, settings, body)
-    out = SubscriptionWithSecret(**_out(subscription).model_dump(), secret=subscription.secret)
-    headers = {"Location": f"/api/v1/webhooks/{subscription.id}", "ETag": etag_of(subscription.version)}
-    return await idempotency.complete(session, claim, _json(out, 201, headers))
+    async def create() -> Response:
+        subscription = await service.create(session, principal, settings, body)
+        out = SubscriptionWithSecret(**_out(subscription).model_dump(), secret=subscription.secret)
+        headers = {"Location": f"/api/v1/webhooks/{subscription.id}", "ETag": etag_of(subscription.version)}
+        return _json(out, 201, headers)
+
+    return await idempotency.once(session, request, principal.idempotency_owner, idempotency_key, create)
 
 
 @router.get(
