@@ -42,6 +42,21 @@ class Principal:
     api_key_id: uuid.UUID | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
+    @classmethod
+    def of(cls, user: User, area_id: uuid.UUID, area_path: str, *, api_key_id: uuid.UUID | None = None) -> Principal:
+        """Staff account ``user`` acting in area ``area_id`` (``area_path``): its home area, or the
+        area of its API key ``api_key_id``."""
+        return cls(
+            user_id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            role=Role(user.role),
+            area_id=area_id,
+            area_path=area_path,
+            unit_id=user.unit_id,
+            api_key_id=api_key_id,
+        )
+
     @property
     def idempotency_owner(self) -> str:
         return f"key:{self.api_key_id}" if self.api_key_id else f"user:{self.user_id}"
@@ -114,6 +129,12 @@ def area_path_of(area_id: Any) -> sa.ScalarSelect[Any]:
     """The ltree path of area ``area_id`` as a scalar subquery (for :func:`covering`, :func:`serving`)."""
     a = aliased(Area, name="of_area")
     return sa.select(a.path).where(a.id == area_id).scalar_subquery()
+
+
+def area_name_of(area_id: Any) -> sa.ScalarSelect[Any]:
+    """The name of area ``area_id`` as a scalar subquery (NULL when there is no such area)."""
+    a = aliased(Area, name="named_area")
+    return sa.select(a.name).where(a.id == area_id).scalar_subquery()
 
 
 # --- ids in a request body --------------------------------------------------------------------

@@ -53,5 +53,4 @@ async def list_audit(
     }
     keys = Keyset.open(settings, principal, "audit", cursor)
     rows = await service.list_entries(session, principal, filters=filters, after=keys.after, limit=limit)
-    items, nxt = keys.page(rows, limit, lambda e: [e.at, e.id])
-    return Page[AuditEntryOut](items=[AuditEntryOut.model_validate(e) for e in items], next_cursor=nxt)
+    return keys.answer(rows, limit, AuditEntryOut.model_validate, key=lambda entry: [entry.at, entry.id])

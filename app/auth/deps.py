@@ -44,16 +44,7 @@ async def _principal_from_api_key(session: SessionDep, plaintext: str) -> Princi
         raise Unauthorized("Unknown API key.", code="invalid_api_key")
     if key.revoked_at is not None or not owner.is_active:
         raise Unauthorized("This API key has been revoked.", code="api_key_revoked")
-    return Principal(
-        user_id=owner.id,
-        username=owner.username,
-        display_name=owner.display_name,
-        role=Role(owner.role),
-        area_id=key.area_id,
-        area_path=area_path,
-        unit_id=owner.unit_id,
-        api_key_id=key.id,
-    )
+    return Principal.of(owner, key.area_id, area_path, api_key_id=key.id)
 
 
 async def principal_for_api_key(session: SessionDep, plaintext: str) -> Principal:

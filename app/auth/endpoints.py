@@ -25,7 +25,7 @@ from app.auth.schemas import (
 )
 from app.db import SessionDep
 from app.errors import problem_responses
-from app.kit.etag import etag_of, write_if_match
+from app.kit.etag import created, tagged, write_if_match
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.routing import Router
 from app.kit.schemas import Page
@@ -92,9 +92,7 @@ async def me(principal: CurrentPrincipal, session: SessionDep) -> MeOut:
 )
 async def create_user(body: UserCreate, session: SessionDep, principal: AdminDep, response: Response) -> UserOut:
     user = await service.create_user(session, principal, body.model_dump())
-    response.headers["Location"] = f"/api/v1/users/{user.id}"
-    response.headers["ETag"] = etag_of(user.version)
-    return UserOut.model_validate(user)
+    return created(response, f"/api/v1/users/{user.id}", UserOut.model_validate(user), user)
 
 
 @router.get(
@@ -116,8 +114,7 @@ async def list_users(
     keys = Keyset.open(settings, principal, "users", cursor, (text,))
     after = keys.after[0] if keys.after else None
     rows = await service.list_users(session, principal, role=role, after=after, limit=limit)
-    items, nxt = keys.page(rows, limit, lambda r: [r[0].username])
-    return Page[UserOut](items=[UserOut.model_validate(r[0]) for r in items], next_cursor=nxt)
+    return keys.answer(rows, limit, UserOut.model_validate, key=lambda user: [user.username])
 
 
 @router.get(
@@ -129,8 +126,7 @@ async def list_users(
 )
 async def get_user(user_id: uuid.UUID, session: SessionDep, principal: UserManagers, response: Response) -> UserOut:
     user = await service.get_user(session, principal, user_id)
-    response.headers["ETag"] = etag_of(user.version)
-    return UserOut.model_validate(user)
+    return tagged(response, UserOut.model_validate(user), user)
 
 
 @router.patch(
@@ -153,8 +149,7 @@ async def update_user(
     user = await service.get_user(session, principal, user_id, for_update=True)
     write_if_match(user, if_match)
     user = await service.update_user(session, principal, user, body.model_dump(exclude_unset=True))
-    response.headers["ETag"] = etag_of(user.version)
-    return UserOut.model_validate(user)
+    return tagged(response, UserOut.model_validate(user), user)
 
 
 @router.post(
@@ -167,8 +162,7 @@ async def update_user(
 )
 async def create_unit(body: UnitCreate, session: SessionDep, principal: AdminDep, response: Response) -> UnitOut:
     unit = await service.create_unit(session, principal, body.model_dump())
-    response.headers["Location"] = f"/api/v1/units/{unit.id}"
-    return UnitOut.model_validate(unit)
+    return created(response, f"/api/v1/units/{unit.id}", UnitOut.model_validate(unit))
 
 
 @router.get(

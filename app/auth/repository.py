@@ -11,10 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey, LoginFailure, Unit, User
-from app.grids.models import Area
 from app.kit import ratelimit
 from app.kit.repository import ScopedRepository
-from app.scope import Principal, scope_filter, serving
+from app.scope import Principal, area_name_of, area_path_of, scope_filter, serving
 
 
 async def user_by_username(session: AsyncSession, username: str) -> User | None:
@@ -24,9 +23,8 @@ async def user_by_username(session: AsyncSession, username: str) -> User | None:
 async def api_key_with_owner(session: AsyncSession, prefix: str) -> tuple[ApiKey, User, str] | None:
     row = (
         await session.execute(
-            sa.select(ApiKey, User, Area.path)
+            sa.select(ApiKey, User, area_path_of(ApiKey.area_id))
             .join(User, User.id == ApiKey.user_id)
-            .join(Area, Area.id == ApiKey.area_id)
             .where(ApiKey.prefix == prefix)
         )
     ).first()
@@ -34,27 +32,23 @@ async def api_key_with_owner(session: AsyncSession, prefix: str) -> tuple[ApiKey
 
 
 async def area_name(session: AsyncSession, area_id: uuid.UUID) -> str | None:
-    area = await session.get(Area, area_id)
-    return area.name if area else None
+    name: str | None = await session.scalar(sa.select(area_name_of(area_id)))
+    return name
 
 
 async def list_users(
     session: AsyncSession, principal: Principal, *, role: str | None, after: Any, limit: int
-) -> Sequence[tuple[User, str, str]]:
-    stmt = (
-        sa.select(User, Area.code, Area.name)
-        .join(Area, Area.id == User.home_area_id)
-        .where(scope_filter(principal, area_column=User.home_area_id))
-    )
+) -> Sequence[User]:
+    stmt = sa.select(User).where(scope_filter(principal, area_column=User.home_area_id))
     if role:
         stmt = stmt.where(User.role == role)
     if after is not None:
         stmt = stmt.where(User.username > after)
     stmt = stmt.order_by(User.username).limit(limit + 1)
-    return [(r[0], r[1], r[2]) for r in (await session.execute(stmt)).all()]
+    return (await session.execute(stmt)).scalars().all()
 
 
-users = ScopedRepository(User, area=User.home_area_id)
+users = ScopedRepository(User, area=User.home_area_id, thing="user", within="your jurisdiction")
 
 
 async def list_units(session: AsyncSession, principal: Principal) -> Sequence[Unit]:

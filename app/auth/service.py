@@ -105,11 +105,8 @@ async def create_user(session: AsyncSession, principal: Principal, data: dict[st
     return user
 
 
-async def get_user(
-    session: AsyncSession, principal: Principal, user_id: uuid.UUID, *, for_update: bool = False
-) -> User:
-    missing = NotFound("No such user in your jurisdiction.", code="user_not_found")
-    return await repository.users.get_or_raise(session, principal, user_id, missing, for_update=for_update)
+get_user = repository.users.one
+"""A staff account homed in the caller's subtree: 404 ``user_not_found``."""
 
 
 async def update_user(session: AsyncSession, principal: Principal, user: User, changes: dict[str, Any]) -> User:
@@ -161,15 +158,25 @@ async def create_api_key(session: AsyncSession, principal: Principal, data: dict
                 code="key_scope_too_wide",
                 errors=[field_error("area_id", "must be inside the owner's home area")],
             )
+    return await new_api_key(
+        session, name=data["name"], owner_id=owner.id, area_id=area.id, created_by=principal.user_id
+    )
+
+
+async def new_api_key(
+    session: AsyncSession, *, name: str, owner_id: uuid.UUID, area_id: uuid.UUID, created_by: uuid.UUID
+) -> tuple[ApiKey, str]:
+    """Store a new API key of ``owner_id`` reaching ``area_id``'s subtree, with a signing secret:
+    the key and its plaintext (shown once; only a hash is kept)."""
     material = generate_api_key()
     key = ApiKey(
-        name=data["name"],
-        user_id=owner.id,
-        area_id=area.id,
+        name=name,
+        user_id=owner_id,
+        area_id=area_id,
         prefix=material.prefix,
         key_hash=material.key_hash,
         signing_secret=generate_secret(),
-        created_by=principal.user_id,
+        created_by=created_by,
     )
     session.add(key)
     await session.flush()
@@ -195,7 +202,7 @@ async def home_area_name(session: AsyncSession, principal: Principal) -> str | N
 
 async def list_users(
     session: AsyncSession, principal: Principal, *, role: str | None, after: Any, limit: int
-) -> Sequence[tuple[User, str, str]]:
+) -> Sequence[User]:
     """Users homed in the caller's subtree by username, after ``after``: ``limit + 1`` rows."""
     return await repository.list_users(session, principal, role=role, after=after, limit=limit)
 

@@ -36,15 +36,7 @@ def frozen_clock(at: dt.datetime) -> Iterator[None]:
 
 def _principal(user: User, areas_by_id: dict[Any, Any]) -> Principal:
     area = areas_by_id[user.home_area_id]
-    return Principal(
-        user_id=user.id,
-        username=user.username,
-        display_name=user.display_name,
-        role=Role(user.role),
-        area_id=area.id,
-        area_path=area.path,
-        unit_id=user.unit_id,
-    )
+    return Principal.of(user, area.id, area.path)
 
 
 async def load_issues(session: AsyncSession, ctx: dict[str, Any]) -> None:

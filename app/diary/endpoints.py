@@ -23,7 +23,7 @@ from app.diary.schemas import (
     DiaryUpdate,
 )
 from app.errors import problem_responses
-from app.kit.etag import etag_of, not_modified, write_if_match
+from app.kit.etag import NOT_MODIFIED, IfMatch, conditional, created, tagged, write_if_match
 from app.kit.openapi import documented_body
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.routing import Router
@@ -58,11 +58,9 @@ async def create_entry(
     data = body.model_dump()
     if data["id"] is None and idempotency_key:
         data["id"] = uuid.uuid5(IDEMPOTENCY_NS, f"{principal.idempotency_owner}:{idempotency_key}")
-    entry, created = await service.create(session, principal, data)
-    response.status_code = 201 if created else 200
-    response.headers["Location"] = f"/api/v1/diary-entries/{entry.id}"
-    response.headers["ETag"] = etag_of(entry.version)
-    return DiaryOut.model_validate(entry)
+    entry, is_new = await service.create(session, principal, data)
+    response.status_code = 201 if is_new else 200
+    return created(response, f"/api/v1/diary-entries/{entry.id}", DiaryOut.model_validate(entry), entry)
 
 
 DiaryBatch = Annotated[list[DiaryBatchItem], Field(max_length=MAX_BATCH)]
@@ -154,8 +152,7 @@ async def list_entries(
     }
     keys = Keyset.open(settings, principal, "diary", cursor)
     rows = await service.list_entries(session, principal, filters=filters, after=keys.after, limit=limit)
-    items, nxt = keys.page(rows, limit, lambda e: [e.created_at, e.id])
-    return Page[DiaryOut](items=[DiaryOut.model_validate(e) for e in items], next_cursor=nxt)
+    return keys.answer(rows, limit, DiaryOut.model_validate)
 
 
 @router.get(
@@ -164,17 +161,13 @@ async def list_entries(
     operation_id="diary_get",
     summary="A diary entry (民情日记详情)",
     description="404 when outside your area.",
-    responses={**problem_responses(404), 304: {"description": "Not modified"}},
+    responses={**problem_responses(404), **NOT_MODIFIED},
 )
 async def get_entry(
     entry_id: uuid.UUID, session: SessionDep, principal: Reader, request: Request, response: Response
 ) -> Any:
     entry = await service.get(session, principal, entry_id)
-    etag = etag_of(entry.version)
-    if not_modified(request, etag):
-        return Response(status_code=304, headers={"ETag": etag})
-    response.headers["ETag"] = etag
-    return DiaryOut.model_validate(entry)
+    return conditional(request, response, entry, DiaryOut.model_validate(entry))
 
 
 @router.patch(
@@ -192,13 +185,12 @@ async def update_entry(
     session: SessionDep,
     principal: Writer,
     response: Response,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
 ) -> DiaryOut:
     entry = await service.get(session, principal, entry_id)
     write_if_match(entry, if_match)
     entry = await service.update(session, principal, entry, body.model_dump(exclude_unset=True))
-    response.headers["ETag"] = etag_of(entry.version)
-    return DiaryOut.model_validate(entry)
+    return tagged(response, entry, DiaryOut.model_validate(entry))
 
 
 @router.post(
@@ -220,9 +212,8 @@ async def escalate_entry(
     principal: Writer,
     settings: SettingsDep,
     response: Response,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
 ) -> DiaryEscalated:
     entry, issue = await service.escalate(session, principal, settings, entry_id, body, if_match)
-    response.headers["Location"] = f"/api/v1/issues/{issue.id}"
-    response.headers["ETag"] = etag_of(entry.version)
-    return DiaryEscalated(entry=DiaryOut.model_validate(entry), issue_id=issue.id, issue_number=issue.number)
+    out = DiaryEscalated(entry=DiaryOut.model_validate(entry), issue_id=issue.id, issue_number=issue.number)
+    return created(response, f"/api/v1/issues/{issue.id}", out, entry)

@@ -29,7 +29,7 @@ CONTENT_COLUMNS = (
 )
 
 
-entries = ScopedRepository(DiaryEntry)
+entries = ScopedRepository(DiaryEntry, thing="diary_entry")
 
 
 async def existing_for_batch(

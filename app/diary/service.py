@@ -15,7 +15,7 @@ from app.config import Settings
 from app.diary import repository
 from app.diary.models import DiaryEntry, DiaryStatus
 from app.diary.schemas import MAX_BATCH, BatchItemResult, DiaryBatchItem, DiaryEscalate, DiaryOut
-from app.errors import Conflict, NotFound, ValidationFailed, field_error, validation_errors
+from app.errors import Conflict, ValidationFailed, field_error, validation_errors
 from app.grids import service as grids
 from app.grids.service import GRID_LEVELS
 from app.issues.models import Issue
@@ -95,12 +95,8 @@ async def create(session: AsyncSession, principal: Principal, data: dict[str, An
     return entry, True
 
 
-def _entry_not_found() -> NotFound:
-    return NotFound("No such diary entry in your area.", code="diary_entry_not_found")
-
-
-async def get(session: AsyncSession, principal: Principal, entry_id: uuid.UUID) -> DiaryEntry:
-    return await repository.entries.get_or_raise(session, principal, entry_id, _entry_not_found())
+get = repository.entries.one
+"""A diary entry of the caller's area: 404 ``diary_entry_not_found``."""
 
 
 async def update(session: AsyncSession, principal: Principal, entry: DiaryEntry, changes: dict[str, Any]) -> DiaryEntry:
@@ -272,16 +268,7 @@ async def snapshots(
     }
 
 
-register_feed(
-    Feed(
-        name="diary",
-        entity_type=ENTITY,
-        roles=DIARY_READERS,
-        id_column=DiaryEntry.id,
-        area_column=DiaryEntry.area_id,
-        load=snapshots,
-    )
-)
+register_feed(Feed.of(DiaryEntry, "diary", ENTITY, DIARY_READERS, snapshots))
 
 
 # --- escalation (转为诉求) ---------------------------------------------------------------------
@@ -300,7 +287,7 @@ async def escalate(
     from app.issues import intake as issues
     from app.issues import schemas as issue_schemas
 
-    entry = await repository.entries.get_or_raise(session, principal, entry_id, _entry_not_found(), for_update=True)
+    entry = await repository.entries.one(session, principal, entry_id, for_update=True)
     write_if_match(entry, if_match, required=False)
     if entry.issue_id is not None:
         raise Conflict("This entry was already escalated.", code="entry_escalated", issue_id=str(entry.issue_id))

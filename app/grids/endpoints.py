@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, Header, Query, Request, Response
+from fastapi import Body, Depends, Query, Request, Response
 
 from app.auth.deps import CurrentPrincipal, SettingsDep, require_roles
 from app.auth.roles import Role
@@ -14,7 +14,7 @@ from app.errors import NotFound, problem_responses
 from app.grids import service
 from app.grids.models import Area, Level
 from app.grids.schemas import GEOJSON_EXAMPLE, AreaCreate, AreaImportDocument, AreaImportResult, AreaOut, AreaUpdate
-from app.kit.etag import etag_of, not_modified, write_if_match
+from app.kit.etag import NOT_MODIFIED, IfMatch, conditional, created, tagged, write_if_match
 from app.kit.openapi import documented_body
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.routing import Router
@@ -56,9 +56,7 @@ async def create_area(
         boundary=body.boundary,
         tolerance=settings.area_containment_tolerance,
     )
-    response.headers["Location"] = f"/api/v1/areas/{area.id}"
-    response.headers["ETag"] = etag_of(area.version)
-    return _out(area, with_boundary=True)
+    return created(response, f"/api/v1/areas/{area.id}", _out(area, with_boundary=True), area)
 
 
 @router.get(
@@ -83,8 +81,7 @@ async def list_areas(
     rows = await service.list_in_scope(
         session, principal.area_path, level=level, parent_id=parent_id, q=q, after_code=after, limit=limit
     )
-    items, next_cursor = keys.page(rows, limit, lambda a: [a.code])
-    return Page[AreaOut](items=[_out(a) for a in items], next_cursor=next_cursor)
+    return keys.answer(rows, limit, _out, key=lambda area: [area.code])
 
 
 @router.get(
@@ -160,17 +157,13 @@ async def import_areas(
     response_model=AreaOut,
     operation_id="areas_get",
     summary="Get an area with its boundary (辖区详情)",
-    responses={304: {"description": "Not modified"}, **problem_responses(404)},
+    responses={**NOT_MODIFIED, **problem_responses(404)},
 )
 async def get_area(
     area_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, request: Request, response: Response
 ) -> Any:
     area = await service.get_in_scope(session, principal, area_id)
-    etag = etag_of(area.version)
-    if not_modified(request, etag):
-        return Response(status_code=304, headers={"ETag": etag})
-    response.headers["ETag"] = etag
-    return _out(area, with_boundary=True)
+    return conditional(request, response, area, _out(area, with_boundary=True))
 
 
 @router.patch(
@@ -188,7 +181,7 @@ async def update_area(
     principal: AdminDep,
     settings: SettingsDep,
     response: Response,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
 ) -> AreaOut:
     area = await service.get_in_scope(session, principal, area_id, for_update=True)
     write_if_match(area, if_match)
@@ -200,8 +193,7 @@ async def update_area(
         fields=body.model_fields_set,
         tolerance=settings.area_containment_tolerance,
     )
-    response.headers["ETag"] = etag_of(area.version)
-    return _out(area, with_boundary=True)
+    return tagged(response, area, _out(area, with_boundary=True))
 
 
 @router.get(

@@ -21,7 +21,14 @@ def within(path: str) -> sa.ColumnElement[bool]:
     return Area.path.op("<@")(sa.cast(path, Area.path.type))
 
 
-areas = ScopedRepository(Area, area=Area.id, order=(Area.code,), scope=lambda principal: within(principal.area_path))
+areas = ScopedRepository(
+    Area,
+    area=Area.id,
+    order=(Area.code,),
+    scope=lambda principal: within(principal.area_path),
+    thing="area",
+    within="your jurisdiction",
+)
 """Areas in the caller's subtree (their own path, not an area column)."""
 
 

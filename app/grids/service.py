@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.roles import Role
-from app.errors import Conflict, NotFound, ValidationFailed, field_error
+from app.errors import Conflict, ValidationFailed, field_error
 from app.grids import geometry, repository
 from app.grids.models import LEVEL_ORDER, Area, Level
 from app.grids.schemas import AreaFeature
@@ -123,8 +123,7 @@ async def get_in_scope(
     naming ``field`` for an id in a body (or in a query's filter)."""
     if field:
         return await area_in_scope(session, principal, area_id, field=field, for_update=for_update)
-    missing = NotFound("No such area in your jurisdiction.", code="area_not_found")
-    return await repository.areas.get_or_raise(session, principal, area_id, missing, for_update=for_update)
+    return await repository.areas.one(session, principal, area_id, for_update=for_update)
 
 
 async def caller_and_area(

@@ -92,7 +92,7 @@ async def create_issue(
     session: SessionDep,
     principal: Creator,
     settings: SettingsDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", description=idempotency.POLICY_DOC)] = None,
+    idempotency_key: idempotency.KeyHeader = None,
 ) -> Response:
     pending = await idempotency.pending(request, principal.idempotency_owner, idempotency_key)
     claim, issue = await intake.prepare_issue(session, principal, settings, body, idempotency_key=pending)
@@ -465,8 +465,7 @@ async def events(
     issue = await reading.get_in_scope(session, principal, issue_id)
     keys = Keyset.open(settings, principal, "issues.events", cursor, (BIGINT,), within=[str(issue.id)])
     rows = await repository.events(session, issue.id, after_seq=keys.after[0] if keys.after else 0, limit=limit)
-    items, next_cursor = keys.page(rows, limit, lambda e: [e.seq])
-    return Page[schemas.EventOut](items=[schemas.EventOut.model_validate(e) for e in items], next_cursor=next_cursor)
+    return keys.answer(rows, limit, schemas.EventOut.model_validate, key=lambda event: [event.seq])
 
 
 @router.get(
@@ -520,18 +519,14 @@ async def add_comment(
     body: schemas.CommentCreate,
     session: SessionDep,
     principal: Actor,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", description=idempotency.POLICY_DOC)] = None,
+    idempotency_key: idempotency.KeyHeader = None,
 ) -> Response:
-    claim = await idempotency.claim(session, request, principal.idempotency_owner, idempotency_key)
-    if claim is not None and claim.replay is not None:
-        return claim.replay
-    comment = await comments.add_comment(session, principal, issue_id, body.body)
-    response = _json(
-        schemas.CommentOut.model_validate(comment),
-        201,
-        {"Location": f"/api/v1/issues/{issue_id}/comments/{comment.id}"},
-    )
-    return await idempotency.complete(session, claim, response)
+    async def add() -> Response:
+        comment = await comments.add_comment(session, principal, issue_id, body.body)
+        location = f"/api/v1/issues/{issue_id}/comments/{comment.id}"
+        return _json(schemas.CommentOut.model_validate(comment), 201, {"Location": location})
+
+    return await idempotency.once(session, request, principal.idempotency_owner, idempotency_key, add)
 
 
 @router.get(
@@ -553,10 +548,7 @@ async def list_comments(
     issue = await reading.get_in_scope(session, principal, issue_id)
     keys = Keyset.open(settings, principal, "issues.comments", cursor, within=[str(issue.id)])
     rows = await repository.comments(session, issue.id, after=keys.after, limit=limit)
-    items, next_cursor = keys.page(rows, limit, lambda c: [c.created_at, c.id])
-    return Page[schemas.CommentOut](
-        items=[schemas.CommentOut.model_validate(c) for c in items], next_cursor=next_cursor
-    )
+    return keys.answer(rows, limit, schemas.CommentOut.model_validate)
 
 
 @router.post(

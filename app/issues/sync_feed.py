@@ -31,13 +31,4 @@ async def snapshots(
     }
 
 
-register_feed(
-    Feed(
-        name="issues",
-        entity_type=ENTITY,
-        roles=SYNC_READERS,
-        id_column=Issue.id,
-        area_column=Issue.area_id,
-        load=snapshots,
-    )
-)
+register_feed(Feed.of(Issue, "issues", ENTITY, SYNC_READERS, snapshots))

@@ -284,47 +284,43 @@ _ADMIN = Role.ADMIN
 
 S, A = Status, Action
 
+# The statuses in which an action leaves the status as it is, for the same roles everywhere.
+_SUPERVISED = (S.REPORTED, S.ACCEPTED, S.DISPATCHED, S.IN_PROGRESS, S.SUSPENDED, S.RESOLVED, S.VERIFIED)
+_HELD = (S.DISPATCHED, S.IN_PROGRESS, S.SUSPENDED)  # the assignee holds the ticket: 延期 applies
+
 # fmt: off
 TRANSITIONS: dict[tuple[Status, Action], Transition] = {
     # 受理 / 不予受理 / 合并
     (S.REPORTED, A.ACCEPT):              _by(S.ACCEPTED,    _GRID, _COMMUNITY, _STREET, _ADMIN),
     (S.REPORTED, A.REJECT):              _by(S.REJECTED,    _COMMUNITY, _STREET, _ADMIN),
     (S.REPORTED, A.MERGE):               _by(S.MERGED,      _COMMUNITY, _STREET, _ADMIN),
-    (S.REPORTED, A.SUPERVISE):           _by(S.REPORTED,    _COMMUNITY, _STREET, _ADMIN, SYSTEM),
     (S.ACCEPTED, A.REJECT):              _by(S.REJECTED,    _COMMUNITY, _STREET, _ADMIN),
     (S.ACCEPTED, A.MERGE):               _by(S.MERGED,      _COMMUNITY, _STREET, _ADMIN),
     # 派单, or settle on the spot, or 上报上级
     (S.ACCEPTED, A.DISPATCH):            _by(S.DISPATCHED,  _COMMUNITY, _STREET, _ADMIN),
     (S.ACCEPTED, A.RESOLVE):             _by(S.RESOLVED,    _GRID, _COMMUNITY, _STREET, _ADMIN),
     (S.ACCEPTED, A.ESCALATE):            _by(S.ACCEPTED,    _GRID, _COMMUNITY, _STREET, _ADMIN),
-    (S.ACCEPTED, A.SUPERVISE):           _by(S.ACCEPTED,    _COMMUNITY, _STREET, _ADMIN, SYSTEM),
     # the assignee works the ticket
     (S.DISPATCHED, A.RETURN):            _by(S.ACCEPTED,    _GRID, _DEPT, _ADMIN),
     (S.DISPATCHED, A.START):             _by(S.IN_PROGRESS, _GRID, _DEPT, _ADMIN),
     (S.DISPATCHED, A.RESOLVE):           _by(S.RESOLVED,    _GRID, _DEPT, _ADMIN),
     (S.DISPATCHED, A.ESCALATE):          _by(S.ACCEPTED,    _GRID, _COMMUNITY, _STREET, _ADMIN),
-    (S.DISPATCHED, A.REQUEST_EXTENSION): _by(S.DISPATCHED,  _GRID, _DEPT, _ADMIN),
-    (S.DISPATCHED, A.APPROVE_EXTENSION): _by(S.DISPATCHED,  _COMMUNITY, _STREET, _ADMIN),
-    (S.DISPATCHED, A.SUPERVISE):         _by(S.DISPATCHED,  _COMMUNITY, _STREET, _ADMIN, SYSTEM),
     (S.IN_PROGRESS, A.SUSPEND):          _by(S.SUSPENDED,   _GRID, _DEPT, _ADMIN),
     (S.IN_PROGRESS, A.RESOLVE):          _by(S.RESOLVED,    _GRID, _DEPT, _ADMIN),
     (S.IN_PROGRESS, A.ESCALATE):         _by(S.ACCEPTED,    _GRID, _COMMUNITY, _STREET, _ADMIN),
-    (S.IN_PROGRESS, A.REQUEST_EXTENSION): _by(S.IN_PROGRESS, _GRID, _DEPT, _ADMIN),
-    (S.IN_PROGRESS, A.APPROVE_EXTENSION): _by(S.IN_PROGRESS, _COMMUNITY, _STREET, _ADMIN),
-    (S.IN_PROGRESS, A.SUPERVISE):        _by(S.IN_PROGRESS, _COMMUNITY, _STREET, _ADMIN, SYSTEM),
     (S.SUSPENDED, A.RESUME):             _by(S.IN_PROGRESS, _GRID, _DEPT, _ADMIN),
-    (S.SUSPENDED, A.REQUEST_EXTENSION):  _by(S.SUSPENDED,   _GRID, _DEPT, _ADMIN),
-    (S.SUSPENDED, A.APPROVE_EXTENSION):  _by(S.SUSPENDED,   _COMMUNITY, _STREET, _ADMIN),
-    (S.SUSPENDED, A.SUPERVISE):          _by(S.SUSPENDED,   _COMMUNITY, _STREET, _ADMIN, SYSTEM),
     # 核查 and 结案
     (S.RESOLVED, A.VERIFY):              _by(S.VERIFIED,    _GRID, _COMMUNITY, _STREET, _ADMIN),
     (S.RESOLVED, A.VERIFY_FAIL):         _by(S.IN_PROGRESS, _GRID, _COMMUNITY, _STREET, _ADMIN),
-    (S.RESOLVED, A.SUPERVISE):           _by(S.RESOLVED,    _COMMUNITY, _STREET, _ADMIN, SYSTEM),
     (S.VERIFIED, A.CLOSE):               _by(S.CLOSED,      _COMMUNITY, _STREET, _ADMIN),
-    (S.VERIFIED, A.SUPERVISE):           _by(S.VERIFIED,    _COMMUNITY, _STREET, _ADMIN, SYSTEM),
     # 回访: the rating, and 重办 when the resident is not satisfied
     (S.CLOSED, A.EVALUATE):              _by(S.CLOSED,      _COMMUNITY, _STREET, _ADMIN, SYSTEM),
     (S.CLOSED, A.REOPEN):                _by(S.IN_PROGRESS, _COMMUNITY, _STREET, _ADMIN, SYSTEM),
+    # 延期 while the assignee holds it: asked by the assignee, granted above it
+    **{(s, A.REQUEST_EXTENSION): _by(s, _GRID, _DEPT, _ADMIN) for s in _HELD},
+    **{(s, A.APPROVE_EXTENSION): _by(s, _COMMUNITY, _STREET, _ADMIN) for s in _HELD},
+    # 督办 (also by the system, for an overdue ticket) until it is closed
+    **{(s, A.SUPERVISE): _by(s, _COMMUNITY, _STREET, _ADMIN, SYSTEM) for s in _SUPERVISED},
 }
 # fmt: on
 

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import logging
 from contextvars import ContextVar
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import Request
+from fastapi import Header, Request, Response
 
 from app.db import VersionMixin, touch
 from app.errors import PreconditionFailed, PreconditionRequired
 
 logger = logging.getLogger("minqing.etag")
+
+IfMatch = Annotated[str | None, Header()]
+"""The ``If-Match`` header of a write that requires it (:func:`write_if_match`: 428 without)."""
+OptionalIfMatch = Annotated[str | None, Header(description="optional; 412 when stale")]
+"""The ``If-Match`` header of an action that checks it only when sent."""
 
 # The row the current request writes conditionally: named in the 412 when its UPDATE loses a race.
 _writing: ContextVar[tuple[type[VersionMixin], Any] | None] = ContextVar("conditional_write", default=None)
@@ -93,3 +98,51 @@ def not_modified(request: Request, etag: str) -> bool:
         return False
     tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
     return "*" in tags or etag in tags
+
+
+# --- answering with the row's ETag ----------------------------------------------------------------
+#
+# The three shapes every versioned resource answers in; a route names the row and what to send:
+#
+#     obj = await service.get(session, principal, obj_id)
+#     return conditional(request, response, obj, Out.model_validate(obj))      # GET: 304 or 200
+#
+#     obj = await service.get(session, principal, obj_id)
+#     write_if_match(obj, if_match)
+#     obj = await service.update(session, obj, changes)
+#     return tagged(response, obj, Out.model_validate(obj))                     # PATCH / action
+#
+#     return created(response, f"/api/v1/things/{obj.id}", Out.model_validate(obj), obj)  # POST
+
+
+def tagged(response: Response, row: Any, out: Any) -> Any:
+    """``out`` (the representation of ``row``), with ``row``'s version as the response's ETag."""
+    response.headers["ETag"] = etag_of(row.version)
+    return out
+
+
+def conditional(request: Request, response: Response, row: Any, out: Any) -> Any:
+    """A GET of one versioned ``row``: 304 with its ETag when the client's ``If-None-Match``
+    holds it, else ``out`` with the ETag (see :func:`tagged`). ``out`` may be built before the
+    check: it is never sent on a 304. Document the 304 with :data:`NOT_MODIFIED`."""
+    answer = unchanged(request, row)
+    return answer if answer is not None else tagged(response, row, out)
+
+
+def unchanged(request: Request, row: Any) -> Response | None:
+    """The 304 of a GET of ``row`` when ``If-None-Match`` holds its ETag, else None: for a route
+    whose representation costs reads of its own, checked before building it."""
+    etag = etag_of(row.version)
+    return Response(status_code=304, headers={"ETag": etag}) if not_modified(request, etag) else None
+
+
+def created(response: Response, location: str, out: Any, row: Any = None) -> Any:
+    """The 201 of a POST: ``out`` with ``Location``, and the ETag of ``row`` when one is given
+    (the versioned row created, that a client edits next with ``If-Match``)."""
+    response.headers["Location"] = location
+    if row is not None:
+        response.headers["ETag"] = etag_of(row.version)
+    return out
+
+
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {304: {"description": "Not modified"}}

@@ -18,13 +18,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import Request, Response
+from fastapi import Header, Request, Response
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,6 +46,9 @@ POLICY_DOC = (
     "a retry while the first request is still running → 409 `idempotency_in_progress`. Keys are "
     "per caller and kept for 30 days."
 )
+
+KeyHeader = Annotated[str | None, Header(alias="Idempotency-Key", description=POLICY_DOC)]
+"""The ``Idempotency-Key`` header of a POST that retries may repeat (see :func:`once`)."""
 
 
 class IdempotencyKey(Base):
@@ -162,6 +165,21 @@ async def claim(session: AsyncSession, request: Request, owner: str, key: str | 
     with lock_timeout_as_conflict():
         inserted = (await session.execute(_CLAIM, claim_params(p))).scalar_one()
     return await settle(session, p, bool(inserted))
+
+
+async def once(
+    session: AsyncSession, request: Request, owner: str, key: str | None, respond: Callable[[], Awaitable[Response]]
+) -> Response:
+    """Answer a request once per ``key`` (:data:`POLICY_DOC`): a retry of a completed one gets the
+    stored response back; otherwise ``respond`` does the work and its response is stored under the
+    key in the same transaction. Without a key, ``respond`` simply runs::
+
+        return await idempotency.once(session, request, principal.idempotency_owner, key, lambda: _create(...))
+    """
+    claimed = await claim(session, request, owner, key)
+    if claimed is not None and claimed.replay is not None:
+        return claimed.replay
+    return await complete(session, claimed, await respond())
 
 
 async def settle(session: AsyncSession, p: Pending, inserted: bool) -> Claim:

@@ -19,6 +19,7 @@ from fastapi import Query
 from app.config import Settings
 from app.db import ColumnExpr
 from app.kit import tokens
+from app.kit.schemas import Page
 from app.kit.tokens import TIME_ID, Check
 
 if TYPE_CHECKING:
@@ -60,12 +61,36 @@ class Keyset:
         return tokens.seal(self.settings, self.purpose, values, binding=self.binding)
 
     def page(
-        self, rows: Sequence[Any], limit: int, key: Callable[[Any], Sequence[Any]]
+        self, rows: Sequence[Any], limit: int, key: Callable[[Any], Sequence[Any]] | None = None
     ) -> tuple[list[Any], str | None]:
-        """Split the ``limit + 1`` rows from :func:`keyset` into a page and the next cursor."""
+        """Split the ``limit + 1`` rows from :func:`keyset` into a page and the next cursor.
+        ``key`` gives a row's sort key; by default ``[row.created_at, row.id]`` (newest first)."""
         items = list(rows[:limit])
-        next_cursor = self.seal(key(items[-1])) if len(rows) > limit and items else None
+        next_cursor = self.seal((key or newest_first)(items[-1])) if len(rows) > limit and items else None
         return items, next_cursor
+
+    def answer(
+        self,
+        rows: Sequence[Any],
+        limit: int,
+        out: Callable[[Any], Any],
+        key: Callable[[Any], Sequence[Any]] | None = None,
+    ) -> Page[Any]:
+        """The :class:`Page` a list route answers: :meth:`page`, each item turned into its
+        representation by ``out`` (``Out.model_validate`` or a service's converter). The route's
+        ``response_model`` (``Page[Out]``) validates and documents it::
+
+            keys = Keyset.open(settings, principal, "things", cursor)
+            rows = await service.list_things(session, principal, filters=..., after=keys.after, limit=limit)
+            return keys.answer(rows, limit, ThingOut.model_validate)
+        """
+        items, next_cursor = self.page(rows, limit, key)
+        return Page[Any](items=[out(item) for item in items], next_cursor=next_cursor)
+
+
+def newest_first(row: Any) -> list[Any]:
+    """The sort key of a list ordered by creation, newest first (:data:`~app.kit.tokens.TIME_ID`)."""
+    return [row.created_at, row.id]
 
 
 def keyset(

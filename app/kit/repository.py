@@ -10,6 +10,7 @@ webhook subscriptions …) reads them through one of these, so the scope rule is
     building = await buildings.get(session, principal, building_id)          # None: 404 for the caller
     building = await buildings.get_for_update(session, principal, building_id)   # locked (If-Match)
     building = await buildings.get_or_raise(session, principal, building_id, NotFound(...))
+    building = await buildings.one(session, principal, building_id)   # 404 building_not_found
     rows = await buildings.list_in_scope(session, principal, Building.name.contains(q), after=..., limit=50)
 
 ``list_in_scope`` pages by keyset (:func:`app.kit.pagination.keyset`) on ``order`` (default
@@ -21,25 +22,32 @@ The domain's own queries (joins, aggregates) start from :meth:`ScopedRepository.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import ColumnExpr
-from app.errors import AppError
+from app.errors import AppError, NotFound
 from app.kit.pagination import keyset
 from app.scope import Principal, resolve_in_scope, scope_filter
 
 ModelT = TypeVar("ModelT")
+KeyT = TypeVar("KeyT", bound=Hashable)
 ScopeRule = Callable[[Principal], sa.ColumnElement[bool]]
 
 
 class ScopedRepository(Generic[ModelT]):
     """Scoped reads of ``model``: rows whose ``area`` column lies in the caller's subtree (and, for a
     department user, whose ``unit`` column is the caller's unit; without a ``unit`` column a
-    department user sees none). ``scope`` replaces the rule altogether (areas: their own path)."""
+    department user sees none). ``scope`` replaces the rule altogether (areas: their own path).
+
+    ``thing`` names one row in errors (``building``: 404 ``building_not_found`` "No such building in
+    your area.", 422 ``unknown_building``); ``label`` is how a message says it (default: ``thing``
+    with spaces) and ``within`` where the caller looked (``your area``, ``your jurisdiction``)."""
 
     def __init__(
         self,
@@ -49,8 +57,13 @@ class ScopedRepository(Generic[ModelT]):
         unit: ColumnExpr | None = None,
         order: Sequence[ColumnExpr] | None = None,
         scope: ScopeRule | None = None,
+        thing: str = "object",
+        label: str | None = None,
+        within: str = "your area",
     ) -> None:
         self.model = model
+        self.thing = thing
+        self._missing = f"No such {label or thing.replace('_', ' ')} in {within}."
         self.area: ColumnExpr = area if area is not None else model.area_id  # type: ignore[attr-defined]
         self.unit = unit
         self.order: Sequence[ColumnExpr] = order or (model.created_at, model.id)  # type: ignore[attr-defined]
@@ -93,6 +106,28 @@ class ScopedRepository(Generic[ModelT]):
         if found is None:
             raise missing
         return found
+
+    def missing(self) -> NotFound:
+        """The 404 of an id in a path that names no row the caller may see."""
+        return NotFound(self._missing, code=f"{self.thing}_not_found")
+
+    async def one(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        object_id: Any,
+        *,
+        field: str | None = None,
+        for_update: bool = False,
+    ) -> ModelT:
+        """The row the caller names, or else: for an id in a path, 404 ``<thing>_not_found``
+        (:meth:`missing`); for an id in a request body's ``field``, 422 ``unknown_<thing>``
+        (:meth:`resolve`). ``for_update`` locks it (:meth:`get_for_update`)."""
+        if field:
+            return await self.resolve(
+                session, principal, object_id, field=field, thing=self.thing, for_update=for_update
+            )
+        return await self.get_or_raise(session, principal, object_id, self.missing(), for_update=for_update)
 
     async def by_ids(self, session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID]) -> Sequence[ModelT]:
         """The rows among ``ids`` that the caller may see (any order)."""
@@ -142,3 +177,27 @@ class ScopedRepository(Generic[ModelT]):
             scope=scope,
             for_update=for_update,
         )
+
+
+async def grouped(
+    session: AsyncSession, stmt: sa.Select[Any], key: Callable[[ModelT], KeyT]
+) -> defaultdict[KeyT, list[ModelT]]:
+    """The rows of ``stmt`` (in its order) by ``key``: the children of several parents read in one
+    query, e.g. ``grouped(session, select(Attempt).where(Attempt.delivery_id.in_(ids)).order_by(...),
+    lambda a: a.delivery_id)``. A parent without children maps to an empty list."""
+    out: defaultdict[KeyT, list[ModelT]] = defaultdict(list)
+    for row in (await session.execute(stmt)).scalars():
+        out[key(row)].append(row)
+    return out
+
+
+async def insert_new(
+    session: AsyncSession, model: type[ModelT], values: dict[str, Any], *, unique: Sequence[str]
+) -> ModelT | None:
+    """Insert a row of ``model`` unless one with the same ``unique`` columns exists (``ON CONFLICT
+    DO NOTHING``): the new row, or None when it existed. A concurrent insert of the same key waits
+    until the first one commits or rolls back — the way to claim a message delivered twice."""
+    table: Any = model
+    stmt = insert(table).values(**values).on_conflict_do_nothing(index_elements=list(unique)).returning(table.id)
+    new_id = (await session.execute(stmt)).scalar_one_or_none()
+    return None if new_id is None else await session.get(model, new_id)

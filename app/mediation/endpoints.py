@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request, Response
+from fastapi import Depends, Request, Response
 
 from app.auth.deps import SettingsDep, require_roles
 from app.db import SessionDep
 from app.errors import problem_responses
-from app.kit.etag import etag_of, not_modified
+from app.kit.etag import NOT_MODIFIED, OptionalIfMatch, created, tagged, unchanged
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.routing import Router
 from app.kit.schemas import Page
@@ -31,14 +31,8 @@ from app.scope import Principal
 router = Router(prefix="/api/v1/disputes", tags=["mediation"], responses=problem_responses(403))
 Staff = Annotated[Principal, Depends(require_roles(*sorted(service.DISPUTE_STAFF)))]
 Mediator = Annotated[Principal, Depends(require_roles(*sorted(service.MEDIATOR_ROLES)))]
-IfMatch = Annotated[str | None, Header(description="optional; 412 when stale")]
 # 409 `invalid_transition` (with `allowed_actions`), 412 stale If-Match
 ACTION_ERRORS = problem_responses(404, 409, 412)
-
-
-async def _act(response: Response, session: SessionDep, principal: Principal, dispute: Any, settings: Any) -> Any:
-    response.headers["ETag"] = etag_of(dispute.version)
-    return await service.detail(session, principal, dispute, settings)
 
 
 @router.post(
@@ -55,8 +49,8 @@ async def create_dispute(
     body: DisputeCreate, session: SessionDep, principal: Staff, settings: SettingsDep, response: Response
 ) -> Any:
     dispute = await service.create(session, principal, body.model_dump(), settings)
-    response.headers["Location"] = f"/api/v1/disputes/{dispute.id}"
-    return await _act(response, session, principal, dispute, settings)
+    out = await service.detail(session, principal, dispute, settings)
+    return created(response, f"/api/v1/disputes/{dispute.id}", out, dispute)
 
 
 @router.get(
@@ -88,7 +82,7 @@ async def list_disputes(
     }
     keys = Keyset.open(settings, principal, "disputes", cursor)
     rows = await service.list_disputes(session, principal, filters=filters, after=keys.after, limit=limit)
-    items, nxt = keys.page(rows, limit, lambda d: [d.created_at, d.id])
+    items, nxt = keys.page(rows, limit)
     return Page[DisputeOut](items=await service.outs(session, principal, items, settings), next_cursor=nxt)
 
 
@@ -98,7 +92,7 @@ async def list_disputes(
     operation_id="disputes_get",
     summary="A dispute with its sessions and follow-ups (纠纷详情)",
     description="404 when outside your area.",
-    responses={**problem_responses(404), 304: {"description": "Not modified"}},
+    responses={**problem_responses(404), **NOT_MODIFIED},
 )
 async def get_dispute(
     dispute_id: uuid.UUID,
@@ -109,10 +103,10 @@ async def get_dispute(
     response: Response,
 ) -> Any:
     dispute = await service.get(session, principal, dispute_id)
-    etag = etag_of(dispute.version)
-    if not_modified(request, etag):
-        return Response(status_code=304, headers={"ETag": etag})
-    return await _act(response, session, principal, dispute, settings)
+    answer = unchanged(request, dispute)  # before reading the sessions and follow-ups
+    if answer is not None:
+        return answer
+    return tagged(response, dispute, await service.detail(session, principal, dispute, settings))
 
 
 @router.post(
@@ -131,11 +125,11 @@ async def add_session(
     principal: Mediator,
     settings: SettingsDep,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: OptionalIfMatch = None,
 ) -> Any:
     dispute = await service.get_for_change(session, principal, dispute_id, if_match)
     dispute = await service.add_session(session, principal, dispute, body.model_dump())
-    return await _act(response, session, principal, dispute, settings)
+    return tagged(response, dispute, await service.detail(session, principal, dispute, settings))
 
 
 @router.post(
@@ -154,11 +148,11 @@ async def record_outcome(
     principal: Mediator,
     settings: SettingsDep,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: OptionalIfMatch = None,
 ) -> Any:
     dispute = await service.get_for_change(session, principal, dispute_id, if_match)
     dispute = await service.record_outcome(session, dispute, body.model_dump())
-    return await _act(response, session, principal, dispute, settings)
+    return tagged(response, dispute, await service.detail(session, principal, dispute, settings))
 
 
 @router.post(
@@ -177,11 +171,11 @@ async def add_follow_up(
     principal: Staff,
     settings: SettingsDep,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: OptionalIfMatch = None,
 ) -> Any:
     dispute = await service.get_for_change(session, principal, dispute_id, if_match)
     dispute = await service.add_follow_up(session, principal, dispute, body.model_dump())
-    return await _act(response, session, principal, dispute, settings)
+    return tagged(response, dispute, await service.detail(session, principal, dispute, settings))
 
 
 @router.post(

@@ -13,7 +13,7 @@ from app.kit.repository import ScopedRepository
 from app.mediation.models import Dispute, DisputeParty, FollowUp, MediationSession
 from app.scope import Principal, in_subtree
 
-disputes = ScopedRepository(Dispute)
+disputes = ScopedRepository(Dispute, thing="dispute")
 
 
 async def parties_of(session: AsyncSession, dispute_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[DisputeParty]]:

@@ -100,11 +100,8 @@ async def create(session: AsyncSession, principal: Principal, data: dict[str, An
     return dispute
 
 
-async def get(
-    session: AsyncSession, principal: Principal, dispute_id: uuid.UUID, *, for_update: bool = False
-) -> Dispute:
-    missing = NotFound("No such dispute in your area.", code="dispute_not_found")
-    return await repository.disputes.get_or_raise(session, principal, dispute_id, missing, for_update=for_update)
+get = repository.disputes.one
+"""A dispute of the caller's area: 404 ``dispute_not_found``."""
 
 
 async def get_for_change(
@@ -268,13 +265,4 @@ async def snapshots(
     return {o.id: o.model_dump(mode="json") for o in await outs(session, principal, disputes, settings)}
 
 
-register_feed(
-    Feed(
-        name="disputes",
-        entity_type=ENTITY,
-        roles=DISPUTE_STAFF,
-        id_column=Dispute.id,
-        area_column=Dispute.area_id,
-        load=snapshots,
-    )
-)
+register_feed(Feed.of(Dispute, "disputes", ENTITY, DISPUTE_STAFF, snapshots))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from app.auth.deps import SettingsDep, require_roles
 from app.db import SessionDep
 from app.errors import problem_responses
-from app.kit.etag import etag_of, not_modified, write_if_match
+from app.kit.etag import NOT_MODIFIED, IfMatch, conditional, created, tagged, write_if_match
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.routing import Router
 from app.kit.schemas import Page
@@ -36,21 +36,6 @@ router = Router(prefix="/api/v1", tags=["residents"], responses=problem_response
 # Viewers (dashboards) and departments have no business in the archive; integrations neither.
 Archivist = Annotated[Principal, Depends(require_roles(*sorted(service.ARCHIVE_ROLES)))]
 Revealer = Annotated[Principal, Depends(require_roles(*sorted(service.REVEAL_ROLES)))]
-IfMatch = Annotated[str | None, Header()]
-NOT_MODIFIED = {304: {"description": "Not modified"}}
-
-
-def _created(response: Response, path: str, obj: Any) -> None:
-    response.headers["Location"] = f"/api/v1/{path}/{obj.id}"
-    response.headers["ETag"] = etag_of(obj.version)
-
-
-def _single(request: Request, response: Response, obj: Any, out: Any) -> Any:
-    etag = etag_of(obj.version)
-    if not_modified(request, etag):
-        return Response(status_code=304, headers={"ETag": etag})
-    response.headers["ETag"] = etag
-    return out
 
 
 # --- buildings 楼栋 ----------------------------------------------------------------------------
@@ -66,8 +51,7 @@ def _single(request: Request, response: Response, obj: Any, out: Any) -> Any:
 )
 async def create_building(body: BuildingCreate, session: SessionDep, principal: Archivist, response: Response) -> Any:
     building = await service.create_building(session, principal, body.model_dump())
-    _created(response, "buildings", building)
-    return BuildingOut.model_validate(building)
+    return created(response, f"/api/v1/buildings/{building.id}", BuildingOut.model_validate(building), building)
 
 
 @router.get(
@@ -90,8 +74,7 @@ async def list_buildings(
     rows = await service.list_in_area(
         session, principal, "buildings", filters={"area_id": area_id, "q": q}, after=keys.after, limit=limit
     )
-    items, nxt = keys.page(rows, limit, lambda b: [b.created_at, b.id])
-    return Page[BuildingOut](items=[BuildingOut.model_validate(b) for b in items], next_cursor=nxt)
+    return keys.answer(rows, limit, BuildingOut.model_validate)
 
 
 @router.get(
@@ -106,7 +89,7 @@ async def get_building(
     building_id: uuid.UUID, session: SessionDep, principal: Archivist, request: Request, response: Response
 ) -> Any:
     building = await service.get_building(session, principal, building_id)
-    return _single(request, response, building, BuildingOut.model_validate(building))
+    return conditional(request, response, BuildingOut.model_validate(building), building)
 
 
 @router.patch(
@@ -128,8 +111,7 @@ async def update_building(
     building = await service.get_building(session, principal, building_id)
     write_if_match(building, if_match)
     building = await service.update_simple(session, building, body.model_dump(exclude_unset=True))
-    response.headers["ETag"] = etag_of(building.version)
-    return BuildingOut.model_validate(building)
+    return tagged(response, BuildingOut.model_validate(building), building)
 
 
 # --- households 户 -----------------------------------------------------------------------------
@@ -145,8 +127,7 @@ async def update_building(
 )
 async def create_household(body: HouseholdCreate, session: SessionDep, principal: Archivist, response: Response) -> Any:
     household = await service.create_household(session, principal, body.model_dump())
-    _created(response, "households", household)
-    return HouseholdOut.model_validate(household)
+    return created(response, f"/api/v1/households/{household.id}", HouseholdOut.model_validate(household), household)
 
 
 @router.get(
@@ -174,8 +155,7 @@ async def list_households(
         after=keys.after,
         limit=limit,
     )
-    items, nxt = keys.page(rows, limit, lambda h: [h.created_at, h.id])
-    return Page[HouseholdOut](items=[HouseholdOut.model_validate(h) for h in items], next_cursor=nxt)
+    return keys.answer(rows, limit, HouseholdOut.model_validate)
 
 
 @router.get(
@@ -190,7 +170,7 @@ async def get_household(
     household_id: uuid.UUID, session: SessionDep, principal: Archivist, request: Request, response: Response
 ) -> Any:
     household = await service.get_household(session, principal, household_id)
-    return _single(request, response, household, HouseholdOut.model_validate(household))
+    return conditional(request, response, HouseholdOut.model_validate(household), household)
 
 
 @router.patch(
@@ -212,8 +192,7 @@ async def update_household(
     household = await service.get_household(session, principal, household_id)
     write_if_match(household, if_match)
     household = await service.update_simple(session, household, body.model_dump(exclude_unset=True))
-    response.headers["ETag"] = etag_of(household.version)
-    return HouseholdOut.model_validate(household)
+    return tagged(response, HouseholdOut.model_validate(household), household)
 
 
 # --- residents 居民 ----------------------------------------------------------------------------
@@ -232,8 +211,9 @@ async def create_resident(
     body: ResidentCreate, session: SessionDep, principal: Archivist, settings: SettingsDep, response: Response
 ) -> Any:
     resident = await service.create_resident(session, principal, body.model_dump(exclude_unset=True), settings)
-    _created(response, "residents", resident)
-    return service.resident_out(resident, principal, settings)
+    return created(
+        response, f"/api/v1/residents/{resident.id}", service.resident_out(resident, principal, settings), resident
+    )
 
 
 @router.get(
@@ -269,8 +249,7 @@ async def list_residents(
     rows = await service.list_residents(
         session, principal, filters=filters, settings=settings, after=keys.after, limit=limit
     )
-    items, nxt = keys.page(rows, limit, lambda r: [r.created_at, r.id])
-    return Page[ResidentOut](items=[service.resident_out(r, principal, settings) for r in items], next_cursor=nxt)
+    return keys.answer(rows, limit, lambda r: service.resident_out(r, principal, settings))
 
 
 @router.get(
@@ -295,13 +274,13 @@ async def due_visits(
     rows = await service.due_visits(
         session, principal, area_id=area_id, settings=settings, after=keys.after, limit=limit
     )
-    items, nxt = keys.page(rows, limit, lambda r: [r[2], r[0].id])
-    return Page[DueVisitOut](
-        items=[
-            DueVisitOut(resident=service.resident_out(r, principal, settings), interval_days=days, due_at=due)
-            for r, days, due in items
-        ],
-        next_cursor=nxt,
+    return keys.answer(
+        rows,
+        limit,
+        lambda row: DueVisitOut(
+            resident=service.resident_out(row[0], principal, settings), interval_days=row[1], due_at=row[2]
+        ),
+        key=lambda row: [row[2], row[0].id],
     )
 
 
@@ -322,7 +301,7 @@ async def get_resident(
     response: Response,
 ) -> Any:
     resident = await service.get_resident(session, principal, resident_id)
-    return _single(request, response, resident, service.resident_out(resident, principal, settings))
+    return conditional(request, response, resident, service.resident_out(resident, principal, settings))
 
 
 @router.patch(
@@ -348,8 +327,7 @@ async def update_resident(
     resident = await service.update_resident(
         session, principal, resident, body.model_dump(exclude_unset=True), settings
     )
-    response.headers["ETag"] = etag_of(resident.version)
-    return service.resident_out(resident, principal, settings)
+    return tagged(response, resident, service.resident_out(resident, principal, settings))
 
 
 @router.post(

@@ -15,9 +15,9 @@ from app.kit.repository import ScopedRepository
 from app.residents.models import Building, Household, Resident
 from app.scope import Principal, in_subtree, scope_filter
 
-buildings = ScopedRepository(Building)
-households = ScopedRepository(Household)
-residents = ScopedRepository(Resident)
+buildings = ScopedRepository(Building, thing="building")
+households = ScopedRepository(Household, thing="household")
+residents = ScopedRepository(Resident, thing="resident")
 
 
 async def visible_ids(

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.auth.roles import ROLES_SEEING_PERSONAL_DATA, Role
 from app.config import Settings
-from app.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
+from app.errors import Conflict, Forbidden, ValidationFailed, field_error
 from app.grids import service as grids
 from app.kit import clock
 from app.kit.crypto import FieldCipher, cipher_for
@@ -48,13 +48,8 @@ async def create_building(session: AsyncSession, principal: Principal, data: dic
     return building
 
 
-async def get_building(
-    session: AsyncSession, principal: Principal, building_id: uuid.UUID, *, field: str | None = None
-) -> Building:
-    if field:
-        return await repository.buildings.resolve(session, principal, building_id, field=field, thing="building")
-    missing = NotFound("No such building in your area.", code="building_not_found")
-    return await repository.buildings.get_or_raise(session, principal, building_id, missing)
+get_building = repository.buildings.one
+"""A building of the caller's area: 404 ``building_not_found``, or 422 ``unknown_building`` (a body's id)."""
 
 
 async def create_household(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> Household:
@@ -68,13 +63,8 @@ async def create_household(session: AsyncSession, principal: Principal, data: di
     return household
 
 
-async def get_household(
-    session: AsyncSession, principal: Principal, household_id: uuid.UUID, *, field: str | None = None
-) -> Household:
-    if field:
-        return await repository.households.resolve(session, principal, household_id, field=field, thing="household")
-    missing = NotFound("No such household in your area.", code="household_not_found")
-    return await repository.households.get_or_raise(session, principal, household_id, missing)
+get_household = repository.households.one
+"""A household of the caller's area: 404 ``household_not_found``, or 422 ``unknown_household``."""
 
 
 async def update_simple(session: AsyncSession, obj: Building | Household, changes: Mapping[str, Any]) -> Any:
@@ -130,9 +120,8 @@ async def create_resident(
     return resident
 
 
-async def get_resident(session: AsyncSession, principal: Principal, resident_id: uuid.UUID) -> Resident:
-    missing = NotFound("No such resident in your area.", code="resident_not_found")
-    return await repository.residents.get_or_raise(session, principal, resident_id, missing)
+get_resident = repository.residents.one
+"""A resident of the caller's area: 404 ``resident_not_found``."""
 
 
 async def update_resident(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.deps import Credentials, CredentialsDep, SettingsDep, principal_for
 from app.auth.security import decode_token
@@ -95,12 +98,46 @@ def _cache_headers(settings: Settings, tag: str) -> dict[str, str]:
     return {"ETag": tag, "Cache-Control": f"private, max-age={settings.stats_max_age_seconds}"}
 
 
-def _cached(request: Request, response: Response, settings: Settings, tag: str) -> Response | None:
-    headers = _cache_headers(settings, tag)
-    if not_modified(request, tag):
-        return Response(status_code=304, headers=headers)
-    response.headers.update(headers)
-    return None
+@dataclass(frozen=True)
+class _Poll:
+    """One poll of the figures: the request (its ``If-None-Match``), the response (the cache
+    headers go on it) and the settings (time zone, ``max-age``)."""
+
+    request: Request
+    response: Response
+    settings: Settings
+
+    def window(self, first: dt.date | None, last: dt.date | None, now: dt.datetime) -> service.Window:
+        return service.window(self.settings.timezone, first, last, now)
+
+    async def answer(self, tag: str, compute: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
+        """What every stats route answers: 304 when ``If-None-Match`` holds ``tag``, else the
+        figures ``compute`` reads in a read session, with the ETag and ``Cache-Control``."""
+        headers = _cache_headers(self.settings, tag)
+        if not_modified(self.request, tag):
+            return Response(status_code=304, headers=headers)
+        self.response.headers.update(headers)
+        async with replica_session(self.request) as session:
+            return await compute(session)
+
+    async def over_window(
+        self, kind: str, scope: service.Scope, first: dt.date | None, last: dt.date | None, figures: _Figures
+    ) -> Any:
+        """A report of ``kind`` that takes nothing but the area and the window."""
+        now = clock.now()
+        window = self.window(first, last, now)
+        tag = service.etag(kind, scope, now, window.first, window.last)
+        return await self.answer(tag, lambda session: figures(session, scope, window, now))
+
+
+_Figures = Callable[[AsyncSession, service.Scope, service.Window, dt.datetime], Awaitable[Any]]
+
+
+async def _poll(request: Request, response: Response, settings: SettingsDep) -> _Poll:
+    return _Poll(request, response, settings)
+
+
+Poll = Annotated[_Poll, Depends(_poll)]
 
 
 _UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -180,21 +217,8 @@ window, by their state now (`mediated`: an outcome was recorded).""",
     responses=ERRORS,
 )
 @prechecked(_Conditional("overview"))
-async def stats_overview(
-    request: Request,
-    response: Response,
-    settings: SettingsDep,
-    scope: AreaScope,
-    from_: From = None,
-    to: To = None,
-) -> Any:
-    now = clock.now()
-    window = service.window(settings.timezone, from_, to, now)
-    cached = _cached(request, response, settings, service.etag("overview", scope, now, window.first, window.last))
-    if cached is not None:
-        return cached
-    async with replica_session(request) as session:
-        return await service.overview(session, scope, window, now)
+async def stats_overview(poll: Poll, scope: AreaScope, from_: From = None, to: To = None) -> Any:
+    return await poll.over_window("overview", scope, from_, to, service.overview)
 
 
 @router.get(
@@ -215,9 +239,7 @@ async def stats_overview(
     )
 )
 async def stats_areas(
-    request: Request,
-    response: Response,
-    settings: SettingsDep,
+    poll: Poll,
     scope: ParentScope,
     from_: From = None,
     to: To = None,
@@ -225,13 +247,12 @@ async def stats_areas(
     order: Annotated[Literal["asc", "desc"], Query()] = "desc",
 ) -> Any:
     now = clock.now()
-    window = service.window(settings.timezone, from_, to, now)
+    window = poll.window(from_, to, now)
     tag = service.etag("areas", scope, now, window.first, window.last, sort, order)
-    cached = _cached(request, response, settings, tag)
-    if cached is not None:
-        return cached
-    async with replica_session(request) as session:
-        return await service.areas(session, scope, window, now, sort, order == "desc")
+    return await poll.answer(
+        tag,
+        lambda session: service.areas(session, scope, window, now, sort, order == "desc"),
+    )
 
 
 @router.get(
@@ -246,21 +267,8 @@ async def stats_areas(
     responses=ERRORS,
 )
 @prechecked(_Conditional("workers"))
-async def stats_workers(
-    request: Request,
-    response: Response,
-    settings: SettingsDep,
-    scope: AreaScope,
-    from_: From = None,
-    to: To = None,
-) -> Any:
-    now = clock.now()
-    window = service.window(settings.timezone, from_, to, now)
-    cached = _cached(request, response, settings, service.etag("workers", scope, now, window.first, window.last))
-    if cached is not None:
-        return cached
-    async with replica_session(request) as session:
-        return await service.workers(session, scope, window, now)
+async def stats_workers(poll: Poll, scope: AreaScope, from_: From = None, to: To = None) -> Any:
+    return await poll.over_window("workers", scope, from_, to, service.workers)
 
 
 @router.get(
@@ -285,9 +293,7 @@ async def stats_workers(
     )
 )
 async def stats_timeseries(
-    request: Request,
-    response: Response,
-    settings: SettingsDep,
+    poll: Poll,
     scope: AreaScope,
     metric: Annotated[Literal[tuple(service.METRICS)], Query(description="what to count")],  # type: ignore[valid-type]
     bucket: Annotated[Literal["day", "week", "month"], Query()] = "day",
@@ -295,13 +301,12 @@ async def stats_timeseries(
     to: To = None,
 ) -> Any:
     now = clock.now()
-    window = service.window(settings.timezone, from_, to, now)
+    window = poll.window(from_, to, now)
     tag = service.etag("timeseries", scope, now, window.first, window.last, metric, bucket)
-    cached = _cached(request, response, settings, tag)
-    if cached is not None:
-        return cached
-    async with replica_session(request) as session:
-        return await service.timeseries(session, scope, window, now, metric, bucket)
+    return await poll.answer(
+        tag,
+        lambda session: service.timeseries(session, scope, window, now, metric, bucket),
+    )
 
 
 OVERDUE_LIMITS = frozenset(str(n) for n in range(1, 101))
@@ -326,15 +331,10 @@ OVERDUE_LIMITS = frozenset(str(n) for n in range(1, 101))
 )
 @prechecked(_Conditional("overdue", windowed=False, choices=(("limit", OVERDUE_LIMITS, 10),)))
 async def stats_overdue(
-    request: Request,
-    response: Response,
-    settings: SettingsDep,
+    poll: Poll,
     scope: AreaScope,
     limit: Annotated[int, Query(ge=1, le=100, description="rows to list (the most overdue first)")] = 10,
 ) -> Any:
     now = clock.now()
-    cached = _cached(request, response, settings, service.etag("overdue", scope, now, limit))
-    if cached is not None:
-        return cached
-    async with replica_session(request) as session:
-        return await service.overdue(session, scope, now, limit)
+    tag = service.etag("overdue", scope, now, limit)
+    return await poll.answer(tag, lambda session: service.overdue(session, scope, now, limit))

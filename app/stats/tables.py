@@ -88,29 +88,25 @@ def _issue_table(name: str, counter_type: type[sa.types.TypeEngine]) -> sa.Table
     )
 
 
+def _daily_table(name: str, counters: list[str]) -> sa.Table:
+    """Counters per (area, local day): 民情日记 and disputes."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("area_id", UUID(as_uuid=True), nullable=False),
+        sa.Column("day", sa.Date, nullable=False),
+        *_counters(counters),
+        _fresh(),
+        sa.Index(f"ix_{name}_area_id_day", "area_id", "day"),
+        _fresh_index(name, "area_id", "day"),
+    )
+
+
 issue_daily = _issue_table("stats_issue_daily", sa.BigInteger)
 issue_rollup = _issue_table("stats_issue_rollup", sa.Integer)
 """``stats_issue_daily`` summed per ancestor: a row of area X counts the issues strictly below X."""
-diary_daily = sa.Table(
-    "stats_diary_daily",
-    metadata,
-    sa.Column("area_id", UUID(as_uuid=True), nullable=False),
-    sa.Column("day", sa.Date, nullable=False),
-    *_counters(DIARY_COUNTERS),
-    _fresh(),
-    sa.Index("ix_stats_diary_daily_area_id_day", "area_id", "day"),
-    _fresh_index("stats_diary_daily", "area_id", "day"),
-)
-dispute_daily = sa.Table(
-    "stats_dispute_daily",
-    metadata,
-    sa.Column("area_id", UUID(as_uuid=True), nullable=False),
-    sa.Column("day", sa.Date, nullable=False),
-    *_counters(DISPUTE_COUNTERS),
-    _fresh(),
-    sa.Index("ix_stats_dispute_daily_area_id_day", "area_id", "day"),
-    _fresh_index("stats_dispute_daily", "area_id", "day"),
-)
+diary_daily = _daily_table("stats_diary_daily", DIARY_COUNTERS)
+dispute_daily = _daily_table("stats_dispute_daily", DISPUTE_COUNTERS)
 area_changes = sa.Table(
     "stats_area_changes",
     metadata,

@@ -55,6 +55,14 @@ class Feed:
     area_column: ColumnExpr
     load: SnapshotLoader
 
+    @classmethod
+    def of(cls, model: Any, name: str, entity_type: str, roles: frozenset[Role], load: SnapshotLoader) -> Feed:
+        """The feed of ``model``'s rows by their ``id`` and ``area_id`` columns::
+
+        register_feed(Feed.of(DiaryEntry, "diary", ENTITY, DIARY_READERS, snapshots))
+        """
+        return cls(name, entity_type, roles, model.id, model.area_id, load)
+
 
 FEEDS: dict[str, Feed] = {}
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.models import ApiKey
 from app.integrations.hotline.models import HotlineCategoryMap, HotlineMessage, HotlineTicket, HotlineUnmappedCode
 from app.issues.models import Issue
+from app.kit.repository import insert_new
 from app.scope import Principal, scope_filter
 
 
@@ -26,14 +27,7 @@ async def claim_message(session: AsyncSession, values: dict[str, Any]) -> Hotlin
 
     A concurrent delivery of the same message waits here until the first one commits or rolls back.
     """
-    stmt = (
-        insert(HotlineMessage)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["api_key_id", "webhook_id"])
-        .returning(HotlineMessage.id)
-    )
-    new_id = (await session.execute(stmt)).scalar_one_or_none()
-    return None if new_id is None else await session.get(HotlineMessage, new_id)
+    return await insert_new(session, HotlineMessage, values, unique=["api_key_id", "webhook_id"])
 
 
 async def message(session: AsyncSession, api_key_id: uuid.UUID, webhook_id: str) -> HotlineMessage:
@@ -45,14 +39,7 @@ async def message(session: AsyncSession, api_key_id: uuid.UUID, webhook_id: str)
 
 async def claim_ticket(session: AsyncSession, values: dict[str, Any]) -> HotlineTicket | None:
     """Insert the ticket unless this integration sent the same number before; ``None`` when it did."""
-    stmt = (
-        insert(HotlineTicket)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["integration_user_id", "ticket_number"])
-        .returning(HotlineTicket.id)
-    )
-    new_id = (await session.execute(stmt)).scalar_one_or_none()
-    return None if new_id is None else await session.get(HotlineTicket, new_id)
+    return await insert_new(session, HotlineTicket, values, unique=["integration_user_id", "ticket_number"])
 
 
 async def ticket_with_issue(

@@ -290,12 +290,12 @@ async def create_request(
     form = fmt.parse_post_form({k: [v for v in vals if isinstance(v, str)] for k, vals in fields.items()})
     principal = await service.api_key_principal(session, form.api_key or request.query_params.get("api_key"))
     district = await service.jurisdiction(session, form.jurisdiction_id or request.query_params.get("jurisdiction_id"))
-    claim = await idempotency.claim(session, request, principal.idempotency_owner, idempotency_key)
-    if claim is not None and claim.replay is not None:
-        return claim.replay
-    posted = await service.post_request(session, settings, principal, district, form)
-    response = _document(fmt.render_post_response([posted], f), 201)
-    return await idempotency.complete(session, claim, response)
+
+    async def post() -> Response:
+        posted = await service.post_request(session, settings, principal, district, form)
+        return _document(fmt.render_post_response([posted], f), 201)
+
+    return await idempotency.once(session, request, principal.idempotency_owner, idempotency_key, post)
 
 
 @router.get(

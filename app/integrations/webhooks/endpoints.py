@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Header, Request, Response
+from fastapi import Depends, Request, Response
 
 from app.auth.deps import AdminOnly, SettingsDep, caller_key
 from app.db import SessionDep
@@ -21,7 +21,7 @@ from app.integrations.webhooks.schemas import (
     SubscriptionWithSecret,
 )
 from app.kit import idempotency
-from app.kit.etag import etag_of, not_modified, write_if_match
+from app.kit.etag import NOT_MODIFIED, IfMatch, etag_of, unchanged, write_if_match
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.ratelimit import rate_limit
 from app.kit.routing import Router
@@ -49,6 +49,10 @@ SIGNING_DOC = (
 
 def _json(model: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(model.model_dump_json(), status_code=status, media_type="application/json", headers=headers)
+
+
+def _tagged(subscription: WebhookSubscription, out: Any) -> Response:
+    return _json(out, headers={"ETag": etag_of(subscription.version)})
 
 
 def _out(subscription: WebhookSubscription) -> SubscriptionOut:
@@ -80,15 +84,15 @@ async def create_subscription(
     session: SessionDep,
     principal: AdminOnly,
     settings: SettingsDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", description=idempotency.POLICY_DOC)] = None,
+    idempotency_key: idempotency.KeyHeader = None,
 ) -> Response:
-    claim = await idempotency.claim(session, request, principal.idempotency_owner, idempotency_key)
-    if claim is not None and claim.replay is not None:
-        return claim.replay
-    subscription = await service.create(session, principal, settings, body)
-    out = SubscriptionWithSecret(**_out(subscription).model_dump(), secret=subscription.secret)
-    headers = {"Location": f"/api/v1/webhooks/{subscription.id}", "ETag": etag_of(subscription.version)}
-    return await idempotency.complete(session, claim, _json(out, 201, headers))
+    async def create() -> Response:
+        subscription = await service.create(session, principal, settings, body)
+        out = SubscriptionWithSecret(**_out(subscription).model_dump(), secret=subscription.secret)
+        headers = {"Location": f"/api/v1/webhooks/{subscription.id}", "ETag": etag_of(subscription.version)}
+        return _json(out, 201, headers)
+
+    return await idempotency.once(session, request, principal.idempotency_owner, idempotency_key, create)
 
 
 @router.get(
@@ -107,8 +111,7 @@ async def list_subscriptions(
 ) -> Page[SubscriptionOut]:
     keys = Keyset.open(settings, principal, "webhooks", cursor)
     rows = await service.list_subscriptions(session, principal, after=keys.after, limit=limit)
-    items, next_cursor = keys.page(rows, limit, lambda s: [s.created_at, s.id])
-    return Page[SubscriptionOut](items=[_out(s) for s in items], next_cursor=next_cursor)
+    return keys.answer(rows, limit, _out)
 
 
 @router.get(
@@ -117,16 +120,14 @@ async def list_subscriptions(
     operation_id="webhooks_get",
     summary="A webhook subscription (回调订阅)",
     description="The secret is never shown again; rotate it if it is lost.",
-    responses={304: {"description": "Not modified"}, **problem_responses(404)},
+    responses={**NOT_MODIFIED, **problem_responses(404)},
 )
 async def get_subscription(
     webhook_id: uuid.UUID, request: Request, session: SessionDep, principal: AdminOnly
 ) -> Response:
     subscription = await service.get(session, principal, webhook_id)
-    etag = etag_of(subscription.version)
-    if not_modified(request, etag):
-        return Response(status_code=304, headers={"ETag": etag})
-    return _json(_out(subscription), headers={"ETag": etag})
+    answer = unchanged(request, subscription)
+    return answer if answer is not None else _tagged(subscription, _out(subscription))
 
 
 @router.patch(
@@ -144,12 +145,12 @@ async def update_subscription(
     session: SessionDep,
     principal: AdminOnly,
     settings: SettingsDep,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
 ) -> Response:
     subscription = await service.get(session, principal, webhook_id, for_update=True)
     write_if_match(subscription, if_match)
     subscription = await service.update(session, settings, subscription, body.model_dump(exclude_unset=True))
-    return _json(_out(subscription), headers={"ETag": etag_of(subscription.version)})
+    return _tagged(subscription, _out(subscription))
 
 
 @router.post(
@@ -166,13 +167,13 @@ async def rotate_secret(
     webhook_id: uuid.UUID,
     session: SessionDep,
     principal: AdminOnly,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
 ) -> Response:
     subscription = await service.get(session, principal, webhook_id, for_update=True)
     write_if_match(subscription, if_match, required=False)
     subscription = await service.rotate_secret(session, subscription)
     out = SubscriptionWithSecret(**_out(subscription).model_dump(), secret=subscription.secret)
-    return _json(out, headers={"ETag": etag_of(subscription.version)})
+    return _tagged(subscription, out)
 
 
 @router.delete(
@@ -210,7 +211,7 @@ async def list_deliveries(
     subscription = await service.get(session, principal, webhook_id)
     keys = Keyset.open(settings, principal, "webhooks.deliveries", cursor, within=[str(subscription.id)])
     rows = await service.list_deliveries(session, subscription, status=status, after=keys.after, limit=limit)
-    items, next_cursor = keys.page(rows, limit, lambda d: [d.created_at, d.id])
+    items, next_cursor = keys.page(rows, limit)
     attempts = await service.attempts_of(session, [d.id for d in items])
     return Page[DeliveryOut](items=[_delivery_out(d, attempts[d.id]) for d in items], next_cursor=next_cursor)
 

@@ -28,7 +28,7 @@ from app.issues.repository import sla_condition
 from app.issues.sla import SlaState
 from app.kit.outbox import OutboxMessage
 from app.kit.pagination import keyset
-from app.kit.repository import ScopedRepository
+from app.kit.repository import ScopedRepository, grouped
 from app.scope import Principal, scope_filter
 
 PENDING = DeliveryStatus.PENDING.value
@@ -36,7 +36,9 @@ PENDING = DeliveryStatus.PENDING.value
 # --- subscriptions ------------------------------------------------------------------------------
 
 
-subscriptions = ScopedRepository(WebhookSubscription)
+subscriptions = ScopedRepository(
+    WebhookSubscription, thing="webhook", label="webhook subscription", within="your jurisdiction"
+)
 
 
 async def get_in_scope(
@@ -92,17 +94,11 @@ async def list_deliveries(
 async def attempts_of(
     session: AsyncSession, delivery_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[WebhookAttempt]]:
-    out: dict[uuid.UUID, list[WebhookAttempt]] = defaultdict(list)
     if not delivery_ids:
-        return out
-    stmt = (
-        sa.select(WebhookAttempt)
-        .where(WebhookAttempt.delivery_id.in_(delivery_ids))
-        .order_by(WebhookAttempt.delivery_id, WebhookAttempt.id)
-    )
-    for attempt in (await session.execute(stmt)).scalars():
-        out[attempt.delivery_id].append(attempt)
-    return out
+        return defaultdict(list)
+    stmt = sa.select(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(delivery_ids))
+    stmt = stmt.order_by(WebhookAttempt.delivery_id, WebhookAttempt.id)
+    return await grouped(session, stmt, lambda attempt: attempt.delivery_id)
 
 
 # --- fan-out: outbox rows → one delivery per matching subscription ----------------------------------

@@ -83,13 +83,8 @@ async def create(
     return subscription
 
 
-async def get(
-    session: AsyncSession, principal: Principal, subscription_id: uuid.UUID, *, for_update: bool = False
-) -> WebhookSubscription:
-    missing = NotFound("No such webhook subscription in your jurisdiction.", code="webhook_not_found")
-    return await repository.subscriptions.get_or_raise(
-        session, principal, subscription_id, missing, for_update=for_update
-    )
+get = repository.subscriptions.one
+"""A subscription in the caller's jurisdiction: 404 ``webhook_not_found``."""
 
 
 async def update(
