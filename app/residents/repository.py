@@ -118,7 +118,10 @@ async def due_visits(
 
 
 async def mark_visited(session: AsyncSession, visits: Mapping[uuid.UUID, dt.datetime]) -> None:
-    """Move ``last_visited_at`` forward (never back) for residents named in diary entries."""
+    """Move ``last_visited_at`` forward (never back) for residents named in diary entries and
+    pairing visits. It is part of what a resident shows (and of when they are due), so it moves
+    the version too: a cached copy revalidates to the new one, and an edit from the old copy is
+    412. A visit older than the one on record changes nothing, version included."""
     if not visits:
         return
     table = Resident.__table__
@@ -126,6 +129,6 @@ async def mark_visited(session: AsyncSession, visits: Mapping[uuid.UUID, dt.date
         table.update()
         .where(table.c.id == sa.bindparam("rid"))
         .where(sa.or_(table.c.last_visited_at.is_(None), table.c.last_visited_at < sa.bindparam("visited")))
-        .values(last_visited_at=sa.bindparam("visited"))
+        .values(last_visited_at=sa.bindparam("visited"), version=table.c.version + 1)
     )
     await session.execute(stmt, [{"rid": rid, "visited": at} for rid, at in visits.items()])

@@ -149,6 +149,41 @@ async def test_due_visits_and_diary_marks_a_visit(client):
     assert got["last_visited_at"] is not None
 
 
+async def test_a_visit_is_a_new_version_of_the_resident(client):
+    """A phone that cached a resident revalidates it with If-None-Match: a visit logged since changes
+    what it shows (last_visited_at, no longer due), so the answer is the new resident, not a 304; and
+    an edit made from the old copy is refused rather than written over what it did not see."""
+    res = await _archive(client)
+    url = f"/api/v1/residents/{res['id']}"
+    first = await client.get(url, headers=GW)
+    etag = first.headers["ETag"]
+    assert (await client.get(url, headers={**GW, "If-None-Match": etag})).status_code == 304
+    r = await client.post(
+        "/api/v1/diary-entries",
+        json={
+            "visited_at": dt.datetime.now(dt.UTC).isoformat(),
+            "kind": "situation",
+            "content": "走访",
+            "resident_id": res["id"],
+        },
+        headers=GW,
+    )
+    assert r.status_code == 201, r.text
+    again = await client.get(url, headers={**GW, "If-None-Match": etag})
+    assert again.status_code == 200 and again.headers["ETag"] != etag
+    assert again.json()["last_visited_at"] is not None and first.json()["last_visited_at"] is None
+    stale = await client.patch(url, json={"tags": ["disabled"]}, headers={**GW, "If-Match": etag})
+    assert stale.status_code == 412 and stale.json()["code"] == "version_mismatch"
+    # An older visit entered later does not move the resident (nothing it shows changes).
+    r = await client.post(
+        "/api/v1/diary-entries",
+        json={"visited_at": "2020-01-01T00:00:00Z", "kind": "situation", "content": "补录", "resident_id": res["id"]},
+        headers=GW,
+    )
+    assert r.status_code == 201, r.text
+    assert (await client.get(url, headers={**GW, "If-None-Match": again.headers["ETag"]})).status_code == 304
+
+
 async def test_archive_refusals_are_documented(client):
     """A refused role (403) and, on a path with an id, an unknown or out-of-scope one (404) are documented."""
     paths = (await client.get("/openapi.json")).json()["paths"]
