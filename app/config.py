@@ -120,15 +120,15 @@ class Settings(BaseSettings):
     )
     # Partitioned history (app/kit/partitions.py): partitions made ahead of time, and how long those
     # without a retention above keep theirs (a partition goes whole once its end is past retention;
-    # None keeps it for good). The change feed, the outbox and webhook attempts use the settings above.
+    # 0 keeps them for good). The change feed, the outbox and webhook attempts use the settings above.
     partition_days_ahead: int = Field(default=7, ge=1, description="daily partitions made ahead")
     partition_months_ahead: int = Field(default=3, ge=1, description="monthly partitions made ahead")
-    audit_retention_months: int | None = Field(default=72, ge=12, description="audit log; None: kept for good")
-    hotline_message_retention_months: int | None = Field(
+    audit_retention_months: int = Field(default=72, ge=0, description="audit log; 0: kept for good")
+    hotline_message_retention_months: int = Field(
         default=12, ge=1, description="inbound hotline messages (a retry older than this is taken as new)"
     )
-    issue_event_retention_months: int | None = Field(
-        default=None, ge=12, description="issue timelines; None (default): kept as long as their issues"
+    issue_event_retention_months: int = Field(
+        default=0, ge=0, description="issue timelines; 0 (default): kept as long as their issues"
     )
     # The worker's healthcheck (``minqing worker --check``).
     worker_heartbeat_file: Path = Path("var/worker-heartbeat.json")

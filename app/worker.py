@@ -179,8 +179,8 @@ async def housekeeping(sessions: async_sessionmaker[AsyncSession], settings: Set
                 log.info(
                     "partitions maintained",
                     extra={
-                        "created": [n for o in outcomes.values() for n in o.created],
-                        "dropped": [n for o in outcomes.values() for n in o.dropped],
+                        "partitions_created": [n for o in outcomes.values() for n in o.created],
+                        "partitions_dropped": [n for o in outcomes.values() for n in o.dropped],
                     },
                 )
             counts = await purge_expired(sessions, settings)

@@ -40,8 +40,9 @@ class Partitioned:
     still_needed: str | None = None
 
 
-def _months(months: int | None) -> dt.timedelta | None:
-    return None if months is None else dt.timedelta(days=31 * months)
+def _months(months: int) -> dt.timedelta | None:
+    """``months`` as a retention (31 days each, erring on keeping); 0: for good."""
+    return None if months == 0 else dt.timedelta(days=31 * months)
 
 
 TABLES: tuple[Partitioned, ...] = (
