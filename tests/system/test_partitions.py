@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -347,3 +348,23 @@ async def test_rows_land_by_utc_bounds_whatever_the_session_time_zone(db_url):
     assert await _where(db_url, "change_log", "entity_id = $1", on_time) == ["change_log_p20300616"]
     assert await _where(db_url, "change_log", "entity_id = $1", local_midnight) == ["change_log_p20300615"]
     assert USER  # the world is loaded
+
+
+async def test_minqing_maintain_reports_each_table_and_a_second_run_makes_nothing(db_url, monkeypatch):
+    from typer.testing import CliRunner
+
+    from app.cli import app as cli
+    from app.config import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    try:
+        first = await asyncio.to_thread(CliRunner().invoke, cli, ["maintain"])
+        assert first.exit_code == 0, first.output
+        assert re.search(r"change_log: [1-9]\d* created", first.output), first.output  # the coming week
+        assert all(f"{table}:" in first.output for table in HISTORY)
+        second = await asyncio.to_thread(CliRunner().invoke, cli, ["maintain"])
+        assert second.exit_code == 0, second.output
+        assert all(f"{table}: 0 created, 0 dropped" in second.output for table in HISTORY), second.output
+    finally:
+        get_settings.cache_clear()
