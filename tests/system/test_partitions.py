@@ -115,6 +115,12 @@ async def test_the_migration_keeps_every_row_and_every_answer(db_url):
         "WHERE i.inhparent = 'issue_events'::regclass AND c.relname = 'issue_events_p0'",
     )
     assert attached, "the old table is the first partition"
+    reused = await _sql(
+        db_url,
+        "SELECT i.inhparent::regclass::text AS parent FROM pg_inherits i "
+        "WHERE i.inhrelid = 'change_log_p0_txid_seq'::regclass",
+    )
+    assert [r["parent"] for r in reused] == ["ix_change_log_txid_seq"]  # its index attached, not rebuilt
     async with _client(db_url) as client:
         assert await _answers(client) == before
         # Writing goes on where it stopped: ids and timeline numbers continue.
