@@ -416,6 +416,42 @@ async def _purge(url: str, settings: Settings) -> dict[str, int]:
         await engine.dispose()
 
 
+@app.command("maintain")
+def maintain_cmd() -> None:
+    """Make the partitions of the coming days and months and drop those past retention now (the
+    worker does it every hour by itself); see the README's housekeeping table."""
+    settings = get_settings()
+    outcomes = asyncio.run(_maintain(_direct_url(settings), settings))
+    for table, outcome in outcomes.items():
+        line = f"{table}: {len(outcome.created)} created, {len(outcome.dropped)} dropped"
+        if outcome.kept:
+            line += f", {len(outcome.kept)} past retention kept (still needed)"
+        console.print(line)
+
+
+async def _maintain(url: str, settings: Settings) -> dict[str, Any]:
+    from app.db import create_engine, session_factory
+    from app.kit.partitions import TABLES
+    from app.worker import maintain_partitions
+
+    engine = create_engine(settings, url=url, pool_size=1, max_overflow=0)
+    try:
+        with Progress(
+            TextColumn("partitions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        ) as progress:
+            task = progress.add_task("tables", total=len(TABLES))
+            outcomes = await maintain_partitions(
+                session_factory(engine), settings, on_each=lambda table, outcome: progress.advance(task)
+            )
+    finally:
+        await engine.dispose()
+    missing = [spec.table for spec in TABLES if spec.table not in outcomes]
+    if missing:
+        console.print(f"[red]not maintained (see the log): {', '.join(missing)}[/]")
+        raise typer.Exit(1)
+    return dict(outcomes)
+
+
 @stats_app.command("rebuild")
 def stats_rebuild_cmd() -> None:
     """Recompute every stats aggregate from the raw tables (after a bulk load, or a time-zone change).

@@ -118,6 +118,18 @@ class Settings(BaseSettings):
     webhook_delivery_retention_days: int = Field(
         default=30, ge=1, description="delivered, dead and cancelled deliveries (and their attempts)"
     )
+    # Partitioned history (app/kit/partitions.py): partitions made ahead of time, and how long those
+    # without a retention above keep theirs (a partition goes whole once its end is past retention;
+    # 0 keeps them for good). The change feed, the outbox and webhook attempts use the settings above.
+    partition_days_ahead: int = Field(default=7, ge=1, description="daily partitions made ahead")
+    partition_months_ahead: int = Field(default=3, ge=1, description="monthly partitions made ahead")
+    audit_retention_months: int = Field(default=72, ge=0, description="audit log; 0: kept for good")
+    hotline_message_retention_months: int = Field(
+        default=12, ge=1, description="inbound hotline messages (a retry older than this is taken as new)"
+    )
+    issue_event_retention_months: int = Field(
+        default=0, ge=0, description="issue timelines; 0 (default): kept as long as their issues"
+    )
     # The worker's healthcheck (``minqing worker --check``).
     worker_heartbeat_file: Path = Path("var/worker-heartbeat.json")
     worker_heartbeat_max_age_seconds: float = Field(default=60.0, gt=0)

@@ -12,6 +12,9 @@ process runs both instead (:func:`install`). Housekeeping is:
   finished webhook deliveries (with their attempts). Nothing pending is ever purged. The same round
   announces the commitments fallen behind (``commitment.behind``) and reopens the wishes whose
   claim ran out (``wish.claim_expired``).
+* **partitions**, on the same interval and before the purges (:mod:`app.kit.partitions`): the
+  partitioned history tables get their partitions for the coming days/months, and partitions wholly
+  past retention are dropped — the row purges then only trim the partition the cutoff falls in.
 
 Purges and compaction are plain idempotent statements: several workers may run them at once.
 
@@ -37,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.db import ping, without_statement_timeout
-from app.kit import clock
+from app.kit import clock, partitions
 
 log = logging.getLogger("minqing.housekeeping")
 
@@ -118,6 +121,30 @@ async def purge_expired(sessions: async_sessionmaker[AsyncSession], settings: Se
     return counts
 
 
+async def maintain_partitions(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    on_each: Callable[[str, partitions.Outcome | None], None] | None = None,
+) -> dict[str, partitions.Outcome]:
+    """Make the coming partitions and drop expired ones, table by table (one transaction each).
+
+    A table whose maintenance fails (a lock not granted in time) is logged and skipped; the next
+    round tries again, and the default partition takes the rows meanwhile."""
+    now = clock.now()
+    outcomes: dict[str, partitions.Outcome] = {}
+    for spec in partitions.TABLES:
+        outcome: partitions.Outcome | None = None
+        try:
+            async with sessions() as session, session.begin():
+                await without_statement_timeout(session)
+                outcome = outcomes[spec.table] = await partitions.maintain_table(session, spec, settings, now)
+        except Exception as exc:
+            log.warning("partition maintenance of %s failed: %s", spec.table, exc)
+        if on_each is not None:
+            on_each(spec.table, outcome)
+    return outcomes
+
+
 async def compact_stats(sessions: async_sessionmaker[AsyncSession]) -> int:
     from app.stats import service
 
@@ -146,8 +173,8 @@ async def expire_wish_claims(sessions: async_sessionmaker[AsyncSession]) -> int:
 
 
 async def housekeeping(sessions: async_sessionmaker[AsyncSession], settings: Settings, stop: asyncio.Event) -> None:
-    """Compaction and purges (with the commitments' behind check and the wishes' expired claims) on
-    their intervals until ``stop``
+    """Compaction, partitions and purges (with the commitments' behind check and the wishes' expired
+    claims) on their intervals until ``stop``
     is set (both run once at start)."""
     next_compact = next_purge = time.monotonic()
     while not stop.is_set():
@@ -159,6 +186,15 @@ async def housekeeping(sessions: async_sessionmaker[AsyncSession], settings: Set
                 log.warning("stats compaction failed: %s", exc)
             next_compact = time.monotonic() + settings.stats_compact_seconds
         if settings.housekeeping_interval_seconds > 0 and now >= next_purge:
+            outcomes = await maintain_partitions(sessions, settings)
+            if any(o.created or o.dropped for o in outcomes.values()):
+                log.info(
+                    "partitions maintained",
+                    extra={
+                        "partitions_created": [n for o in outcomes.values() for n in o.created],
+                        "partitions_dropped": [n for o in outcomes.values() for n in o.dropped],
+                    },
+                )
             counts = await purge_expired(sessions, settings)
             if any(counts.values()):
                 log.info("purged rows past their retention", extra={"purged": counts})

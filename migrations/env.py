@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app import migration_guard
 from app.config import get_settings
 from app.db import Base, to_async_url
+from app.kit import partitions
 from app.migrations_state import MIGRATION_LOCK
 from app.models import load_all_models
 from app.stats.tables import metadata as stats_metadata
@@ -72,7 +73,12 @@ def _run(connection: Connection) -> None:
     if not had_transaction:
         connection.commit()  # the lock is the session's: it outlives this transaction
     try:
-        context.configure(connection=connection, target_metadata=target_metadata, transaction_per_migration=True)
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            transaction_per_migration=True,
+            include_name=partitions.include_name,  # autogenerate: partitions are not in the models
+        )
         _guard(connection)  # after the lock: what another process applied meanwhile is not planned again
         with context.begin_transaction():
             context.run_migrations()

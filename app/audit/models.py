@@ -16,7 +16,8 @@ class AuditEntry(IdMixin, Base):
 
     __tablename__ = "audit_log"
 
-    at: Mapped[dt.datetime] = mapped_column(server_default=sa.func.now())
+    # Partitioned by month on it (app/kit/partitions.py), so part of the primary key.
+    at: Mapped[dt.datetime] = mapped_column(server_default=sa.func.now(), primary_key=True)
     actor_id: Mapped[uuid.UUID | None] = mapped_column()
     actor_username: Mapped[str] = mapped_column(sa.String(64))
     actor_role: Mapped[str] = mapped_column(sa.String(32))
@@ -32,4 +33,5 @@ class AuditEntry(IdMixin, Base):
         sa.Index("ix_audit_log_at_id", "at", "id"),
         sa.Index("ix_audit_log_object", "object_type", "object_id"),
         sa.Index("ix_audit_log_actor_id", "actor_id"),
+        {"postgresql_partition_by": "RANGE (at)"},
     )

@@ -195,9 +195,14 @@ class IssueEvent(Base):
     actor_role: Mapped[str] = mapped_column(sa.String(32))
     actor_name: Mapped[str | None] = mapped_column(sa.String(100))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}", default=dict)
-    created_at: Mapped[dt.datetime] = mapped_column()
+    # Partitioned by month on it (app/kit/partitions.py), so part of the primary key; ``seq`` is
+    # unique per issue by the issue row lock (a unique index would need created_at).
+    created_at: Mapped[dt.datetime] = mapped_column(primary_key=True)
 
-    __table_args__ = (sa.UniqueConstraint("issue_id", "seq", name=conv("uq_issue_events_issue_id")),)
+    __table_args__ = (
+        sa.Index("ix_issue_events_issue_id_seq", "issue_id", "seq"),
+        {"postgresql_partition_by": "RANGE (created_at)"},
+    )
 
 
 class IssueReporter(IdMixin, Base):

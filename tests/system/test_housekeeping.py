@@ -12,6 +12,8 @@ import uuid
 import asyncpg
 
 from app.db import create_engine, session_factory
+from app.kit import clock
+from app.kit.partitions import partition_name, period_start
 from app.worker import check_heartbeat, heartbeat, housekeeping, purge_expired
 from tests.conftest import make_settings
 from tests.world import AREA
@@ -167,6 +169,9 @@ async def test_the_schedule_compacts_the_stats_and_purges(db_url, client, as_use
         assert await _left(conn) == EXPECTED
         assert await conn.fetchval("SELECT count(*) FROM stats_issue_daily WHERE fresh") == 0
         assert await conn.fetchval("SELECT sum(created) FROM stats_issue_daily") == 2  # folded, same sums
+        # … and the history tables got their partitions for the coming week.
+        week = period_start(clock.now(), "day") + dt.timedelta(days=settings.partition_days_ahead)
+        assert await conn.fetchval("SELECT to_regclass($1)::text", partition_name("change_log", week, "day"))
         stop.set()
         await asyncio.wait_for(task, 10)
     finally:

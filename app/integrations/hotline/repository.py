@@ -25,9 +25,24 @@ async def api_key(session: AsyncSession, key_id: uuid.UUID) -> ApiKey | None:
 async def claim_message(session: AsyncSession, values: dict[str, Any]) -> HotlineMessage | None:
     """Insert the message unless its ``(api_key_id, webhook_id)`` was seen; ``None`` when it was.
 
-    A concurrent delivery of the same message waits here until the first one commits or rolls back.
+    A concurrent delivery of the same message waits here (on a transaction advisory lock on the pair)
+    until the first one commits or rolls back. The table is partitioned by month, so no unique index
+    can hold the pair; a message is recognised while its partition is kept
+    (``hotline_message_retention_months``).
     """
-    return await insert_new(session, HotlineMessage, values, unique=["api_key_id", "webhook_id"])
+    pair = f"hotline:{values['api_key_id']}:{values['webhook_id']}"
+    await session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(pair, 0))))
+    seen = await session.scalar(
+        sa.select(HotlineMessage.id).where(
+            HotlineMessage.api_key_id == values["api_key_id"], HotlineMessage.webhook_id == values["webhook_id"]
+        )
+    )
+    if seen is not None:
+        return None
+    message = HotlineMessage(**values)
+    session.add(message)
+    await session.flush()
+    return message
 
 
 async def message(session: AsyncSession, api_key_id: uuid.UUID, webhook_id: str) -> HotlineMessage:

@@ -333,10 +333,15 @@ async def lock_delivery(session: AsyncSession, delivery_id: uuid.UUID) -> bool:
 
 
 async def purge_outbox(session: AsyncSession, processed_before: dt.datetime) -> int:
-    """Delete outbox rows fanned out before ``processed_before`` (never unprocessed ones)."""
+    """Delete outbox rows fanned out before ``processed_before`` (never unprocessed ones).
+
+    A row is created before it is processed: the bound on ``created_at`` lets PostgreSQL skip the
+    newer partitions (the older ones are mostly dropped whole by app/kit/partitions.py)."""
     result = await session.execute(
         sa.delete(OutboxMessage).where(
-            OutboxMessage.processed_at.is_not(None), OutboxMessage.processed_at < processed_before
+            OutboxMessage.processed_at.is_not(None),
+            OutboxMessage.processed_at < processed_before,
+            OutboxMessage.created_at < processed_before,
         )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
