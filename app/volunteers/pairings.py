@@ -59,9 +59,7 @@ async def create(session: AsyncSession, principal: Principal, data: dict[str, An
         frequency=str(data["frequency"]),
         started_on=data["started_on"],
     )
-    session.add(pairing)
-    await session.flush()
-    await session.refresh(pairing)
+    await repo.saved(session, pairing, new=True)
     await record_change(session, ENTITY, pairing.id, pairing.area_id)
     return pairing
 
@@ -69,13 +67,7 @@ async def create(session: AsyncSession, principal: Principal, data: dict[str, An
 async def get(
     session: AsyncSession, principal: Principal, pairing_id: uuid.UUID, *, for_update: bool = False
 ) -> Pairing:
-    stmt = repo.pairings.select(principal).where(Pairing.id == pairing_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    pairing = (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
-    if pairing is None:
-        raise repo.pairings.missing()
-    return pairing
+    return await repo.afresh(session, repo.pairings, principal, pairing_id, for_update=for_update)
 
 
 async def add_visit(
@@ -128,8 +120,7 @@ async def add_visit(
     pairing.visits += 1
     if pairing.last_visit_at is None or pairing.last_visit_at < visit.visited_at:
         pairing.last_visit_at = visit.visited_at
-    await session.flush()
-    await session.refresh(pairing)
+    await repo.saved(session, pairing)
     members = (
         await session.execute(sa.select(Resident.id).where(Resident.household_id == pairing.household_id))
     ).scalars()

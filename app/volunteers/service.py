@@ -94,10 +94,7 @@ async def create_volunteer(
         availability=data.get("availability"),
         consent_at=clock.now(),
     )
-    session.add(volunteer)
-    await session.flush()
-    await session.refresh(volunteer)
-    return volunteer
+    return await repo.saved(session, volunteer, new=True)
 
 
 async def get_volunteer(
@@ -135,9 +132,7 @@ async def update_volunteer(
         cipher = cipher_for(settings)
         volunteer.phone_enc = cipher.encrypt(changes["phone"], context=PHONE_CONTEXT)
         volunteer.phone_index = cipher.blind_index(changes["phone"], kind="phone")
-    await session.flush()
-    await session.refresh(volunteer)
-    return volunteer
+    return await repo.saved(session, volunteer)
 
 
 async def list_volunteers(
@@ -331,10 +326,7 @@ async def create_record(session: AsyncSession, principal: Principal, data: dict[
         pairing_id=data.get("pairing_id"),
         submitted_by=principal.user_id,
     )
-    session.add(record)
-    await session.flush()
-    await session.refresh(record)
-    return record
+    return await repo.saved(session, record, new=True)
 
 
 async def get_record(
@@ -366,8 +358,7 @@ async def verify_record(session: AsyncSession, principal: Principal, record: Ser
     )
     record.status, record.verified_by, record.verified_at = status.value, principal.user_id, clock.now()
     record.posting_id = posting.id
-    await session.flush()
-    await session.refresh(record)
+    await repo.saved(session, record)
     outbox.emit(
         session,
         "service_record.verified",
@@ -390,9 +381,7 @@ async def reject_record(
     status = workflow.advance(workflow.RECORD, RecordStatus(record.status), workflow.RecordAction.REJECT, "record")
     record.status, record.verified_by, record.verified_at = status.value, principal.user_id, clock.now()
     record.rejection_reason = reason
-    await session.flush()
-    await session.refresh(record)
-    return record
+    return await repo.saved(session, record)
 
 
 async def award(

@@ -30,10 +30,7 @@ from app.volunteers.models import AccountKind, LedgerUnit, PostingKind, ShopDona
 async def create_item(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> ShopItem:
     area = await grids.get_in_scope(session, principal, data.get("area_id") or principal.area_id, field="area_id")
     item = ShopItem(id=new_id(), area_id=area.id, name=data["name"], points=data["points"], stock=data["stock"])
-    session.add(item)
-    await session.flush()
-    await session.refresh(item)
-    return item
+    return await repo.saved(session, item, new=True)
 
 
 async def get_item(session: AsyncSession, principal: Principal, item_id: uuid.UUID) -> ShopItem:

@@ -49,8 +49,7 @@ async def create(session: AsyncSession, principal: Principal, data: dict[str, An
         status=TimebankStatus.OPEN.value,
         hold_posting_id=hold.id,
     )
-    session.add(req)
-    return await _saved(session, req)
+    return await repo.saved(session, req, new=True)
 
 
 async def get(
@@ -71,7 +70,7 @@ async def claim(
             errors=[field_error("volunteer_id", "is the requester")],
         )
     req.status, req.claimer_id = status.value, claimer.id
-    return await _saved(session, req)
+    return await repo.saved(session, req)
 
 
 async def _settle(
@@ -93,13 +92,7 @@ async def _settle(
         memo=req.title,
     )
     req.status, req.settle_posting_id = status.value, posting.id
-    return await _saved(session, req)
-
-
-async def _saved(session: AsyncSession, req: TimebankRequest) -> TimebankRequest:
-    await session.flush()
-    await session.refresh(req)
-    return req
+    return await repo.saved(session, req)
 
 
 async def confirm(session: AsyncSession, principal: Principal, req: TimebankRequest) -> TimebankRequest:

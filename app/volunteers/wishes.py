@@ -109,19 +109,12 @@ async def create(session: AsyncSession, principal: Principal, data: dict[str, An
         status=WishStatus.OPEN.value,
         registered_by=principal.user_id,
     )
-    session.add(wish)
-    return await _saved(session, wish)
+    return await repo.saved(session, wish, new=True)
 
 
 async def get(session: AsyncSession, principal: Principal, wish_id: uuid.UUID, *, for_update: bool = False) -> Wish:
     await expire_claims(session)
-    stmt = repo.wishes.select(principal).where(Wish.id == wish_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    wish = (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
-    if wish is None:
-        raise repo.wishes.missing()
-    return wish
+    return await repo.afresh(session, repo.wishes, principal, wish_id, for_update=for_update)
 
 
 async def claim(session: AsyncSession, principal: Principal, wish: Wish, volunteer_id: uuid.UUID) -> Wish:
@@ -131,14 +124,14 @@ async def claim(session: AsyncSession, principal: Principal, wish: Wish, volunte
     now = clock.now()
     wish.status, wish.claimer_id, wish.claimed_at = status.value, claimer.id, now
     wish.claim_expires_at = now + dt.timedelta(days=rules.wish_claim_days)
-    return await _saved(session, wish)
+    return await repo.saved(session, wish)
 
 
 async def fulfil(session: AsyncSession, wish: Wish, proof_photo: str) -> Wish:
     status = workflow.advance(workflow.WISH, WishStatus(wish.status), A.FULFIL, "wish")
     wish.status, wish.fulfilled_at, wish.proof_photo = status.value, clock.now(), proof_photo
     wish.claim_expires_at = None
-    return await _saved(session, wish)
+    return await repo.saved(session, wish)
 
 
 async def confirm(session: AsyncSession, principal: Principal, wish: Wish, by: str) -> Wish:
@@ -174,19 +167,13 @@ async def confirm(session: AsyncSession, principal: Principal, wish: Wish, by: s
             "points": rules.wish_points,
         },
     )
-    return await _saved(session, wish)
+    return await repo.saved(session, wish)
 
 
 async def cancel(session: AsyncSession, wish: Wish) -> Wish:
     status = workflow.advance(workflow.WISH, WishStatus(wish.status), A.CANCEL, "wish")
     wish.status, wish.claim_expires_at = status.value, None
-    return await _saved(session, wish)
-
-
-async def _saved(session: AsyncSession, wish: Wish) -> Wish:
-    await session.flush()
-    await session.refresh(wish)
-    return wish
+    return await repo.saved(session, wish)
 
 
 async def list_wishes(
