@@ -97,10 +97,8 @@ async def create_volunteer(
     return await repo.saved(session, volunteer, new=True)
 
 
-async def get_volunteer(
-    session: AsyncSession, principal: Principal, volunteer_id: uuid.UUID, *, for_update: bool = False
-) -> Volunteer:
-    return await repo.volunteers.one(session, principal, volunteer_id, for_update=for_update)
+get_volunteer = repo.volunteers.one
+"""A volunteer of the caller's area (``for_update``: locked); 404 ``volunteer_not_found``."""
 
 
 async def volunteer_ref(
@@ -329,10 +327,8 @@ async def create_record(session: AsyncSession, principal: Principal, data: dict[
     return await repo.saved(session, record, new=True)
 
 
-async def get_record(
-    session: AsyncSession, principal: Principal, record_id: uuid.UUID, *, for_update: bool = False
-) -> ServiceRecord:
-    return await repo.records.one(session, principal, record_id, for_update=for_update)
+get_record = repo.records.one
+"""A service record of the caller's area (``for_update``: locked); 404 ``service_record_not_found``."""
 
 
 def points_for(rules: RulesOut, activity_type: str, minutes: int) -> int:
@@ -445,8 +441,8 @@ async def grant(
     )
 
 
-async def get_posting(session: AsyncSession, principal: Principal, posting_id: uuid.UUID) -> LedgerPosting:
-    return await repo.postings.one(session, principal, posting_id)
+get_posting = repo.postings.one
+"""A ledger posting of the caller's area; 404 ``posting_not_found``."""
 
 
 async def posting_out(session: AsyncSession, posting: LedgerPosting) -> dict[str, Any]:

@@ -52,10 +52,8 @@ async def create(session: AsyncSession, principal: Principal, data: dict[str, An
     return await repo.saved(session, req, new=True)
 
 
-async def get(
-    session: AsyncSession, principal: Principal, request_id: uuid.UUID, *, for_update: bool = False
-) -> TimebankRequest:
-    return await repo.timebank_requests.one(session, principal, request_id, for_update=for_update)
+get = repo.timebank_requests.one
+"""A time-bank request of the caller's area (``for_update``: locked); 404 ``timebank_request_not_found``."""
 
 
 async def claim(
