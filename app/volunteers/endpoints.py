@@ -163,7 +163,7 @@ async def list_volunteers(
     rows = await service.list_volunteers(
         session, principal, filters=filters, settings=settings, after=keys.after, limit=limit
     )
-    items, nxt = keys.page(rows, limit, lambda v: [v.created_at, v.id])
+    items, nxt = keys.page(rows, limit)
     return Page[VolunteerOut](items=await service.volunteer_outs(session, principal, items, settings), next_cursor=nxt)
 
 
@@ -769,7 +769,7 @@ async def list_wishes(
     }
     keys = Keyset.open(settings, principal, "wishes", cursor)
     rows = await wishes.list_wishes(session, principal, filters=filters, after=keys.after, limit=limit)
-    items, nxt = keys.page(rows, limit, lambda w: [w.created_at, w.id])
+    items, nxt = keys.page(rows, limit)
     return Page[WishOut](items=await wishes.outs(session, items), next_cursor=nxt)
 
 
