@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import Body, Depends, Header, Query, Request, Response
+from fastapi import Body, Depends, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse
 
@@ -15,7 +15,8 @@ from app.auth.deps import SettingsDep, require_roles
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.kit import clock, idempotency
-from app.kit.etag import etag_of, write_if_match
+from app.kit.etag import IfMatch, OptionalIfMatch, created, etag_of, tagged, write_if_match
+from app.kit.idempotency import KeyHeader
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.ratelimit import rate_limit
 from app.kit.routing import Router
@@ -69,8 +70,6 @@ public_router = Router(tags=["volunteers"])
 Staff = Annotated[Principal, Depends(require_roles(*sorted(service.STAFF)))]
 Verifier = Annotated[Principal, Depends(require_roles(*sorted(service.VERIFIERS)))]
 Reader = Annotated[Principal, Depends(require_roles(*sorted(service.READERS)))]
-IfMatch = Annotated[str | None, Header(description="optional; 412 when stale")]
-IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", description=idempotency.POLICY_DOC)]
 ACTION_ERRORS = problem_responses(404, 409, 412, 422)
 POSTING_DOC = " Moves points or hours in the ledger: " + idempotency.POLICY_DOC
 YearQuery = Annotated[int | None, Query(ge=2000, le=2100, description="default: this year (Asia/Shanghai)")]
@@ -88,18 +87,18 @@ async def _idempotent(
     key: str | None,
     status_code: int,
     produce: Callable[[], Awaitable[Any]],
-    etag: Callable[[Any], str | None] = lambda _: None,
+    *,
+    versioned: bool = False,
 ) -> Response:
-    """Run ``produce`` under an ``Idempotency-Key`` (when sent): a retry replays the first answer."""
-    claimed = await idempotency.claim(session, request, principal.idempotency_owner, key)
-    if claimed is not None and claimed.replay is not None:
-        return claimed.replay
-    body = await produce()
-    response = JSONResponse(jsonable_encoder(body), status_code=status_code)
-    tag = etag(body)
-    if tag:
-        response.headers["ETag"] = tag
-    return await idempotency.complete(session, claimed, response)
+    """Answer with what ``produce`` makes, once per ``Idempotency-Key`` (when sent): a retry replays
+    the first answer. ``versioned``: the answer is a versioned row's, sent with its ETag."""
+
+    async def respond() -> Response:
+        body = await produce()
+        headers = {"ETag": etag_of(body.version)} if versioned else None
+        return JSONResponse(jsonable_encoder(body), status_code=status_code, headers=headers)
+
+    return await idempotency.once(session, request, principal.idempotency_owner, key, respond)
 
 
 def _this_year() -> int:
@@ -127,9 +126,8 @@ async def create_volunteer(
     body: VolunteerCreate, session: SessionDep, principal: Staff, settings: SettingsDep, response: Response
 ) -> Any:
     volunteer = await service.create_volunteer(session, principal, body.model_dump(), settings)
-    response.headers["Location"] = f"/api/v1/volunteers/{volunteer.id}"
-    response.headers["ETag"] = etag_of(volunteer.version)
-    return await _volunteer_out(session, principal, volunteer, settings)
+    out = await _volunteer_out(session, principal, volunteer, settings)
+    return created(response, f"/api/v1/volunteers/{volunteer.id}", out, volunteer)
 
 
 @router.get(
@@ -165,7 +163,7 @@ async def list_volunteers(
     rows = await service.list_volunteers(
         session, principal, filters=filters, settings=settings, after=keys.after, limit=limit
     )
-    items, nxt = keys.page(rows, limit, lambda v: [v.created_at, v.id])
+    items, nxt = keys.page(rows, limit)
     return Page[VolunteerOut](items=await service.volunteer_outs(session, principal, items, settings), next_cursor=nxt)
 
 
@@ -203,8 +201,7 @@ async def get_volunteer(
     volunteer_id: uuid.UUID, session: SessionDep, principal: Reader, settings: SettingsDep, response: Response
 ) -> Any:
     volunteer = await service.get_volunteer(session, principal, volunteer_id)
-    response.headers["ETag"] = etag_of(volunteer.version)
-    return await _volunteer_out(session, principal, volunteer, settings)
+    return tagged(response, volunteer, await _volunteer_out(session, principal, volunteer, settings))
 
 
 @router.patch(
@@ -222,13 +219,12 @@ async def update_volunteer(
     principal: Staff,
     settings: SettingsDep,
     response: Response,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
 ) -> Any:
     volunteer = await service.get_volunteer(session, principal, volunteer_id, for_update=True)
     write_if_match(volunteer, if_match)
     volunteer = await service.update_volunteer(session, volunteer, body.model_dump(exclude_unset=True), settings)
-    response.headers["ETag"] = etag_of(volunteer.version)
-    return await _volunteer_out(session, principal, volunteer, settings)
+    return tagged(response, volunteer, await _volunteer_out(session, principal, volunteer, settings))
 
 
 @router.post(
@@ -281,8 +277,7 @@ async def volunteer_ledger(
     shape = (timestamp, BIGINT)
     keys = Keyset.open(settings, principal, "volunteers.ledger", cursor, shape, within=(str(volunteer.id),))
     rows = await service.ledger_page(session, volunteer, after=keys.after, limit=limit)
-    items, nxt = keys.page(rows, limit, lambda r: list(r[1]))
-    return Page[EntryOut](items=[r[0] for r in items], next_cursor=nxt)
+    return keys.answer(rows, limit, lambda r: r[0], key=lambda r: list(r[1]))
 
 
 @router.post(
@@ -300,7 +295,7 @@ async def grant(
     request: Request,
     session: SessionDep,
     principal: Verifier,
-    idempotency_key: IdemKey = None,
+    idempotency_key: KeyHeader = None,
 ) -> Any:
     async def produce() -> Any:
         volunteer = await service.get_volunteer(session, principal, volunteer_id)
@@ -322,9 +317,7 @@ async def grant(
 async def statement(
     volunteer_id: uuid.UUID, session: SessionDep, principal: Reader, settings: SettingsDep, year: YearQuery = None
 ) -> Any:
-    volunteer = await service.get_volunteer(session, principal, volunteer_id)
-    data = await service.statement(session, volunteer, year or _this_year())
-    return StatementOut(volunteer=await _volunteer_out(session, principal, volunteer, settings), **data)
+    return await _statement(session, principal, settings, volunteer_id, year)
 
 
 @router.get(
@@ -338,10 +331,16 @@ async def statement(
 async def statement_page(
     volunteer_id: uuid.UUID, session: SessionDep, principal: Reader, settings: SettingsDep, year: YearQuery = None
 ) -> HTMLResponse:
+    out = await _statement(session, principal, settings, volunteer_id, year)
+    return HTMLResponse(pages.statement_html(out), headers=pages.HEADERS)
+
+
+async def _statement(
+    session: SessionDep, principal: Principal, settings: Any, volunteer_id: uuid.UUID, year: int | None
+) -> StatementOut:
     volunteer = await service.get_volunteer(session, principal, volunteer_id)
     data = await service.statement(session, volunteer, year or _this_year())
-    out = StatementOut(volunteer=await _volunteer_out(session, principal, volunteer, settings), **data)
-    return HTMLResponse(pages.statement_html(out), headers=pages.HEADERS)
+    return StatementOut(volunteer=await _volunteer_out(session, principal, volunteer, settings), **data)
 
 
 # --- rules ----------------------------------------------------------------------------------------
@@ -392,9 +391,7 @@ async def put_rules(area_id: uuid.UUID, body: RulesIn, session: SessionDep, prin
 )
 async def create_record(body: RecordCreate, session: SessionDep, principal: Staff, response: Response) -> Any:
     record = await service.create_record(session, principal, body.model_dump())
-    response.headers["Location"] = f"/api/v1/service-records/{record.id}"
-    response.headers["ETag"] = etag_of(record.version)
-    return service.record_out(record)
+    return created(response, f"/api/v1/service-records/{record.id}", service.record_out(record), record)
 
 
 @router.get(
@@ -416,8 +413,7 @@ async def list_records(
     keys = Keyset.open(settings, principal, "service_records", cursor)
     filters = {"volunteer_id": volunteer_id, "status": status.value if status else None}
     rows = await service.list_records(session, principal, filters=filters, after=keys.after, limit=limit)
-    items, nxt = keys.page(rows, limit, lambda r: [r.created_at, r.id])
-    return Page[RecordOut](items=[service.record_out(r) for r in items], next_cursor=nxt)
+    return keys.answer(rows, limit, service.record_out)
 
 
 @router.get(
@@ -430,8 +426,7 @@ async def list_records(
 )
 async def get_record(record_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response) -> Any:
     record = await service.get_record(session, principal, record_id)
-    response.headers["ETag"] = etag_of(record.version)
-    return service.record_out(record)
+    return tagged(response, record, service.record_out(record))
 
 
 @router.post(
@@ -448,15 +443,15 @@ async def verify_record(
     request: Request,
     session: SessionDep,
     principal: Verifier,
-    if_match: IfMatch = None,
-    idempotency_key: IdemKey = None,
+    if_match: OptionalIfMatch = None,
+    idempotency_key: KeyHeader = None,
 ) -> Any:
     async def produce() -> Any:
         record = await service.get_record(session, principal, record_id, for_update=True)
         write_if_match(record, if_match, required=False)
         return service.record_out(await service.verify_record(session, principal, record))
 
-    return await _idempotent(request, session, principal, idempotency_key, 200, produce, lambda r: etag_of(r.version))
+    return await _idempotent(request, session, principal, idempotency_key, 200, produce, versioned=True)
 
 
 @router.post(
@@ -473,13 +468,12 @@ async def reject_record(
     session: SessionDep,
     principal: Verifier,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: OptionalIfMatch = None,
 ) -> Any:
     record = await service.get_record(session, principal, record_id, for_update=True)
     write_if_match(record, if_match, required=False)
     record = await service.reject_record(session, principal, record, body.reason)
-    response.headers["ETag"] = etag_of(record.version)
-    return service.record_out(record)
+    return tagged(response, record, service.record_out(record))
 
 
 # --- ledger ---------------------------------------------------------------------------------------
@@ -514,7 +508,7 @@ async def reverse_posting(
     request: Request,
     session: SessionDep,
     principal: Verifier,
-    idempotency_key: IdemKey = None,
+    idempotency_key: KeyHeader = None,
 ) -> Any:
     async def produce() -> Any:
         posting = await service.get_posting(session, principal, posting_id)
@@ -536,8 +530,7 @@ async def reverse_posting(
 )
 async def create_item(body: ItemCreate, session: SessionDep, principal: Verifier, response: Response) -> Any:
     item = await shop.create_item(session, principal, body.model_dump())
-    response.headers["Location"] = f"/api/v1/shop/items/{item.id}"
-    return ShopItemOut.model_validate(item)
+    return created(response, f"/api/v1/shop/items/{item.id}", ShopItemOut.model_validate(item))
 
 
 @router.get(
@@ -557,8 +550,7 @@ async def list_items(
 ) -> Any:
     keys = Keyset.open(settings, principal, "shop_items", cursor)
     rows = await shop.list_items(session, principal, area_id=area_id, after=keys.after, limit=limit)
-    items, nxt = keys.page(rows, limit, lambda i: [i.created_at, i.id])
-    return Page[ShopItemOut](items=[ShopItemOut.model_validate(i) for i in items], next_cursor=nxt)
+    return keys.answer(rows, limit, ShopItemOut.model_validate)
 
 
 @router.post(
@@ -586,7 +578,11 @@ async def donate(item_id: uuid.UUID, body: DonationIn, session: SessionDep, prin
     responses=problem_responses(409, 422),
 )
 async def redeem(
-    body: RedeemIn, request: Request, session: SessionDep, principal: Staff, idempotency_key: IdemKey = None
+    body: RedeemIn,
+    request: Request,
+    session: SessionDep,
+    principal: Staff,
+    idempotency_key: KeyHeader = None,
 ) -> Any:
     async def produce() -> Any:
         return RedemptionOut(**await shop.redeem(session, principal, body.model_dump()))
@@ -601,6 +597,23 @@ async def _tb(produce: Awaitable[Any]) -> Any:
     return timebank.out(await produce)
 
 
+async def _settle(
+    request: Request,
+    session: SessionDep,
+    principal: Principal,
+    request_id: uuid.UUID,
+    key: str | None,
+    settle: Callable[[Any, Principal, Any], Awaitable[Any]],
+) -> Response:
+    """Confirm or cancel a time-bank request (``settle``), once per ``Idempotency-Key``."""
+
+    async def produce() -> Any:
+        req = await timebank.get(session, principal, request_id, for_update=True)
+        return await _tb(settle(session, principal, req))
+
+    return await _idempotent(request, session, principal, key, 200, produce)
+
+
 @router.post(
     "/timebank/requests",
     status_code=201,
@@ -612,7 +625,11 @@ async def _tb(produce: Awaitable[Any]) -> Any:
     responses=problem_responses(409, 422),
 )
 async def create_timebank(
-    body: TimebankCreate, request: Request, session: SessionDep, principal: Staff, idempotency_key: IdemKey = None
+    body: TimebankCreate,
+    request: Request,
+    session: SessionDep,
+    principal: Staff,
+    idempotency_key: KeyHeader = None,
 ) -> Any:
     async def produce() -> Any:
         return await _tb(timebank.create(session, principal, body.model_dump()))
@@ -639,8 +656,7 @@ async def list_timebank(
     rows = await timebank.list_requests(
         session, principal, status=status.value if status else None, after=keys.after, limit=limit
     )
-    items, nxt = keys.page(rows, limit, lambda r: [r.created_at, r.id])
-    return Page[TimebankOut](items=[timebank.out(r) for r in items], next_cursor=nxt)
+    return keys.answer(rows, limit, timebank.out)
 
 
 @router.post(
@@ -665,13 +681,13 @@ async def claim_timebank(request_id: uuid.UUID, body: ClaimIn, session: SessionD
     responses=ACTION_ERRORS,
 )
 async def confirm_timebank(
-    request_id: uuid.UUID, request: Request, session: SessionDep, principal: Staff, idempotency_key: IdemKey = None
+    request_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    principal: Staff,
+    idempotency_key: KeyHeader = None,
 ) -> Any:
-    async def produce() -> Any:
-        req = await timebank.get(session, principal, request_id, for_update=True)
-        return await _tb(timebank.confirm(session, principal, req))
-
-    return await _idempotent(request, session, principal, idempotency_key, 200, produce)
+    return await _settle(request, session, principal, request_id, idempotency_key, timebank.confirm)
 
 
 @router.post(
@@ -683,21 +699,31 @@ async def confirm_timebank(
     responses=ACTION_ERRORS,
 )
 async def cancel_timebank(
-    request_id: uuid.UUID, request: Request, session: SessionDep, principal: Staff, idempotency_key: IdemKey = None
+    request_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    principal: Staff,
+    idempotency_key: KeyHeader = None,
 ) -> Any:
-    async def produce() -> Any:
-        req = await timebank.get(session, principal, request_id, for_update=True)
-        return await _tb(timebank.cancel(session, principal, req))
-
-    return await _idempotent(request, session, principal, idempotency_key, 200, produce)
+    return await _settle(request, session, principal, request_id, idempotency_key, timebank.cancel)
 
 
 # --- 微心愿 -----------------------------------------------------------------------------------------
 
 
-async def _wish(session: SessionDep, response: Response, wish: Any) -> WishOut:
-    response.headers["ETag"] = etag_of(wish.version)
+async def _wish_out(session: SessionDep, wish: Any) -> WishOut:
     return (await wishes.outs(session, [wish]))[0]
+
+
+async def _wish(session: SessionDep, response: Response, wish: Any) -> Any:
+    return tagged(response, wish, await _wish_out(session, wish))
+
+
+async def _wish_to_change(session: SessionDep, principal: Principal, wish_id: uuid.UUID, if_match: str | None) -> Any:
+    """The wish an action changes, locked, with the client's ``If-Match`` (when sent) checked."""
+    wish = await wishes.get(session, principal, wish_id, for_update=True)
+    write_if_match(wish, if_match, required=False)
+    return wish
 
 
 @router.post(
@@ -711,8 +737,7 @@ async def _wish(session: SessionDep, response: Response, wish: Any) -> WishOut:
 )
 async def create_wish(body: WishCreate, session: SessionDep, principal: Staff, response: Response) -> Any:
     wish = await wishes.create(session, principal, body.model_dump())
-    response.headers["Location"] = f"/api/v1/wishes/{wish.id}"
-    return await _wish(session, response, wish)
+    return created(response, f"/api/v1/wishes/{wish.id}", await _wish_out(session, wish), wish)
 
 
 @router.get(
@@ -744,7 +769,7 @@ async def list_wishes(
     }
     keys = Keyset.open(settings, principal, "wishes", cursor)
     rows = await wishes.list_wishes(session, principal, filters=filters, after=keys.after, limit=limit)
-    items, nxt = keys.page(rows, limit, lambda w: [w.created_at, w.id])
+    items, nxt = keys.page(rows, limit)
     return Page[WishOut](items=await wishes.outs(session, items), next_cursor=nxt)
 
 
@@ -787,10 +812,9 @@ async def claim_wish(
     session: SessionDep,
     principal: Staff,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: OptionalIfMatch = None,
 ) -> Any:
-    wish = await wishes.get(session, principal, wish_id, for_update=True)
-    write_if_match(wish, if_match, required=False)
+    wish = await _wish_to_change(session, principal, wish_id, if_match)
     return await _wish(session, response, await wishes.claim(session, principal, wish, body.volunteer_id))
 
 
@@ -808,10 +832,9 @@ async def fulfil_wish(
     session: SessionDep,
     principal: Staff,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: OptionalIfMatch = None,
 ) -> Any:
-    wish = await wishes.get(session, principal, wish_id, for_update=True)
-    write_if_match(wish, if_match, required=False)
+    wish = await _wish_to_change(session, principal, wish_id, if_match)
     return await _wish(session, response, await wishes.fulfil(session, wish, body.proof_photo))
 
 
@@ -830,15 +853,14 @@ async def confirm_wish(
     request: Request,
     session: SessionDep,
     principal: Staff,
-    if_match: IfMatch = None,
-    idempotency_key: IdemKey = None,
+    if_match: OptionalIfMatch = None,
+    idempotency_key: KeyHeader = None,
 ) -> Any:
     async def produce() -> Any:
-        wish = await wishes.get(session, principal, wish_id, for_update=True)
-        write_if_match(wish, if_match, required=False)
-        return (await wishes.outs(session, [await wishes.confirm(session, principal, wish, body.by)]))[0]
+        wish = await _wish_to_change(session, principal, wish_id, if_match)
+        return await _wish_out(session, await wishes.confirm(session, principal, wish, body.by))
 
-    return await _idempotent(request, session, principal, idempotency_key, 200, produce, lambda w: etag_of(w.version))
+    return await _idempotent(request, session, principal, idempotency_key, 200, produce, versioned=True)
 
 
 @router.post(
@@ -850,10 +872,9 @@ async def confirm_wish(
     responses=ACTION_ERRORS,
 )
 async def cancel_wish(
-    wish_id: uuid.UUID, session: SessionDep, principal: Staff, response: Response, if_match: IfMatch = None
+    wish_id: uuid.UUID, session: SessionDep, principal: Staff, response: Response, if_match: OptionalIfMatch = None
 ) -> Any:
-    wish = await wishes.get(session, principal, wish_id, for_update=True)
-    write_if_match(wish, if_match, required=False)
+    wish = await _wish_to_change(session, principal, wish_id, if_match)
     return await _wish(session, response, await wishes.cancel(session, wish))
 
 
@@ -901,8 +922,7 @@ async def wish_wall_page(area_id: uuid.UUID, session: SessionDep) -> HTMLRespons
 )
 async def create_pairing(body: PairingCreate, session: SessionDep, principal: Staff, response: Response) -> Any:
     pairing = await pairings.create(session, principal, body.model_dump())
-    response.headers["Location"] = f"/api/v1/pairings/{pairing.id}"
-    return pairings.out(pairing, pairings.today())
+    return created(response, f"/api/v1/pairings/{pairing.id}", pairings.out(pairing, pairings.today()))
 
 
 @router.get(
@@ -932,9 +952,8 @@ async def list_pairings(
     }
     keys = Keyset.open(settings, principal, "pairings", cursor)
     rows = await pairings.list_pairings(session, principal, filters=filters, after=keys.after, limit=limit)
-    items, nxt = keys.page(rows, limit, lambda p: [p.created_at, p.id])
     day = pairings.today()
-    return Page[PairingOut](items=[pairings.out(p, day) for p in items], next_cursor=nxt)
+    return keys.answer(rows, limit, lambda p: pairings.out(p, day))
 
 
 @router.get(

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, NotFound
+from app.errors import Conflict
 from app.kit import clock
 from app.kit.ids import new_id
 from app.scope import Principal
@@ -79,6 +79,31 @@ async def accounts(session: AsyncSession, *owners: Owner) -> list[LedgerAccount]
         )
         found = {(a.owner_key, a.unit): a for a in (await session.execute(stmt.execution_options(**opts))).scalars()}
     return [found[k] for k in wanted]
+
+
+async def transfer_legs(session: AsyncSession, payer: Owner, payee: Owner, amount: int) -> list[Leg]:
+    """The two legs that move ``amount`` from ``payer``'s account to ``payee``'s."""
+    source, target = await accounts(session, payer, payee)
+    return [Leg(source, -amount), Leg(target, amount)]
+
+
+async def transfer(
+    session: AsyncSession,
+    principal: Principal,
+    payer: Owner,
+    payee: Owner,
+    amount: int,
+    *,
+    area_id: uuid.UUID,
+    kind: PostingKind,
+    source_key: str,
+    memo: str | None,
+) -> tuple[LedgerPosting, LedgerAccount]:
+    """Post ``amount`` from ``payer`` to ``payee`` (see :func:`post`). Returns the posting and the
+    payer's account as the posting read it under its lock: its balance is the one before it."""
+    legs = await transfer_legs(session, payer, payee, amount)
+    posting = await post(session, principal, area_id=area_id, kind=kind, source_key=source_key, legs=legs, memo=memo)
+    return posting, legs[0].account
 
 
 async def post(
@@ -177,13 +202,6 @@ async def reverse(
         memo=memo,
         reverses_id=posting.id,
     )
-
-
-async def get_posting(session: AsyncSession, posting_id: uuid.UUID) -> LedgerPosting:
-    posting = await session.get(LedgerPosting, posting_id)
-    if posting is None:
-        raise NotFound("No such posting in your area.", code="posting_not_found")
-    return posting
 
 
 async def balances(session: AsyncSession, volunteer_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, int]]:

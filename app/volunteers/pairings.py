@@ -22,16 +22,18 @@ from app.auth.roles import Role
 from app.config import Settings
 from app.diary import service as diary
 from app.diary.models import DiaryEntry
-from app.errors import AppError, Conflict, NotFound, ValidationFailed, field_error
+from app.errors import AppError, Conflict, ValidationFailed, field_error
 from app.grids import service as grids
 from app.issues.models import Issue
 from app.kit import clock
 from app.kit.ids import new_id
 from app.kit.pagination import keyset
 from app.residents import service as residents
-from app.residents.models import Household, Resident
-from app.scope import Principal, in_subtree, resolve_in_scope, scope_filter
+from app.residents.models import Resident
+from app.residents.repository import households
+from app.scope import Principal, in_subtree, resolve_in_scope
 from app.sync.changes import Feed, record_change, register_feed
+from app.volunteers import repository as repo
 from app.volunteers import service as volunteers
 from app.volunteers import workflow
 from app.volunteers.models import Frequency, Pairing, PairingVisit
@@ -43,9 +45,7 @@ DUE_LIMIT = 2000
 
 
 async def create(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> Pairing:
-    household: Household = await resolve_in_scope(
-        session, principal, Household, data["household_id"], field="household_id", thing="household"
-    )
+    household = await households.one(session, principal, data["household_id"], field="household_id")
     helper = await volunteers.volunteer_ref(session, principal, data["helper_id"], "helper_id")
     if await session.scalar(
         sa.select(sa.exists().where(Pairing.household_id == household.id, Pairing.helper_id == helper.id))
@@ -59,9 +59,7 @@ async def create(session: AsyncSession, principal: Principal, data: dict[str, An
         frequency=str(data["frequency"]),
         started_on=data["started_on"],
     )
-    session.add(pairing)
-    await session.flush()
-    await session.refresh(pairing)
+    await repo.saved(session, pairing, new=True)
     await record_change(session, ENTITY, pairing.id, pairing.area_id)
     return pairing
 
@@ -69,13 +67,7 @@ async def create(session: AsyncSession, principal: Principal, data: dict[str, An
 async def get(
     session: AsyncSession, principal: Principal, pairing_id: uuid.UUID, *, for_update: bool = False
 ) -> Pairing:
-    stmt = sa.select(Pairing).where(Pairing.id == pairing_id, scope_filter(principal, area_column=Pairing.area_id))
-    if for_update:
-        stmt = stmt.with_for_update()
-    pairing = (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
-    if pairing is None:
-        raise NotFound("No such pairing in your area.", code="pairing_not_found")
-    return pairing
+    return await repo.afresh(session, repo.pairings, principal, pairing_id, for_update=for_update)
 
 
 async def add_visit(
@@ -128,8 +120,7 @@ async def add_visit(
     pairing.visits += 1
     if pairing.last_visit_at is None or pairing.last_visit_at < visit.visited_at:
         pairing.last_visit_at = visit.visited_at
-    await session.flush()
-    await session.refresh(pairing)
+    await repo.saved(session, pairing)
     members = (
         await session.execute(sa.select(Resident.id).where(Resident.household_id == pairing.household_id))
     ).scalars()
@@ -178,10 +169,7 @@ def _uuid(value: Any) -> uuid.UUID | None:
 
 
 async def _pairing_ref(session: AsyncSession, principal: Principal, pairing_id: uuid.UUID) -> Pairing:
-    pairing: Pairing = await resolve_in_scope(
-        session, principal, Pairing, pairing_id, field="pairing_id", thing="pairing", for_update=True
-    )
-    return pairing
+    return await repo.pairings.one(session, principal, pairing_id, field="pairing_id", for_update=True)
 
 
 async def visits_of(session: AsyncSession, pairing_id: uuid.UUID) -> list[VisitOut]:
@@ -204,7 +192,7 @@ def today() -> dt.date:
 
 
 def _filtered(principal: Principal, filters: dict[str, Any]) -> sa.Select[Any]:
-    stmt = sa.select(Pairing).where(scope_filter(principal, area_column=Pairing.area_id))
+    stmt = repo.pairings.select(principal)
     if filters.get("area_path"):
         stmt = stmt.where(in_subtree(Pairing.area_id, filters["area_path"]))
     for column in ("household_id", "helper_id", "frequency"):
@@ -218,7 +206,7 @@ async def list_pairings(
 ) -> Sequence[Pairing]:
     if filters.get("area_id"):
         filters["area_path"] = (await grids.get_in_scope(session, principal, filters["area_id"], field="area_id")).path
-    stmt = keyset(_filtered(principal, filters), [Pairing.created_at, Pairing.id], after=after, limit=limit)
+    stmt = keyset(_filtered(principal, filters), repo.pairings.order, after=after, limit=limit)
     return (await session.execute(stmt)).scalars().all()
 
 
@@ -238,9 +226,8 @@ async def due(session: AsyncSession, principal: Principal, *, area_id: uuid.UUID
 async def snapshots(
     session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID], settings: Settings
 ) -> dict[uuid.UUID, dict[str, Any]]:
-    stmt = sa.select(Pairing).where(Pairing.id.in_(ids), scope_filter(principal, area_column=Pairing.area_id))
     day = today()
-    return {p.id: out(p, day).model_dump(mode="json") for p in (await session.execute(stmt)).scalars()}
+    return {p.id: out(p, day).model_dump(mode="json") for p in await repo.pairings.by_ids(session, principal, ids)}
 
 
 register_feed(

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.auth.roles import Role
 from app.config import Settings
-from app.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
+from app.errors import Conflict, Forbidden, ValidationFailed, field_error
 from app.grids import service as grids
 from app.grids.models import Area
 from app.kit import clock, outbox
@@ -26,9 +26,10 @@ from app.kit.crypto import cipher_for
 from app.kit.ids import new_id
 from app.kit.masking import mask_name, mask_phone
 from app.kit.pagination import keyset
-from app.residents.models import Resident
-from app.scope import Principal, in_subtree, resolve_in_scope, scope_filter
+from app.residents.repository import residents
+from app.scope import Principal, in_subtree
 from app.volunteers import ledger, workflow
+from app.volunteers import repository as repo
 from app.volunteers.ledger import Leg
 from app.volunteers.models import (
     AccountKind,
@@ -66,8 +67,8 @@ def hours(minutes: int) -> float:
 # --- registry -------------------------------------------------------------------------------------
 
 
-async def _id_free(session: AsyncSession, model: Any, object_id: uuid.UUID | None) -> None:
-    if object_id is not None and await session.scalar(sa.select(sa.exists().where(model.id == object_id))):
+async def _id_free(session: AsyncSession, object_id: uuid.UUID | None) -> None:
+    if object_id is not None and await repo.volunteers.exists(session, object_id):
         raise Conflict("This id is already taken.", code="id_taken", errors=[field_error("id", "already used")])
 
 
@@ -76,8 +77,8 @@ async def create_volunteer(
 ) -> Volunteer:
     area = await grids.get_in_scope(session, principal, data.get("area_id") or principal.area_id, field="area_id")
     if data.get("resident_id"):
-        await resolve_in_scope(session, principal, Resident, data["resident_id"], field="resident_id", thing="resident")
-    await _id_free(session, Volunteer, data.get("id"))
+        await residents.one(session, principal, data["resident_id"], field="resident_id")
+    await _id_free(session, data.get("id"))
     cipher = cipher_for(settings)
     volunteer = Volunteer(
         id=data.get("id") or new_id(),
@@ -93,33 +94,18 @@ async def create_volunteer(
         availability=data.get("availability"),
         consent_at=clock.now(),
     )
-    session.add(volunteer)
-    await session.flush()
-    await session.refresh(volunteer)
-    return volunteer
+    return await repo.saved(session, volunteer, new=True)
 
 
-async def get_volunteer(
-    session: AsyncSession, principal: Principal, volunteer_id: uuid.UUID, *, for_update: bool = False
-) -> Volunteer:
-    stmt = sa.select(Volunteer).where(
-        Volunteer.id == volunteer_id, scope_filter(principal, area_column=Volunteer.area_id)
-    )
-    if for_update:
-        stmt = stmt.with_for_update()
-    volunteer = (await session.execute(stmt)).scalar_one_or_none()
-    if volunteer is None:
-        raise NotFound("No such volunteer in your area.", code="volunteer_not_found")
-    return volunteer
+get_volunteer = repo.volunteers.one
+"""A volunteer of the caller's area (``for_update``: locked); 404 ``volunteer_not_found``."""
 
 
 async def volunteer_ref(
     session: AsyncSession, principal: Principal, volunteer_id: uuid.UUID, field: str, *, for_update: bool = False
 ) -> Volunteer:
     """A volunteer named in a body: 422 ``unknown_volunteer`` when unknown, out of scope or inactive."""
-    volunteer: Volunteer = await resolve_in_scope(
-        session, principal, Volunteer, volunteer_id, field=field, thing="volunteer", for_update=for_update
-    )
+    volunteer = await repo.volunteers.one(session, principal, volunteer_id, field=field, for_update=for_update)
     if not volunteer.is_active:
         raise ValidationFailed(
             "This volunteer is no longer active.",
@@ -144,9 +130,7 @@ async def update_volunteer(
         cipher = cipher_for(settings)
         volunteer.phone_enc = cipher.encrypt(changes["phone"], context=PHONE_CONTEXT)
         volunteer.phone_index = cipher.blind_index(changes["phone"], kind="phone")
-    await session.flush()
-    await session.refresh(volunteer)
-    return volunteer
+    return await repo.saved(session, volunteer)
 
 
 async def list_volunteers(
@@ -158,22 +142,27 @@ async def list_volunteers(
     after: Sequence[Any] | None,
     limit: int,
 ) -> Sequence[Volunteer]:
-    stmt = sa.select(Volunteer).where(scope_filter(principal, area_column=Volunteer.area_id))
-    if filters.get("area_id"):
-        path = (await grids.get_in_scope(session, principal, filters["area_id"], field="area_id")).path
-        stmt = stmt.where(in_subtree(Volunteer.area_id, path))
+    where = await in_area(session, principal, Volunteer.area_id, filters.get("area_id"))
     if filters.get("kind"):
-        stmt = stmt.where(Volunteer.kind == filters["kind"])
+        where.append(Volunteer.kind == filters["kind"])
     if filters.get("talent_category"):
-        stmt = stmt.where(Volunteer.talent_category == filters["talent_category"])
+        where.append(Volunteer.talent_category == filters["talent_category"])
     if filters.get("skill"):
-        stmt = stmt.where(sa.literal(filters["skill"]) == sa.any_(Volunteer.skills))
+        where.append(sa.literal(filters["skill"]) == sa.any_(Volunteer.skills))
     if filters.get("phone"):
-        stmt = stmt.where(Volunteer.phone_index == cipher_for(settings).blind_index(filters["phone"], kind="phone"))
+        where.append(Volunteer.phone_index == cipher_for(settings).blind_index(filters["phone"], kind="phone"))
     if filters.get("q"):
-        stmt = stmt.where(Volunteer.name.contains(filters["q"], autoescape=True))
-    stmt = keyset(stmt, [Volunteer.created_at, Volunteer.id], after=after, limit=limit)
-    return (await session.execute(stmt)).scalars().all()
+        where.append(Volunteer.name.contains(filters["q"], autoescape=True))
+    return await repo.volunteers.list_in_scope(session, principal, *where, after=after, limit=limit)
+
+
+async def in_area(
+    session: AsyncSession, principal: Principal, column: Any, area_id: uuid.UUID | None
+) -> list[sa.ColumnElement[bool]]:
+    """The filter of a list narrowed by ``area_id`` to that area's subtree (422 when out of scope)."""
+    if not area_id:
+        return []
+    return [in_subtree(column, (await grids.get_in_scope(session, principal, area_id, field="area_id")).path)]
 
 
 async def volunteer_outs(
@@ -284,8 +273,6 @@ async def put_rules(session: AsyncSession, principal: Principal, area_id: uuid.U
 
 
 async def create_record(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> ServiceRecord:
-    from app.volunteers.models import Pairing, Wish
-
     started, ended = data["started_at"], data["ended_at"]
     minutes = int((ended - started).total_seconds() // 60)
     if minutes <= 0 or minutes > MAX_RECORD_MINUTES:
@@ -296,9 +283,9 @@ async def create_record(session: AsyncSession, principal: Principal, data: dict[
         )
     # The volunteer's row is locked: two records of one volunteer are checked one after the other.
     volunteer = await volunteer_ref(session, principal, data["volunteer_id"], "volunteer_id", for_update=True)
-    for field, model in (("wish_id", Wish), ("pairing_id", Pairing)):
+    for field, rows in (("wish_id", repo.wishes), ("pairing_id", repo.pairings)):
         if data.get(field):
-            await resolve_in_scope(session, principal, model, data[field], field=field, thing=field[:-3])
+            await rows.one(session, principal, data[field], field=field)
     live = sa.and_(ServiceRecord.volunteer_id == volunteer.id, ServiceRecord.status != RecordStatus.REJECTED.value)
     overlapping = await session.scalar(
         sa.select(ServiceRecord.id).where(live, ServiceRecord.started_at < ended, ServiceRecord.ended_at > started)
@@ -337,24 +324,11 @@ async def create_record(session: AsyncSession, principal: Principal, data: dict[
         pairing_id=data.get("pairing_id"),
         submitted_by=principal.user_id,
     )
-    session.add(record)
-    await session.flush()
-    await session.refresh(record)
-    return record
+    return await repo.saved(session, record, new=True)
 
 
-async def get_record(
-    session: AsyncSession, principal: Principal, record_id: uuid.UUID, *, for_update: bool = False
-) -> ServiceRecord:
-    stmt = sa.select(ServiceRecord).where(
-        ServiceRecord.id == record_id, scope_filter(principal, area_column=ServiceRecord.area_id)
-    )
-    if for_update:
-        stmt = stmt.with_for_update()
-    record = (await session.execute(stmt)).scalar_one_or_none()
-    if record is None:
-        raise NotFound("No such service record in your area.", code="service_record_not_found")
-    return record
+get_record = repo.records.one
+"""A service record of the caller's area (``for_update``: locked); 404 ``service_record_not_found``."""
 
 
 def points_for(rules: RulesOut, activity_type: str, minutes: int) -> int:
@@ -367,20 +341,20 @@ async def verify_record(session: AsyncSession, principal: Principal, record: Ser
     status = workflow.advance(workflow.RECORD, RecordStatus(record.status), workflow.RecordAction.VERIFY, "record")
     rules = await rules_for(session, record.area_id)
     points = points_for(rules, record.activity_type, record.minutes)
-    legs = await _award_legs(session, record.area_id, record.volunteer_id, points=points, minutes=record.minutes)
-    posting = await ledger.post(
+    posting = await award(
         session,
         principal,
-        area_id=record.area_id,
+        record.area_id,
+        record.volunteer_id,
+        points=points,
+        minutes=record.minutes,
         kind=PostingKind.SERVICE,
         source_key=f"service_record:{record.id}",
-        legs=legs,
         memo=record.activity,
     )
     record.status, record.verified_by, record.verified_at = status.value, principal.user_id, clock.now()
     record.posting_id = posting.id
-    await session.flush()
-    await session.refresh(record)
+    await repo.saved(session, record)
     outbox.emit(
         session,
         "service_record.verified",
@@ -403,35 +377,43 @@ async def reject_record(
     status = workflow.advance(workflow.RECORD, RecordStatus(record.status), workflow.RecordAction.REJECT, "record")
     record.status, record.verified_by, record.verified_at = status.value, principal.user_id, clock.now()
     record.rejection_reason = reason
-    await session.flush()
-    await session.refresh(record)
-    return record
+    return await repo.saved(session, record)
 
 
-async def _award_legs(
-    session: AsyncSession, area_id: uuid.UUID, volunteer_id: uuid.UUID, *, points: int, minutes: int = 0
-) -> list[Leg]:
+async def award(
+    session: AsyncSession,
+    principal: Principal,
+    area_id: uuid.UUID,
+    volunteer_id: uuid.UUID,
+    *,
+    points: int,
+    minutes: int = 0,
+    kind: PostingKind,
+    source_key: str,
+    memo: str | None,
+    posted_in: uuid.UUID | None = None,
+) -> LedgerPosting:
+    """Post ``points`` (and ``minutes``) from the source account of the volunteer's community
+    ``area_id`` to the volunteer, as one posting of ``posted_in`` (default ``area_id``)."""
     legs: list[Leg] = []
     for unit, amount in ((LedgerUnit.POINTS, points), (LedgerUnit.MINUTES, minutes)):
         if amount:
-            source, mine = await ledger.accounts(
+            legs += await ledger.transfer_legs(
                 session,
                 ledger.Owner(AccountKind.SOURCE, unit, area_id),
                 ledger.Owner(AccountKind.VOLUNTEER, unit, area_id, volunteer_id),
+                amount,
             )
-            legs += [Leg(source, -amount), Leg(mine, amount)]
-    return legs
+    return await ledger.post(
+        session, principal, area_id=posted_in or area_id, kind=kind, source_key=source_key, legs=legs, memo=memo
+    )
 
 
 async def list_records(
     session: AsyncSession, principal: Principal, *, filters: dict[str, Any], after: Sequence[Any] | None, limit: int
 ) -> Sequence[ServiceRecord]:
-    stmt = sa.select(ServiceRecord).where(scope_filter(principal, area_column=ServiceRecord.area_id))
-    for column in ("volunteer_id", "status"):
-        if filters.get(column) is not None:
-            stmt = stmt.where(getattr(ServiceRecord, column) == filters[column])
-    stmt = keyset(stmt, [ServiceRecord.created_at, ServiceRecord.id], after=after, limit=limit)
-    return (await session.execute(stmt)).scalars().all()
+    where = [getattr(ServiceRecord, c) == filters[c] for c in ("volunteer_id", "status") if filters.get(c) is not None]
+    return await repo.records.list_in_scope(session, principal, *where, after=after, limit=limit)
 
 
 def record_out(record: ServiceRecord) -> RecordOut:
@@ -447,26 +429,20 @@ def record_out(record: ServiceRecord) -> RecordOut:
 async def grant(
     session: AsyncSession, principal: Principal, volunteer: Volunteer, points: int, memo: str
 ) -> LedgerPosting:
-    legs = await _award_legs(session, volunteer.area_id, volunteer.id, points=points)
-    return await ledger.post(
+    return await award(
         session,
         principal,
-        area_id=volunteer.area_id,
+        volunteer.area_id,
+        volunteer.id,
+        points=points,
         kind=PostingKind.GRANT,
         source_key=f"grant:{new_id()}",
-        legs=legs,
         memo=memo,
     )
 
 
-async def get_posting(session: AsyncSession, principal: Principal, posting_id: uuid.UUID) -> LedgerPosting:
-    stmt = sa.select(LedgerPosting).where(
-        LedgerPosting.id == posting_id, scope_filter(principal, area_column=LedgerPosting.area_id)
-    )
-    posting = (await session.execute(stmt)).scalar_one_or_none()
-    if posting is None:
-        raise NotFound("No such posting in your area.", code="posting_not_found")
-    return posting
+get_posting = repo.postings.one
+"""A ledger posting of the caller's area; 404 ``posting_not_found``."""
 
 
 async def posting_out(session: AsyncSession, posting: LedgerPosting) -> dict[str, Any]:
@@ -584,16 +560,14 @@ async def rankings(
         sa.select(Volunteer, minutes.label("minutes"), times.label("times"))
         .join(ServiceRecord, ServiceRecord.volunteer_id == Volunteer.id)
         .where(
-            scope_filter(principal, area_column=Volunteer.area_id),
+            repo.volunteers.scope(principal),
             ServiceRecord.status == RecordStatus.VERIFIED.value,
             ServiceRecord.started_at >= start,
             ServiceRecord.started_at < end,
         )
         .group_by(Volunteer.id)
     )
-    if area_id:
-        path = (await grids.get_in_scope(session, principal, area_id, field="area_id")).path
-        stmt = stmt.where(in_subtree(Volunteer.area_id, path))
+    stmt = stmt.where(*await in_area(session, principal, Volunteer.area_id, area_id))
     order = [minutes.desc(), times.desc()] if by == "hours" else [times.desc(), minutes.desc()]
     stmt = stmt.order_by(*order, Volunteer.id).limit(limit)
     return [

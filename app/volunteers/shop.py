@@ -15,45 +15,33 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, NotFound, ValidationFailed, field_error
+from app.errors import Conflict, ValidationFailed, field_error
 from app.grids import service as grids
 from app.grids.models import Area
 from app.kit import clock
 from app.kit.ids import new_id
-from app.kit.pagination import keyset
-from app.scope import Principal, in_subtree, path_within, resolve_in_scope, scope_filter
+from app.scope import Principal, path_within
 from app.volunteers import ledger
+from app.volunteers import repository as repo
 from app.volunteers import service as volunteers
-from app.volunteers.ledger import Leg
 from app.volunteers.models import AccountKind, LedgerUnit, PostingKind, ShopDonation, ShopItem, ShopRedemption
 
 
 async def create_item(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> ShopItem:
     area = await grids.get_in_scope(session, principal, data.get("area_id") or principal.area_id, field="area_id")
     item = ShopItem(id=new_id(), area_id=area.id, name=data["name"], points=data["points"], stock=data["stock"])
-    session.add(item)
-    await session.flush()
-    await session.refresh(item)
-    return item
+    return await repo.saved(session, item, new=True)
 
 
-async def get_item(session: AsyncSession, principal: Principal, item_id: uuid.UUID) -> ShopItem:
-    stmt = sa.select(ShopItem).where(ShopItem.id == item_id, scope_filter(principal, area_column=ShopItem.area_id))
-    item = (await session.execute(stmt)).scalar_one_or_none()
-    if item is None:
-        raise NotFound("No such item in your area's shop.", code="shop_item_not_found")
-    return item
+get_item = repo.shop_items.one
+"""An item of the shop of the caller's area; 404 ``shop_item_not_found``."""
 
 
 async def list_items(
     session: AsyncSession, principal: Principal, *, area_id: uuid.UUID | None, after: Sequence[Any] | None, limit: int
 ) -> Sequence[ShopItem]:
-    stmt = sa.select(ShopItem).where(scope_filter(principal, area_column=ShopItem.area_id))
-    if area_id:
-        path = (await grids.get_in_scope(session, principal, area_id, field="area_id")).path
-        stmt = stmt.where(in_subtree(ShopItem.area_id, path))
-    stmt = keyset(stmt, [ShopItem.created_at, ShopItem.id], after=after, limit=limit)
-    return (await session.execute(stmt)).scalars().all()
+    where = await volunteers.in_area(session, principal, ShopItem.area_id, area_id)
+    return await repo.shop_items.list_in_scope(session, principal, *where, after=after, limit=limit)
 
 
 async def donate(session: AsyncSession, principal: Principal, item: ShopItem, data: dict[str, Any]) -> ShopItem:
@@ -68,14 +56,23 @@ async def donate(session: AsyncSession, principal: Principal, item: ShopItem, da
             recorded_at=clock.now(),
         )
     )
-    table = cast(sa.Table, ShopItem.__table__)
-    await session.execute(
-        table.update()
-        .where(table.c.id == item.id)
-        .values(stock=table.c.stock + data["quantity"], version=table.c.version + 1, updated_at=clock.now())
-    )
+    await session.execute(_stock_change(item.id, data["quantity"]))
     await session.flush()
     return await _reload(session, item.id)
+
+
+def _items() -> sa.Table:
+    return cast(sa.Table, ShopItem.__table__)
+
+
+def _stock_change(item_id: uuid.UUID, quantity: int) -> sa.Update:
+    """The UPDATE that adds ``quantity`` (taken when negative) to an item's stock, as a new version."""
+    table = _items()
+    return (
+        table.update()
+        .where(table.c.id == item_id)
+        .values(stock=table.c.stock + quantity, version=table.c.version + 1, updated_at=clock.now())
+    )
 
 
 async def _reload(session: AsyncSession, item_id: uuid.UUID) -> ShopItem:
@@ -85,9 +82,7 @@ async def _reload(session: AsyncSession, item_id: uuid.UUID) -> ShopItem:
 
 async def redeem(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
     volunteer = await volunteers.volunteer_ref(session, principal, data["volunteer_id"], "volunteer_id")
-    item: ShopItem = await resolve_in_scope(
-        session, principal, ShopItem, data["item_id"], field="item_id", thing="shop_item"
-    )
+    item = await repo.shop_items.one(session, principal, data["item_id"], field="item_id")
     paths = dict(
         (
             await session.execute(sa.select(Area.id, Area.path).where(Area.id.in_([item.area_id, volunteer.area_id])))
@@ -102,26 +97,20 @@ async def redeem(session: AsyncSession, principal: Principal, data: dict[str, An
     quantity = int(data["quantity"])
     points = item.points * quantity
     redemption_id = new_id()
-    mine, shop = await ledger.accounts(
-        session,
-        ledger.Owner(AccountKind.VOLUNTEER, LedgerUnit.POINTS, volunteer.area_id, volunteer.id),
-        ledger.Owner(AccountKind.SHOP, LedgerUnit.POINTS, item.area_id),
-    )
-    posting = await ledger.post(
+    posting, mine = await ledger.transfer(
         session,
         principal,
+        ledger.Owner(AccountKind.VOLUNTEER, LedgerUnit.POINTS, volunteer.area_id, volunteer.id),
+        ledger.Owner(AccountKind.SHOP, LedgerUnit.POINTS, item.area_id),
+        points,
         area_id=item.area_id,
         kind=PostingKind.REDEMPTION,
         source_key=f"redemption:{redemption_id}",
-        legs=[Leg(mine, -points), Leg(shop, points)],
         memo=f"{item.name} × {quantity}",
     )
-    table = cast(sa.Table, ShopItem.__table__)
+    table = _items()
     stock = await session.scalar(
-        table.update()
-        .where(table.c.id == item.id, table.c.stock >= quantity)
-        .values(stock=table.c.stock - quantity, version=table.c.version + 1, updated_at=clock.now())
-        .returning(table.c.stock)
+        _stock_change(item.id, -quantity).where(table.c.stock >= quantity).returning(table.c.stock)
     )
     if stock is None:
         raise Conflict(

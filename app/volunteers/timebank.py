@@ -12,16 +12,14 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import NotFound, ValidationFailed, field_error
+from app.errors import ValidationFailed, field_error
 from app.kit.ids import new_id
-from app.kit.pagination import keyset
-from app.scope import Principal, scope_filter
+from app.scope import Principal
 from app.volunteers import ledger, workflow
+from app.volunteers import repository as repo
 from app.volunteers import service as volunteers
-from app.volunteers.ledger import Leg
 from app.volunteers.models import AccountKind, LedgerUnit, PostingKind, TimebankRequest, TimebankStatus
 from app.volunteers.schemas import TimebankOut
 
@@ -31,18 +29,15 @@ A = workflow.TimebankAction
 async def create(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> TimebankRequest:
     requester = await volunteers.volunteer_ref(session, principal, data["requester_id"], "requester_id")
     request_id = new_id()
-    mine, escrow = await ledger.accounts(
-        session,
-        ledger.Owner(AccountKind.VOLUNTEER, LedgerUnit.MINUTES, requester.area_id, requester.id),
-        ledger.Owner(AccountKind.ESCROW, LedgerUnit.MINUTES, requester.area_id),
-    )
-    hold = await ledger.post(
+    hold, _ = await ledger.transfer(
         session,
         principal,
+        ledger.Owner(AccountKind.VOLUNTEER, LedgerUnit.MINUTES, requester.area_id, requester.id),
+        ledger.Owner(AccountKind.ESCROW, LedgerUnit.MINUTES, requester.area_id),
+        data["minutes"],
         area_id=requester.area_id,
         kind=PostingKind.TIMEBANK_HOLD,
         source_key=f"timebank_hold:{request_id}",
-        legs=[Leg(mine, -data["minutes"]), Leg(escrow, data["minutes"])],
         memo=data["title"],
     )
     req = TimebankRequest(
@@ -54,24 +49,11 @@ async def create(session: AsyncSession, principal: Principal, data: dict[str, An
         status=TimebankStatus.OPEN.value,
         hold_posting_id=hold.id,
     )
-    session.add(req)
-    await session.flush()
-    await session.refresh(req)
-    return req
+    return await repo.saved(session, req, new=True)
 
 
-async def get(
-    session: AsyncSession, principal: Principal, request_id: uuid.UUID, *, for_update: bool = False
-) -> TimebankRequest:
-    stmt = sa.select(TimebankRequest).where(
-        TimebankRequest.id == request_id, scope_filter(principal, area_column=TimebankRequest.area_id)
-    )
-    if for_update:
-        stmt = stmt.with_for_update()
-    req = (await session.execute(stmt)).scalar_one_or_none()
-    if req is None:
-        raise NotFound("No such time-bank request in your area.", code="timebank_request_not_found")
-    return req
+get = repo.timebank_requests.one
+"""A time-bank request of the caller's area (``for_update``: locked); 404 ``timebank_request_not_found``."""
 
 
 async def claim(
@@ -86,9 +68,7 @@ async def claim(
             errors=[field_error("volunteer_id", "is the requester")],
         )
     req.status, req.claimer_id = status.value, claimer.id
-    await session.flush()
-    await session.refresh(req)
-    return req
+    return await repo.saved(session, req)
 
 
 async def _settle(
@@ -97,25 +77,20 @@ async def _settle(
     status = workflow.advance(workflow.TIMEBANK, TimebankStatus(req.status), action, "request")
     to = req.claimer_id if action is A.CONFIRM else req.requester_id
     assert to is not None
-    escrow, target = await ledger.accounts(
-        session,
-        ledger.Owner(AccountKind.ESCROW, LedgerUnit.MINUTES, req.area_id),
-        ledger.Owner(AccountKind.VOLUNTEER, LedgerUnit.MINUTES, req.area_id, to),
-    )
     kind = PostingKind.TIMEBANK_PAY if action is A.CONFIRM else PostingKind.TIMEBANK_RELEASE
-    posting = await ledger.post(
+    posting, _ = await ledger.transfer(
         session,
         principal,
+        ledger.Owner(AccountKind.ESCROW, LedgerUnit.MINUTES, req.area_id),
+        ledger.Owner(AccountKind.VOLUNTEER, LedgerUnit.MINUTES, req.area_id, to),
+        req.minutes,
         area_id=req.area_id,
         kind=kind,
         source_key=f"{kind.value}:{req.id}",
-        legs=[Leg(escrow, -req.minutes), Leg(target, req.minutes)],
         memo=req.title,
     )
     req.status, req.settle_posting_id = status.value, posting.id
-    await session.flush()
-    await session.refresh(req)
-    return req
+    return await repo.saved(session, req)
 
 
 async def confirm(session: AsyncSession, principal: Principal, req: TimebankRequest) -> TimebankRequest:
@@ -129,11 +104,8 @@ async def cancel(session: AsyncSession, principal: Principal, req: TimebankReque
 async def list_requests(
     session: AsyncSession, principal: Principal, *, status: str | None, after: Sequence[Any] | None, limit: int
 ) -> Sequence[TimebankRequest]:
-    stmt = sa.select(TimebankRequest).where(scope_filter(principal, area_column=TimebankRequest.area_id))
-    if status:
-        stmt = stmt.where(TimebankRequest.status == status)
-    stmt = keyset(stmt, [TimebankRequest.created_at, TimebankRequest.id], after=after, limit=limit)
-    return (await session.execute(stmt)).scalars().all()
+    where = [TimebankRequest.status == status] if status else []
+    return await repo.timebank_requests.list_in_scope(session, principal, *where, after=after, limit=limit)
 
 
 def out(req: TimebankRequest) -> TimebankOut:

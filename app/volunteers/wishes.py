@@ -29,9 +29,11 @@ from app.kit.ids import new_id
 from app.kit.masking import mask_name
 from app.kit.pagination import keyset
 from app.residents.models import RESIDENT_TAG_LABELS, Resident, ResidentTag, is_sensitive
-from app.scope import Principal, in_subtree, resolve_in_scope, scope_filter
-from app.volunteers import ledger, workflow
+from app.residents.repository import residents
+from app.scope import Principal, in_subtree
+from app.volunteers import repository as repo
 from app.volunteers import service as volunteers
+from app.volunteers import workflow
 from app.volunteers.models import PostingKind, Volunteer, Wish, WishStatus
 from app.volunteers.schemas import WishOut
 
@@ -39,6 +41,7 @@ A = workflow.WishAction
 # The only labels of a beneficiary the public wall may show, in order of preference.
 PUBLIC_LABELS: tuple[ResidentTag, ...] = (ResidentTag.ELDERLY_ALONE, ResidentTag.EMPTY_NEST, ResidentTag.VETERAN)
 WALL_SIZE = 200
+WISH_FILTERS = ("status", "category", "claimer_id", "resident_id")
 
 
 async def expire_claims(session: AsyncSession, now: dt.datetime | None = None) -> int:
@@ -94,9 +97,7 @@ async def expire_claims(session: AsyncSession, now: dt.datetime | None = None) -
 
 
 async def create(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> Wish:
-    resident: Resident = await resolve_in_scope(
-        session, principal, Resident, data["resident_id"], field="resident_id", thing="resident"
-    )
+    resident = await residents.one(session, principal, data["resident_id"], field="resident_id")
     wish = Wish(
         id=new_id(),
         area_id=resident.area_id,
@@ -108,21 +109,12 @@ async def create(session: AsyncSession, principal: Principal, data: dict[str, An
         status=WishStatus.OPEN.value,
         registered_by=principal.user_id,
     )
-    session.add(wish)
-    await session.flush()
-    await session.refresh(wish)
-    return wish
+    return await repo.saved(session, wish, new=True)
 
 
 async def get(session: AsyncSession, principal: Principal, wish_id: uuid.UUID, *, for_update: bool = False) -> Wish:
     await expire_claims(session)
-    stmt = sa.select(Wish).where(Wish.id == wish_id, scope_filter(principal, area_column=Wish.area_id))
-    if for_update:
-        stmt = stmt.with_for_update()
-    wish = (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
-    if wish is None:
-        raise NotFound("No such wish in your area.", code="wish_not_found")
-    return wish
+    return await repo.afresh(session, repo.wishes, principal, wish_id, for_update=for_update)
 
 
 async def claim(session: AsyncSession, principal: Principal, wish: Wish, volunteer_id: uuid.UUID) -> Wish:
@@ -132,14 +124,14 @@ async def claim(session: AsyncSession, principal: Principal, wish: Wish, volunte
     now = clock.now()
     wish.status, wish.claimer_id, wish.claimed_at = status.value, claimer.id, now
     wish.claim_expires_at = now + dt.timedelta(days=rules.wish_claim_days)
-    return await _saved(session, wish)
+    return await repo.saved(session, wish)
 
 
 async def fulfil(session: AsyncSession, wish: Wish, proof_photo: str) -> Wish:
     status = workflow.advance(workflow.WISH, WishStatus(wish.status), A.FULFIL, "wish")
     wish.status, wish.fulfilled_at, wish.proof_photo = status.value, clock.now(), proof_photo
     wish.claim_expires_at = None
-    return await _saved(session, wish)
+    return await repo.saved(session, wish)
 
 
 async def confirm(session: AsyncSession, principal: Principal, wish: Wish, by: str) -> Wish:
@@ -150,15 +142,16 @@ async def confirm(session: AsyncSession, principal: Principal, wish: Wish, by: s
     claimer = await session.get(volunteers.Volunteer, wish.claimer_id)
     assert claimer is not None
     if rules.wish_points:
-        legs = await volunteers._award_legs(session, claimer.area_id, claimer.id, points=rules.wish_points)
-        posting = await ledger.post(
+        posting = await volunteers.award(
             session,
             principal,
-            area_id=wish.area_id,
+            claimer.area_id,
+            claimer.id,
+            points=rules.wish_points,
             kind=PostingKind.WISH,
             source_key=f"wish:{wish.id}",
-            legs=legs,
             memo=f"微心愿: {wish.title}",
+            posted_in=wish.area_id,
         )
         wish.posting_id = posting.id
     wish.status, wish.confirmed_by, wish.confirmed_at = status.value, by, clock.now()
@@ -174,33 +167,23 @@ async def confirm(session: AsyncSession, principal: Principal, wish: Wish, by: s
             "points": rules.wish_points,
         },
     )
-    return await _saved(session, wish)
+    return await repo.saved(session, wish)
 
 
 async def cancel(session: AsyncSession, wish: Wish) -> Wish:
     status = workflow.advance(workflow.WISH, WishStatus(wish.status), A.CANCEL, "wish")
     wish.status, wish.claim_expires_at = status.value, None
-    return await _saved(session, wish)
-
-
-async def _saved(session: AsyncSession, wish: Wish) -> Wish:
-    await session.flush()
-    await session.refresh(wish)
-    return wish
+    return await repo.saved(session, wish)
 
 
 async def list_wishes(
     session: AsyncSession, principal: Principal, *, filters: dict[str, Any], after: Sequence[Any] | None, limit: int
 ) -> Sequence[Wish]:
     await expire_claims(session)
-    stmt = sa.select(Wish).where(scope_filter(principal, area_column=Wish.area_id))
-    if filters.get("area_id"):
-        path = (await grids.get_in_scope(session, principal, filters["area_id"], field="area_id")).path
-        stmt = stmt.where(in_subtree(Wish.area_id, path))
-    for column in ("status", "category", "claimer_id", "resident_id"):
-        if filters.get(column) is not None:
-            stmt = stmt.where(getattr(Wish, column) == filters[column])
-    stmt = keyset(stmt, [Wish.created_at, Wish.id], after=after, limit=limit)
+    where = await volunteers.in_area(session, principal, Wish.area_id, filters.get("area_id"))
+    where += [getattr(Wish, c) == filters[c] for c in WISH_FILTERS if filters.get(c) is not None]
+    stmt = repo.wishes.select(principal).where(*where)
+    stmt = keyset(stmt, repo.wishes.order, after=after, limit=limit)
     return (await session.execute(stmt.execution_options(populate_existing=True))).scalars().all()
 
 
@@ -279,7 +262,7 @@ async def stats(session: AsyncSession, principal: Principal, area_id: uuid.UUID 
         ]
 
     base = sa.and_(
-        scope_filter(principal, area_column=Wish.area_id),
+        repo.wishes.scope(principal),
         in_subtree(Wish.area_id, root.path),
         Wish.status != WishStatus.CANCELLED.value,
     )
