@@ -89,7 +89,7 @@ async def get_building(
     building_id: uuid.UUID, session: SessionDep, principal: Archivist, request: Request, response: Response
 ) -> Any:
     building = await service.get_building(session, principal, building_id)
-    return conditional(request, response, BuildingOut.model_validate(building), building)
+    return conditional(request, response, building, BuildingOut.model_validate(building))
 
 
 @router.patch(
@@ -111,7 +111,7 @@ async def update_building(
     building = await service.get_building(session, principal, building_id)
     write_if_match(building, if_match)
     building = await service.update_simple(session, building, body.model_dump(exclude_unset=True))
-    return tagged(response, BuildingOut.model_validate(building), building)
+    return tagged(response, building, BuildingOut.model_validate(building))
 
 
 # --- households 户 -----------------------------------------------------------------------------
@@ -170,7 +170,7 @@ async def get_household(
     household_id: uuid.UUID, session: SessionDep, principal: Archivist, request: Request, response: Response
 ) -> Any:
     household = await service.get_household(session, principal, household_id)
-    return conditional(request, response, HouseholdOut.model_validate(household), household)
+    return conditional(request, response, household, HouseholdOut.model_validate(household))
 
 
 @router.patch(
@@ -192,7 +192,7 @@ async def update_household(
     household = await service.get_household(session, principal, household_id)
     write_if_match(household, if_match)
     household = await service.update_simple(session, household, body.model_dump(exclude_unset=True))
-    return tagged(response, HouseholdOut.model_validate(household), household)
+    return tagged(response, household, HouseholdOut.model_validate(household))
 
 
 # --- residents 居民 ----------------------------------------------------------------------------
