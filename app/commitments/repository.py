@@ -11,7 +11,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.commitments.models import CommitmentActivity, CommitmentActivityItem, CommitmentItem, CommitmentList
+from app.commitments.models import (
+    CommitmentActivity,
+    CommitmentActivityItem,
+    CommitmentItem,
+    CommitmentItemProposal,
+    CommitmentList,
+)
 from app.grids.models import Area
 from app.kit.pagination import keyset
 from app.scope import Principal, in_subtree, scope_filter, serving
@@ -52,6 +58,43 @@ async def items_of(session: AsyncSession, list_ids: Sequence[uuid.UUID]) -> dict
         for item in (await session.execute(stmt)).scalars():
             out[item.list_id].append(item)
     return out
+
+
+async def proposals_of(session: AsyncSession, item_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """The proposals each item answers, in id order."""
+    out: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in item_ids}
+    if item_ids:
+        stmt = (
+            sa.select(CommitmentItemProposal.item_id, CommitmentItemProposal.proposal_id)
+            .where(CommitmentItemProposal.item_id.in_(item_ids))
+            .order_by(CommitmentItemProposal.item_id, CommitmentItemProposal.proposal_id)
+        )
+        for item_id, proposal_id in await session.execute(stmt):
+            out[item_id].append(proposal_id)
+    return out
+
+
+async def items_of_proposals(
+    session: AsyncSession, proposal_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """The items each proposal led to, in id order."""
+    out: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in proposal_ids}
+    if proposal_ids:
+        stmt = (
+            sa.select(CommitmentItemProposal.proposal_id, CommitmentItemProposal.item_id)
+            .where(CommitmentItemProposal.proposal_id.in_(proposal_ids))
+            .order_by(CommitmentItemProposal.proposal_id, CommitmentItemProposal.item_id)
+        )
+        for proposal_id, item_id in await session.execute(stmt):
+            out[proposal_id].append(item_id)
+    return out
+
+
+async def set_proposals(session: AsyncSession, item_id: uuid.UUID, proposal_ids: Sequence[uuid.UUID]) -> None:
+    await session.execute(sa.delete(CommitmentItemProposal).where(CommitmentItemProposal.item_id == item_id))
+    if proposal_ids:
+        rows = [{"item_id": item_id, "proposal_id": p} for p in dict.fromkeys(proposal_ids)]
+        await session.execute(sa.insert(CommitmentItemProposal).values(rows))
 
 
 async def area_names(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -106,6 +149,15 @@ async def activity_item_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> 
         for a, i in await session.execute(stmt):
             out[a].append(i)
     return out
+
+
+async def activities_by_ids(
+    session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID]
+) -> Sequence[CommitmentActivity]:
+    stmt = sa.select(CommitmentActivity).where(
+        CommitmentActivity.id.in_(ids), visible(principal, CommitmentActivity.area_id)
+    )
+    return (await session.execute(stmt)).scalars().all()
 
 
 async def activities_in_scope(
