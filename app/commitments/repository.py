@@ -151,6 +151,22 @@ async def activity_item_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> 
     return out
 
 
+async def activities_with_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, CommitmentActivity]:
+    """Activities recorded under these ids, whoever recorded them (client ids are global)."""
+    if not ids:
+        return {}
+    stmt = sa.select(CommitmentActivity).where(CommitmentActivity.id.in_(ids))
+    return {a.id: a for a in (await session.execute(stmt)).scalars()}
+
+
+async def visible_item_ids(session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Of ``ids``, the items ``principal`` sees (and so may record activities for)."""
+    if not ids:
+        return set()
+    stmt = sa.select(CommitmentItem.id).where(CommitmentItem.id.in_(ids), visible(principal, CommitmentItem.area_id))
+    return set((await session.execute(stmt)).scalars())
+
+
 async def activities_by_ids(
     session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID]
 ) -> Sequence[CommitmentActivity]:

@@ -557,46 +557,64 @@ async def batch_activities(
             code="batch_too_large",
             errors=[field_error("body", f"at most {MAX_BATCH} items", max_items=MAX_BATCH)],
         )
-    results: list[ActivityBatchResult] = []
+    results: dict[int, ActivityBatchResult] = {}
+    parsed: dict[int, ActivityBatchItem] = {}
     seen: set[uuid.UUID] = set()
     for index, raw in enumerate(items):
         try:
             item = ActivityBatchItem.model_validate(raw)
         except ValidationError as exc:
-            errors = validation_errors(exc, default="item")
-            results.append(_invalid(index, _raw_id(raw), "validation_failed", errors))
+            results[index] = _invalid(index, _raw_id(raw), "validation_failed", validation_errors(exc, default="item"))
             continue
         if item.id in seen:
-            errors = [field_error("id", "appears twice in the batch")]
-            results.append(_invalid(index, item.id, "duplicate_id", errors))
+            results[index] = _invalid(index, item.id, "duplicate_id", [field_error("id", "appears twice in the batch")])
             continue
         seen.add(item.id)
-        existing = await repository.activity(session, item.id)
-        if existing is not None:
-            if existing.recorded_by != principal.user_id:
-                errors = [field_error("id", "already used")]
-                results.append(_invalid(index, item.id, "id_taken", errors))
-                continue
-            item_ids = (await repository.activity_item_ids(session, [existing.id]))[existing.id]
-            if _activity_content(existing, item_ids) == _sent_content(item):
-                results.append(ActivityBatchResult(index=index, id=item.id, status="unchanged"))
-            else:
-                (current,) = await activity_outs(session, [existing])
-                results.append(
-                    ActivityBatchResult(index=index, id=item.id, status="conflict", code="id_taken", current=current)
-                )
+        parsed[index] = item
+    # What the whole batch names, read once: the activities already recorded under its ids and the
+    # items the caller may record for; only what passes is written, each in a savepoint.
+    existing = await repository.activities_with_ids(session, [p.id for p in parsed.values()])
+    recorded_items = await repository.activity_item_ids(session, list(existing))
+    known = await repository.visible_item_ids(
+        session, principal, list({i for p in parsed.values() for i in p.item_ids})
+    )
+    for index, item in parsed.items():
+        found = existing.get(item.id)
+        if found is not None:
+            results[index] = await _resent(session, principal, index, item, found, recorded_items[found.id])
+            continue
+        if not set(item.item_ids) <= known:
+            error = unknown_reference("commitment_item", "item_ids")
+            results[index] = _invalid(index, item.id, error.code, list(error.errors))
             continue
         try:
             async with session.begin_nested():
                 await record_activity(session, principal, item.model_dump(), settings)
         except AppError as err:
-            results.append(_invalid(index, item.id, err.code, list(err.errors)))
+            results[index] = _invalid(index, item.id, err.code, list(err.errors))
             continue
         except sa.exc.IntegrityError:  # the same id, sent by another upload that committed meanwhile
-            results.append(ActivityBatchResult(index=index, id=item.id, status="conflict", code="id_taken"))
+            results[index] = ActivityBatchResult(index=index, id=item.id, status="conflict", code="id_taken")
             continue
-        results.append(ActivityBatchResult(index=index, id=item.id, status="created"))
-    return results
+        results[index] = ActivityBatchResult(index=index, id=item.id, status="created")
+    return [results[i] for i in range(len(items))]
+
+
+async def _resent(
+    session: AsyncSession,
+    principal: Principal,
+    index: int,
+    item: ActivityBatchItem,
+    found: CommitmentActivity,
+    item_ids: Sequence[uuid.UUID],
+) -> ActivityBatchResult:
+    """The verdict on an id already recorded: a resend, another activity of the caller's, or not theirs."""
+    if found.recorded_by != principal.user_id:
+        return _invalid(index, item.id, "id_taken", [field_error("id", "already used")])
+    if _activity_content(found, item_ids) == _sent_content(item):
+        return ActivityBatchResult(index=index, id=item.id, status="unchanged")
+    (current,) = await activity_outs(session, [found])
+    return ActivityBatchResult(index=index, id=item.id, status="conflict", code="id_taken", current=current)
 
 
 async def activity_outs(session: AsyncSession, rows: Sequence[CommitmentActivity]) -> list[ActivityOut]:
