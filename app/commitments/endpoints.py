@@ -688,7 +688,6 @@ async def public_notice(
     session: ReadSessionDep,
     settings: SettingsDep,
     request: Request,
-    response: Response,
     year: YearQuery = None,
 ) -> Any:
     area = await _public_area(session, area_id)
@@ -697,8 +696,11 @@ async def public_notice(
     headers = {"ETag": tag, "Cache-Control": "public, max-age=60"}
     if not_modified(request, tag):
         return Response(status_code=304, headers=headers)
-    response.headers.update(headers)
-    return await public.notice(session, area, year or on.year, on)
+    body = public.rendered(tag)
+    if body is None:
+        notice = await public.notice(session, area, year or on.year, on)
+        body = public.keep(tag, notice.model_dump_json().encode())
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @page_router.get("/public/commitments/{area_id}", include_in_schema=False)
@@ -716,5 +718,8 @@ async def public_page(
     headers = {"ETag": tag, "Cache-Control": "public, max-age=60", **page.HEADERS}
     if not_modified(request, tag):
         return Response(status_code=304, headers=headers)
-    notice = await public.notice(session, area, year or on.year, on)
-    return Response(page.render(notice), media_type="text/html; charset=utf-8", headers=headers)
+    body = public.rendered(tag)
+    if body is None:
+        notice = await public.notice(session, area, year or on.year, on)
+        body = public.keep(tag, page.render(notice).encode())
+    return Response(body, media_type="text/html; charset=utf-8", headers=headers)

@@ -210,15 +210,18 @@ async def public_lists(session: AsyncSession, area_path: str, year: int, statuse
     return (await session.execute(stmt)).all()
 
 
-async def public_fingerprint(session: AsyncSession, area_path: str, year: int) -> tuple[int, int, int, int]:
-    """What the public notice of a subtree and year is made of, as counts and version sums: any
-    change to a list or an item (an activity, a rating, a transition) moves one of them."""
-    lists = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(CommitmentList.version), 0)).where(
-        in_subtree(CommitmentList.area_id, area_path), CommitmentList.year == year
-    )
-    items = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(CommitmentItem.version), 0)).where(
-        in_subtree(CommitmentItem.area_id, area_path), CommitmentItem.year == year
-    )
-    a = (await session.execute(lists)).one()
-    b = (await session.execute(items)).one()
-    return int(a[0]), int(a[1]), int(b[0]), int(b[1])
+async def public_fingerprint(session: AsyncSession, area_path: str, year: int) -> tuple[Any, ...]:
+    """What the public notice of a subtree and year is made of, as counts, version sums and the
+    newest ids: any change to a list or an item (an activity, a rating, a transition) moves one of
+    them, and so does a list or an item put in the place of another."""
+
+    def figures(model: Any) -> Any:
+        return sa.select(
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(model.version), 0),
+            sa.func.max(sa.cast(model.id, sa.Text)),
+        ).where(in_subtree(model.area_id, area_path), model.year == year)
+
+    lists, items = figures(CommitmentList).subquery("lists"), figures(CommitmentItem).subquery("items")
+    both = sa.select(*lists.c, *items.c).select_from(lists.join(items, sa.true()))  # one row each: one round trip
+    return tuple((await session.execute(both)).one())
