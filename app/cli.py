@@ -541,6 +541,7 @@ async def _storage_migrate(
 ) -> Any:
     import sqlalchemy as sa
 
+    from app.commitments.models import CommitmentActivityPhoto
     from app.db import create_engine, session_factory
     from app.issues.files import key_of
     from app.issues.models import IssueAttachment
@@ -548,10 +549,16 @@ async def _storage_migrate(
 
     report = MigrationReport()
     engine = create_engine(settings, url=url, pool_size=1, max_overflow=0)
-    columns = (IssueAttachment.id, IssueAttachment.issue_id, IssueAttachment.size, IssueAttachment.sha256)
+    # Every table of stored files, with the id of what each file belongs to (the key's first part).
+    kinds: list[tuple[Any, Any]] = [
+        (IssueAttachment, IssueAttachment.issue_id),
+        (CommitmentActivityPhoto, CommitmentActivityPhoto.activity_id),
+    ]
     try:
+        total = 0
         async with session_factory(engine)() as session:
-            total = (await session.execute(sa.select(sa.func.count()).select_from(IssueAttachment))).scalar_one()
+            for model, _ in kinds:
+                total += (await session.execute(sa.select(sa.func.count()).select_from(model))).scalar_one()
         with Progress(
             TextColumn("moving attachments"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
         ) as progress:
@@ -563,20 +570,22 @@ async def _storage_migrate(
                     await migrate_one(source, target, entry, report, delete_source=delete_source)
                     progress.advance(task)
 
-            after = None
-            while True:
-                # Keyset pages: a short read transaction each, never one over the whole copy.
-                stmt = sa.select(*columns).order_by(IssueAttachment.id).limit(200)
-                if after is not None:
-                    stmt = stmt.where(IssueAttachment.id > after)
-                async with session_factory(engine)() as session:
-                    rows = (await session.execute(stmt)).all()
-                if not rows:
-                    break
-                after = rows[-1].id
-                async with asyncio.TaskGroup() as group:
-                    for r in rows:
-                        group.create_task(one(Entry(key_of(r.issue_id, r.id), r.size, r.sha256)))
+            for model, owner in kinds:
+                columns = (model.id, owner.label("owner_id"), model.size, model.sha256)
+                after = None
+                while True:
+                    # Keyset pages: a short read transaction each, never one over the whole copy.
+                    stmt = sa.select(*columns).order_by(model.id).limit(200)
+                    if after is not None:
+                        stmt = stmt.where(model.id > after)
+                    async with session_factory(engine)() as session:
+                        rows = (await session.execute(stmt)).all()
+                    if not rows:
+                        break
+                    after = rows[-1].id
+                    async with asyncio.TaskGroup() as group:
+                        for r in rows:
+                            group.create_task(one(Entry(key_of(r.owner_id, r.id), r.size, r.sha256)))
     finally:
         await engine.dispose()
     return report

@@ -136,7 +136,8 @@ def main(
     regenerate: bool = typer.Option(False, help="drop and regenerate the data set"),
     only: str = typer.Option(
         "",
-        help="comma-separated scenarios: " + ",".join(("create", "get", "list", "stats", "poll", "diary", "redeem")),
+        help="comma-separated scenarios: "
+        + ",".join(("create", "get", "list", "stats", "poll", "diary", "redeem", "commitments")),
     ),
     growth: bool = typer.Option(False, help="p95 of get, list and stats at --growth-from and at --issues issues"),
     growth_from: int = typer.Option(100_000, help="the smaller city of --growth"),

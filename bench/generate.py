@@ -197,9 +197,11 @@ async def ensure(url: str, *, issues: int, regenerate: bool, console: Console) -
 
 
 def _register() -> None:
+    from bench.commitments_gen import generate_commitments
     from bench.issues_gen import generate_issues
 
     EXTRA_GENERATORS.append(generate_issues)
+    EXTRA_GENERATORS.append(generate_commitments)
 
 
 _register()

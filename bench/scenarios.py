@@ -19,7 +19,7 @@ import httpx
 from rich.console import Console
 
 from app.auth.security import issue_token
-from bench import harness, shop_gen
+from bench import commitments_gen, harness, shop_gen
 from bench.generate import World
 
 JWT_SECRET = "bench-jwt-secret-not-for-production-0123456789"
@@ -29,7 +29,7 @@ POOL_SIZE = 20  # per worker, both apps: 16 concurrent requests per worker never
 STATS_CONNECTIONS = 4
 SAMPLE = 2000  # different issues (and grids, areas) per read scenario
 
-SCENARIOS = ("create", "get", "list", "stats", "poll", "diary", "redeem")
+SCENARIOS = ("create", "get", "list", "stats", "poll", "diary", "redeem", "commitments")
 GROWTH = ("get", "list", "stats")
 
 
@@ -121,6 +121,9 @@ def minqing_env(url: str) -> dict[str, str]:
         "MINQING_ACCESS_LOG": "false",
         "MINQING_RUN_WORKER_IN_PROCESS": "false",
         "MINQING_DB_POOL_SIZE": str(POOL_SIZE),
+        # wrk reads the public notice from one address: the per-address limit (600 a minute by
+        # default) would answer most of a run with 429.
+        "MINQING_RATE_LIMIT_PUBLIC_READS": "100000000",
     }
 
 
@@ -345,6 +348,8 @@ def run_all(
             res = drive(m, targets.diary, "diary batch of 500", "p50 ≤ 500 ms", method="POST", gen="diary",
                         connections=4)  # fmt: skip
             results.append(_row(res, p50_ms=500.0))
+        if "commitments" in wanted:
+            results.append(_public_commitments(url, world, m, drive, notes, console))
         rss = harness.worker_rss_mb(mproc)  # type: ignore[arg-type]
     notes["worker_rss_mb"] = rss
     results.append(
@@ -416,6 +421,26 @@ def run_nodes(
         two = next(r for r in results if r["scenario"] == f"{name}, 2 nodes")
         notes[f"{name}: 2 nodes ÷ 1 node"] = round(two["rps"] / one["rps"], 2) if one["rps"] else None
     return results, notes
+
+
+def _public_commitments(
+    url: str, world: World, base: str, drive: Callable[..., harness.Result], notes: dict, console: Console
+) -> dict:
+    """The district's public notice of commitments (一年10件实事公示): 21 communities × 10 items with
+    their progress and ratings, read from the kept aggregates, without login and without
+    ``If-None-Match`` (every request builds the notice)."""
+    asyncio.run(commitments_gen.ensure(url, world, console))
+    path = f"/api/v1/public/commitments/{world.district_id}?year={commitments_gen.year()}"
+    notice = httpx.get(base + path, timeout=10).raise_for_status().json()
+    notes["public commitments notice (lists, items, bytes)"] = [
+        len(notice["lists"]),
+        notice["summary"]["items"],
+        len(httpx.get(base + path, timeout=10).content),
+    ]
+    rows = [(path, "", "")]
+    drive(base, rows, "warm-up", "", duration=2)
+    res = drive(base, rows, "public commitments, district (21 × 10)", "p95 ≤ 50 ms")
+    return _row(res, p95_ms=50.0)
 
 
 def run_growth(

@@ -34,6 +34,7 @@ class Elsewhere:
     api_key: str
     neighbour_unit: str  # a unit registered at community C2 (D's other community)
     commitment_item: str = ""  # an item of district X's community list (一年10件实事)
+    proposal: str = ""  # a proposal (民事民提) of district X's community
 
 
 async def _post(client: httpx.AsyncClient, url: str, body: dict, user: str = "other_admin") -> dict:
@@ -92,6 +93,9 @@ async def elsewhere(client: httpx.AsyncClient, attachments_dir: Path | None = No
         "/api/v1/commitment-lists",
         {"area_id": community["id"], "year": 2026, "items": [{"category": "service", "title": "另一区实事"}]},
     )
+    proposal = await _post(
+        client, "/api/v1/proposals", {"area_id": community["id"], "title": "另一区建议", "content": "增设路灯"}
+    )
     return Elsewhere(
         area=xs,
         grid=grid["id"],
@@ -105,4 +109,5 @@ async def elsewhere(client: httpx.AsyncClient, attachments_dir: Path | None = No
         api_key=key["id"],
         neighbour_unit=neighbour["id"],
         commitment_item=commitments["items"][0]["id"],
+        proposal=proposal["id"],
     )

@@ -6,13 +6,18 @@ import uuid
 from typing import Annotated, Any
 
 import anyio
-from fastapi import Depends, File, Header, Path, Query, Request, Response, UploadFile
+from fastapi import Body, Depends, File, Header, Path, Query, Request, Response, UploadFile
+from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
+from pydantic import Field
 
 from app.auth.deps import SettingsDep, require_roles
-from app.commitments import page, public, service, transfer
+from app.commitments import page, photos, public, service, transfer
 from app.commitments.schemas import (
+    ActivityBatchItem,
+    ActivityBatchOut,
     ActivityIn,
     ActivityOut,
+    ActivityPhotoOut,
     CommitmentFeedbackResult,
     CommitmentItemOut,
     EvaluationIn,
@@ -31,11 +36,14 @@ from app.commitments.workflow import Action, ListStatus
 from app.db import ReadSessionDep, SessionDep
 from app.errors import NotFound, problem_responses
 from app.grids.models import Area
+from app.issues import files
 from app.kit.etag import etag_of, not_modified
+from app.kit.openapi import documented_body
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.ratelimit import rate_limit
 from app.kit.routing import Router
 from app.kit.schemas import Page
+from app.kit.storage import ObjectMissing, StorageDep, content_disposition
 from app.scope import Principal
 
 lists_router = Router(prefix="/api/v1/commitment-lists", tags=["commitments"], responses=problem_responses(403))
@@ -226,7 +234,7 @@ async def patch_item(
     if_match: IfMatch = None,
 ) -> Any:
     row = await service.get_for_change(session, principal, list_id, if_match)
-    row = await service.patch_item(session, row, item_id, body.model_dump(exclude_unset=True))
+    row = await service.patch_item(session, principal, row, item_id, body.model_dump(exclude_unset=True))
     return await _answer(response, session, row, settings)
 
 
@@ -375,7 +383,7 @@ async def close(
 )
 async def get_item(item_id: uuid.UUID, session: SessionDep, principal: Reader, settings: SettingsDep) -> Any:
     item, _ = await service.get_item(session, principal, item_id)
-    return service.item_out(item, service.today(settings))
+    return await service.item_answer(session, item, settings)
 
 
 @items_router.post(
@@ -396,7 +404,7 @@ async def milestone_done(
 ) -> Any:
     item, owner = await service.get_item(session, principal, item_id, write=True)
     item = await service.milestone_done(session, item, owner, number, body.done_on)
-    return service.item_out(item, service.today(settings))
+    return await service.item_answer(session, item, settings)
 
 
 @items_router.post(
@@ -413,7 +421,7 @@ async def evaluate(
 ) -> Any:
     item, owner = await service.get_item(session, principal, item_id, write=True)
     item = await service.evaluate(session, principal, item, owner, body.model_dump())
-    return service.item_out(item, service.today(settings))
+    return await service.item_answer(session, item, settings)
 
 
 @items_router.post(
@@ -478,6 +486,56 @@ async def record_activity(
     return out
 
 
+ActivityBatch = Annotated[list[ActivityBatchItem], Field(max_length=service.MAX_BATCH)]
+BATCH_EXAMPLES = {
+    "offline": {
+        "summary": "two activities recorded on a phone without signal",
+        "value": [
+            {
+                "id": "0193f0c2-5b6e-7c41-9a2d-3e8f1b7c4d5a",
+                "item_ids": ["0193f0c2-1111-7c41-9a2d-3e8f1b7c4d5a"],
+                "held_at": "2026-03-10T09:00:00+08:00",
+                "place": "社区广场",
+                "participants": 30,
+                "volunteers": 5,
+            },
+            {
+                "id": "0193f0c2-6a1d-7e2f-8b3c-4d5e6f7a8b9c",
+                "item_ids": ["0193f0c2-2222-7c41-9a2d-3e8f1b7c4d5a"],
+                "held_at": "2026-03-12T15:00:00+08:00",
+                "place": "3号楼",
+                "notes": "入户走访独居老人",
+            },
+        ],
+    }
+}
+
+
+@activities_router.post(
+    "/batch",
+    response_model=ActivityBatchOut,
+    operation_id="commitment_activities_batch",
+    summary="Upload activities recorded offline (民事民办批量上传)",
+    description=f"A JSON array of up to {service.MAX_BATCH} activities recorded offline, each with a "
+    "client-generated `id`. Each item gets its own verdict in `results` (same order) and is stored whole or "
+    "not at all: `created`; `unchanged` (the same id with the same content — re-sending a batch is safe); "
+    "`conflict` (`id_taken`: the id holds another activity of yours, shown in `current`; an activity is not "
+    "edited); `invalid` (with `code` and `errors` as the single route answers, e.g. `unknown_commitment_item`, "
+    "`activity_outside_year`). Valid items are stored even when others are invalid. Recorded activities "
+    "appear in the change feed (`types=commitment_activities`) of everyone who reads the community's "
+    f"commitments. More than {service.MAX_BATCH} items: 422 `batch_too_large`.",
+    openapi_extra=documented_body(ActivityBatch, name="CommitmentActivityBatch", examples=BATCH_EXAMPLES),
+)
+async def batch_activities(
+    session: SessionDep, principal: Recorder, settings: SettingsDep, items: Annotated[list[Any], Body()]
+) -> ActivityBatchOut:
+    results = await service.batch_activities(session, principal, items, settings)
+    counts = dict.fromkeys(("created", "unchanged", "conflict", "invalid"), 0)
+    for r in results:
+        counts[r.status] += 1
+    return ActivityBatchOut(results=results, counts=counts)
+
+
 @activities_router.get(
     "",
     response_model=Page[ActivityOut],
@@ -501,6 +559,84 @@ async def list_activities(
     )
     items, nxt = keys.page(rows, limit, lambda r: [r.held_at, r.id])
     return Page[ActivityOut](items=await service.activity_outs(session, items), next_cursor=nxt)
+
+
+@activities_router.post(
+    "/{activity_id}/photos",
+    status_code=201,
+    response_model=ActivityPhotoOut,
+    operation_id="commitment_activities_add_photo",
+    summary="Add a photo of an activity (上传活动照片)",
+    description="Multipart `file`: JPEG, PNG, WebP or PDF, recognised by its content (415 otherwise), streamed "
+    "into the attachments storage up to the server's upload limit (413). Whoever records activities for the "
+    "activity's community. 404 outside your area.",
+    responses=problem_responses(404, 413, 415, 422),
+)
+async def add_photo(
+    activity_id: uuid.UUID,
+    session: SessionDep,
+    principal: Recorder,
+    settings: SettingsDep,
+    storage: StorageDep,
+    response: Response,
+    file: Annotated[UploadFile, File(description="the photo")],
+) -> Any:
+    row = await photos.add(
+        session, principal, settings, storage, activity_id, chunks=files.chunks_of(file), filename=file.filename
+    )
+    response.headers["Location"] = f"/api/v1/commitment-activities/{activity_id}/photos/{row.id}"
+    return ActivityPhotoOut.model_validate(row)
+
+
+@activities_router.get(
+    "/{activity_id}/photos",
+    response_model=list[ActivityPhotoOut],
+    operation_id="commitment_activities_photos",
+    summary="Photos of an activity (活动照片列表)",
+    description="Their metadata, oldest first. 404 outside your area.",
+    responses=problem_responses(404),
+)
+async def list_photos(activity_id: uuid.UUID, session: SessionDep, principal: Reader) -> Any:
+    activity = await photos.activity_in_scope(session, principal, activity_id)
+    return [ActivityPhotoOut.model_validate(p) for p in await photos.of_activity(session, activity.id)]
+
+
+@activities_router.get(
+    "/{activity_id}/photos/{photo_id}",
+    operation_id="commitment_activities_photo_download",
+    summary="Download a photo of an activity (下载活动照片)",
+    description="The file itself, with its sniffed content type; where the server is set to, a 307 to a "
+    "short-lived signed URL of the object store instead.",
+    response_class=FileResponse,
+    responses={
+        **problem_responses(404),
+        307: {"description": "the file at a signed URL of the object store, valid for a short time"},
+    },
+)
+async def download_photo(
+    activity_id: uuid.UUID,
+    photo_id: uuid.UUID,
+    session: SessionDep,
+    principal: Reader,
+    settings: SettingsDep,
+    storage: StorageDep,
+) -> Response:
+    activity = await photos.activity_in_scope(session, principal, activity_id)
+    row = await photos.one(session, activity.id, photo_id)
+    key = files.key_of(activity.id, row.id)
+    if settings.storage_download == "redirect":
+        url = await storage.presigned_get(key, settings.storage_presign_seconds)
+        if url is not None:
+            return RedirectResponse(url, status_code=307, headers={"Cache-Control": "private, no-store"})
+    try:
+        download = await storage.open(key)
+    except ObjectMissing:
+        raise NotFound("No such photo.", code="attachment_not_found") from None
+    return StreamingResponse(
+        download.chunks,
+        media_type=row.content_type,
+        headers={"Content-Length": str(download.size), "Content-Disposition": content_disposition(row.filename)},
+    )
 
 
 # --- stats and the public notice (公示) -----------------------------------------------------------
@@ -552,7 +688,6 @@ async def public_notice(
     session: ReadSessionDep,
     settings: SettingsDep,
     request: Request,
-    response: Response,
     year: YearQuery = None,
 ) -> Any:
     area = await _public_area(session, area_id)
@@ -561,8 +696,11 @@ async def public_notice(
     headers = {"ETag": tag, "Cache-Control": "public, max-age=60"}
     if not_modified(request, tag):
         return Response(status_code=304, headers=headers)
-    response.headers.update(headers)
-    return await public.notice(session, area, year or on.year, on)
+    body = public.rendered(tag)
+    if body is None:
+        notice = await public.notice(session, area, year or on.year, on)
+        body = public.keep(tag, notice.model_dump_json().encode())
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @page_router.get("/public/commitments/{area_id}", include_in_schema=False)
@@ -580,5 +718,8 @@ async def public_page(
     headers = {"ETag": tag, "Cache-Control": "public, max-age=60", **page.HEADERS}
     if not_modified(request, tag):
         return Response(status_code=304, headers=headers)
-    notice = await public.notice(session, area, year or on.year, on)
-    return Response(page.render(notice), media_type="text/html; charset=utf-8", headers=headers)
+    body = public.rendered(tag)
+    if body is None:
+        notice = await public.notice(session, area, year or on.year, on)
+        body = public.keep(tag, page.render(notice).encode())
+    return Response(body, media_type="text/html; charset=utf-8", headers=headers)

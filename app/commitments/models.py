@@ -124,6 +124,35 @@ class CommitmentActivityItem(Base):
     counted: Mapped[bool] = mapped_column()
 
 
+class CommitmentItemProposal(Base):
+    """A proposal (民事民提) that led to a commitment item; an item may answer several proposals."""
+
+    __tablename__ = "commitment_item_proposals"
+
+    item_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("commitment_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    proposal_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("proposals.id", ondelete="RESTRICT"), primary_key=True, index=True
+    )
+
+
+class CommitmentActivityPhoto(IdMixin, Base):
+    """A photo of an activity (活动照片), its bytes in the attachments storage (app/kit/storage.py)."""
+
+    __tablename__ = "commitment_activity_photos"
+
+    activity_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("commitment_activities.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(64))
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    uploaded_by: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"))
+    created_at: Mapped[dt.datetime] = mapped_column()
+
+
 class CommitmentEvaluation(IdMixin, Base):
     __tablename__ = "commitment_evaluations"
 

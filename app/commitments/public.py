@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -216,3 +217,27 @@ async def etag(session: AsyncSession, area: Area, year: int, on: dt.date, kind: 
     parts = await repository.public_fingerprint(session, area.path, year)
     raw = f"{kind}|{area.id}|{area.version}|{year}|{on}|{parts}"
     return '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
+
+
+# Rendered notices by ETag, per worker. The ETag is what a 304 already vouches for (every list's and
+# item's version, the area, the year and the local day), so a body kept under it is the body a
+# fresh render would give; a change to any list or item moves the ETag and the next read renders
+# anew. A district's notice is ≈ 100 KB of JSON and costs tens of milliseconds to build: readers of
+# a published notice mostly find it here.
+RENDERED_KEPT = 64
+_rendered: OrderedDict[str, bytes] = OrderedDict()
+
+
+def rendered(tag: str) -> bytes | None:
+    body = _rendered.get(tag)
+    if body is not None:
+        _rendered.move_to_end(tag)
+    return body
+
+
+def keep(tag: str, body: bytes) -> bytes:
+    _rendered[tag] = body
+    _rendered.move_to_end(tag)
+    while len(_rendered) > RENDERED_KEPT:
+        _rendered.popitem(last=False)
+    return body

@@ -11,7 +11,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.commitments.models import CommitmentActivity, CommitmentActivityItem, CommitmentItem, CommitmentList
+from app.commitments.models import (
+    CommitmentActivity,
+    CommitmentActivityItem,
+    CommitmentItem,
+    CommitmentItemProposal,
+    CommitmentList,
+)
 from app.grids.models import Area
 from app.kit.pagination import keyset
 from app.scope import Principal, in_subtree, scope_filter, serving
@@ -52,6 +58,43 @@ async def items_of(session: AsyncSession, list_ids: Sequence[uuid.UUID]) -> dict
         for item in (await session.execute(stmt)).scalars():
             out[item.list_id].append(item)
     return out
+
+
+async def proposals_of(session: AsyncSession, item_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """The proposals each item answers, in id order."""
+    out: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in item_ids}
+    if item_ids:
+        stmt = (
+            sa.select(CommitmentItemProposal.item_id, CommitmentItemProposal.proposal_id)
+            .where(CommitmentItemProposal.item_id.in_(item_ids))
+            .order_by(CommitmentItemProposal.item_id, CommitmentItemProposal.proposal_id)
+        )
+        for item_id, proposal_id in await session.execute(stmt):
+            out[item_id].append(proposal_id)
+    return out
+
+
+async def items_of_proposals(
+    session: AsyncSession, proposal_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """The items each proposal led to, in id order."""
+    out: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in proposal_ids}
+    if proposal_ids:
+        stmt = (
+            sa.select(CommitmentItemProposal.proposal_id, CommitmentItemProposal.item_id)
+            .where(CommitmentItemProposal.proposal_id.in_(proposal_ids))
+            .order_by(CommitmentItemProposal.proposal_id, CommitmentItemProposal.item_id)
+        )
+        for proposal_id, item_id in await session.execute(stmt):
+            out[proposal_id].append(item_id)
+    return out
+
+
+async def set_proposals(session: AsyncSession, item_id: uuid.UUID, proposal_ids: Sequence[uuid.UUID]) -> None:
+    await session.execute(sa.delete(CommitmentItemProposal).where(CommitmentItemProposal.item_id == item_id))
+    if proposal_ids:
+        rows = [{"item_id": item_id, "proposal_id": p} for p in dict.fromkeys(proposal_ids)]
+        await session.execute(sa.insert(CommitmentItemProposal).values(rows))
 
 
 async def area_names(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -108,6 +151,31 @@ async def activity_item_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> 
     return out
 
 
+async def activities_with_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, CommitmentActivity]:
+    """Activities recorded under these ids, whoever recorded them (client ids are global)."""
+    if not ids:
+        return {}
+    stmt = sa.select(CommitmentActivity).where(CommitmentActivity.id.in_(ids))
+    return {a.id: a for a in (await session.execute(stmt)).scalars()}
+
+
+async def visible_item_ids(session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Of ``ids``, the items ``principal`` sees (and so may record activities for)."""
+    if not ids:
+        return set()
+    stmt = sa.select(CommitmentItem.id).where(CommitmentItem.id.in_(ids), visible(principal, CommitmentItem.area_id))
+    return set((await session.execute(stmt)).scalars())
+
+
+async def activities_by_ids(
+    session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID]
+) -> Sequence[CommitmentActivity]:
+    stmt = sa.select(CommitmentActivity).where(
+        CommitmentActivity.id.in_(ids), visible(principal, CommitmentActivity.area_id)
+    )
+    return (await session.execute(stmt)).scalars().all()
+
+
 async def activities_in_scope(
     session: AsyncSession,
     principal: Principal,
@@ -142,15 +210,18 @@ async def public_lists(session: AsyncSession, area_path: str, year: int, statuse
     return (await session.execute(stmt)).all()
 
 
-async def public_fingerprint(session: AsyncSession, area_path: str, year: int) -> tuple[int, int, int, int]:
-    """What the public notice of a subtree and year is made of, as counts and version sums: any
-    change to a list or an item (an activity, a rating, a transition) moves one of them."""
-    lists = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(CommitmentList.version), 0)).where(
-        in_subtree(CommitmentList.area_id, area_path), CommitmentList.year == year
-    )
-    items = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(CommitmentItem.version), 0)).where(
-        in_subtree(CommitmentItem.area_id, area_path), CommitmentItem.year == year
-    )
-    a = (await session.execute(lists)).one()
-    b = (await session.execute(items)).one()
-    return int(a[0]), int(a[1]), int(b[0]), int(b[1])
+async def public_fingerprint(session: AsyncSession, area_path: str, year: int) -> tuple[Any, ...]:
+    """What the public notice of a subtree and year is made of, as counts, version sums and the
+    newest ids: any change to a list or an item (an activity, a rating, a transition) moves one of
+    them, and so does a list or an item put in the place of another."""
+
+    def figures(model: Any) -> Any:
+        return sa.select(
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(model.version), 0),
+            sa.func.max(sa.cast(model.id, sa.Text)),
+        ).where(in_subtree(model.area_id, area_path), model.year == year)
+
+    lists, items = figures(CommitmentList).subquery("lists"), figures(CommitmentItem).subquery("items")
+    both = sa.select(*lists.c, *items.c).select_from(lists.join(items, sa.true()))  # one row each: one round trip
+    return tuple((await session.execute(both)).one())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -63,6 +63,9 @@ class ItemIn(InputModel):
     budget_yuan: int | None = Field(default=None, ge=0, le=10**12, description="预算 (元)")
     schedule: Schedule | None = Field(default=None, description="recurring target; none and no milestones: once")
     milestones: list[MilestoneIn] = Field(default=[], max_length=24)
+    proposal_ids: list[uuid.UUID] = Field(
+        default=[], max_length=20, description="the residents' proposals (民事民提) of the community this item answers"
+    )
 
 
 class ItemPatch(InputModel):
@@ -74,6 +77,7 @@ class ItemPatch(InputModel):
     budget_yuan: int | None = Field(default=None, ge=0, le=10**12)
     schedule: Schedule | None = None
     milestones: list[MilestoneIn] | None = Field(default=None, max_length=24)
+    proposal_ids: list[uuid.UUID] | None = Field(default=None, max_length=20, description="replaces the links")
 
 
 class ListCreate(InputModel):
@@ -87,14 +91,21 @@ class ReasonIn(InputModel):
     reason: Text = Field(min_length=1, max_length=2000, examples=["第3项预算依据不足, 请补充"])
 
 
-class ActivityIn(InputModel):
-    id: uuid.UUID | None = Field(default=None, description="client-generated id; resending it is answered as before")
+class ActivityFields(InputModel):
     item_ids: list[uuid.UUID] = Field(min_length=1, max_length=10, description="the items this activity serves")
     held_at: AwareDatetime
     place: Text = Field(min_length=1, max_length=200, examples=["社区广场"])
     participants: int = Field(default=0, ge=0, le=1_000_000)
     volunteers: int = Field(default=0, ge=0, le=1_000_000)
     notes: Text | None = Field(default=None, max_length=10_000)
+
+
+class ActivityIn(ActivityFields):
+    id: uuid.UUID | None = Field(default=None, description="client-generated id; resending it is answered as before")
+
+
+class ActivityBatchItem(ActivityFields):
+    id: uuid.UUID = Field(description="client-generated id (offline phones)")
 
 
 class MilestoneDoneIn(InputModel):
@@ -164,6 +175,7 @@ class CommitmentItemOut(OutputModel):
     progress: ProgressOut
     ratings: RatingsOut
     decision_id: uuid.UUID | None = Field(description="the consultation decision that created the item (民主协商)")
+    proposal_ids: list[uuid.UUID] = Field(description="the proposals (民事民提) the item answers")
     version: int
 
 
@@ -200,3 +212,28 @@ class ActivityOut(OutputModel):
     volunteers: int
     notes: str | None
     recorded_by: uuid.UUID
+
+
+class ActivityPhotoOut(OutputModel):
+    id: uuid.UUID
+    activity_id: uuid.UUID
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_by: uuid.UUID
+    created_at: dt.datetime
+
+
+class ActivityBatchResult(OutputModel):
+    index: int
+    id: uuid.UUID | None
+    status: Literal["created", "unchanged", "conflict", "invalid"]
+    code: str | None = None
+    errors: list[dict[str, Any]] = []
+    current: ActivityOut | None = Field(default=None, description="the activity recorded under this id, for conflicts")
+
+
+class ActivityBatchOut(OutputModel):
+    results: list[ActivityBatchResult]
+    counts: dict[str, int]

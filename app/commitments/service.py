@@ -18,6 +18,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
@@ -33,6 +34,8 @@ from app.commitments.models import (
     EvaluationSource,
 )
 from app.commitments.schemas import (
+    ActivityBatchItem,
+    ActivityBatchResult,
     ActivityOut,
     CommitmentItemOut,
     ListDetail,
@@ -43,20 +46,25 @@ from app.commitments.schemas import (
 )
 from app.commitments.workflow import Action, ListStatus
 from app.config import Settings
+from app.consultation.models import Proposal
 from app.db import touch
-from app.errors import Conflict, Gone, NotFound, ValidationFailed, field_error
+from app.errors import AppError, Conflict, Gone, NotFound, ValidationFailed, field_error, validation_errors
 from app.grids import service as grids
+from app.grids.models import Area
 from app.issues.workflow import Rating
 from app.kit import clock, outbox
 from app.kit.etag import write_if_match
 from app.kit.ids import new_id
-from app.scope import Principal, resolve_in_scope
+from app.scope import Principal, path_within, resolve_in_scope, serving, unknown_reference
+from app.sync.changes import Feed, record_change, register_feed
 
 MANAGERS = frozenset({Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.ADMIN})
 APPROVERS = frozenset({Role.STREET_ADMIN, Role.ADMIN})
 RECORDERS = MANAGERS | {Role.GRID_WORKER}
 READERS = RECORDERS | {Role.MEDIATOR, Role.VIEWER}
 FEEDBACK_TTL = dt.timedelta(days=60)
+ACTIVITY = "commitment_activity"  # in the change feed
+MAX_BATCH = 200
 FEEDBACK_PATH = "/api/v1/commitment-feedback/"
 RATING_COLUMN = {
     Rating.SATISFIED: "rated_satisfied",
@@ -101,7 +109,11 @@ async def create_list(
     session.add(row)
     await session.flush()
     for position, item in enumerate(data.get("items") or [], start=1):
-        session.add(new_item(row, position, item, field=f"items.{position - 1}"))
+        field = f"items.{position - 1}"
+        created = new_item(row, position, item, field=field)
+        session.add(created)
+        await session.flush()
+        await link_proposals(session, principal, created, item.get("proposal_ids") or [], f"{field}.proposal_ids")
     await session.flush()
     await session.refresh(row)
     await audit.record(
@@ -153,6 +165,21 @@ def check_schedule(value: dict[str, Any] | None, field: str) -> None:
             code="invalid_schedule",
             errors=[field_error(f"{field}.max", "must not be less than min")],
         )
+
+
+async def link_proposals(
+    session: AsyncSession, principal: Principal, item: CommitmentItem, proposal_ids: Sequence[uuid.UUID], field: str
+) -> None:
+    """Link ``item`` to the proposals (民事民提) it answers, replacing its links: each a proposal the
+    caller sees, of the item's community (422 ``unknown_proposal`` on ``field`` otherwise)."""
+    community = await session.get(Area, item.area_id)
+    assert community is not None
+    for proposal_id in dict.fromkeys(proposal_ids):
+        proposal = await resolve_in_scope(session, principal, Proposal, proposal_id, field=field, thing="proposal")
+        where = await session.get(Area, proposal.area_id)
+        if where is None or not path_within(where.path, community.path):
+            raise unknown_reference("proposal", field, message="not a proposal of the item's community")
+    await repository.set_proposals(session, item.id, list(proposal_ids))
 
 
 def new_item(row: CommitmentList, position: int, data: dict[str, Any], *, field: str) -> CommitmentItem:
@@ -218,7 +245,10 @@ async def add_item(
 ) -> CommitmentList:
     workflow.check(ListStatus(row.status), Action.EDIT)
     check_item_count(await repository.count_items(session, row.id) + 1, settings, field="title")
-    session.add(new_item(row, await repository.next_position(session, row.id), data, field="body"))
+    item = new_item(row, await repository.next_position(session, row.id), data, field="body")
+    session.add(item)
+    await session.flush()
+    await link_proposals(session, principal, item, data.get("proposal_ids") or [], "proposal_ids")
     return await _changed(session, row)
 
 
@@ -232,7 +262,7 @@ async def _item_of(session: AsyncSession, row: CommitmentList, item_id: uuid.UUI
 
 
 async def patch_item(
-    session: AsyncSession, row: CommitmentList, item_id: uuid.UUID, data: dict[str, Any]
+    session: AsyncSession, principal: Principal, row: CommitmentList, item_id: uuid.UUID, data: dict[str, Any]
 ) -> CommitmentList:
     workflow.check(ListStatus(row.status), Action.EDIT)
     item = await _item_of(session, row, item_id)
@@ -245,6 +275,9 @@ async def patch_item(
             setattr(item, key, str(data[key]) if key == "category" else data[key])
     if data.get("milestones") is not None:
         item.milestones = _milestones(data["milestones"], row.year, "body")
+    if data.get("proposal_ids") is not None:
+        await link_proposals(session, principal, item, data["proposal_ids"], "proposal_ids")
+        touch(item)
     return await _changed(session, row)
 
 
@@ -329,7 +362,13 @@ def ratings_of(item: CommitmentItem) -> RatingsOut:
     )
 
 
-def item_out(item: CommitmentItem, on: dt.date) -> CommitmentItemOut:
+async def item_answer(session: AsyncSession, item: CommitmentItem, settings: Settings) -> CommitmentItemOut:
+    """One item as answered on its own: progress as of today, and the proposals it answers."""
+    links = await repository.proposals_of(session, [item.id])
+    return item_out(item, today(settings), links[item.id])
+
+
+def item_out(item: CommitmentItem, on: dt.date, proposal_ids: Sequence[uuid.UUID] = ()) -> CommitmentItemOut:
     p = progress_of(item, on)
     return CommitmentItemOut(
         id=item.id,
@@ -355,6 +394,7 @@ def item_out(item: CommitmentItem, on: dt.date) -> CommitmentItemOut:
         ),
         ratings=ratings_of(item),
         decision_id=item.decision_id,
+        proposal_ids=list(proposal_ids),
         version=item.version,
     )
 
@@ -375,7 +415,8 @@ async def detail(session: AsyncSession, row: CommitmentList, settings: Settings)
     (base,) = await outs(session, [row])
     items = (await repository.items_of(session, [row.id]))[row.id]
     on = today(settings)
-    return ListDetail(**base.model_dump(), items=[item_out(i, on) for i in items])
+    links = await repository.proposals_of(session, [i.id for i in items])
+    return ListDetail(**base.model_dump(), items=[item_out(i, on, links[i.id]) for i in items])
 
 
 # --- activities (民事民办) ------------------------------------------------------------------------
@@ -464,7 +505,116 @@ async def record_activity(
             touch(item)
     await session.flush()
     await session.refresh(activity)
+    await record_change(session, ACTIVITY, activity.id, activity.area_id)
     return activity, True
+
+
+def _activity_content(activity: CommitmentActivity, item_ids: Sequence[uuid.UUID]) -> tuple[Any, ...]:
+    return (
+        frozenset(item_ids),
+        activity.held_at.astimezone(dt.UTC),
+        activity.place,
+        activity.participants,
+        activity.volunteers,
+        activity.notes,
+    )
+
+
+def _sent_content(item: ActivityBatchItem) -> tuple[Any, ...]:
+    return (
+        frozenset(item.item_ids),
+        item.held_at.astimezone(dt.UTC),
+        item.place,
+        item.participants,
+        item.volunteers,
+        item.notes,
+    )
+
+
+def _invalid(index: int, activity_id: uuid.UUID | None, code: str, errors: list[dict[str, Any]]) -> ActivityBatchResult:
+    return ActivityBatchResult(index=index, id=activity_id, status="invalid", code=code, errors=errors)
+
+
+def _raw_id(raw: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(raw.get("id"))) if isinstance(raw, dict) and raw.get("id") else None
+    except ValueError:
+        return None
+
+
+async def batch_activities(
+    session: AsyncSession, principal: Principal, items: list[Any], settings: Settings
+) -> list[ActivityBatchResult]:
+    """Activities written offline (离线批量上传), as the diary's batch: each item its own verdict, each
+    written whole or not at all (a savepoint per item), one bad item never sinks the rest.
+
+    ``created``; ``unchanged`` (the same id with the same content again: resending is safe);
+    ``conflict`` (the id holds another activity of yours: an activity is not edited, ``current``
+    shows it); ``invalid`` (with ``code`` and ``errors`` as the single route would answer)."""
+    if len(items) > MAX_BATCH:
+        raise ValidationFailed(
+            f"At most {MAX_BATCH} activities per batch; split the upload.",
+            code="batch_too_large",
+            errors=[field_error("body", f"at most {MAX_BATCH} items", max_items=MAX_BATCH)],
+        )
+    results: dict[int, ActivityBatchResult] = {}
+    parsed: dict[int, ActivityBatchItem] = {}
+    seen: set[uuid.UUID] = set()
+    for index, raw in enumerate(items):
+        try:
+            item = ActivityBatchItem.model_validate(raw)
+        except ValidationError as exc:
+            results[index] = _invalid(index, _raw_id(raw), "validation_failed", validation_errors(exc, default="item"))
+            continue
+        if item.id in seen:
+            results[index] = _invalid(index, item.id, "duplicate_id", [field_error("id", "appears twice in the batch")])
+            continue
+        seen.add(item.id)
+        parsed[index] = item
+    # What the whole batch names, read once: the activities already recorded under its ids and the
+    # items the caller may record for; only what passes is written, each in a savepoint.
+    existing = await repository.activities_with_ids(session, [p.id for p in parsed.values()])
+    recorded_items = await repository.activity_item_ids(session, list(existing))
+    known = await repository.visible_item_ids(
+        session, principal, list({i for p in parsed.values() for i in p.item_ids})
+    )
+    for index, item in parsed.items():
+        found = existing.get(item.id)
+        if found is not None:
+            results[index] = await _resent(session, principal, index, item, found, recorded_items[found.id])
+            continue
+        if not set(item.item_ids) <= known:
+            error = unknown_reference("commitment_item", "item_ids")
+            results[index] = _invalid(index, item.id, error.code, list(error.errors))
+            continue
+        try:
+            async with session.begin_nested():
+                await record_activity(session, principal, item.model_dump(), settings)
+        except AppError as err:
+            results[index] = _invalid(index, item.id, err.code, list(err.errors))
+            continue
+        except sa.exc.IntegrityError:  # the same id, sent by another upload that committed meanwhile
+            results[index] = ActivityBatchResult(index=index, id=item.id, status="conflict", code="id_taken")
+            continue
+        results[index] = ActivityBatchResult(index=index, id=item.id, status="created")
+    return [results[i] for i in range(len(items))]
+
+
+async def _resent(
+    session: AsyncSession,
+    principal: Principal,
+    index: int,
+    item: ActivityBatchItem,
+    found: CommitmentActivity,
+    item_ids: Sequence[uuid.UUID],
+) -> ActivityBatchResult:
+    """The verdict on an id already recorded: a resend, another activity of the caller's, or not theirs."""
+    if found.recorded_by != principal.user_id:
+        return _invalid(index, item.id, "id_taken", [field_error("id", "already used")])
+    if _activity_content(found, item_ids) == _sent_content(item):
+        return ActivityBatchResult(index=index, id=item.id, status="unchanged")
+    (current,) = await activity_outs(session, [found])
+    return ActivityBatchResult(index=index, id=item.id, status="conflict", code="id_taken", current=current)
 
 
 async def activity_outs(session: AsyncSession, rows: Sequence[CommitmentActivity]) -> list[ActivityOut]:
@@ -473,6 +623,29 @@ async def activity_outs(session: AsyncSession, rows: Sequence[CommitmentActivity
         ActivityOut(**{k: getattr(r, k) for k in ActivityOut.model_fields if k != "item_ids"}, item_ids=ids[r.id])
         for r in rows
     ]
+
+
+async def activity_snapshots(
+    session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID], settings: Settings
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """The change feed's view of activities: those of ``ids`` the caller reads, as JSON values."""
+    rows = await repository.activities_by_ids(session, principal, ids)
+    return {a.id: a.model_dump(mode="json") for a in await activity_outs(session, rows)}
+
+
+# A phone in a grid pulls the activities of its community's commitments: they are kept at the
+# community, above the grid, so the feed reaches the caller's branch as reads of activities do.
+register_feed(
+    Feed(
+        name="commitment_activities",
+        entity_type=ACTIVITY,
+        roles=RECORDERS | {Role.MEDIATOR},
+        id_column=CommitmentActivity.id,
+        area_column=CommitmentActivity.area_id,
+        load=activity_snapshots,
+        reach=serving,
+    )
+)
 
 
 async def list_activities(

@@ -13,6 +13,7 @@ from app.consultation.schemas import (
     ConsultationCreate,
     ConsultationOut,
     DecisionIn,
+    MinutesIn,
     ProposalCreate,
     ProposalOut,
     PublicProposalIn,
@@ -42,9 +43,10 @@ IfMatch = Annotated[str | None, Header(description="optional; 412 when stale")]
 ACTION_ERRORS = problem_responses(404, 409, 412, 422)
 
 
-def _proposal(response: Response, row: Any, principal: Principal) -> ProposalOut:
+async def _proposal(session: Any, response: Response, row: Any, principal: Principal) -> ProposalOut:
     response.headers["ETag"] = etag_of(row.version)
-    return service.proposal_out(row, principal)
+    (out,) = await service.proposal_outs(session, [row], principal)
+    return out
 
 
 @proposals_router.post(
@@ -60,7 +62,7 @@ def _proposal(response: Response, row: Any, principal: Principal) -> ProposalOut
 async def create_proposal(body: ProposalCreate, session: SessionDep, principal: Staff, response: Response) -> Any:
     row = await service.create_proposal(session, principal, body.model_dump())
     response.headers["Location"] = f"/api/v1/proposals/{row.id}"
-    return _proposal(response, row, principal)
+    return await _proposal(session, response, row, principal)
 
 
 @promotions_router.post(
@@ -73,7 +75,7 @@ async def create_proposal(body: ProposalCreate, session: SessionDep, principal: 
     responses=problem_responses(404),
 )
 async def from_diary(entry_id: uuid.UUID, session: SessionDep, principal: Staff, response: Response) -> Any:
-    return _proposal(response, await service.from_diary(session, principal, entry_id), principal)
+    return await _proposal(session, response, await service.from_diary(session, principal, entry_id), principal)
 
 
 @promotions_router.post(
@@ -86,7 +88,7 @@ async def from_diary(entry_id: uuid.UUID, session: SessionDep, principal: Staff,
     responses=problem_responses(404, 409),
 )
 async def from_issue(issue_id: uuid.UUID, session: SessionDep, principal: Staff, response: Response) -> Any:
-    return _proposal(response, await service.from_issue(session, principal, issue_id), principal)
+    return await _proposal(session, response, await service.from_issue(session, principal, issue_id), principal)
 
 
 @proposals_router.get(
@@ -115,7 +117,7 @@ async def list_proposals(
         limit=limit,
     )
     items, nxt = keys.page(rows, limit, lambda r: [r.created_at, r.id])
-    return Page[ProposalOut](items=[service.proposal_out(r, principal) for r in items], next_cursor=nxt)
+    return Page[ProposalOut](items=await service.proposal_outs(session, items, principal), next_cursor=nxt)
 
 
 @proposals_router.get(
@@ -126,7 +128,7 @@ async def list_proposals(
     responses=problem_responses(404),
 )
 async def get_proposal(proposal_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response) -> Any:
-    return _proposal(response, await service.get_proposal(session, principal, proposal_id), principal)
+    return await _proposal(session, response, await service.get_proposal(session, principal, proposal_id), principal)
 
 
 @proposals_router.get(
@@ -144,7 +146,7 @@ async def similar(
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> Any:
     row = await service.get_proposal(session, principal, proposal_id)
-    return service.similar_outs(await service.similar(session, principal, row, limit), principal)
+    return await service.similar_outs(session, await service.similar(session, principal, row, limit), principal)
 
 
 @proposals_router.post(
@@ -159,7 +161,7 @@ async def support(
 ) -> Any:
     row = await service.get_proposal(session, principal, proposal_id, for_update=True)
     write_if_match(row, if_match, required=False)
-    return _proposal(response, await service.support(session, row), principal)
+    return await _proposal(session, response, await service.support(session, row), principal)
 
 
 @proposals_router.post(
@@ -181,7 +183,7 @@ async def merge(
 ) -> Any:
     row = await service.get_proposal(session, principal, proposal_id, for_update=True)
     write_if_match(row, if_match, required=False)
-    return _proposal(response, await service.merge(session, principal, row, target_id), principal)
+    return await _proposal(session, response, await service.merge(session, principal, row, target_id), principal)
 
 
 @public_router.post(
@@ -243,8 +245,37 @@ async def list_consultations(
     summary="A meeting with its agenda, decisions and their corrections",
     responses=problem_responses(404),
 )
-async def get_consultation(consultation_id: uuid.UUID, session: SessionDep, principal: Reader) -> Any:
-    return await service.outs(session, principal, await service.get_consultation(session, principal, consultation_id))
+async def get_consultation(
+    consultation_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
+) -> Any:
+    row = await service.get_consultation(session, principal, consultation_id)
+    response.headers["ETag"] = etag_of(row.version)
+    return await service.outs(session, principal, row)
+
+
+@consultations_router.patch(
+    "/{consultation_id}",
+    response_model=ConsultationOut,
+    operation_id="consultations_edit_minutes",
+    summary="Edit a meeting's minutes (修改会议纪要)",
+    description="Replaces the `minutes`; `If-Match` with the meeting's ETag is required (428 without, 412 when "
+    "stale). Audited. Nothing else of a meeting is edited: its agenda and decisions are the record (a decision "
+    "is corrected by a new decision that supersedes it).",
+    responses={**ACTION_ERRORS, **problem_responses(428)},
+)
+async def edit_minutes(
+    consultation_id: uuid.UUID,
+    body: MinutesIn,
+    session: SessionDep,
+    principal: Convener,
+    response: Response,
+    if_match: Annotated[str | None, Header(description="the meeting's ETag; required")] = None,
+) -> Any:
+    row = await service.get_consultation(session, principal, consultation_id, for_update=True)
+    write_if_match(row, if_match)
+    row = await service.edit_minutes(session, principal, row, body.minutes)
+    response.headers["ETag"] = etag_of(row.version)
+    return await service.outs(session, principal, row)
 
 
 @consultations_router.post(

@@ -42,6 +42,7 @@ class ProposalOut(OutputModel):
     merged_into_id: uuid.UUID | None
     diary_entry_id: uuid.UUID | None
     issue_id: uuid.UUID | None
+    commitment_item_ids: list[uuid.UUID] = Field(description="the commitments (一年10件实事) it led to")
     allowed_actions: list[str]
     version: int
     created_at: dt.datetime
@@ -85,6 +86,12 @@ class ConsultationCreate(InputModel):
     participants: list[ParticipantIn] = Field(default=[], max_length=500)
     agenda: list[AgendaIn] = Field(min_length=1, max_length=20)
     minutes: Text | None = Field(default=None, max_length=50_000)
+
+
+class MinutesIn(InputModel):
+    minutes: Text | None = Field(
+        max_length=50_000, description="the meeting's minutes (会议纪要), replacing what was kept; null clears them"
+    )
 
 
 class NewCommitmentIn(InputModel):

@@ -210,10 +210,20 @@ async def similar(
     return list(await repository.similar(session, principal, row, limit=limit))
 
 
-def proposal_out(row: Proposal, principal: Principal | None) -> ProposalOut:
+async def proposal_outs(session: AsyncSession, rows: Sequence[Proposal], principal: Principal) -> list[ProposalOut]:
+    """Proposals as answered, each with the commitments it led to."""
+    items = await commitments.repository.items_of_proposals(session, [r.id for r in rows])
+    return [proposal_out(r, principal, items[r.id]) for r in rows]
+
+
+def proposal_out(
+    row: Proposal, principal: Principal | None, commitment_item_ids: Sequence[uuid.UUID] = ()
+) -> ProposalOut:
     see = principal is not None and principal.may_see_personal_data
+    derived = ("proposer_name", "allowed_actions", "commitment_item_ids")
     return ProposalOut(
-        **{k: getattr(row, k) for k in ProposalOut.model_fields if k not in ("proposer_name", "allowed_actions")},
+        **{k: getattr(row, k) for k in ProposalOut.model_fields if k not in derived},
+        commitment_item_ids=list(commitment_item_ids),
         proposer_name=row.proposer_name if see else mask_name(row.proposer_name),
         allowed_actions=[
             a.value
@@ -223,8 +233,11 @@ def proposal_out(row: Proposal, principal: Principal | None) -> ProposalOut:
     )
 
 
-def similar_outs(rows: list[tuple[Proposal, float]], principal: Principal) -> list[SimilarProposal]:
-    return [SimilarProposal(proposal=proposal_out(p, principal), score=round(s, 4)) for p, s in rows]
+async def similar_outs(
+    session: AsyncSession, rows: list[tuple[Proposal, float]], principal: Principal
+) -> list[SimilarProposal]:
+    outs = await proposal_outs(session, [p for p, _ in rows], principal)
+    return [SimilarProposal(proposal=o, score=round(s, 4)) for o, (_, s) in zip(outs, rows, strict=True)]
 
 
 # --- consultations -------------------------------------------------------------------------------
@@ -323,6 +336,26 @@ async def get_consultation(
     if row is None:
         raise NotFound("No such consultation in your area.", code="consultation_not_found")
     return row
+
+
+async def edit_minutes(
+    session: AsyncSession, principal: Principal, meeting: Consultation, minutes: str | None
+) -> Consultation:
+    """Replace the meeting's minutes (会议纪要), audited. Only the minutes: the agenda and its decisions
+    are a record, and a decision is corrected by a new one, never by an edit."""
+    meeting.minutes = minutes
+    touch(meeting)  # a conditional write is a write even when the text is the same
+    await audit.record(
+        session,
+        principal,
+        action="consultation.minutes",
+        object_type="consultation",
+        object_id=meeting.id,
+        area_id=meeting.area_id,
+    )
+    await session.flush()
+    await session.refresh(meeting)
+    return meeting
 
 
 def _standing(decisions: list[Decision]) -> Decision | None:
@@ -469,6 +502,8 @@ async def _create_commitment(
     session.add(new)
     touch(owner)
     await session.flush()
+    if item.proposal_id is not None:  # 民事民提 → 民事民办: the commitment answers the agenda's proposal
+        await commitments.repository.set_proposals(session, new.id, [item.proposal_id])
     return new.id
 
 

@@ -12,8 +12,9 @@ therefore never moves past a change that commits later: that change has a larger
 everything already returned.
 
 Domains plug into the feed with :func:`register_feed`: a public name (``diary``), the stored
-entity type, the roles that may pull it, the table to compute tombstones from, and a loader of
-masked snapshots.
+entity type, the roles that may pull it, the table to compute tombstones from, a loader of
+masked snapshots and, for objects registered above the caller's area (a community's commitments,
+read from its grids), the rule that says which areas a caller's path reaches (default: its subtree).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class Op(StrEnum):
 SnapshotLoader = Callable[
     [AsyncSession, Principal, Sequence[uuid.UUID], Settings], Awaitable[dict[uuid.UUID, dict[str, Any]]]
 ]
+Reach = Callable[[ColumnExpr, str], sa.ColumnElement[bool]]
+"""The areas a caller at an area path sees entities of: ``(area column, path) -> condition``."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,12 @@ class Feed:
     id_column: ColumnExpr
     area_column: ColumnExpr
     load: SnapshotLoader
+    # None: the caller's subtree (the scope helper's rule); e.g. app.scope.serving for objects kept
+    # at a community that its grid workers read too.
+    reach: Reach | None = None
+
+    def visible(self, area_column: ColumnExpr, path: str) -> sa.ColumnElement[bool]:
+        return (self.reach or in_subtree)(area_column, path)
 
     @classmethod
     def of(cls, model: Any, name: str, entity_type: str, roles: frozenset[Role], load: SnapshotLoader) -> Feed:
@@ -119,9 +128,23 @@ async def read_after(
     after: tuple[int, int],
     entity_types: Sequence[str],
     limit: int,
+    reach: dict[str, Reach] | None = None,
 ) -> Sequence[sa.Row[Any]]:
-    """Changes after ``after`` = (txid, seq) in the caller's scope, only from finished transactions."""
+    """Changes after ``after`` = (txid, seq) in the caller's scope, only from finished transactions.
+
+    ``reach`` gives entity types seen by another rule than the caller's subtree (see :class:`Feed`)."""
     txid, seq = after
+    reach = {t: rule for t, rule in (reach or {}).items() if t in entity_types}
+    plain = [t for t in entity_types if t not in reach]
+    seen = [
+        sa.and_(Change.entity_type.in_(plain), scope_filter(principal, area_column=Change.area_id)) if plain else None,
+        *(
+            sa.and_(Change.entity_type == t, rule(Change.area_id, principal.area_path))
+            for t, rule in reach.items()
+            if principal.role is not Role.DEPARTMENT
+        ),
+    ]
+    clauses = [c for c in seen if c is not None]
     stmt = (
         sa.select(
             Change.seq,
@@ -136,8 +159,7 @@ async def read_after(
             sa.tuple_(Change.txid, Change.seq)
             > sa.tuple_(sa.cast(sa.cast(str(txid), sa.Text), Xid8()), sa.literal(seq)),
             Change.txid < sa.func.pg_snapshot_xmin(sa.func.pg_current_snapshot()),
-            Change.entity_type.in_(entity_types),
-            scope_filter(principal, area_column=Change.area_id),
+            sa.or_(*clauses) if len(clauses) > 1 else (clauses[0] if clauses else sa.false()),
         )
         .order_by(Change.txid, Change.seq)
         .limit(limit + 1)
@@ -178,15 +200,15 @@ async def lost_entities(
         .order_by(Change.entity_id, Change.txid.desc(), Change.seq.desc())
         .subquery("last_up_to")
     )
-    held_then = sa.select(last_up_to.c.entity_id).where(in_subtree(last_up_to.c.area_id, old_path))
+    held_then = sa.select(last_up_to.c.entity_id).where(feed.visible(last_up_to.c.area_id, old_path))
     changed_since = sa.select(Change.entity_id).where(
         Change.entity_type == feed.entity_type, sa.tuple_(Change.txid, Change.seq) > position
     )
     stmt = sa.select(feed.id_column).where(
-        sa.not_(in_subtree(feed.area_column, new_path)),
+        sa.not_(feed.visible(feed.area_column, new_path)),
         sa.or_(
             feed.id_column.in_(held_then),
-            sa.and_(in_subtree(feed.area_column, old_path), feed.id_column.not_in(changed_since)),
+            sa.and_(feed.visible(feed.area_column, old_path), feed.id_column.not_in(changed_since)),
         ),
     )
     if after_id is not None:

@@ -123,7 +123,10 @@ async def read_changes(
 
     txid, seq = cursor.txid, cursor.seq
     by_type = {f.entity_type: f for f in feeds}
-    rows = await changes.read_after(session, principal, after=(txid, seq), entity_types=list(by_type), limit=room)
+    reach = {f.entity_type: f.reach for f in feeds if f.reach is not None}
+    rows = await changes.read_after(
+        session, principal, after=(txid, seq), entity_types=list(by_type), limit=room, reach=reach
+    )
     page.has_more = len(rows) > room
     rows = rows[:room]
     # The last change per entity in this page wins; earlier ones carry no extra information.

@@ -31,6 +31,7 @@ CATALOGUE: dict[str, Problem] = {
         "An activity counts for the commitments of the year of its local date (Asia/Shanghai).",
     ),
     "agenda_item_not_found": Problem(404, "Not found", "The consultation has no agenda item with that number."),
+    "commitment_activity_not_found": Problem(404, "Not found", "No such commitment activity in your area."),
     "commitment_item_not_found": Problem(404, "Not found", "No such item in this commitment list."),
     "commitment_list_empty": Problem(409, "Conflict", "A commitment list without items cannot be submitted."),
     "commitment_list_exists": Problem(409, "Conflict", "The community already has a commitment list for that year."),

@@ -136,7 +136,10 @@ async def test_a_consultations_decision_creates_a_commitment_linked_both_ways(cl
     (item,) = r.json()["items"]
     assert item["title"] == "老旧小区改造方案" and item["budget_yuan"] == 500_000
     assert item["decision_id"] == decision["id"] and decision["commitment_item_id"] == item["id"]
-    assert (await client.get(f"/api/v1/proposals/{proposal['id']}", headers=GW)).json()["status"] == "adopted"
+    adopted = (await client.get(f"/api/v1/proposals/{proposal['id']}", headers=GW)).json()
+    assert adopted["status"] == "adopted"
+    # the commitment answers the proposal on the agenda, and the proposal shows what it led to
+    assert item["proposal_ids"] == [proposal["id"]] and adopted["commitment_item_ids"] == [item["id"]]
 
     # never edited: a second decision is a correction with a reason, and supersedes the first
     r = await client.post(url, json={"present": 7, "votes": [3, 4]}, headers=CA)
@@ -198,3 +201,41 @@ async def test_an_adopted_decision_files_an_issue(client):
     issue = (await client.get(f"/api/v1/issues/{decision['issue_id']}", headers=CA)).json()
     assert issue["title"] == "老旧小区改造方案" and issue["area_id"] == str(AREA["C"].id)
     assert issue["status"] == "reported" and "老旧小区改造民主协商会" in issue["description"]
+
+
+async def test_the_minutes_are_edited_with_if_match_and_the_decisions_stay_as_taken(client, db_url):
+    proposal = await _proposal(client, "加装电梯", "老楼加装电梯")
+    r = await client.post("/api/v1/consultations", json=_meeting(proposal["id"], minutes="初稿"), headers=CA)
+    meeting = r.json()
+    url = f"/api/v1/consultations/{meeting['id']}"
+    r = await client.post(f"{url}/agenda/1/decisions", json={"present": 7, "votes": [5, 2]}, headers=CA)
+    decided = r.json()["agenda"]
+    got = await client.get(url, headers=CA)
+    etag = got.headers["ETag"]
+
+    r = await client.patch(url, json={"minutes": "经协商,同意方案一"}, headers=CA)
+    assert r.status_code == 428
+    r = await client.patch(url, json={"minutes": "经协商,同意方案一"}, headers={**CA, "If-Match": etag})
+    assert r.status_code == 200, r.text
+    assert r.json()["minutes"] == "经协商,同意方案一" and r.headers["ETag"] != etag
+    assert r.json()["agenda"] == decided  # the decision stands as it was taken
+    r = await client.patch(url, json={"minutes": "再改"}, headers={**CA, "If-Match": etag})
+    assert r.status_code == 412
+    # a decision or the agenda are not part of the edit
+    new_etag = (await client.get(url, headers=CA)).headers["ETag"]
+    for body in ({"minutes": "x", "agenda": [{"title": "改议题"}]}, {"minutes": "x", "decision": {"votes": [0, 7]}}):
+        r = await client.patch(url, json=body, headers={**CA, "If-Match": new_etag})
+        assert r.status_code == 422
+    # grid workers read meetings but do not edit them; another community's administrator does not find it
+    r = await client.patch(url, json={"minutes": "x"}, headers={**GW, "If-Match": new_etag})
+    assert r.status_code == 403
+    r = await client.patch(url, json={"minutes": "x"}, headers={**auth("other_admin"), "If-Match": new_etag})
+    assert r.status_code == 404
+    after = (await client.get(url, headers=CA)).json()
+    assert after["minutes"] == "经协商,同意方案一" and after["agenda"] == decided
+    conn = await asyncpg.connect(db_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        rows = await conn.fetch("SELECT action, object_id FROM audit_log WHERE action = 'consultation.minutes'")
+    finally:
+        await conn.close()
+    assert [(r["action"], str(r["object_id"])) for r in rows] == [("consultation.minutes", meeting["id"])]

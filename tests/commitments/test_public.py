@@ -168,3 +168,34 @@ async def test_the_html_page_shows_the_notice(client, monkeypatch):
     assert (
         await client.get(f"/public/commitments/{AREA['D'].id}?year=2026", headers={"If-None-Match": r.headers["etag"]})
     ).status_code == 304
+
+
+async def test_a_kept_notice_is_the_notice_a_fresh_render_gives_until_something_changes(
+    client, app, settings, monkeypatch
+):
+    """The rendered notice kept under its ETag is byte for byte what building it anew gives, and a
+    change (an activity, a rating) is in the very next read."""
+    from app.commitments import public, service
+    from app.grids.models import Area
+
+    Clock(monkeypatch).at("2026-05-01 12:00")
+    lst = await published(client)
+    url = f"/api/v1/public/commitments/{AREA['D'].id}?year=2026"
+    public._rendered.clear()
+    first = await client.get(url)
+    kept = await client.get(url)  # from the kept body
+    assert first.status_code == kept.status_code == 200 and first.content == kept.content
+    assert kept.headers["content-type"] == "application/json" and kept.headers["ETag"] == first.headers["ETag"]
+    async with app.state.sessionmaker() as session:
+        area = await session.get(Area, AREA["D"].id)
+        assert area is not None
+        fresh = await public.notice(session, area, 2026, service.today(settings))
+    assert kept.content == fresh.model_dump_json().encode()
+
+    await activity(client, [lst["items"][0]["id"]], "2026-04-10T09:00:00+08:00")
+    after = await client.get(url)
+    assert after.headers["ETag"] != first.headers["ETag"]
+    assert after.json()["lists"][0]["items"][0]["progress"]["activities"] == 1
+    page_url = f"/public/commitments/{AREA['D'].id}?year=2026"
+    page = await client.get(page_url)
+    assert page.status_code == 200 and (await client.get(page_url)).text == page.text

@@ -256,6 +256,24 @@ async def proposal(client: httpx.AsyncClient) -> Target:
     )
 
 
+async def consultation(client: httpx.AsyncClient) -> Target:
+    """会议纪要 edited with ``If-Match``: of two secretaries typing at once, one edit stands."""
+    body = {
+        "title": "民主协商会",
+        "held_at": "2026-03-01T15:00:00+08:00",
+        "place": "社区会议室",
+        "convener": "社区党支部书记",
+        "invited": 9,
+        "agenda": [{"title": "议题"}],
+        "minutes": "纪要0",
+    }
+    meeting = await _created(client, "/api/v1/consultations", body, "community_admin")
+    url = f"/api/v1/consultations/{meeting['id']}"
+    return Target(
+        "consultations", url, f"PATCH {url}", "community_admin", lambda i: {"minutes": f"纪要{i}"}, _field("minutes")
+    )
+
+
 # Every versioned model: the conditional write a client makes to it, or why there is none.
 RACES: dict[str, Setup] = {
     "Building": building,
@@ -272,11 +290,11 @@ RACES: dict[str, Setup] = {
     "Wish": wish,
     "CommitmentList": commitment_list,
     "Proposal": proposal,
+    "Consultation": consultation,
 }
 NOT_WRITTEN_BY_CLIENTS = {
     "Unit": "units are created (POST /units) and never changed through the API",
     "CommitmentItem": "an item is changed only through its list, under the list's If-Match (CommitmentList above)",
-    "Consultation": "a meeting is recorded once; its decisions are new rows, never edits of the meeting",
     "Pairing": "a pairing is created and visited; a visit is a new row, taken under the pairing's lock",
     "ShopItem": "stock moves by a conditional UPDATE (stock >= quantity); tests/volunteers races the last item",
     "TimebankRequest": "claim, confirm and cancel lock the request and check its state (tests/volunteers)",

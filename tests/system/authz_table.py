@@ -125,6 +125,10 @@ ROUTES: dict[str, frozenset[Role] | str] = {
     "POST /api/v1/commitment-items/{item_id}/evaluation-links": MANAGERS,
     "POST /api/v1/commitment-feedback/{token}": PUBLIC,
     "POST /api/v1/commitment-activities": GRID_STAFF,
+    "POST /api/v1/commitment-activities/batch": GRID_STAFF,
+    "POST /api/v1/commitment-activities/{activity_id}/photos": GRID_STAFF,
+    "GET /api/v1/commitment-activities/{activity_id}/photos": STATS_READERS,
+    "GET /api/v1/commitment-activities/{activity_id}/photos/{photo_id}": STATS_READERS,
     "GET /api/v1/commitment-activities": STATS_READERS,
     "GET /api/v1/commitment-stats": STATS_READERS,
     "GET /api/v1/public/commitments/{area_id}": PUBLIC,
@@ -141,6 +145,7 @@ ROUTES: dict[str, frozenset[Role] | str] = {
     "POST /api/v1/consultations": MANAGERS,
     "GET /api/v1/consultations": STATS_READERS,
     "GET /api/v1/consultations/{consultation_id}": STATS_READERS,
+    "PATCH /api/v1/consultations/{consultation_id}": MANAGERS,
     "POST /api/v1/consultations/{consultation_id}/agenda/{number}/decisions": MANAGERS,
     # audit, sync
     "GET /api/v1/audit": MANAGERS,
@@ -276,7 +281,10 @@ BODY_REFERENCES: dict[str, dict[str, str]] = {
         "issue_id": "issue",
     },
     "POST /api/v1/commitment-lists": {"area_id": "area"},
+    "POST /api/v1/commitment-lists/{list_id}/items": {"proposal_ids": "proposal"},
+    "PATCH /api/v1/commitment-lists/{list_id}/items/{item_id}": {"proposal_ids": "proposal"},
     "POST /api/v1/commitment-activities": {"item_ids": "commitment_item"},
+    "POST /api/v1/commitment-activities/batch": {"item_ids": "commitment_item"},
     "POST /api/v1/proposals": {"area_id": "area"},
     "POST /api/v1/consultations": {"area_id": "area"},
 }
@@ -285,4 +293,5 @@ BODY_REFERENCES: dict[str, dict[str, str]] = {
 OPEN_BODIES = {
     "POST /api/v1/diary-entries/batch": "app.diary.schemas:DiaryBatchItem",
     "POST /api/v1/pairings/visits/batch": "app.volunteers.schemas:VisitBatchItem",
+    "POST /api/v1/commitment-activities/batch": "app.commitments.schemas:ActivityBatchItem",
 }

@@ -262,6 +262,13 @@ async def _in_scope(client) -> dict[str, str]:
         "entry": entry["id"],
         "dispute": (await _post(client, "/api/v1/disputes", dispute, "grid_worker"))["id"],
     }
+    draft = await _post(
+        client,
+        "/api/v1/commitment-lists",
+        {"year": 2027, "items": [{"category": "service", "title": "实事"}]},
+        "community_admin",
+    )
+    mine |= {"commitment_list": draft["id"], "commitment_list_item": draft["items"][0]["id"]}
     return mine | await volunteers_elsewhere.in_scope(client, mine)
 
 
@@ -279,6 +286,7 @@ def _far_id(far: Elsewhere, thing: str, more: dict[str, str]) -> str:
             "resident": far.resident,
             "api_key": far.api_key,
             "commitment_item": far.commitment_item,
+            "proposal": far.proposal,
         }[thing]
     )
 
@@ -367,6 +375,24 @@ def _case(key: str, field: str, mine: dict[str, str], far_id: str) -> tuple[str,
             f"{v1}/commitment-activities",
             {"held_at": "2026-11-24T10:00:00+08:00", "place": "社区广场"},
         ),
+        "POST /api/v1/commitment-lists/{list_id}/items": (
+            "community_admin",
+            "POST",
+            f"{v1}/commitment-lists/{mine['commitment_list']}/items",
+            {"category": "service", "title": "又一件实事"},
+        ),
+        "PATCH /api/v1/commitment-lists/{list_id}/items/{item_id}": (
+            "community_admin",
+            "PATCH",
+            f"{v1}/commitment-lists/{mine['commitment_list']}/items/{mine['commitment_list_item']}",
+            {},
+        ),
+        "POST /api/v1/commitment-activities/batch": (
+            "grid_worker",
+            "POST",
+            f"{v1}/commitment-activities/batch",
+            [{"id": str(new_id()), "held_at": "2026-11-24T10:00:00+08:00", "place": "社区广场"}],
+        ),
         "POST /api/v1/proposals": ("grid_worker", "POST", f"{v1}/proposals", {"title": "充电桩", "content": "增设"}),
         "POST /api/v1/consultations": (
             "community_admin",
@@ -392,7 +418,7 @@ def _case(key: str, field: str, mine: dict[str, str], far_id: str) -> tuple[str,
     if isinstance(body, dict):
         body = {**body, field: [far_id] if field.endswith("_ids") else far_id}
     elif isinstance(body, list) and isinstance(body[0], dict):  # a batch: its one item names the far id
-        body = [{**body[0], field: far_id}]
+        body = [{**body[0], field: [far_id] if field.endswith("_ids") else far_id}]
     return who, method, url, body
 
 

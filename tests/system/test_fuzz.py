@@ -77,7 +77,7 @@ def schema_valid_input_passes_validation(ctx, response, case) -> None:  # type: 
 
 # Operations that answer each item of an array body on its own (200 with a verdict per item):
 # schema-violating items are rejected in the verdicts, not by the status of the whole request.
-PER_ITEM = {"POST /api/v1/diary-entries/batch"}
+PER_ITEM = {"POST /api/v1/diary-entries/batch", "POST /api/v1/commitment-activities/batch"}
 
 
 def invalid_items_are_rejected_per_item(ctx, response, case) -> None:  # type: ignore[no-untyped-def]
