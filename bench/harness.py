@@ -70,6 +70,7 @@ def run_wrk(
     idempotent: bool = False,
     with_area: bool = False,
     count_statuses: bool = False,
+    forwarded: bool = False,
     threads: int = 2,
 ) -> Result:
     """Drive ``url_base`` for ``duration`` seconds. ``targets`` are rows ``(path, token, if_none_match,
@@ -85,6 +86,7 @@ def run_wrk(
         "BENCH_IDEMPOTENT": "1" if idempotent else "0",
         "BENCH_WITH_AREA": "1" if with_area else "0",
         "BENCH_STATUSES": "1" if count_statuses else "0",
+        "BENCH_FORWARDED": "1" if forwarded else "0",
     }
     cmd = [
         require_wrk(),

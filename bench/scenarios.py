@@ -121,9 +121,6 @@ def minqing_env(url: str) -> dict[str, str]:
         "MINQING_ACCESS_LOG": "false",
         "MINQING_RUN_WORKER_IN_PROCESS": "false",
         "MINQING_DB_POOL_SIZE": str(POOL_SIZE),
-        # wrk reads the public notice from one address: the per-address limit (600 a minute by
-        # default) would answer most of a run with 429.
-        "MINQING_RATE_LIMIT_PUBLIC_READS": "100000000",
     }
 
 
@@ -438,8 +435,11 @@ def _public_commitments(
         len(httpx.get(base + path, timeout=10).content),
     ]
     rows = [(path, "", "")]
-    drive(base, rows, "warm-up", "", duration=2)
-    res = drive(base, rows, "public commitments, district (21 × 10)", "p95 ≤ 50 ms")
+    # Residents read the notice from many addresses through the reverse proxy: each request carries
+    # one of 65,536 (X-Forwarded-For), so the per-address limit (its default) counts as in
+    # production, where wrk's one address would make every request update one counter row.
+    drive(base, rows, "warm-up", "", duration=2, forwarded=True)
+    res = drive(base, rows, "public commitments, district (21 × 10)", "p95 ≤ 50 ms", forwarded=True)
     return _row(res, p95_ms=50.0)
 
 

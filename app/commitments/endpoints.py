@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Annotated, Any
 
@@ -673,6 +674,14 @@ async def _public_area(session: Any, area_id: uuid.UUID) -> Area:
     return area
 
 
+async def _public_tag(session: Any, area_id: uuid.UUID, year: int, on: dt.date, kind: str) -> str:
+    """The notice's ETag (one statement); 404 ``area_not_found`` for an unknown area."""
+    tag = await public.etag(session, area_id, year, on, kind)
+    if tag is None:
+        raise NotFound("No such area.", code="area_not_found")
+    return tag
+
+
 @public_router.get(
     "/{area_id}",
     dependencies=[Depends(rate_limit("public_commitments", "rate_limit_public_reads", 60))],
@@ -690,20 +699,23 @@ async def public_notice(
     request: Request,
     year: YearQuery = None,
 ) -> Any:
-    area = await _public_area(session, area_id)
     on = service.today(settings)
-    tag = await public.etag(session, area, year or on.year, on, "json")
+    tag = await _public_tag(session, area_id, year or on.year, on, "json")
     headers = {"ETag": tag, "Cache-Control": "public, max-age=60"}
     if not_modified(request, tag):
         return Response(status_code=304, headers=headers)
     body = public.rendered(tag)
     if body is None:
-        notice = await public.notice(session, area, year or on.year, on)
+        notice = await public.notice(session, await _public_area(session, area_id), year or on.year, on)
         body = public.keep(tag, notice.model_dump_json().encode())
     return Response(body, media_type="application/json", headers=headers)
 
 
-@page_router.get("/public/commitments/{area_id}", include_in_schema=False)
+@page_router.get(
+    "/public/commitments/{area_id}",
+    include_in_schema=False,
+    dependencies=[Depends(rate_limit("public_commitments", "rate_limit_public_reads", 60))],
+)
 async def public_page(
     area_id: uuid.UUID,
     session: ReadSessionDep,
@@ -712,14 +724,13 @@ async def public_page(
     year: YearQuery = None,
 ) -> Response:
     """The same notice as a self-contained HTML page (no script, no external resources)."""
-    area = await _public_area(session, area_id)
     on = service.today(settings)
-    tag = await public.etag(session, area, year or on.year, on, "html")
+    tag = await _public_tag(session, area_id, year or on.year, on, "html")
     headers = {"ETag": tag, "Cache-Control": "public, max-age=60", **page.HEADERS}
     if not_modified(request, tag):
         return Response(status_code=304, headers=headers)
     body = public.rendered(tag)
     if body is None:
-        notice = await public.notice(session, area, year or on.year, on)
+        notice = await public.notice(session, await _public_area(session, area_id), year or on.year, on)
         body = public.keep(tag, page.render(notice).encode())
     return Response(body, media_type="text/html; charset=utf-8", headers=headers)

@@ -211,11 +211,14 @@ async def notice(
     )
 
 
-async def etag(session: AsyncSession, area: Area, year: int, on: dt.date, kind: str) -> str:
-    """A strong ETag of a notice: what it is built from (every list's and item's version) and the
-    local date (progress moves at local midnight without any write)."""
-    parts = await repository.public_fingerprint(session, area.path, year)
-    raw = f"{kind}|{area.id}|{area.version}|{year}|{on}|{parts}"
+async def etag(session: AsyncSession, area_id: uuid.UUID, year: int, on: dt.date, kind: str) -> str | None:
+    """A strong ETag of a notice, from one statement: what it is built from (the area's, every
+    list's and item's version) and the local date (progress moves at local midnight without any
+    write). None when there is no such area."""
+    parts = await repository.public_fingerprint(session, area_id, year)
+    if parts is None:
+        return None
+    raw = f"{kind}|{area_id}|{year}|{on}|{parts}"
     return '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
 
 

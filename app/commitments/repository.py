@@ -210,18 +210,26 @@ async def public_lists(session: AsyncSession, area_path: str, year: int, statuse
     return (await session.execute(stmt)).all()
 
 
-async def public_fingerprint(session: AsyncSession, area_path: str, year: int) -> tuple[Any, ...]:
-    """What the public notice of a subtree and year is made of, as counts, version sums and the
-    newest ids: any change to a list or an item (an activity, a rating, a transition) moves one of
-    them, and so does a list or an item put in the place of another."""
+async def public_fingerprint(session: AsyncSession, area_id: uuid.UUID, year: int) -> tuple[Any, ...] | None:
+    """What the public notice of an area's subtree and year is made of, in one round trip: the
+    area's version, then the counts, version sums and newest ids of its lists and items — any
+    change to a list or an item (an activity, a rating, a transition) moves one of them, and so
+    does a list or an item put in the place of another. None when there is no such area."""
+    area = sa.select(Area.version, Area.path).where(Area.id == area_id).cte("area")
+    subtree = sa.select(Area.id).where(Area.path.op("<@")(sa.select(area.c.path).scalar_subquery()))
 
-    def figures(model: Any) -> Any:
-        return sa.select(
-            sa.func.count(),
-            sa.func.coalesce(sa.func.sum(model.version), 0),
-            sa.func.max(sa.cast(model.id, sa.Text)),
-        ).where(in_subtree(model.area_id, area_path), model.year == year)
+    def figures(model: Any, name: str) -> Any:
+        return (
+            sa.select(
+                sa.func.count().label("n"),
+                sa.func.coalesce(sa.func.sum(model.version), 0).label("versions"),
+                sa.func.max(sa.cast(model.id, sa.Text)).label("newest"),
+            )
+            .where(model.area_id.in_(subtree), model.year == year)
+            .subquery(name)
+        )
 
-    lists, items = figures(CommitmentList).subquery("lists"), figures(CommitmentItem).subquery("items")
-    both = sa.select(*lists.c, *items.c).select_from(lists.join(items, sa.true()))  # one row each: one round trip
-    return tuple((await session.execute(both)).one())
+    lists, items = figures(CommitmentList, "lists"), figures(CommitmentItem, "items")
+    stmt = sa.select(area.c.version, *lists.c, *items.c).select_from(area.join(lists, sa.true()).join(items, sa.true()))
+    row = (await session.execute(stmt)).one_or_none()
+    return tuple(row) if row is not None else None

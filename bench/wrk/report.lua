@@ -6,13 +6,16 @@
 --   BENCH_GEN: body made per request: `issue` (args: grid id, min lng, min lat, max lng, max lat; a
 --     random point in the grid's box; BENCH_WITH_AREA=1 also names the grid), `diary` (BENCH_BATCH
 --     entries with fresh ids) or `redeem` (args: volunteer id, item id; one of the item);
---   BENCH_STATUSES=1: count the responses per status code (reported as "statuses").
+--   BENCH_STATUSES=1: count the responses per status code (reported as "statuses");
+--   BENCH_FORWARDED=1: each request as from one of 65,536 addresses (X-Forwarded-For, which the
+--     service trusts from loopback as from its reverse proxy): the readers of a public page.
 local method = os.getenv("BENCH_METHOD") or "GET"
 local idem = os.getenv("BENCH_IDEMPOTENT") == "1"
 local gen = os.getenv("BENCH_GEN") or ""
 local with_area = os.getenv("BENCH_WITH_AREA") == "1"
 local batch = tonumber(os.getenv("BENCH_BATCH") or "500")
 local count_statuses = os.getenv("BENCH_STATUSES") == "1"
+local forwarded = os.getenv("BENCH_FORWARDED") == "1"
 local targets = {}
 for line in io.lines(os.getenv("BENCH_TARGETS")) do
   local f = {}
@@ -75,6 +78,9 @@ function request()
   local headers = {}
   if f[2] and f[2] ~= "" then headers["Authorization"] = "Bearer " .. f[2] end
   if f[3] and f[3] ~= "" then headers["If-None-Match"] = f[3] end
+  if forwarded then
+    headers["X-Forwarded-For"] = string.format("10.%d.%d.%d", thread_id, math.random(0, 255), math.random(1, 254))
+  end
   if idem then
     headers["Idempotency-Key"] = string.format("bench-%d-%d-%d-%d", os.time(), thread_id, counter,
       math.random(1, 1e9))

@@ -199,3 +199,29 @@ async def test_a_kept_notice_is_the_notice_a_fresh_render_gives_until_something_
     page_url = f"/public/commitments/{AREA['D'].id}?year=2026"
     page = await client.get(page_url)
     assert page.status_code == 200 and (await client.get(page_url)).text == page.text
+
+
+async def test_the_notice_and_its_page_are_rate_limited_per_address(db_url):
+    """Both forms of the notice count against one per-address limit: the page is no way around it."""
+    import httpx
+
+    from app.main import create_app
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(db_url, rate_limit_public_reads=3))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.8", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            json_url = f"/api/v1/public/commitments/{AREA['C'].id}?year=2026"
+            page_url = f"/public/commitments/{AREA['C'].id}?year=2026"
+            served = [await client.get(page_url), await client.get(json_url), await client.get(page_url)]
+            assert [r.status_code for r in served] == [200, 200, 200]
+            for url in (page_url, json_url):
+                limited = await client.get(url)
+                assert limited.status_code == 429 and limited.json()["code"] == "rate_limited"
+                assert 1 <= int(limited.headers["Retry-After"]) <= 60
+        other = httpx.ASGITransport(app=app, client=("198.51.100.10", 40000))
+        async with httpx.AsyncClient(transport=other, base_url="http://test") as client:
+            assert (await client.get(f"/public/commitments/{AREA['C'].id}?year=2026")).status_code == 200
+            missing = await client.get("/public/commitments/0190a000-0000-7000-8000-000000000009")
+            assert missing.status_code == 404
