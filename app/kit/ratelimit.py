@@ -98,8 +98,12 @@ async def hit(
 
 
 async def check(sessions: async_sessionmaker[AsyncSession], key: str, limit: int, window_seconds: int) -> None:
-    """Raise 429 ``rate_limited`` when ``key`` is over ``limit`` hits in its window."""
-    async with sessions() as session, session.begin():
+    """Raise 429 ``rate_limited`` when ``key`` is over ``limit`` hits in its window.
+
+    The count is one statement in autocommit: one round trip, committed at once, whatever becomes
+    of the request."""
+    async with sessions() as session:
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         hits, remaining = await hit(session, key, window_seconds)
     if hits > limit:
         raise RateLimited(
