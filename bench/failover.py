@@ -424,15 +424,26 @@ def cluster(*, fsync: bool = True, keep: bool = False) -> Iterator[Cluster]:
 
 
 async def _create_database(c: Cluster) -> None:
+    """Create the service's database through HAProxy once HAProxy sends every connection to the
+    leader: it starts with both servers up until their first checks fail, and a connection sent
+    to the standby meanwhile would find no database (or refuse the CREATE)."""
     deadline = time.monotonic() + WAIT
-    while True:
+    url = c.db_url.rsplit("/", 1)[0] + "/postgres"
+    in_a_row = 0
+    while in_a_row < 6:  # round robin over two servers: six primaries in a row means one is left
         try:
-            conn = await asyncpg.connect(c.db_url.rsplit("/", 1)[0] + "/postgres", timeout=3)
-            break
+            probe = await asyncpg.connect(url, timeout=3)
+            try:
+                in_a_row = 0 if await probe.fetchval("SELECT pg_is_in_recovery()") else in_a_row + 1
+            finally:
+                await probe.close()
         except (TimeoutError, OSError, asyncpg.PostgresError):
+            in_a_row = 0
+        if in_a_row == 0:
             if time.monotonic() > deadline:
-                raise
+                raise TimeoutError("HAProxy did not settle on the leader")
             await asyncio.sleep(0.3)
+    conn = await asyncpg.connect(url, timeout=3)
     try:
         await conn.execute(f'CREATE DATABASE "{DATABASE}"')
     finally:
