@@ -674,9 +674,33 @@ async def _public_area(session: Any, area_id: uuid.UUID) -> Area:
     return area
 
 
-async def _public_tag(session: Any, area_id: uuid.UUID, year: int, on: dt.date, kind: str) -> str:
-    """The notice's ETag (one statement); 404 ``area_not_found`` for an unknown area."""
+def _as_json(notice: public.PublicNotice) -> bytes:
+    return notice.model_dump_json().encode()
+
+
+def _as_page(notice: public.PublicNotice) -> bytes:
+    return page.render(notice).encode()
+
+
+async def _render(
+    session: Any, area_id: uuid.UUID, year: int, on: dt.date, kind: str, render: Any
+) -> tuple[str, bytes]:
+    """A notice built on ``session``, kept under the ETag of what ``session`` sees (a replica may be
+    behind the pool the first ETag came from: the body and its tag always agree)."""
     tag = await public.etag(session, area_id, year, on, kind)
+    if tag is None:
+        raise NotFound("No such area.", code="area_not_found")
+    body = public.rendered(tag)
+    if body is None:
+        notice = await public.notice(session, await _public_area(session, area_id), year, on)
+        body = public.keep(tag, render(notice))
+    return tag, body
+
+
+async def _public_tag(request: Request, area_id: uuid.UUID, year: int, on: dt.date, kind: str) -> str:
+    """The notice's ETag (one statement on the hot-read pool, no transaction); 404
+    ``area_not_found`` for an unknown area. A notice kept under it is answered without the session."""
+    tag = await public.etag(request.app.state.read_pool, area_id, year, on, kind)
     if tag is None:
         raise NotFound("No such area.", code="area_not_found")
     return tag
@@ -700,14 +724,14 @@ async def public_notice(
     year: YearQuery = None,
 ) -> Any:
     on = service.today(settings)
-    tag = await _public_tag(session, area_id, year or on.year, on, "json")
+    tag = await _public_tag(request, area_id, year or on.year, on, "json")
     headers = {"ETag": tag, "Cache-Control": "public, max-age=60"}
     if not_modified(request, tag):
         return Response(status_code=304, headers=headers)
     body = public.rendered(tag)
     if body is None:
-        notice = await public.notice(session, await _public_area(session, area_id), year or on.year, on)
-        body = public.keep(tag, notice.model_dump_json().encode())
+        tag, body = await _render(session, area_id, year or on.year, on, "json", _as_json)
+        headers["ETag"] = tag
     return Response(body, media_type="application/json", headers=headers)
 
 
@@ -725,12 +749,12 @@ async def public_page(
 ) -> Response:
     """The same notice as a self-contained HTML page (no script, no external resources)."""
     on = service.today(settings)
-    tag = await _public_tag(session, area_id, year or on.year, on, "html")
+    tag = await _public_tag(request, area_id, year or on.year, on, "html")
     headers = {"ETag": tag, "Cache-Control": "public, max-age=60", **page.HEADERS}
     if not_modified(request, tag):
         return Response(status_code=304, headers=headers)
     body = public.rendered(tag)
     if body is None:
-        notice = await public.notice(session, await _public_area(session, area_id), year or on.year, on)
-        body = public.keep(tag, page.render(notice).encode())
+        tag, body = await _render(session, area_id, year or on.year, on, "html", _as_page)
+        headers["ETag"] = tag
     return Response(body, media_type="text/html; charset=utf-8", headers=headers)

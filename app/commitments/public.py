@@ -23,6 +23,7 @@ from app.commitments.models import Category, CommitmentItem, CommitmentList
 from app.commitments.schemas import MilestoneOut, ProgressOut, RatingsOut
 from app.commitments.service import progress_of, ratings_of, ratio
 from app.commitments.workflow import PUBLIC_STATUSES, ListStatus
+from app.db import ReadPool
 from app.grids.models import Area
 from app.kit.schemas import OutputModel
 
@@ -211,11 +212,11 @@ async def notice(
     )
 
 
-async def etag(session: AsyncSession, area_id: uuid.UUID, year: int, on: dt.date, kind: str) -> str | None:
+async def etag(db: ReadPool | AsyncSession, area_id: uuid.UUID, year: int, on: dt.date, kind: str) -> str | None:
     """A strong ETag of a notice, from one statement: what it is built from (the area's, every
     list's and item's version) and the local date (progress moves at local midnight without any
     write). None when there is no such area."""
-    parts = await repository.public_fingerprint(session, area_id, year)
+    parts = await repository.public_fingerprint(db, area_id, year)
     if parts is None:
         return None
     raw = f"{kind}|{area_id}|{year}|{on}|{parts}"

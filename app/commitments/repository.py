@@ -18,6 +18,7 @@ from app.commitments.models import (
     CommitmentItemProposal,
     CommitmentList,
 )
+from app.db import DriverStatement, ReadPool
 from app.grids.models import Area
 from app.kit.pagination import keyset
 from app.scope import Principal, in_subtree, scope_filter, serving
@@ -210,26 +211,37 @@ async def public_lists(session: AsyncSession, area_path: str, year: int, statuse
     return (await session.execute(stmt)).all()
 
 
-async def public_fingerprint(session: AsyncSession, area_id: uuid.UUID, year: int) -> tuple[Any, ...] | None:
-    """What the public notice of an area's subtree and year is made of, in one round trip: the
-    area's version, then the counts, version sums and newest ids of its lists and items — any
-    change to a list or an item (an activity, a rating, a transition) moves one of them, and so
-    does a list or an item put in the place of another. None when there is no such area."""
-    area = sa.select(Area.version, Area.path).where(Area.id == area_id).cte("area")
+def _public_fingerprint() -> DriverStatement:
+    """See :func:`public_fingerprint`."""
+    area = sa.select(Area.version, Area.path).where(Area.id == sa.bindparam("area_id", type_=Area.id.type)).cte("area")
     subtree = sa.select(Area.id).where(Area.path.op("<@")(sa.select(area.c.path).scalar_subquery()))
+    year = sa.bindparam("year", type_=sa.Integer)
 
     def figures(model: Any, name: str) -> Any:
         return (
             sa.select(
-                sa.func.count().label("n"),
-                sa.func.coalesce(sa.func.sum(model.version), 0).label("versions"),
-                sa.func.max(sa.cast(model.id, sa.Text)).label("newest"),
+                sa.func.count().label(f"{name}_n"),
+                sa.func.coalesce(sa.func.sum(model.version), 0).label(f"{name}_versions"),
+                sa.func.max(sa.cast(model.id, sa.Text)).label(f"{name}_newest"),
             )
             .where(model.area_id.in_(subtree), model.year == year)
             .subquery(name)
         )
 
     lists, items = figures(CommitmentList, "lists"), figures(CommitmentItem, "items")
-    stmt = sa.select(area.c.version, *lists.c, *items.c).select_from(area.join(lists, sa.true()).join(items, sa.true()))
-    row = (await session.execute(stmt)).one_or_none()
+    return DriverStatement(
+        sa.select(area.c.version, *lists.c, *items.c).select_from(area.join(lists, sa.true()).join(items, sa.true()))
+    )
+
+
+PUBLIC_FINGERPRINT = _public_fingerprint()
+
+
+async def public_fingerprint(db: ReadPool | AsyncSession, area_id: uuid.UUID, year: int) -> tuple[Any, ...] | None:
+    """What the public notice of an area's subtree and year is made of, in one statement (no
+    transaction around it): the area's version, then the counts, version sums and newest ids of
+    its lists and items — any change to a list or an item (an activity, a rating, a transition)
+    moves one of them, and so does a list or an item put in the place of another. None when there
+    is no such area."""
+    row = await PUBLIC_FINGERPRINT.fetchrow(db, area_id=area_id, year=year)
     return tuple(row) if row is not None else None
