@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.db import Base, DriverStatement
 from app.errors import RateLimited
 from app.kit import clock
 
@@ -97,14 +97,36 @@ async def hit(
     return hits, max(remaining, 0.0)
 
 
+def _hit_statement() -> DriverStatement:
+    """:func:`count` on ``rate_limits`` for one key in the window starting at ``start``, compiled
+    once for the driver."""
+    table = RateLimitWindow.__table__
+    start = sa.bindparam("start", type_=table.c.window_start.type)
+    stmt = insert(RateLimitWindow).values(key=sa.bindparam("key", type_=table.c.key.type), window_start=start, hits=1)
+    same_window = table.c.window_start >= start
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={
+            "hits": sa.case((same_window, table.c.hits + 1), else_=1),
+            "window_start": sa.case((same_window, table.c.window_start), else_=stmt.excluded.window_start),
+        },
+    ).returning(table.c.hits, table.c.window_start)
+    return DriverStatement(stmt)
+
+
+HIT = _hit_statement()
+
+
 async def check(sessions: async_sessionmaker[AsyncSession], key: str, limit: int, window_seconds: int) -> None:
     """Raise 429 ``rate_limited`` when ``key`` is over ``limit`` hits in its window.
 
-    The count is one statement in autocommit: one round trip, committed at once, whatever becomes
-    of the request."""
-    async with sessions() as session:
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        hits, remaining = await hit(session, key, window_seconds)
+    The count is one statement on a connection of its own, outside any transaction: one round
+    trip, committed at once, whatever becomes of the request."""
+    now = clock.now()
+    start = window_start(now, window_seconds)
+    row = await HIT.fetchrow(sessions.kw["bind"], key=key, start=start)
+    hits = int(row["hits"])
+    remaining = max((row["window_start"] + dt.timedelta(seconds=window_seconds) - now).total_seconds(), 0.0)
     if hits > limit:
         raise RateLimited(
             f"More than {limit} requests in {window_seconds} s; retry after the window ends.",
