@@ -18,7 +18,6 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
@@ -48,11 +47,11 @@ from app.commitments.workflow import Action, ListStatus
 from app.config import Settings
 from app.consultation.models import Proposal
 from app.db import touch
-from app.errors import AppError, Conflict, Gone, NotFound, ValidationFailed, field_error, validation_errors
+from app.errors import AppError, Conflict, Gone, NotFound, ValidationFailed, field_error
 from app.grids import service as grids
 from app.grids.models import Area
 from app.issues.workflow import Rating
-from app.kit import clock, outbox
+from app.kit import batch, clock, outbox
 from app.kit.etag import write_if_match
 from app.kit.ids import new_id
 from app.scope import Principal, path_within, resolve_in_scope, serving, unknown_reference
@@ -535,13 +534,6 @@ def _invalid(index: int, activity_id: uuid.UUID | None, code: str, errors: list[
     return ActivityBatchResult(index=index, id=activity_id, status="invalid", code=code, errors=errors)
 
 
-def _raw_id(raw: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(raw.get("id"))) if isinstance(raw, dict) and raw.get("id") else None
-    except ValueError:
-        return None
-
-
 async def batch_activities(
     session: AsyncSession, principal: Principal, items: list[Any], settings: Settings
 ) -> list[ActivityBatchResult]:
@@ -551,26 +543,7 @@ async def batch_activities(
     ``created``; ``unchanged`` (the same id with the same content again: resending is safe);
     ``conflict`` (the id holds another activity of yours: an activity is not edited, ``current``
     shows it); ``invalid`` (with ``code`` and ``errors`` as the single route would answer)."""
-    if len(items) > MAX_BATCH:
-        raise ValidationFailed(
-            f"At most {MAX_BATCH} activities per batch; split the upload.",
-            code="batch_too_large",
-            errors=[field_error("body", f"at most {MAX_BATCH} items", max_items=MAX_BATCH)],
-        )
-    results: dict[int, ActivityBatchResult] = {}
-    parsed: dict[int, ActivityBatchItem] = {}
-    seen: set[uuid.UUID] = set()
-    for index, raw in enumerate(items):
-        try:
-            item = ActivityBatchItem.model_validate(raw)
-        except ValidationError as exc:
-            results[index] = _invalid(index, _raw_id(raw), "validation_failed", validation_errors(exc, default="item"))
-            continue
-        if item.id in seen:
-            results[index] = _invalid(index, item.id, "duplicate_id", [field_error("id", "appears twice in the batch")])
-            continue
-        seen.add(item.id)
-        parsed[index] = item
+    results, parsed = batch.parse(items, ActivityBatchItem, max_items=MAX_BATCH, noun="activities", invalid=_invalid)
     # What the whole batch names, read once: the activities already recorded under its ids and the
     # items the caller may record for; only what passes is written, each in a savepoint.
     existing = await repository.activities_with_ids(session, [p.id for p in parsed.values()])

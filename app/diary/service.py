@@ -7,7 +7,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.roles import Role
@@ -15,12 +14,13 @@ from app.config import Settings
 from app.diary import repository
 from app.diary.models import DiaryEntry, DiaryStatus
 from app.diary.schemas import MAX_BATCH, BatchItemResult, DiaryBatchItem, DiaryEscalate, DiaryOut
-from app.errors import Conflict, ValidationFailed, field_error, validation_errors
+from app.errors import Conflict, ValidationFailed, field_error
 from app.grids import service as grids
 from app.grids.service import GRID_LEVELS
 from app.issues.models import Issue
 from app.issues.workflow import Channel as IssueChannel
 from app.issues.workflow import Kind as IssueKind
+from app.kit import batch
 from app.kit.etag import write_if_match
 from app.kit.ids import new_id
 from app.residents import service as residents
@@ -137,13 +137,6 @@ def _invalid(index: int, entry_id: Any, code: str, errors: list[dict[str, Any]])
     return BatchItemResult(index=index, id=entry_id, status="invalid", code=code, errors=errors)
 
 
-def _raw_id(raw: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(raw.get("id"))) if isinstance(raw, dict) and raw.get("id") else None
-    except ValueError:
-        return None
-
-
 async def batch_upload(session: AsyncSession, principal: Principal, items: list[Any]) -> list[BatchItemResult]:
     """Apply up to 500 entries; each gets its own verdict and one bad item never sinks the rest.
 
@@ -151,26 +144,7 @@ async def batch_upload(session: AsyncSession, principal: Principal, items: list[
     per item: one SELECT of the existing ids (locked), one multi-row INSERT … ON CONFLICT DO NOTHING,
     one executemany UPDATE, one INSERT into the change feed.
     """
-    if len(items) > MAX_BATCH:
-        raise ValidationFailed(
-            f"At most {MAX_BATCH} entries per batch; split the upload.",
-            code="batch_too_large",
-            errors=[field_error("body", f"at most {MAX_BATCH} items", max_items=MAX_BATCH)],
-        )
-    results: dict[int, BatchItemResult] = {}
-    parsed: dict[int, DiaryBatchItem] = {}
-    seen: set[uuid.UUID] = set()
-    for index, raw in enumerate(items):
-        try:
-            item = DiaryBatchItem.model_validate(raw)
-        except ValidationError as exc:
-            results[index] = _invalid(index, _raw_id(raw), "validation_failed", validation_errors(exc, default="item"))
-            continue
-        if item.id in seen:
-            results[index] = _invalid(index, item.id, "duplicate_id", [field_error("id", "appears twice in the batch")])
-            continue
-        seen.add(item.id)
-        parsed[index] = item
+    results, parsed = batch.parse(items, DiaryBatchItem, max_items=MAX_BATCH, noun="entries", invalid=_invalid)
 
     area_of = {i: item.area_id or principal.area_id for i, item in parsed.items()}
     area_levels = await repository.area_levels_in_scope(session, principal, list(set(area_of.values())))
