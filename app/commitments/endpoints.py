@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import Body, Depends, File, Header, Path, Query, Request, Response, UploadFile
-from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import FileResponse
 from pydantic import Field
 
 from app.auth.deps import SettingsDep, require_roles
@@ -44,7 +44,7 @@ from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.ratelimit import rate_limit
 from app.kit.routing import Router
 from app.kit.schemas import Page
-from app.kit.storage import ObjectMissing, StorageDep, content_disposition
+from app.kit.storage import StorageDep
 from app.scope import Principal
 
 lists_router = Router(prefix="/api/v1/commitment-lists", tags=["commitments"], responses=problem_responses(403))
@@ -625,18 +625,8 @@ async def download_photo(
     activity = await photos.activity_in_scope(session, principal, activity_id)
     row = await photos.one(session, activity.id, photo_id)
     key = files.key_of(activity.id, row.id)
-    if settings.storage_download == "redirect":
-        url = await storage.presigned_get(key, settings.storage_presign_seconds)
-        if url is not None:
-            return RedirectResponse(url, status_code=307, headers={"Cache-Control": "private, no-store"})
-    try:
-        download = await storage.open(key)
-    except ObjectMissing:
-        raise NotFound("No such photo.", code="attachment_not_found") from None
-    return StreamingResponse(
-        download.chunks,
-        media_type=row.content_type,
-        headers={"Content-Length": str(download.size), "Content-Disposition": content_disposition(row.filename)},
+    return await files.download(
+        storage, settings, key, content_type=row.content_type, filename=row.filename, thing="photo"
     )
 
 

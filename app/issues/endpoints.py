@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from fastapi import Body, Depends, File, Form, Header, Path, Query, Request, Response, UploadFile
-from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import FileResponse, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.deps import CredentialsDep, SettingsDep, principal_for, require_roles
@@ -29,7 +29,7 @@ from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.ratelimit import rate_limit
 from app.kit.routing import Router
 from app.kit.schemas import Page, QueryDatetime
-from app.kit.storage import ObjectMissing, StorageDep, content_disposition
+from app.kit.storage import StorageDep
 from app.kit.tokens import BIGINT
 from app.replicas import ReplicaSessionDep, read_node
 from app.scope import Principal
@@ -625,18 +625,8 @@ async def download_attachment(
     if row is None:
         raise NotFound("No such attachment.", code="attachment_not_found")
     key = files.key_of(issue.id, row.id)
-    if settings.storage_download == "redirect":
-        url = await storage.presigned_get(key, settings.storage_presign_seconds)
-        if url is not None:
-            return RedirectResponse(url, status_code=307, headers={"Cache-Control": "private, no-store"})
-    try:
-        download = await storage.open(key)
-    except ObjectMissing:
-        raise NotFound("No such attachment.", code="attachment_not_found") from None
-    return StreamingResponse(
-        download.chunks,
-        media_type=row.content_type,
-        headers={"Content-Length": str(download.size), "Content-Disposition": content_disposition(row.filename)},
+    return await files.download(
+        storage, settings, key, content_type=row.content_type, filename=row.filename, thing="attachment"
     )
 
 

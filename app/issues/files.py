@@ -6,9 +6,11 @@ import uuid
 from collections.abc import AsyncIterator
 
 from fastapi import UploadFile
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
-from app.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed, field_error
-from app.kit.storage import CHUNK_BYTES, ObjectTooLarge, Storage, Stored
+from app.config import Settings
+from app.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed, field_error
+from app.kit.storage import CHUNK_BYTES, ObjectMissing, ObjectTooLarge, Storage, Stored, content_disposition
 
 ALLOWED_TYPES = ("image/jpeg", "image/png", "image/webp", "application/pdf")
 
@@ -84,3 +86,24 @@ async def store(
 
 async def remove(storage: Storage, issue_id: uuid.UUID, attachment_id: uuid.UUID) -> None:
     await storage.delete(key_of(issue_id, attachment_id))
+
+
+async def download(
+    storage: Storage, settings: Settings, key: str, *, content_type: str, filename: str, thing: str
+) -> Response:
+    """A stored file the caller may read: a redirect to a short-lived presigned URL when the
+    storage gives one and ``MINQING_STORAGE_DOWNLOAD`` is ``redirect``, else the bytes streamed
+    through; 404 ``attachment_not_found`` (naming ``thing``) when the object is gone."""
+    if settings.storage_download == "redirect":
+        url = await storage.presigned_get(key, settings.storage_presign_seconds)
+        if url is not None:
+            return RedirectResponse(url, status_code=307, headers={"Cache-Control": "private, no-store"})
+    try:
+        found = await storage.open(key)
+    except ObjectMissing:
+        raise NotFound(f"No such {thing}.", code="attachment_not_found") from None
+    return StreamingResponse(
+        found.chunks,
+        media_type=content_type,
+        headers={"Content-Length": str(found.size), "Content-Disposition": content_disposition(filename)},
+    )
