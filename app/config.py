@@ -153,6 +153,10 @@ class Settings(BaseSettings):
     rate_limit_integration: int = Field(default=1200, ge=1)
     # Requests per minute per client address on the public wish wall (JSON and page together).
     rate_limit_wish_wall: int = Field(default=120, ge=1)
+    # Seconds a process keeps a public notice's ETag (0: read it for every request). A change
+    # reaches every process at once through a notification; this bounds the rest (a lost
+    # listening connection is noticed, a lagging read replica is not).
+    public_notice_tag_seconds: float = Field(default=2.0, ge=0, le=60)
 
     # Observability
     log_level: str = "INFO"

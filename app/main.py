@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from app.auth.deps import credentials, document_credentials
+from app.commitments.public import KeptTags
 from app.config import Settings, get_settings
 from app.db import ReadPool, create_engine, read_session_factory, session_factory
 from app.errors import (
@@ -104,6 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         worker.install(app)
     install_error_handlers(app)
     install_event_hub(app, settings)
+    app.state.public_tags = KeptTags()  # the public notices' ETags, forgotten on every change
+    app.state.events_hub.watch(app.state.public_tags)
     install_housekeeping(app, settings)
     app.state.startup_hooks.append(_warn_about_the_calendar)
     install_problem_schema(app)

@@ -688,11 +688,19 @@ async def _render(
 
 
 async def _public_tag(request: Request, area_id: uuid.UUID, year: int, on: dt.date, kind: str) -> str:
-    """The notice's ETag (one statement on the hot-read pool, no transaction); 404
-    ``area_not_found`` for an unknown area. A notice kept under it is answered without the session."""
+    """The notice's ETag: kept by this process since the last change (``app.state.public_tags``),
+    else one statement on the hot-read pool, no transaction; 404 ``area_not_found`` for an unknown
+    area. A notice kept under it is answered without the session."""
+    kept: public.KeptTags = request.app.state.public_tags
+    key = (area_id, year, on, kind)
+    tag = kept.get(key)
+    if tag is not None:
+        return tag
+    generation = kept.generation
     tag = await public.etag(request.app.state.read_pool, area_id, year, on, kind)
     if tag is None:
         raise NotFound("No such area.", code="area_not_found")
+    kept.put(key, tag, generation, request.app.state.settings.public_notice_tag_seconds)
     return tag
 
 

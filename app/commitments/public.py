@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ from app.commitments.schemas import MilestoneOut, ProgressOut, RatingsOut
 from app.commitments.service import progress_of, ratings_of, ratio
 from app.commitments.workflow import PUBLIC_STATUSES, ListStatus
 from app.db import ReadPool
+from app.events.hub import Watch
 from app.grids.models import Area
 from app.kit.schemas import OutputModel
 
@@ -245,3 +247,36 @@ def keep(tag: str, body: bytes) -> bytes:
     while len(_rendered) > RENDERED_KEPT:
         _rendered.popitem(last=False)
     return body
+
+
+class KeptTags(Watch):
+    """The notices' ETags, per process, between changes: the ETag costs a statement that every
+    read of a public notice would otherwise make. A change to an area, a list or an item
+    notifies ``minqing_public`` on commit (a statement trigger) and the event hub's listening
+    connection forgets them all; nothing is kept while that connection is down, and nothing longer
+    than ``public_notice_tag_seconds``. One per application (``app.state.public_tags``)."""
+
+    channel = "minqing_public"
+    LIMIT = 1024
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._tags: dict[tuple[Any, ...], tuple[str, float]] = {}
+
+    def get(self, key: tuple[Any, ...]) -> str | None:
+        entry = self._tags.get(key) if self.live else None
+        if entry is None or entry[1] < time.monotonic():
+            return None
+        return entry[0]
+
+    def put(self, key: tuple[Any, ...], tag: str, generation: int, seconds: float) -> None:
+        """Keep ``tag``, read when :attr:`generation` was ``generation``: unless a change came since."""
+        if not self.live or seconds <= 0 or generation != self.generation:
+            return
+        if len(self._tags) >= self.LIMIT:
+            self._tags.clear()
+        self._tags[key] = (tag, time.monotonic() + seconds)
+
+    def forget(self) -> None:
+        super().forget()
+        self._tags.clear()

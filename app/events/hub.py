@@ -122,14 +122,35 @@ class Subscriber:
             self.queue.put_nowait(None)
 
 
+class Watch:
+    """What a process keeps from the database until a notification on ``channel`` says it changed
+    (e.g. the public notices' ETags). The hub listens to ``channel`` on its connection: ``live``
+    while it does, and :meth:`forget` on every notification and whenever the connection is made
+    or lost (a notification may have been missed). Keep nothing while not ``live``."""
+
+    channel: str = ""
+
+    def __init__(self) -> None:
+        self.live = False
+        self.generation = 0  # moves on every forget(): a read begun before it must not be kept
+
+    def forget(self) -> None:
+        self.generation += 1
+
+
 class Hub:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.subscribers: set[Subscriber] = set()
         self.cursor: tuple[int, int] | None = None
+        self.watches: list[Watch] = []
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+
+    def watch(self, watch: Watch) -> None:
+        """Have ``watch`` told of its channel's notifications (before :meth:`start`)."""
+        self.watches.append(watch)
 
     # --- subscribers ------------------------------------------------------------------------
 
@@ -187,10 +208,15 @@ class Hub:
             try:
                 conn = await asyncpg.connect(self._dsn(), timeout=self.settings.db_connect_timeout)
                 await conn.add_listener(CHANNEL, lambda *_: self._wake.set())
+                for watch in self.watches:
+                    await conn.add_listener(watch.channel, lambda *_, w=watch: w.forget())  # type: ignore[misc]
+                    watch.forget()
+                    watch.live = True
                 await self._pump(conn)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database went away: keep subscribers, reconnect
+                self._unwatch()
                 if conn is not None:  # broken: dropped without a goodbye that could hang or fail
                     conn.terminate()
                     conn = None
@@ -201,9 +227,15 @@ class Hub:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), 2.0)
             finally:
+                self._unwatch()
                 if conn is not None:
                     with contextlib.suppress(Exception):
                         await conn.close(timeout=2)
+
+    def _unwatch(self) -> None:
+        for watch in self.watches:
+            watch.live = False
+            watch.forget()
 
     async def _pump(self, conn: asyncpg.Connection) -> None:
         types = list(EVENT_NAMES)

@@ -225,3 +225,49 @@ async def test_the_notice_and_its_page_are_rate_limited_per_address(db_url):
             assert (await client.get(f"/public/commitments/{AREA['C'].id}?year=2026")).status_code == 200
             missing = await client.get("/public/commitments/0190a000-0000-7000-8000-000000000009")
             assert missing.status_code == 404
+
+
+async def test_a_change_made_by_another_process_reaches_a_kept_notice_at_once(db_url, monkeypatch):
+    """Each process keeps a notice's ETag (one statement less per read) until the database says
+    something it is built from changed: a change made through another process is in this one's
+    next reads within moments, though the tags may be kept for a minute; and nothing is kept
+    while the process does not listen."""
+    import asyncio
+    import contextlib
+    import time
+
+    import httpx
+
+    from app.main import create_app
+    from tests.conftest import make_settings
+
+    Clock(monkeypatch).at("2026-05-01 10:00")
+    here, there = (create_app(make_settings(db_url, public_notice_tag_seconds=60)) for _ in range(2))
+    async with contextlib.AsyncExitStack() as stack:
+        clients = []
+        for app in (here, there):
+            await stack.enter_async_context(app.router.lifespan_context(app))
+            transport = httpx.ASGITransport(app=app)
+            clients.append(await stack.enter_async_context(httpx.AsyncClient(transport=transport, base_url="http://t")))
+        mine, theirs = clients
+        deadline = time.monotonic() + 10
+        while not here.state.public_tags.live and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert here.state.public_tags.live
+        lst = await published(theirs)
+        url = f"/api/v1/public/commitments/{AREA['C'].id}?year=2026"
+        first = await mine.get(url)
+        assert (await mine.get(url)).headers["etag"] == first.headers["etag"]  # kept
+
+        await activity(theirs, [lst["items"][0]["id"]], "2026-04-10T09:00:00+08:00")
+        deadline = time.monotonic() + 5
+        while (r := await mine.get(url)).headers["etag"] == first.headers["etag"] and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert r.headers["etag"] != first.headers["etag"]
+        assert r.json()["lists"][0]["items"][0]["progress"]["activities"] == 1
+
+        here.state.public_tags.live = False  # as when its listening connection is lost
+        second = (await mine.get(url)).headers["etag"]
+        await activity(theirs, [lst["items"][0]["id"]], "2026-04-20T09:00:00+08:00")
+        r = await mine.get(url)
+        assert r.headers["etag"] != second and r.json()["lists"][0]["items"][0]["progress"]["activities"] == 2
