@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from app.errors import Conflict
 from app.kit import clock
@@ -87,6 +88,28 @@ async def transfer_legs(session: AsyncSession, payer: Owner, payee: Owner, amoun
     return [Leg(source, -amount), Leg(target, amount)]
 
 
+def _posted(source_key: str) -> sa.Label[bool]:
+    return sa.exists().where(LedgerPosting.source_key == source_key).label("posted")
+
+
+async def _lock(
+    session: AsyncSession, where: sa.ColumnElement[bool], source_key: str
+) -> tuple[list[LedgerAccount], bool]:
+    """The accounts matching ``where`` locked in id order (so concurrent postings never deadlock),
+    and whether ``source_key`` was posted before — asked under the locks, so of two postings of one
+    key the second sees the first. One statement."""
+    stmt = (
+        sa.select(LedgerAccount, _posted(source_key))
+        .where(where)
+        .order_by(LedgerAccount.id)
+        .with_for_update(of=LedgerAccount)
+        .execution_options(populate_existing=True)
+    )
+    rows = (await session.execute(stmt)).all()
+    seen = rows[0].posted if rows else await session.scalar(sa.select(_posted(source_key)))
+    return [row[0] for row in rows], bool(seen)
+
+
 async def transfer(
     session: AsyncSession,
     principal: Principal,
@@ -100,9 +123,21 @@ async def transfer(
     memo: str | None,
 ) -> tuple[LedgerPosting, LedgerAccount]:
     """Post ``amount`` from ``payer`` to ``payee`` (see :func:`post`). Returns the posting and the
-    payer's account as the posting read it under its lock: its balance is the one before it."""
-    legs = await transfer_legs(session, payer, payee, amount)
-    posting = await post(session, principal, area_id=area_id, kind=kind, source_key=source_key, legs=legs, memo=memo)
+    payer's account as the posting read it under its lock: its balance is the one before it.
+
+    Two statements when both accounts are open: they are found and locked in one, and the posting
+    with its entries is written in the other."""
+    wanted = [(o.key, o.unit.value) for o in (payer, payee)]
+    where = sa.tuple_(LedgerAccount.owner_key, LedgerAccount.unit).in_(wanted)
+    locked, seen = await _lock(session, where, source_key)
+    if len(locked) < len(set(wanted)):  # an account not opened yet: open it, then lock them
+        await accounts(session, payer, payee)
+        locked, seen = await _lock(session, where, source_key)
+    found = {(a.owner_key, a.unit): a for a in locked}
+    legs = [Leg(found[wanted[0]], -amount), Leg(found[wanted[1]], amount)]
+    posting = await _write(
+        session, principal, legs, locked, seen, area_id=area_id, kind=kind, source_key=source_key, memo=memo
+    )
     return posting, legs[0].account
 
 
@@ -119,28 +154,45 @@ async def post(
 ) -> LedgerPosting:
     """Write one balanced posting; 409 ``insufficient_balance`` when an account would go below zero,
     409 ``already_posted`` when ``source_key`` was posted before."""
+    ids = sorted({leg.account.id for leg in legs if leg.amount != 0})
+    locked, seen = await _lock(session, LedgerAccount.id.in_(ids), source_key)
+    return await _write(
+        session,
+        principal,
+        legs,
+        locked,
+        seen,
+        area_id=area_id,
+        kind=kind,
+        source_key=source_key,
+        memo=memo,
+        reverses_id=reverses_id,
+    )
+
+
+async def _write(
+    session: AsyncSession,
+    principal: Principal,
+    legs: Sequence[Leg],
+    locked: Sequence[LedgerAccount],
+    seen: bool,
+    *,
+    area_id: uuid.UUID,
+    kind: PostingKind,
+    source_key: str,
+    memo: str | None,
+    reverses_id: uuid.UUID | None = None,
+) -> LedgerPosting:
+    """The one writer of postings: ``legs`` checked against their ``locked`` accounts, then the
+    posting and its entries written in one statement (the entries' trigger moves the balances)."""
     legs = [leg for leg in legs if leg.amount != 0]
     for unit in {leg.account.unit for leg in legs}:
         if sum(leg.amount for leg in legs if leg.account.unit == unit) != 0:
             raise ValueError(f"unbalanced posting in {unit}")
-    ids = sorted({leg.account.id for leg in legs})
-    # One round trip: the accounts locked in id order, and whether ``source_key`` was posted before
-    # (asked under the locks, so of two postings of one key the second sees the first).
-    posted = sa.exists().where(LedgerPosting.source_key == source_key).label("posted")
-    stmt = (
-        sa.select(LedgerAccount, posted)
-        .where(LedgerAccount.id.in_(ids))
-        .order_by(LedgerAccount.id)
-        .with_for_update(of=LedgerAccount)
-    )
-    rows = (await session.execute(stmt.execution_options(populate_existing=True))).all()
-    seen = rows[0].posted if rows else await session.scalar(sa.select(posted))
     if seen:
         raise Conflict("This has been posted to the ledger already.", code="already_posted")
-    locked = {row[0].id: row[0] for row in rows}
-    for account_id in ids:
-        acc = locked[account_id]
-        delta = sum(leg.amount for leg in legs if leg.account.id == account_id)
+    for acc in locked:
+        delta = sum(leg.amount for leg in legs if leg.account.id == acc.id)
         if acc.kind != AccountKind.SOURCE.value and acc.balance + delta < 0:
             raise Conflict(
                 f"Not enough {acc.unit}: the balance is {acc.balance}, this needs {-delta}.",
@@ -159,16 +211,20 @@ async def post(
         posted_by=principal.user_id,
         posted_at=clock.now(),
     )
+    state = posting.__dict__
+    written = sa.insert(LedgerPosting).values({c.name: state[c.key] for c in _POSTING_COLUMNS}).cte("posting")
+    entries = [
+        {"posting_id": posting.id, "account_id": leg.account.id, "unit": leg.account.unit, "amount": leg.amount}
+        for leg in legs
+    ]
+    # The posting's row is there when the entries' foreign keys are checked: at the statement's end.
+    await session.execute(sa.insert(LedgerEntry).values(entries).add_cte(written))
+    make_transient_to_detached(posting)
     session.add(posting)
-    await session.flush()
-    await session.execute(
-        sa.insert(LedgerEntry),
-        [
-            {"posting_id": posting.id, "account_id": leg.account.id, "unit": leg.account.unit, "amount": leg.amount}
-            for leg in legs
-        ],
-    )
     return posting
+
+
+_POSTING_COLUMNS = [c for c in LedgerPosting.__table__.columns]
 
 
 async def entries_of(session: AsyncSession, posting_id: uuid.UUID) -> Sequence[LedgerEntry]:

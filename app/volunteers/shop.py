@@ -75,20 +75,40 @@ def _stock_change(item_id: uuid.UUID, quantity: int) -> sa.Update:
     )
 
 
+def _take(item_id: uuid.UUID, quantity: int, redemption: dict[str, Any]) -> sa.Select[Any]:
+    """One statement: ``quantity`` taken from the item's stock unless that would go below zero and,
+    when taken, the redemption written; the stock left, or no row when there was not enough."""
+    table = _items()
+    taken = _stock_change(item_id, -quantity).where(table.c.stock >= quantity).returning(table.c.stock).cte("taken")
+    columns = ShopRedemption.__table__.columns
+    values = [sa.literal(redemption[c.name], type_=c.type).label(c.name) for c in columns]
+    written = (
+        sa.insert(ShopRedemption)
+        .from_select([c.name for c in columns], sa.select(*values).select_from(taken))
+        .cte("written")
+    )
+    return sa.select(taken.c.stock).add_cte(written)
+
+
 async def _reload(session: AsyncSession, item_id: uuid.UUID) -> ShopItem:
     stmt = sa.select(ShopItem).where(ShopItem.id == item_id).execution_options(populate_existing=True)
     return (await session.execute(stmt)).scalar_one()
 
 
+async def _offered_to(session: AsyncSession, item: ShopItem, volunteer: Any) -> bool:
+    """Whether ``item``'s shop serves ``volunteer``: its own community's (no statement), or one
+    whose area holds the volunteer's."""
+    if item.area_id == volunteer.area_id:
+        return True
+    stmt = sa.select(Area.id, Area.path).where(Area.id.in_([item.area_id, volunteer.area_id]))
+    paths = dict((await session.execute(stmt)).all())
+    return path_within(paths[volunteer.area_id], paths[item.area_id])
+
+
 async def redeem(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
     volunteer = await volunteers.volunteer_ref(session, principal, data["volunteer_id"], "volunteer_id")
     item = await repo.shop_items.one(session, principal, data["item_id"], field="item_id")
-    paths = dict(
-        (
-            await session.execute(sa.select(Area.id, Area.path).where(Area.id.in_([item.area_id, volunteer.area_id])))
-        ).all()
-    )
-    if not item.is_active or not path_within(paths[volunteer.area_id], paths[item.area_id]):
+    if not item.is_active or not await _offered_to(session, item, volunteer):
         raise ValidationFailed(
             "This item is not offered to this volunteer's community.",
             code="item_not_offered",
@@ -108,39 +128,27 @@ async def redeem(session: AsyncSession, principal: Principal, data: dict[str, An
         source_key=f"redemption:{redemption_id}",
         memo=f"{item.name} × {quantity}",
     )
-    table = _items()
-    stock = await session.scalar(
-        _stock_change(item.id, -quantity).where(table.c.stock >= quantity).returning(table.c.stock)
-    )
-    if stock is None:
-        raise Conflict(
-            "This item is out of stock.", code="out_of_stock", errors=[field_error("quantity", "more than in stock")]
-        )
-    redemption = ShopRedemption(
-        id=redemption_id,
-        item_id=item.id,
-        volunteer_id=volunteer.id,
-        area_id=item.area_id,
-        quantity=quantity,
-        points=points,
-        posting_id=posting.id,
-        redeemed_by=principal.user_id,
-        redeemed_at=clock.now(),
-    )
-    session.add(redemption)
-    await session.flush()
-    # The posting read the account under its lock (nobody else moves it until we commit): the
-    # balance now is that one less these points.
-    balance = mine.balance - points
-    return {
-        "id": redemption.id,
+    redemption = {
+        "id": redemption_id,
         "item_id": item.id,
         "volunteer_id": volunteer.id,
         "area_id": item.area_id,
         "quantity": quantity,
         "points": points,
         "posting_id": posting.id,
-        "redeemed_at": redemption.redeemed_at,
+        "redeemed_by": principal.user_id,
+        "redeemed_at": clock.now(),
+    }
+    stock = await session.scalar(_take(item.id, quantity, redemption))
+    if stock is None:
+        raise Conflict(
+            "This item is out of stock.", code="out_of_stock", errors=[field_error("quantity", "more than in stock")]
+        )
+    # The posting read the account under its lock (nobody else moves it until we commit): the
+    # balance now is that one less these points.
+    balance = mine.balance - points
+    return {
+        **{k: v for k, v in redemption.items() if k != "redeemed_by"},
         "balance": balance,
         "stock": int(stock),
     }

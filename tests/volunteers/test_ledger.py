@@ -6,6 +6,7 @@ import asyncpg
 import pytest
 
 from tests.conftest import auth
+from tests.world import AREA
 from tests.volunteers.helpers import at, balance, grant, post, record, verified_hours, volunteer
 
 DAY = "2026-11-20"
@@ -184,3 +185,33 @@ async def test_a_volunteers_registration_changes_with_if_match(client):
         f"/api/v1/volunteers/{v['id']}", json={"availability": "晚上"}, headers=auth("grid_worker")
     )
     assert missing.status_code == 428
+
+
+async def test_a_shop_serves_only_the_volunteers_of_its_own_community(client):
+    """A community's 爱心超市 item is redeemed by volunteers registered in the community or any of
+    its grids; a neighbouring community's volunteer gets 422 ``item_not_offered``, nothing taken."""
+    body = {"name": "大米", "points": 10, "stock": 5, "area_id": str(AREA["C"].id)}
+    item = await post(client, "/api/v1/shop/items", body, "admin")
+    in_community = await volunteer(client, "李秀英", area="C")
+    in_grid = await volunteer(client, "王建国", area="G1")
+    neighbour = await volunteer(client, "赵大海", area="G3")
+    for v in (in_community, in_grid, neighbour):
+        await grant(client, v["id"], 50, "admin")
+    for v in (in_community, in_grid):
+        r = await client.post(
+            "/api/v1/shop/redemptions",
+            json={"volunteer_id": v["id"], "item_id": item["id"], "quantity": 1},
+            headers=auth("admin"),
+        )
+        assert r.status_code == 201, r.text
+        assert r.json()["balance"] == 40
+    r = await client.post(
+        "/api/v1/shop/redemptions",
+        json={"volunteer_id": neighbour["id"], "item_id": item["id"], "quantity": 1},
+        headers=auth("admin"),
+    )
+    assert r.status_code == 422 and r.json()["code"] == "item_not_offered"
+    assert r.json()["errors"][0]["field"] == "item_id"
+    assert (await balance(client, neighbour["id"], "admin"))["points"] == 50
+    stock = await client.get(f"/api/v1/shop/items?area_id={AREA['C'].id}", headers=auth("admin"))
+    assert [i["stock"] for i in stock.json()["items"] if i["id"] == item["id"]] == [3]
