@@ -168,5 +168,51 @@ def worker_rss_mb(proc: subprocess.Popen) -> list[float]:
     return sizes
 
 
+@contextmanager
+def profiled(proc: subprocess.Popen | None, name: str, seconds: int) -> Iterator[None]:
+    """With ``BENCH_PROFILE`` set to a folder, sample every uvicorn worker of ``proc`` with py-spy
+    for ``seconds`` while the block runs: one collapsed-stack file per worker (``<name>.<pid>.txt``,
+    for ``python -m bench.profile``) and one flame graph (``.svg``). Without it, nothing happens."""
+    folder = os.environ.get("BENCH_PROFILE")
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not folder or proc is None:
+        yield
+        return
+    if not Path(spy).exists():
+        raise SystemExit("BENCH_PROFILE needs py-spy: pip install py-spy")
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    slug = "-".join("".join(c if c.isascii() and c.isalnum() else " " for c in name).split())[:40]
+    spies = []
+    for pid in worker_pids(proc):
+        args = ["record", "-p", str(pid), "-d", str(seconds), "-r", "200", "-f", "raw", "--nonblocking"]
+        target = str(out / f"{slug}.{pid}.txt")
+        spies.append(subprocess.Popen([spy, *args, "-o", target], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    try:
+        yield
+    finally:
+        for spy_proc in spies:
+            try:
+                spy_proc.wait(timeout=seconds + 30)
+            except subprocess.TimeoutExpired:
+                spy_proc.kill()
+
+
+def worker_pids(proc: subprocess.Popen) -> list[int]:
+    """The uvicorn workers of a server started by :func:`server`."""
+    try:
+        kids = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.Error:
+        return []
+    pids = []
+    for child in kids:
+        try:
+            if "spawn_main" in " ".join(child.cmdline()):
+                pids.append(child.pid)
+        except psutil.Error:
+            continue
+    return pids
+
+
 def python() -> str:
     return sys.executable

@@ -258,7 +258,9 @@ def run_all(
 
         def drive(base: str, rows: list[tuple[str, ...]], name: str, target: str, **kw: object) -> harness.Result:
             console.print(f"  {name} → {base}")
-            return harness.run_wrk(base, rows, scenario=name, target=target, **{**common, **kw})  # type: ignore[arg-type]
+            seconds = int(kw.get("duration", duration))  # type: ignore[call-overload]
+            with harness.profiled(mproc if base == m and name != "warm-up" else None, name, seconds):  # type: ignore[arg-type]
+                return harness.run_wrk(base, rows, scenario=name, target=target, **{**common, **kw})  # type: ignore[arg-type]
 
         for rows in (targets.get[:50], targets.list[:50], targets.stats):  # warm both apps' pools and plans
             drive(m, rows, "warm-up", "", duration=2)

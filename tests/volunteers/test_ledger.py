@@ -6,8 +6,8 @@ import asyncpg
 import pytest
 
 from tests.conftest import auth
-from tests.world import AREA
 from tests.volunteers.helpers import at, balance, grant, post, record, verified_hours, volunteer
+from tests.world import AREA
 
 DAY = "2026-11-20"
 
