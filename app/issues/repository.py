@@ -70,6 +70,7 @@ _NEXT_NUMBER = sa.text(
     "ON CONFLICT (prefix, day) DO UPDATE SET last_value = issue_number_counters.last_value + 1 "
     "RETURNING last_value"
 )
+_NEXT_NUMBER_ALONE = DriverStatement(_NEXT_NUMBER)
 
 
 async def next_number(session: AsyncSession, prefix: str, day: dt.date) -> int:
@@ -81,10 +82,8 @@ async def next_number(session: AsyncSession, prefix: str, day: dt.date) -> int:
     leaves a gap in the numbers (they stay unique and increasing, like a hotline's ticket numbers)."""
     params = {"prefix": prefix, "day": day}
     engine = session.bind
-    if isinstance(engine, AsyncEngine):
-        async with engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            return int((await conn.execute(_NEXT_NUMBER, params)).scalar_one())
+    if isinstance(engine, AsyncEngine):  # a connection of its own, no transaction: the statement's
+        return int((await _NEXT_NUMBER_ALONE.fetchrow(engine, **params))["last_value"])
     return int((await session.execute(_NEXT_NUMBER, params)).scalar_one())
 
 
