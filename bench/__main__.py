@@ -231,6 +231,9 @@ def _report(results: list[dict], notes: dict, *, issues: int, duration: int, con
     for row in rows:
         table.add_row(*row)
     console.print(table)
+    cpu = {r["scenario"]: (r["app_cpu_ms"], r["db_cpu_ms"]) for r in results if r.get("app_cpu_ms") is not None}
+    if cpu:
+        notes = {**notes, "CPU ms per request (Minqing's workers, PostgreSQL)": cpu}
     for k, v in notes.items():
         console.print(f"{k}: {v}")
     machine = {

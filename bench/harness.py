@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -52,6 +52,8 @@ class Result:
     requests: int
     errors: int
     statuses: dict[str, int] | None = None  # responses per status code, when counted
+    app_cpu_ms: float | None = None  # CPU time of the server's workers per request (user + system)
+    db_cpu_ms: float | None = None  # CPU time of the PostgreSQL server's processes per request
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -120,11 +122,61 @@ def run_wrk(
     )
 
 
+RUNNING: dict[str, subprocess.Popen] = {}
+"""The servers started by :func:`server`, by base URL."""
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children, in seconds."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
+
+
+def postmaster_pid() -> int | None:
+    """The bench's own PostgreSQL server (``var/bench-pg``), when it runs it."""
+    try:
+        return int((ROOT / "var" / "bench-pg" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+@contextmanager
+def cpu_per_request(base: str) -> Iterator[Callable[[Result], Result]]:
+    """Measure the CPU the server at ``base`` and the PostgreSQL server spend while the block runs;
+    yields a function that writes both, per request, into a :class:`Result`."""
+    proc = RUNNING.get(base)
+    db = postmaster_pid() if not os.environ.get("BENCH_DATABASE_URL") else None
+    app0 = cpu_seconds(proc.pid) if proc else None
+    db0 = cpu_seconds(db) if db else None
+
+    def fill(res: Result) -> Result:
+        if res.requests:
+            if proc and app0 is not None:
+                res.app_cpu_ms = round((cpu_seconds(proc.pid) - app0) * 1000 / res.requests, 2)
+            if db and db0 is not None:
+                res.db_cpu_ms = round((cpu_seconds(db) - db0) * 1000 / res.requests, 2)
+        return res
+
+    yield fill
+
+
 @contextmanager
 def server(cmd: list[str], *, env: dict[str, str], port: int, ready_path: str, name: str) -> Iterator[subprocess.Popen]:
     """Start a server process group, wait until ``ready_path`` answers 200, stop it afterwards."""
     log = open(ROOT / "var" / f"bench-{name}.log", "w")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT)
+    RUNNING[f"http://127.0.0.1:{port}"] = proc
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -140,6 +192,7 @@ def server(cmd: list[str], *, env: dict[str, str], port: int, ready_path: str, n
             time.sleep(0.3)
         yield proc
     finally:
+        RUNNING.pop(f"http://127.0.0.1:{port}", None)
         try:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=20)

@@ -259,8 +259,9 @@ def run_all(
         def drive(base: str, rows: list[tuple[str, ...]], name: str, target: str, **kw: object) -> harness.Result:
             console.print(f"  {name} → {base}")
             seconds = int(kw.get("duration", duration))  # type: ignore[call-overload]
-            with harness.profiled(mproc if base == m and name != "warm-up" else None, name, seconds):  # type: ignore[arg-type]
-                return harness.run_wrk(base, rows, scenario=name, target=target, **{**common, **kw})  # type: ignore[arg-type]
+            profiled = harness.profiled(mproc if base == m and name != "warm-up" else None, name, seconds)  # type: ignore[arg-type]
+            with profiled, harness.cpu_per_request(base) as cpu:
+                return cpu(harness.run_wrk(base, rows, scenario=name, target=target, **{**common, **kw}))  # type: ignore[arg-type]
 
         for rows in (targets.get[:50], targets.list[:50], targets.stats):  # warm both apps' pools and plans
             drive(m, rows, "warm-up", "", duration=2)
@@ -276,6 +277,10 @@ def run_all(
             after = ref()
             notes[f"baseline for {label} (before, after)"] = [round(before.rps), round(after.rps)]
             notes[f"baseline p99 ms for {label} (before, after)"] = [round(before.p99_ms, 1), round(after.p99_ms, 1)]
+            notes[f"baseline CPU ms per request for {label} (workers, PostgreSQL; before, after)"] = [
+                (before.app_cpu_ms, before.db_cpu_ms),
+                (after.app_cpu_ms, after.db_cpu_ms),
+            ]
             return res, (before.rps + after.rps) / 2
 
         select = lambda: drive(b, targets.get_baseline, "baseline select", "")  # noqa: E731
