@@ -279,9 +279,11 @@ async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 class ReadPool:
     """A small asyncpg pool for the single-statement reads of the hottest paths (GET issue, a
-    dashboard's 304, the caller of a list): one round trip per read and nothing else.
+    dashboard's 304, the caller of a list): one round trip per read and nothing else. The
+    primary's (``app.state.read_pool``) also runs the one-statement counters that must commit
+    whatever becomes of the request (the rate limits' hits), each autocommitted on its own.
 
-    Only :class:`DriverStatement` SELECTs run on these connections, so they never carry session
+    Only :class:`DriverStatement` statements run on these connections, so they never carry session
     state (no SET, LISTEN, advisory lock or cursor): asyncpg's reset query on release — one more
     round trip per read — is skipped, while a connection somehow left inside a transaction is
     still rolled back by asyncpg itself. Connections are opened on demand (none at start-up, so

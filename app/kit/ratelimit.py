@@ -27,10 +27,10 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, DriverStatement
+from app.db import Base, DriverStatement, ReadPool
 from app.errors import RateLimited
 from app.kit import clock
 
@@ -117,14 +117,17 @@ def _hit_statement() -> DriverStatement:
 HIT = _hit_statement()
 
 
-async def check(sessions: async_sessionmaker[AsyncSession], key: str, limit: int, window_seconds: int) -> None:
+async def check(pool: ReadPool, key: str, limit: int, window_seconds: int) -> None:
     """Raise 429 ``rate_limited`` when ``key`` is over ``limit`` hits in its window.
 
-    The count is one statement on a connection of its own, outside any transaction: one round
-    trip, committed at once, whatever becomes of the request."""
+    The count is one statement on a connection of the primary's one-statement pool
+    (``app.state.read_pool``), outside any transaction: one round trip, committed at once,
+    whatever becomes of the request, and none of an engine connection's set-up. (Should the
+    connection break between the count and its answer, the count is made again on another: a hit
+    may then count twice, never zero times.)"""
     now = clock.now()
     start = window_start(now, window_seconds)
-    row = await HIT.fetchrow(sessions.kw["bind"], key=key, start=start)
+    row = await HIT.fetchrow(pool, key=key, start=start)
     hits = int(row["hits"])
     remaining = max((row["window_start"] + dt.timedelta(seconds=window_seconds) - now).total_seconds(), 0.0)
     if hits > limit:
@@ -155,7 +158,7 @@ def rate_limit(
 
         async def _by_address(request: Request) -> None:
             await check(
-                request.app.state.sessionmaker,
+                request.app.state.read_pool,
                 f"{name}:addr:{client_address(request)}",
                 _limit(request),
                 window_seconds,
@@ -165,7 +168,7 @@ def rate_limit(
     else:
         # A default, not Annotated: the annotations are strings, and ``key`` is not a global.
         async def _by_key(request: Request, owner: str = Depends(key)) -> None:
-            await check(request.app.state.sessionmaker, f"{name}:{owner}", _limit(request), window_seconds)
+            await check(request.app.state.read_pool, f"{name}:{owner}", _limit(request), window_seconds)
 
         dependency = _by_key
     dependency.__name__ = f"rate_limit_{name}"
