@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Annotated, Any, TypeAlias
@@ -323,9 +324,17 @@ class ReadPool:
 
     async def start(self) -> None:
         await self.pool  # opens no connection yet (min_size=0)
+        _POOL_OF_ENGINE[self.engine] = self
 
     async def close(self) -> None:
+        if _POOL_OF_ENGINE.get(self.engine) is self:
+            del _POOL_OF_ENGINE[self.engine]
         await self.pool.close()
+
+    @staticmethod
+    def of(engine: AsyncEngine) -> ReadPool | None:
+        """The one-statement pool open on ``engine``'s server in this process, if any."""
+        return _POOL_OF_ENGINE.get(engine)
 
     async def fetchrow(self, sql: str, args: tuple[Any, ...]) -> Any:
         for attempt in (1, 2):
@@ -346,6 +355,9 @@ class ReadPool:
                         raise
             await self.pool.expire_connections()  # its siblings are likely gone too (a restart)
         raise AssertionError("unreachable")
+
+
+_POOL_OF_ENGINE: weakref.WeakKeyDictionary[AsyncEngine, ReadPool] = weakref.WeakKeyDictionary()
 
 
 class _ReadConnection(asyncpg.Connection):
@@ -383,8 +395,9 @@ class DriverStatement:
 
     async def fetchrow(self, on: AsyncSession | AsyncEngine | ReadPool, **params: Any) -> Any:
         """One row (or None), on the session's connection, on a :class:`ReadPool` (the cheapest
-        when the request needs no session at all) or on a connection taken from an engine's pool
-        for just this statement."""
+        when the request needs no session at all) or, for an engine, autocommitted on its own:
+        on the engine's :class:`ReadPool` when this process has one open, else on a connection
+        taken from the engine's pool for just this statement."""
         if isinstance(on, ReadPool):
             args = self._args(params)
             dispatch = on.engine.sync_engine.dispatch.before_cursor_execute
@@ -392,6 +405,9 @@ class DriverStatement:
                 dispatch(None, None, self.sql, args, None, False)
             return await on.fetchrow(self.sql, args)
         if isinstance(on, AsyncEngine):
+            pool = ReadPool.of(on)
+            if pool is not None:  # no engine connection to set up and hand back
+                return await self.fetchrow(pool, **params)
             async with on.connect() as conn:
                 return await self._fetchrow(conn, params)
         return await self._fetchrow(await on.connection(), params)
