@@ -18,18 +18,19 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.commitments.workflow import STATUS_LABELS, ListStatus
+from app.commitments.workflow import ListStatus
 from app.db import Base, IdMixin, TimestampMixin, VersionMixin
+from app.kit.labels import LabelledEnum, labels
 from app.system.enums import register as register_enum
 
 
-class Category(StrEnum):
-    GOVERNANCE = "governance"
-    CARE = "care"
-    SERVICE = "service"
+class Category(LabelledEnum):
+    GOVERNANCE = "governance", "小区治理类"
+    CARE = "care", "帮扶关爱类"
+    SERVICE = "service", "服务活动类"
 
 
-CATEGORY_LABELS = {Category.GOVERNANCE: "小区治理类", Category.CARE: "帮扶关爱类", Category.SERVICE: "服务活动类"}
+CATEGORY_LABELS = labels(Category)
 
 
 class EvaluationSource(StrEnum):
@@ -182,4 +183,4 @@ class CommitmentFeedbackToken(IdMixin, Base):
 
 
 register_enum("commitment_category", Category, CATEGORY_LABELS)
-register_enum("commitment_list_status", ListStatus, STATUS_LABELS)
+register_enum("commitment_list_status", ListStatus, labels(ListStatus))

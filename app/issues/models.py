@@ -267,8 +267,9 @@ class NumberCounter(Base):
 
 def _register_enums() -> None:
     from app.issues import workflow as wf
-    from app.issues.schemas import ATTACHMENT_KIND_LABELS, AttachmentKind
+    from app.issues.schemas import AttachmentKind
     from app.issues.sla import SLA_STATE_LABELS, UNIT_LABELS, SlaState, Unit
+    from app.kit.labels import labels
     from app.system.enums import register
 
     register("issue_status", wf.Status, wf.STATUS_LABELS)
@@ -282,7 +283,7 @@ def _register_enums() -> None:
     register("return_reason", wf.ReturnReason, wf.RETURN_REASON_LABELS)
     register("reject_reason", wf.RejectReason, wf.REJECT_REASON_LABELS)
     register("sla_state", SlaState, SLA_STATE_LABELS)
-    register("attachment_kind", AttachmentKind, ATTACHMENT_KIND_LABELS)
+    register("attachment_kind", AttachmentKind, labels(AttachmentKind))
     register("sla_unit", Unit, UNIT_LABELS)
 
 

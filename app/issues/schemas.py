@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, RootModel, model_validator
@@ -22,6 +21,7 @@ from app.issues.workflow import (
     Status,
     Tier,
 )
+from app.kit.labels import LabelledEnum
 from app.kit.schemas import AwareDatetime, InputModel, OutputModel, Text
 
 Title = Annotated[Text, Field(min_length=1, max_length=200, examples=["小区东门路灯不亮"])]
@@ -180,13 +180,10 @@ class CommentOut(OutputModel):
     created_at: dt.datetime
 
 
-class AttachmentKind(StrEnum):
-    BEFORE = "before"
-    AFTER = "after"
-    OTHER = "other"
-
-
-ATTACHMENT_KIND_LABELS = {AttachmentKind.BEFORE: "处置前", AttachmentKind.AFTER: "处置后", AttachmentKind.OTHER: "其他"}
+class AttachmentKind(LabelledEnum):
+    BEFORE = "before", "处置前"
+    AFTER = "after", "处置后"
+    OTHER = "other", "其他"
 
 
 class AttachmentOut(OutputModel):
