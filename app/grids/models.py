@@ -8,20 +8,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.types import UserDefinedType
 
 from app.db import Base, IdMixin, TimestampMixin, VersionMixin
+from app.kit.columns import PgType
 from app.kit.labels import LabelledEnum, labels
 from app.system.enums import register as register_enum
 
 
-class Ltree(UserDefinedType[str]):
+class Ltree(PgType[str]):
     """PostgreSQL ``ltree`` (materialised path); values travel as text."""
 
-    cache_ok = True
-
-    def get_col_spec(self, **kw: Any) -> str:
-        return "LTREE"
+    col_spec = "LTREE"
 
 
 class Level(LabelledEnum):

@@ -156,19 +156,15 @@ class Issue(IdMixin, VersionMixin, Base):
             ],
             postgresql_where=sa.text("status IN (" + ", ".join(f"'{s}'" for s in _OPEN) + ")"),
         ),
-        sa.Index(
-            "ix_issues_area_resolved_at",
-            "area_id",
-            "resolved_at",
-            postgresql_include=["created_at", "status"],
-            postgresql_where=sa.text("resolved_at IS NOT NULL"),
-        ),
-        sa.Index(
-            "ix_issues_area_first_responded_at",
-            "area_id",
-            "first_responded_at",
-            postgresql_include=["created_at", "status"],
-            postgresql_where=sa.text("first_responded_at IS NOT NULL"),
+        *(
+            sa.Index(
+                f"ix_issues_area_{done}",
+                "area_id",
+                done,
+                postgresql_include=["created_at", "status"],
+                postgresql_where=sa.text(f"{done} IS NOT NULL"),
+            )
+            for done in ("resolved_at", "first_responded_at")
         ),
         sa.Index("ix_issues_created_by_created_at", "created_by", "created_at"),
         sa.Index(
