@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import Field, RootModel, model_validator
 
@@ -273,6 +273,15 @@ class MergeBody(InputModel):
     note: Note
 
 
+M = TypeVar("M", bound=InputModel)
+
+
+def _exactly_one(body: M, first: str, second: str) -> M:
+    if (getattr(body, first) is None) == (getattr(body, second) is None):
+        raise ValueError(f"give exactly one of {first} and {second}")
+    return body
+
+
 class DispatchBody(InputModel):
     assignee_user_id: uuid.UUID | None = None
     assignee_unit_id: uuid.UUID | None = None
@@ -280,9 +289,7 @@ class DispatchBody(InputModel):
 
     @model_validator(mode="after")
     def _one_assignee(self) -> DispatchBody:
-        if (self.assignee_user_id is None) == (self.assignee_unit_id is None):
-            raise ValueError("give exactly one of assignee_user_id and assignee_unit_id")
-        return self
+        return _exactly_one(self, "assignee_user_id", "assignee_unit_id")
 
 
 class ReturnBody(InputModel):
@@ -301,9 +308,7 @@ class ExtensionRequestBody(InputModel):
 
     @model_validator(mode="after")
     def _one_amount(self) -> ExtensionRequestBody:
-        if (self.hours is None) == (self.working_days is None):
-            raise ValueError("give exactly one of hours and working_days")
-        return self
+        return _exactly_one(self, "hours", "working_days")
 
 
 class ExtensionDecisionBody(InputModel):

@@ -248,6 +248,11 @@ TERMINAL_STATUSES: frozenset[Status] = frozenset({Status.REJECTED, Status.MERGED
 OPEN_STATUSES: frozenset[Status] = frozenset(Status) - TERMINAL_STATUSES - {Status.CLOSED}
 
 
+def _refused(status: Status, action: Action, allowed: list[Action]) -> dict[str, Any]:
+    """What a refused action's problem carries besides its message."""
+    return {"issue_status": status.value, "action": action.value, "allowed_actions": [a.value for a in allowed]}
+
+
 class InvalidTransition(Conflict):
     """The action does not apply to an issue in this status (whoever asks)."""
 
@@ -255,13 +260,8 @@ class InvalidTransition(Conflict):
     title = "Action not possible in this status"
 
     def __init__(self, status: Status, action: Action, allowed: list[Action], **kw: Any) -> None:
-        super().__init__(
-            f"Cannot {action.value} an issue that is {status.value} ({STATUS_LABELS[status]}).",
-            issue_status=status.value,
-            action=action.value,
-            allowed_actions=[a.value for a in allowed],
-            **kw,
-        )
+        message = f"Cannot {action.value} an issue that is {status.value} ({status.label})."
+        super().__init__(message, **_refused(status, action, allowed), **kw)
 
 
 class ActionNotPermitted(Forbidden):
@@ -271,13 +271,8 @@ class ActionNotPermitted(Forbidden):
     title = "Action not permitted for your role"
 
     def __init__(self, status: Status, action: Action, by: Actor, allowed: list[Action], **kw: Any) -> None:
-        super().__init__(
-            f"The {by.value} role may not {action.value} an issue that is {status.value}.",
-            issue_status=status.value,
-            action=action.value,
-            allowed_actions=[a.value for a in allowed],
-            **kw,
-        )
+        message = f"The {by.value} role may not {action.value} an issue that is {status.value}."
+        super().__init__(message, **_refused(status, action, allowed), **kw)
 
 
 class CannotEscalate(Conflict):
