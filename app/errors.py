@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -33,6 +33,8 @@ class AppError(Exception):
     status: int = 400
     code: str = "bad_request"
     title: str = "Bad request"
+    default_headers: ClassVar[Mapping[str, str]] = {}
+    """The response's headers unless the error names its own (e.g. ``WWW-Authenticate`` with 401)."""
 
     def __init__(
         self,
@@ -53,7 +55,7 @@ class AppError(Exception):
             self.title = title
         self.detail = detail or self.title
         self.errors = [dict(e) for e in errors] if errors else []
-        self.headers = dict(headers or {})
+        self.headers = dict(self.default_headers if headers is None else headers)
         self.extra = extra
         super().__init__(self.detail)
 
@@ -79,10 +81,7 @@ class BadRequest(AppError):
 
 class Unauthorized(AppError):
     status, code, title = 401, "unauthorized", "Authentication required"
-
-    def __init__(self, detail: str | None = None, **kw: Any) -> None:
-        kw.setdefault("headers", {"WWW-Authenticate": "Bearer"})
-        super().__init__(detail, **kw)
+    default_headers = {"WWW-Authenticate": "Bearer"}
 
 
 class Forbidden(AppError):
@@ -131,10 +130,7 @@ class RateLimited(AppError):
 
 class ServiceUnavailable(AppError):
     status, code, title = 503, "service_unavailable", "Service temporarily unavailable"
-
-    def __init__(self, detail: str | None = None, **kw: Any) -> None:
-        kw.setdefault("headers", {"Retry-After": "2"})
-        super().__init__(detail, **kw)
+    default_headers = {"Retry-After": "2"}
 
 
 # The documented error responses: routers pass ``responses=problem_responses(404, 409, …)`` so the

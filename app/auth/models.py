@@ -4,30 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, IdMixin, TimestampMixin, VersionMixin
+from app.kit.labels import LabelledEnum, labels
 from app.system.enums import register as register_enum
 
 
-class UnitKind(StrEnum):
-    DEPARTMENT = "department"  # 职能部门
-    PROPERTY_COMPANY = "property_company"  # 物业
-    POLICE_STATION = "police_station"  # 派出所
-    JUDICIAL_OFFICE = "judicial_office"  # 司法所
-    OTHER = "other"
-
-
-UNIT_KIND_LABELS = {
-    UnitKind.DEPARTMENT: "职能部门",
-    UnitKind.PROPERTY_COMPANY: "物业公司",
-    UnitKind.POLICE_STATION: "派出所",
-    UnitKind.JUDICIAL_OFFICE: "司法所",
-    UnitKind.OTHER: "其他单位",
-}
+class UnitKind(LabelledEnum):
+    DEPARTMENT = "department", "职能部门"
+    PROPERTY_COMPANY = "property_company", "物业公司"
+    POLICE_STATION = "police_station", "派出所"
+    JUDICIAL_OFFICE = "judicial_office", "司法所"
+    OTHER = "other", "其他单位"
 
 
 class Unit(IdMixin, TimestampMixin, VersionMixin, Base):
@@ -100,4 +91,4 @@ class LoginFailure(Base):
     failures: Mapped[int] = mapped_column(server_default="0")
 
 
-register_enum("unit_kind", UnitKind, UNIT_KIND_LABELS)
+register_enum("unit_kind", UnitKind, labels(UnitKind))

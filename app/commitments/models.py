@@ -18,18 +18,19 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.commitments.workflow import STATUS_LABELS, ListStatus
+from app.commitments.workflow import ListStatus
 from app.db import Base, IdMixin, TimestampMixin, VersionMixin
+from app.kit.labels import LabelledEnum, labels
 from app.system.enums import register as register_enum
 
 
-class Category(StrEnum):
-    GOVERNANCE = "governance"
-    CARE = "care"
-    SERVICE = "service"
+class Category(LabelledEnum):
+    GOVERNANCE = "governance", "小区治理类"
+    CARE = "care", "帮扶关爱类"
+    SERVICE = "service", "服务活动类"
 
 
-CATEGORY_LABELS = {Category.GOVERNANCE: "小区治理类", Category.CARE: "帮扶关爱类", Category.SERVICE: "服务活动类"}
+CATEGORY_LABELS = labels(Category)
 
 
 class EvaluationSource(StrEnum):
@@ -110,17 +111,18 @@ class CommitmentActivity(IdMixin, Base):
     __table_args__ = (sa.Index("ix_commitment_activities_held_at_id", "held_at", "id"),)
 
 
+def _link_key(table: str, ondelete: str, *, index: bool | None = None) -> Mapped[uuid.UUID]:
+    """Half of a link table's primary key: the id of a row of ``table``."""
+    return mapped_column(sa.ForeignKey(f"{table}.id", ondelete=ondelete), primary_key=True, index=index)
+
+
 class CommitmentActivityItem(Base):
     """An activity serving an item; ``counted`` when it counts towards the item's schedule."""
 
     __tablename__ = "commitment_activity_items"
 
-    activity_id: Mapped[uuid.UUID] = mapped_column(
-        sa.ForeignKey("commitment_activities.id", ondelete="CASCADE"), primary_key=True
-    )
-    item_id: Mapped[uuid.UUID] = mapped_column(
-        sa.ForeignKey("commitment_items.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    activity_id: Mapped[uuid.UUID] = _link_key("commitment_activities", "CASCADE")
+    item_id: Mapped[uuid.UUID] = _link_key("commitment_items", "CASCADE", index=True)
     counted: Mapped[bool] = mapped_column()
 
 
@@ -129,12 +131,8 @@ class CommitmentItemProposal(Base):
 
     __tablename__ = "commitment_item_proposals"
 
-    item_id: Mapped[uuid.UUID] = mapped_column(
-        sa.ForeignKey("commitment_items.id", ondelete="CASCADE"), primary_key=True
-    )
-    proposal_id: Mapped[uuid.UUID] = mapped_column(
-        sa.ForeignKey("proposals.id", ondelete="RESTRICT"), primary_key=True, index=True
-    )
+    item_id: Mapped[uuid.UUID] = _link_key("commitment_items", "CASCADE")
+    proposal_id: Mapped[uuid.UUID] = _link_key("proposals", "RESTRICT", index=True)
 
 
 class CommitmentActivityPhoto(IdMixin, Base):
@@ -182,4 +180,4 @@ class CommitmentFeedbackToken(IdMixin, Base):
 
 
 register_enum("commitment_category", Category, CATEGORY_LABELS)
-register_enum("commitment_list_status", ListStatus, STATUS_LABELS)
+register_enum("commitment_list_status", ListStatus, labels(ListStatus))

@@ -12,28 +12,22 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from app.errors import Conflict
+from app.kit.labels import LabelledEnum, labels
+from app.kit.workflow import advance, allowed, table
 
 
-class ListStatus(StrEnum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    RETURNED = "returned"
-    APPROVED = "approved"
-    PUBLISHED = "published"
-    CLOSED = "closed"
+class ListStatus(LabelledEnum):
+    DRAFT = "draft", "草拟"
+    SUBMITTED = "submitted", "待镇街审核"
+    RETURNED = "returned", "已退回"
+    APPROVED = "approved", "审核通过"
+    PUBLISHED = "published", "已公示"
+    CLOSED = "closed", "年终已结"
 
 
 S = ListStatus
 
-STATUS_LABELS = {
-    S.DRAFT: "草拟",
-    S.SUBMITTED: "待镇街审核",
-    S.RETURNED: "已退回",
-    S.APPROVED: "审核通过",
-    S.PUBLISHED: "已公示",
-    S.CLOSED: "年终已结",
-}
+STATUS_LABELS = labels(ListStatus)
 
 
 class Action(StrEnum):
@@ -48,33 +42,30 @@ class Action(StrEnum):
 
 
 # action → (the states it is taken in, the state it leads to; None: the state stays)
-TRANSITIONS: dict[Action, tuple[frozenset[ListStatus], ListStatus | None]] = {
-    Action.EDIT: (frozenset({S.DRAFT, S.RETURNED}), None),
-    Action.SUBMIT: (frozenset({S.DRAFT, S.RETURNED}), S.SUBMITTED),
-    Action.APPROVE: (frozenset({S.SUBMITTED}), S.APPROVED),
-    Action.RETURN: (frozenset({S.SUBMITTED}), S.RETURNED),
-    Action.PUBLISH: (frozenset({S.APPROVED}), S.PUBLISHED),
-    Action.CLOSE: (frozenset({S.PUBLISHED}), S.CLOSED),
-    Action.RECORD: (frozenset({S.APPROVED, S.PUBLISHED}), None),
-    Action.EVALUATE: (frozenset({S.PUBLISHED, S.CLOSED}), None),
-}
+TRANSITIONS = table(
+    {
+        Action.EDIT: ({S.DRAFT, S.RETURNED}, None),
+        Action.SUBMIT: ({S.DRAFT, S.RETURNED}, S.SUBMITTED),
+        Action.APPROVE: ({S.SUBMITTED}, S.APPROVED),
+        Action.RETURN: ({S.SUBMITTED}, S.RETURNED),
+        Action.PUBLISH: ({S.APPROVED}, S.PUBLISHED),
+        Action.CLOSE: ({S.PUBLISHED}, S.CLOSED),
+        Action.RECORD: ({S.APPROVED, S.PUBLISHED}, None),
+        Action.EVALUATE: ({S.PUBLISHED, S.CLOSED}, None),
+    }
+)
 PUBLIC_STATUSES = frozenset({S.PUBLISHED, S.CLOSED})
 
 
 def allowed_actions(status: ListStatus) -> list[Action]:
-    return [a for a, (states, _) in TRANSITIONS.items() if status in states]
-
-
-def check(status: ListStatus, action: Action) -> None:
-    if status not in TRANSITIONS[action][0]:
-        raise Conflict(
-            f"A commitment list that is {status} does not take {action}.",
-            code="invalid_transition",
-            allowed_actions=[a.value for a in allowed_actions(status)],
-        )
+    return allowed(TRANSITIONS, status)
 
 
 def after(status: ListStatus, action: Action) -> ListStatus:
     """The state after ``action`` (409 ``invalid_transition`` when not allowed now)."""
-    check(status, action)
-    return TRANSITIONS[action][1] or status
+    return advance(TRANSITIONS, status, action, "commitment list")
+
+
+def check(status: ListStatus, action: Action) -> None:
+    """409 ``invalid_transition`` unless ``action`` is allowed now."""
+    after(status, action)

@@ -4,54 +4,32 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.consultation.workflow import PROPOSAL_LABELS, DecisionOutcome, Majority, ProposalStatus
+from app.consultation.workflow import DecisionOutcome, Majority, ProposalStatus
 from app.db import Base, IdMixin, TimestampMixin, VersionMixin
+from app.kit.labels import LabelledEnum, labels
 from app.system.enums import register as register_enum
 
 
-class ProposalSource(StrEnum):
-    STAFF = "staff"
-    PUBLIC = "public"
-    DIARY = "diary"
-    ISSUE = "issue"
+class ProposalSource(LabelledEnum):
+    STAFF = "staff", "网格员录入"
+    PUBLIC = "public", "居民在线提交"
+    DIARY = "diary", "民情日记"
+    ISSUE = "issue", "居民建议工单"
 
 
-class ParticipantRole(StrEnum):
-    RESIDENT = "resident_rep"
-    PARTY_MEMBER = "party_member_rep"
-    PROPERTY = "property"
-    MERCHANT = "merchant"
-    UNIT = "unit_rep"
-    OTHER = "other"
-
-
-PARTICIPANT_LABELS = {
-    ParticipantRole.RESIDENT: "居民代表",
-    ParticipantRole.PARTY_MEMBER: "党员代表",
-    ParticipantRole.PROPERTY: "物业",
-    ParticipantRole.MERCHANT: "商户",
-    ParticipantRole.UNIT: "驻区单位",
-    ParticipantRole.OTHER: "其他",
-}
-SOURCE_LABELS = {
-    ProposalSource.STAFF: "网格员录入",
-    ProposalSource.PUBLIC: "居民在线提交",
-    ProposalSource.DIARY: "民情日记",
-    ProposalSource.ISSUE: "居民建议工单",
-}
-OUTCOME_LABELS = {
-    DecisionOutcome.ADOPTED: "通过",
-    DecisionOutcome.REJECTED: "未通过",
-    DecisionOutcome.NO_QUORUM: "不足法定人数",
-}
-MAJORITY_LABELS = {Majority.MORE_THAN_HALF: "过半数", Majority.TWO_THIRDS: "三分之二以上"}
+class ParticipantRole(LabelledEnum):
+    RESIDENT = "resident_rep", "居民代表"
+    PARTY_MEMBER = "party_member_rep", "党员代表"
+    PROPERTY = "property", "物业"
+    MERCHANT = "merchant", "商户"
+    UNIT = "unit_rep", "驻区单位"
+    OTHER = "other", "其他"
 
 
 class Proposal(IdMixin, TimestampMixin, VersionMixin, Base):
@@ -151,8 +129,8 @@ class Decision(IdMixin, Base):
     __table_args__ = (sa.CheckConstraint("outcome in ('adopted','rejected','no_quorum')", name="outcome_known"),)
 
 
-register_enum("proposal_status", ProposalStatus, PROPOSAL_LABELS)
-register_enum("proposal_source", ProposalSource, SOURCE_LABELS)
-register_enum("participant_role", ParticipantRole, PARTICIPANT_LABELS)
-register_enum("decision_outcome", DecisionOutcome, OUTCOME_LABELS)
-register_enum("majority_rule", Majority, MAJORITY_LABELS)
+register_enum("proposal_status", ProposalStatus, labels(ProposalStatus))
+register_enum("proposal_source", ProposalSource, labels(ProposalSource))
+register_enum("participant_role", ParticipantRole, labels(ParticipantRole))
+register_enum("decision_outcome", DecisionOutcome, labels(DecisionOutcome))
+register_enum("majority_rule", Majority, labels(Majority))

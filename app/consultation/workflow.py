@@ -13,25 +13,19 @@ from __future__ import annotations
 from enum import StrEnum
 from fractions import Fraction
 
-from app.errors import Conflict
+from app.kit.labels import LabelledEnum
+from app.kit.workflow import advance, table
 
 
-class ProposalStatus(StrEnum):
-    OPEN = "open"
-    MERGED = "merged"
-    ON_AGENDA = "on_agenda"
-    ADOPTED = "adopted"
-    DECLINED = "declined"
+class ProposalStatus(LabelledEnum):
+    OPEN = "open", "征集中"
+    MERGED = "merged", "已合并"
+    ON_AGENDA = "on_agenda", "已列入议题"
+    ADOPTED = "adopted", "已采纳"
+    DECLINED = "declined", "未采纳"
 
 
 P = ProposalStatus
-PROPOSAL_LABELS = {
-    P.OPEN: "征集中",
-    P.MERGED: "已合并",
-    P.ON_AGENDA: "已列入议题",
-    P.ADOPTED: "已采纳",
-    P.DECLINED: "未采纳",
-}
 
 
 class ProposalAction(StrEnum):
@@ -41,41 +35,32 @@ class ProposalAction(StrEnum):
     DECIDE = "decide"
 
 
-PROPOSAL_TRANSITIONS: dict[ProposalAction, tuple[frozenset[ProposalStatus], ProposalStatus | None]] = {
-    ProposalAction.SUPPORT: (frozenset({P.OPEN, P.ON_AGENDA}), None),
-    ProposalAction.MERGE: (frozenset({P.OPEN}), P.MERGED),
-    ProposalAction.AGENDA: (frozenset({P.OPEN, P.ON_AGENDA}), P.ON_AGENDA),
-    ProposalAction.DECIDE: (frozenset({P.ON_AGENDA, P.ADOPTED, P.DECLINED}), None),
-}
-
-
-def proposal_actions(status: ProposalStatus) -> list[ProposalAction]:
-    return [a for a, (states, _) in PROPOSAL_TRANSITIONS.items() if status in states]
+PROPOSAL_TRANSITIONS = table(
+    {
+        ProposalAction.SUPPORT: ({P.OPEN, P.ON_AGENDA}, None),
+        ProposalAction.MERGE: ({P.OPEN}, P.MERGED),
+        ProposalAction.AGENDA: ({P.OPEN, P.ON_AGENDA}, P.ON_AGENDA),
+        ProposalAction.DECIDE: ({P.ON_AGENDA, P.ADOPTED, P.DECLINED}, None),
+    }
+)
 
 
 def check_proposal(status: ProposalStatus, action: ProposalAction) -> ProposalStatus:
-    states, to = PROPOSAL_TRANSITIONS[action]
-    if status not in states:
-        raise Conflict(
-            f"A proposal that is {status} does not take {action}.",
-            code="invalid_transition",
-            allowed_actions=[a.value for a in proposal_actions(status)],
-        )
-    return to or status
+    return advance(PROPOSAL_TRANSITIONS, status, action, "proposal")
 
 
-class Majority(StrEnum):
-    MORE_THAN_HALF = "more_than_half"
-    TWO_THIRDS = "two_thirds"
+class Majority(LabelledEnum):
+    MORE_THAN_HALF = "more_than_half", "过半数"
+    TWO_THIRDS = "two_thirds", "三分之二以上"
 
 
 MAJORITY = {Majority.MORE_THAN_HALF: Fraction(1, 2), Majority.TWO_THIRDS: Fraction(2, 3)}
 
 
-class DecisionOutcome(StrEnum):
-    ADOPTED = "adopted"
-    REJECTED = "rejected"
-    NO_QUORUM = "no_quorum"
+class DecisionOutcome(LabelledEnum):
+    ADOPTED = "adopted", "通过"
+    REJECTED = "rejected", "未通过"
+    NO_QUORUM = "no_quorum", "不足法定人数"
 
 
 def decide(

@@ -4,36 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, IdMixin, TimestampMixin, VersionMixin
+from app.kit.labels import LabelledEnum, labels
 from app.system.enums import register as register_enum
 
 
-class DiaryKind(StrEnum):
-    SITUATION = "situation"
-    COMPLAINT = "complaint"
-    OPINION = "opinion"
+class DiaryKind(LabelledEnum):
+    SITUATION = "situation", "民情"
+    COMPLAINT = "complaint", "民声"
+    OPINION = "opinion", "民意"
 
 
-class DiaryStatus(StrEnum):
-    OPEN = "open"
-    ANSWERED = "answered"
-    RESOLVED = "resolved"
-    ESCALATED = "escalated"
-
-
-DIARY_KIND_LABELS = {DiaryKind.SITUATION: "民情", DiaryKind.COMPLAINT: "民声", DiaryKind.OPINION: "民意"}
-DIARY_STATUS_LABELS = {
-    DiaryStatus.OPEN: "待处理",
-    DiaryStatus.ANSWERED: "已答复",
-    DiaryStatus.RESOLVED: "已解决",
-    DiaryStatus.ESCALATED: "已转诉求",
-}
+class DiaryStatus(LabelledEnum):
+    OPEN = "open", "待处理"
+    ANSWERED = "answered", "已答复"
+    RESOLVED = "resolved", "已解决"
+    ESCALATED = "escalated", "已转诉求"
 
 
 class DiaryEntry(IdMixin, TimestampMixin, VersionMixin, Base):
@@ -72,5 +63,5 @@ class DiaryEntry(IdMixin, TimestampMixin, VersionMixin, Base):
     )
 
 
-register_enum("diary_kind", DiaryKind, DIARY_KIND_LABELS)
-register_enum("diary_status", DiaryStatus, DIARY_STATUS_LABELS)
+register_enum("diary_kind", DiaryKind, labels(DiaryKind))
+register_enum("diary_status", DiaryStatus, labels(DiaryStatus))

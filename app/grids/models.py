@@ -3,33 +3,30 @@
 from __future__ import annotations
 
 import uuid
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.types import UserDefinedType
 
 from app.db import Base, IdMixin, TimestampMixin, VersionMixin
+from app.kit.columns import PgType
+from app.kit.labels import LabelledEnum, labels
 from app.system.enums import register as register_enum
 
 
-class Ltree(UserDefinedType[str]):
+class Ltree(PgType[str]):
     """PostgreSQL ``ltree`` (materialised path); values travel as text."""
 
-    cache_ok = True
-
-    def get_col_spec(self, **kw: Any) -> str:
-        return "LTREE"
+    col_spec = "LTREE"
 
 
-class Level(StrEnum):
-    DISTRICT = "district"
-    STREET = "street"
-    COMMUNITY = "community"
-    GRID = "grid"
-    MICRO_GRID = "micro_grid"
+class Level(LabelledEnum):
+    DISTRICT = "district", "区/县"
+    STREET = "street", "街道/镇"
+    COMMUNITY = "community", "社区"
+    GRID = "grid", "网格"
+    MICRO_GRID = "micro_grid", "微网格"
 
     @property
     def depth(self) -> int:
@@ -37,13 +34,6 @@ class Level(StrEnum):
 
 
 LEVEL_ORDER: list[Level] = list(Level)
-LEVEL_LABELS = {
-    Level.DISTRICT: "区/县",
-    Level.STREET: "街道/镇",
-    Level.COMMUNITY: "社区",
-    Level.GRID: "网格",
-    Level.MICRO_GRID: "微网格",
-}
 
 
 class Area(IdMixin, TimestampMixin, VersionMixin, Base):
@@ -77,4 +67,4 @@ class Area(IdMixin, TimestampMixin, VersionMixin, Base):
     )
 
 
-register_enum("area_level", Level, LEVEL_LABELS)
+register_enum("area_level", Level, labels(Level))

@@ -156,19 +156,15 @@ class Issue(IdMixin, VersionMixin, Base):
             ],
             postgresql_where=sa.text("status IN (" + ", ".join(f"'{s}'" for s in _OPEN) + ")"),
         ),
-        sa.Index(
-            "ix_issues_area_resolved_at",
-            "area_id",
-            "resolved_at",
-            postgresql_include=["created_at", "status"],
-            postgresql_where=sa.text("resolved_at IS NOT NULL"),
-        ),
-        sa.Index(
-            "ix_issues_area_first_responded_at",
-            "area_id",
-            "first_responded_at",
-            postgresql_include=["created_at", "status"],
-            postgresql_where=sa.text("first_responded_at IS NOT NULL"),
+        *(
+            sa.Index(
+                f"ix_issues_area_{done}",
+                "area_id",
+                done,
+                postgresql_include=["created_at", "status"],
+                postgresql_where=sa.text(f"{done} IS NOT NULL"),
+            )
+            for done in ("resolved_at", "first_responded_at")
         ),
         sa.Index("ix_issues_created_by_created_at", "created_by", "created_at"),
         sa.Index(
@@ -267,8 +263,9 @@ class NumberCounter(Base):
 
 def _register_enums() -> None:
     from app.issues import workflow as wf
-    from app.issues.schemas import ATTACHMENT_KIND_LABELS, AttachmentKind
+    from app.issues.schemas import AttachmentKind
     from app.issues.sla import SLA_STATE_LABELS, UNIT_LABELS, SlaState, Unit
+    from app.kit.labels import labels
     from app.system.enums import register
 
     register("issue_status", wf.Status, wf.STATUS_LABELS)
@@ -282,7 +279,7 @@ def _register_enums() -> None:
     register("return_reason", wf.ReturnReason, wf.RETURN_REASON_LABELS)
     register("reject_reason", wf.RejectReason, wf.REJECT_REASON_LABELS)
     register("sla_state", SlaState, SLA_STATE_LABELS)
-    register("attachment_kind", AttachmentKind, ATTACHMENT_KIND_LABELS)
+    register("attachment_kind", AttachmentKind, labels(AttachmentKind))
     register("sla_unit", Unit, UNIT_LABELS)
 
 

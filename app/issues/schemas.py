@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import Field, RootModel, model_validator
 
@@ -22,6 +21,7 @@ from app.issues.workflow import (
     Status,
     Tier,
 )
+from app.kit.labels import LabelledEnum
 from app.kit.schemas import AwareDatetime, InputModel, OutputModel, Text
 
 Title = Annotated[Text, Field(min_length=1, max_length=200, examples=["小区东门路灯不亮"])]
@@ -180,13 +180,10 @@ class CommentOut(OutputModel):
     created_at: dt.datetime
 
 
-class AttachmentKind(StrEnum):
-    BEFORE = "before"
-    AFTER = "after"
-    OTHER = "other"
-
-
-ATTACHMENT_KIND_LABELS = {AttachmentKind.BEFORE: "处置前", AttachmentKind.AFTER: "处置后", AttachmentKind.OTHER: "其他"}
+class AttachmentKind(LabelledEnum):
+    BEFORE = "before", "处置前"
+    AFTER = "after", "处置后"
+    OTHER = "other", "其他"
 
 
 class AttachmentOut(OutputModel):
@@ -276,6 +273,15 @@ class MergeBody(InputModel):
     note: Note
 
 
+M = TypeVar("M", bound=InputModel)
+
+
+def _exactly_one(body: M, first: str, second: str) -> M:
+    if (getattr(body, first) is None) == (getattr(body, second) is None):
+        raise ValueError(f"give exactly one of {first} and {second}")
+    return body
+
+
 class DispatchBody(InputModel):
     assignee_user_id: uuid.UUID | None = None
     assignee_unit_id: uuid.UUID | None = None
@@ -283,9 +289,7 @@ class DispatchBody(InputModel):
 
     @model_validator(mode="after")
     def _one_assignee(self) -> DispatchBody:
-        if (self.assignee_user_id is None) == (self.assignee_unit_id is None):
-            raise ValueError("give exactly one of assignee_user_id and assignee_unit_id")
-        return self
+        return _exactly_one(self, "assignee_user_id", "assignee_unit_id")
 
 
 class ReturnBody(InputModel):
@@ -304,9 +308,7 @@ class ExtensionRequestBody(InputModel):
 
     @model_validator(mode="after")
     def _one_amount(self) -> ExtensionRequestBody:
-        if (self.hours is None) == (self.working_days is None):
-            raise ValueError("give exactly one of hours and working_days")
-        return self
+        return _exactly_one(self, "hours", "working_days")
 
 
 class ExtensionDecisionBody(InputModel):

@@ -56,84 +56,49 @@ from typing import Any
 
 from app.auth.roles import Role
 from app.errors import Conflict, Forbidden
+from app.kit.labels import LabelledEnum, labels
 
 
-class Status(StrEnum):
-    REPORTED = "reported"
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    MERGED = "merged"
-    DISPATCHED = "dispatched"
-    IN_PROGRESS = "in_progress"
-    SUSPENDED = "suspended"
-    RESOLVED = "resolved"
-    VERIFIED = "verified"
-    CLOSED = "closed"
+class Status(LabelledEnum):
+    REPORTED = "reported", "待受理"
+    ACCEPTED = "accepted", "已受理"
+    REJECTED = "rejected", "不予受理"
+    MERGED = "merged", "已合并"
+    DISPATCHED = "dispatched", "已派单"
+    IN_PROGRESS = "in_progress", "处置中"
+    SUSPENDED = "suspended", "挂起"
+    RESOLVED = "resolved", "已办结"
+    VERIFIED = "verified", "核查通过"
+    CLOSED = "closed", "已结案"
 
 
-STATUS_LABELS: dict[Status, str] = {
-    Status.REPORTED: "待受理",
-    Status.ACCEPTED: "已受理",
-    Status.REJECTED: "不予受理",
-    Status.MERGED: "已合并",
-    Status.DISPATCHED: "已派单",
-    Status.IN_PROGRESS: "处置中",
-    Status.SUSPENDED: "挂起",
-    Status.RESOLVED: "已办结",
-    Status.VERIFIED: "核查通过",
-    Status.CLOSED: "已结案",
-}
+class Action(LabelledEnum):
+    ACCEPT = "accept", "受理"
+    REJECT = "reject", "不予受理"
+    MERGE = "merge", "合并"
+    DISPATCH = "dispatch", "派单"
+    RETURN = "return", "退单"
+    START = "start", "开始处置"
+    SUSPEND = "suspend", "挂起"
+    RESUME = "resume", "恢复处置"
+    REQUEST_EXTENSION = "request_extension", "申请延期"
+    APPROVE_EXTENSION = "approve_extension", "批准延期"
+    SUPERVISE = "supervise", "督办"
+    ESCALATE = "escalate", "上报上级"
+    RESOLVE = "resolve", "办结"
+    VERIFY = "verify", "核查通过"
+    VERIFY_FAIL = "verify_fail", "核查不通过"
+    CLOSE = "close", "结案"
+    REOPEN = "reopen", "重办"
+    EVALUATE = "evaluate", "评价"
 
 
-class Action(StrEnum):
-    ACCEPT = "accept"
-    REJECT = "reject"
-    MERGE = "merge"
-    DISPATCH = "dispatch"
-    RETURN = "return"
-    START = "start"
-    SUSPEND = "suspend"
-    RESUME = "resume"
-    REQUEST_EXTENSION = "request_extension"
-    APPROVE_EXTENSION = "approve_extension"
-    SUPERVISE = "supervise"
-    ESCALATE = "escalate"
-    RESOLVE = "resolve"
-    VERIFY = "verify"
-    VERIFY_FAIL = "verify_fail"
-    CLOSE = "close"
-    REOPEN = "reopen"
-    EVALUATE = "evaluate"
-
-
-ACTION_LABELS: dict[Action, str] = {
-    Action.ACCEPT: "受理",
-    Action.REJECT: "不予受理",
-    Action.MERGE: "合并",
-    Action.DISPATCH: "派单",
-    Action.RETURN: "退单",
-    Action.START: "开始处置",
-    Action.SUSPEND: "挂起",
-    Action.RESUME: "恢复处置",
-    Action.REQUEST_EXTENSION: "申请延期",
-    Action.APPROVE_EXTENSION: "批准延期",
-    Action.SUPERVISE: "督办",
-    Action.ESCALATE: "上报上级",
-    Action.RESOLVE: "办结",
-    Action.VERIFY: "核查通过",
-    Action.VERIFY_FAIL: "核查不通过",
-    Action.CLOSE: "结案",
-    Action.REOPEN: "重办",
-    Action.EVALUATE: "评价",
-}
-
-
-class Tier(StrEnum):
+class Tier(LabelledEnum):
     """Where an issue is being handled: 小事不出网格,大事不出社区,矛盾不上交."""
 
-    GRID = "grid"
-    COMMUNITY = "community"
-    STREET = "street"
+    GRID = "grid", "网格"
+    COMMUNITY = "community", "社区"
+    STREET = "street", "街道"
 
     @property
     def rank(self) -> int:
@@ -142,116 +107,69 @@ class Tier(StrEnum):
 
 TIER_ORDER: tuple[Tier, ...] = (Tier.GRID, Tier.COMMUNITY, Tier.STREET)
 
-TIER_LABELS: dict[Tier, str] = {Tier.GRID: "网格", Tier.COMMUNITY: "社区", Tier.STREET: "街道"}
+
+class Priority(LabelledEnum):
+    URGENT = "urgent", "紧急"
+    HIGH = "high", "较急"
+    NORMAL = "normal", "一般"
+    LOW = "low", "不急"
 
 
-class Priority(StrEnum):
-    URGENT = "urgent"
-    HIGH = "high"
-    NORMAL = "normal"
-    LOW = "low"
+class Kind(LabelledEnum):
+    CONSULTATION = "consultation", "咨询"
+    HELP = "help", "求助"
+    COMPLAINT = "complaint", "投诉"
+    REPORT = "report", "举报"
+    SUGGESTION = "suggestion", "建议"
+    PRAISE = "praise", "表扬"
 
 
-PRIORITY_LABELS: dict[Priority, str] = {
-    Priority.URGENT: "紧急",
-    Priority.HIGH: "较急",
-    Priority.NORMAL: "一般",
-    Priority.LOW: "不急",
-}
+class Channel(LabelledEnum):
+    PATROL = "patrol", "巡查走访"
+    DIARY = "diary", "民情日记"
+    WALK_IN = "walk_in", "首问窗口"
+    PHONE = "phone", "电话"
+    APP = "app", "在线报修"
+    HOTLINE = "hotline", "12345热线"
+    PETITION = "petition", "信访"
+    OPEN311 = "open311", "Open311"
 
 
-class Kind(StrEnum):
-    CONSULTATION = "consultation"
-    HELP = "help"
-    COMPLAINT = "complaint"
-    REPORT = "report"
-    SUGGESTION = "suggestion"
-    PRAISE = "praise"
+class Outcome(LabelledEnum):
+    SOLVED = "solved", "已解决"
+    ANSWERED = "answered", "已答复"
+    UNSOLVABLE = "unsolvable", "无法解决"
 
 
-KIND_LABELS: dict[Kind, str] = {
-    Kind.CONSULTATION: "咨询",
-    Kind.HELP: "求助",
-    Kind.COMPLAINT: "投诉",
-    Kind.REPORT: "举报",
-    Kind.SUGGESTION: "建议",
-    Kind.PRAISE: "表扬",
-}
+class Rating(LabelledEnum):
+    SATISFIED = "satisfied", "满意"
+    BASICALLY_SATISFIED = "basically_satisfied", "基本满意"
+    DISSATISFIED = "dissatisfied", "不满意"
 
 
-class Channel(StrEnum):
-    PATROL = "patrol"
-    DIARY = "diary"
-    WALK_IN = "walk_in"
-    PHONE = "phone"
-    APP = "app"
-    HOTLINE = "hotline"
-    PETITION = "petition"
-    OPEN311 = "open311"
+class ReturnReason(LabelledEnum):
+    WRONG_AREA = "wrong_area", "属地不符"
+    UNCLEAR_OWNERSHIP = "unclear_ownership", "权属不清"
+    OVERLAPPING_DUTIES = "overlapping_duties", "职能交叉"
 
 
-CHANNEL_LABELS: dict[Channel, str] = {
-    Channel.PATROL: "巡查走访",
-    Channel.DIARY: "民情日记",
-    Channel.WALK_IN: "首问窗口",
-    Channel.PHONE: "电话",
-    Channel.APP: "在线报修",
-    Channel.HOTLINE: "12345热线",
-    Channel.PETITION: "信访",
-    Channel.OPEN311: "Open311",
-}
+class RejectReason(LabelledEnum):
+    DUPLICATE = "duplicate", "重复诉求"
+    INVALID = "invalid", "无效诉求"
+    OUT_OF_SCOPE = "out_of_scope", "不属于受理范围"
 
 
-class Outcome(StrEnum):
-    SOLVED = "solved"
-    ANSWERED = "answered"
-    UNSOLVABLE = "unsolvable"
-
-
-OUTCOME_LABELS: dict[Outcome, str] = {
-    Outcome.SOLVED: "已解决",
-    Outcome.ANSWERED: "已答复",
-    Outcome.UNSOLVABLE: "无法解决",
-}
-
-
-class Rating(StrEnum):
-    SATISFIED = "satisfied"
-    BASICALLY_SATISFIED = "basically_satisfied"
-    DISSATISFIED = "dissatisfied"
-
-
-RATING_LABELS: dict[Rating, str] = {
-    Rating.SATISFIED: "满意",
-    Rating.BASICALLY_SATISFIED: "基本满意",
-    Rating.DISSATISFIED: "不满意",
-}
-
-
-class ReturnReason(StrEnum):
-    WRONG_AREA = "wrong_area"
-    UNCLEAR_OWNERSHIP = "unclear_ownership"
-    OVERLAPPING_DUTIES = "overlapping_duties"
-
-
-RETURN_REASON_LABELS: dict[ReturnReason, str] = {
-    ReturnReason.WRONG_AREA: "属地不符",
-    ReturnReason.UNCLEAR_OWNERSHIP: "权属不清",
-    ReturnReason.OVERLAPPING_DUTIES: "职能交叉",
-}
-
-
-class RejectReason(StrEnum):
-    DUPLICATE = "duplicate"
-    INVALID = "invalid"
-    OUT_OF_SCOPE = "out_of_scope"
-
-
-REJECT_REASON_LABELS: dict[RejectReason, str] = {
-    RejectReason.DUPLICATE: "重复诉求",
-    RejectReason.INVALID: "无效诉求",
-    RejectReason.OUT_OF_SCOPE: "不属于受理范围",
-}
+# Each vocabulary's labels, for exports and messages.
+STATUS_LABELS = labels(Status)
+ACTION_LABELS = labels(Action)
+TIER_LABELS = labels(Tier)
+PRIORITY_LABELS = labels(Priority)
+KIND_LABELS = labels(Kind)
+CHANNEL_LABELS = labels(Channel)
+OUTCOME_LABELS = labels(Outcome)
+RATING_LABELS = labels(Rating)
+RETURN_REASON_LABELS = labels(ReturnReason)
+REJECT_REASON_LABELS = labels(RejectReason)
 
 
 class SystemActor(StrEnum):
@@ -330,6 +248,11 @@ TERMINAL_STATUSES: frozenset[Status] = frozenset({Status.REJECTED, Status.MERGED
 OPEN_STATUSES: frozenset[Status] = frozenset(Status) - TERMINAL_STATUSES - {Status.CLOSED}
 
 
+def _refused(status: Status, action: Action, allowed: list[Action]) -> dict[str, Any]:
+    """What a refused action's problem carries besides its message."""
+    return {"issue_status": status.value, "action": action.value, "allowed_actions": [a.value for a in allowed]}
+
+
 class InvalidTransition(Conflict):
     """The action does not apply to an issue in this status (whoever asks)."""
 
@@ -337,13 +260,8 @@ class InvalidTransition(Conflict):
     title = "Action not possible in this status"
 
     def __init__(self, status: Status, action: Action, allowed: list[Action], **kw: Any) -> None:
-        super().__init__(
-            f"Cannot {action.value} an issue that is {status.value} ({STATUS_LABELS[status]}).",
-            issue_status=status.value,
-            action=action.value,
-            allowed_actions=[a.value for a in allowed],
-            **kw,
-        )
+        message = f"Cannot {action.value} an issue that is {status.value} ({status.label})."
+        super().__init__(message, **_refused(status, action, allowed), **kw)
 
 
 class ActionNotPermitted(Forbidden):
@@ -353,13 +271,8 @@ class ActionNotPermitted(Forbidden):
     title = "Action not permitted for your role"
 
     def __init__(self, status: Status, action: Action, by: Actor, allowed: list[Action], **kw: Any) -> None:
-        super().__init__(
-            f"The {by.value} role may not {action.value} an issue that is {status.value}.",
-            issue_status=status.value,
-            action=action.value,
-            allowed_actions=[a.value for a in allowed],
-            **kw,
-        )
+        message = f"The {by.value} role may not {action.value} an issue that is {status.value}."
+        super().__init__(message, **_refused(status, action, allowed), **kw)
 
 
 class CannotEscalate(Conflict):

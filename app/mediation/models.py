@@ -4,71 +4,50 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, IdMixin, TimestampMixin, VersionMixin
+from app.kit.labels import LabelledEnum, labels
 from app.system.enums import register as register_enum
 
 
-class DisputeType(StrEnum):
-    NEIGHBOUR = "neighbour"
-    FAMILY = "family"
-    PROPERTY = "property"
-    LAND = "land"
-    LABOUR = "labour"
-    OTHER = "other"
+class DisputeType(LabelledEnum):
+    NEIGHBOUR = "neighbour", "邻里纠纷"
+    FAMILY = "family", "婚姻家庭纠纷"
+    PROPERTY = "property", "物业纠纷"
+    LAND = "land", "土地纠纷"
+    LABOUR = "labour", "劳资纠纷"
+    OTHER = "other", "其他纠纷"
 
 
-class RiskLevel(StrEnum):
-    GREEN = "green"
-    YELLOW = "yellow"
-    ORANGE = "orange"
-    RED = "red"
+class RiskLevel(LabelledEnum):
+    GREEN = "green", "绿色"
+    YELLOW = "yellow", "黄色"
+    ORANGE = "orange", "橙色"
+    RED = "red", "红色"
 
 
-class DisputeStatus(StrEnum):
-    REGISTERED = "registered"
-    MEDIATING = "mediating"
-    AGREEMENT = "agreement"
-    FAILED = "failed"
-    REFERRED = "referred"
-    STABLE = "stable"
+class DisputeStatus(LabelledEnum):
+    REGISTERED = "registered", "已排查登记"
+    MEDIATING = "mediating", "调解中"
+    AGREEMENT = "agreement", "调解成功"
+    FAILED = "failed", "调解失败"
+    REFERRED = "referred", "已转交"
+    STABLE = "stable", "回访稳定"
 
 
-class PartyRole(StrEnum):
-    APPLICANT = "applicant"
-    RESPONDENT = "respondent"
-    OTHER = "other"
+class PartyRole(LabelledEnum):
+    APPLICANT = "applicant", "申请人"
+    RESPONDENT = "respondent", "被申请人"
+    OTHER = "other", "其他当事人"
 
 
-class ReferredTo(StrEnum):
-    JUDICIAL = "judicial"
-    PETITION = "petition"
-
-
-DISPUTE_TYPE_LABELS = {
-    DisputeType.NEIGHBOUR: "邻里纠纷",
-    DisputeType.FAMILY: "婚姻家庭纠纷",
-    DisputeType.PROPERTY: "物业纠纷",
-    DisputeType.LAND: "土地纠纷",
-    DisputeType.LABOUR: "劳资纠纷",
-    DisputeType.OTHER: "其他纠纷",
-}
-RISK_LEVEL_LABELS = {RiskLevel.GREEN: "绿色", RiskLevel.YELLOW: "黄色", RiskLevel.ORANGE: "橙色", RiskLevel.RED: "红色"}
-DISPUTE_STATUS_LABELS = {
-    DisputeStatus.REGISTERED: "已排查登记",
-    DisputeStatus.MEDIATING: "调解中",
-    DisputeStatus.AGREEMENT: "调解成功",
-    DisputeStatus.FAILED: "调解失败",
-    DisputeStatus.REFERRED: "已转交",
-    DisputeStatus.STABLE: "回访稳定",
-}
-PARTY_ROLE_LABELS = {PartyRole.APPLICANT: "申请人", PartyRole.RESPONDENT: "被申请人", PartyRole.OTHER: "其他当事人"}
-REFERRED_TO_LABELS = {ReferredTo.JUDICIAL: "司法途径", ReferredTo.PETITION: "信访途径"}
+class ReferredTo(LabelledEnum):
+    JUDICIAL = "judicial", "司法途径"
+    PETITION = "petition", "信访途径"
 
 
 class Dispute(IdMixin, TimestampMixin, VersionMixin, Base):
@@ -135,8 +114,8 @@ class FollowUp(IdMixin, Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(server_default=sa.func.now())
 
 
-register_enum("dispute_type", DisputeType, DISPUTE_TYPE_LABELS)
-register_enum("risk_level", RiskLevel, RISK_LEVEL_LABELS)
-register_enum("dispute_status", DisputeStatus, DISPUTE_STATUS_LABELS)
-register_enum("party_role", PartyRole, PARTY_ROLE_LABELS)
-register_enum("referred_to", ReferredTo, REFERRED_TO_LABELS)
+register_enum("dispute_type", DisputeType, labels(DisputeType))
+register_enum("risk_level", RiskLevel, labels(RiskLevel))
+register_enum("dispute_status", DisputeStatus, labels(DisputeStatus))
+register_enum("party_role", PartyRole, labels(PartyRole))
+register_enum("referred_to", ReferredTo, labels(ReferredTo))

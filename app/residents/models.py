@@ -4,42 +4,33 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, IdMixin, TimestampMixin, VersionMixin
+from app.kit.labels import LabelledEnum, labels
 from app.system.enums import register as register_enum
 
 
-class Gender(StrEnum):
-    MALE = "male"
-    FEMALE = "female"
-    UNKNOWN = "unknown"
+class Gender(LabelledEnum):
+    MALE = "male", "男"
+    FEMALE = "female", "女"
+    UNKNOWN = "unknown", "未知"
 
 
-class ResidentTag(StrEnum):
-    ELDERLY_ALONE = "elderly_alone"
-    EMPTY_NEST = "empty_nest"
-    DISABLED = "disabled"
-    LOW_INCOME = "low_income"
-    LEFT_BEHIND_CHILD = "left_behind_child"
-    VETERAN = "veteran"
-    PARTY_MEMBER = "party_member"
+class ResidentTag(LabelledEnum):
+    ELDERLY_ALONE = "elderly_alone", "独居老人"
+    EMPTY_NEST = "empty_nest", "空巢老人"
+    DISABLED = "disabled", "残疾人"
+    LOW_INCOME = "low_income", "困难家庭/低保"
+    LEFT_BEHIND_CHILD = "left_behind_child", "留守儿童"
+    VETERAN = "veteran", "退役军人"
+    PARTY_MEMBER = "party_member", "党员"
 
 
-GENDER_LABELS = {Gender.MALE: "男", Gender.FEMALE: "女", Gender.UNKNOWN: "未知"}
-RESIDENT_TAG_LABELS = {
-    ResidentTag.ELDERLY_ALONE: "独居老人",
-    ResidentTag.EMPTY_NEST: "空巢老人",
-    ResidentTag.DISABLED: "残疾人",
-    ResidentTag.LOW_INCOME: "困难家庭/低保",
-    ResidentTag.LEFT_BEHIND_CHILD: "留守儿童",
-    ResidentTag.VETERAN: "退役军人",
-    ResidentTag.PARTY_MEMBER: "党员",
-}
+RESIDENT_TAG_LABELS = labels(ResidentTag)
 
 # Sensitive personal information under PIPL art. 28 (disability; minors under 14 and, by policy,
 # all minors): statistics, exports and webhooks must leave these residents out.
@@ -95,5 +86,5 @@ class Resident(IdMixin, TimestampMixin, VersionMixin, Base):
     __table_args__ = (sa.CheckConstraint("gender in ('male','female','unknown')", name="gender_known"),)
 
 
-register_enum("gender", Gender, GENDER_LABELS)
+register_enum("gender", Gender, labels(Gender))
 register_enum("resident_tag", ResidentTag, RESIDENT_TAG_LABELS)

@@ -64,64 +64,52 @@ def _counters(names: list[str], type_: type[sa.types.TypeEngine] = sa.BigInteger
     return [sa.Column(n, type_, nullable=False) for n in names]
 
 
-def _fresh() -> sa.Column:
-    """Delta rows not yet folded by ``stats_compact()`` (the triggers insert them so)."""
-    return sa.Column("fresh", sa.Boolean, server_default=sa.true(), nullable=False)
+def _delta_table(name: str, columns: list[sa.Column], *indexes: sa.Index) -> sa.Table:
+    """Counters per area (and the keys among ``columns``), in delta rows that stay ``fresh`` until
+    ``stats_compact()`` folds them (the triggers insert them so)."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("area_id", UUID(as_uuid=True), nullable=False),
+        *columns,
+        sa.Column("fresh", sa.Boolean, server_default=sa.true(), nullable=False),
+        *indexes,
+    )
 
 
 def _fresh_index(name: str, *columns: str) -> sa.Index:
     return sa.Index(f"ix_{name}_fresh", *columns, postgresql_where=sa.text("fresh"))
 
 
-def _issue_table(name: str, counter_type: type[sa.types.TypeEngine]) -> sa.Table:
-    """Issue counters per (area, category, local day)."""
-    return sa.Table(
+def _daily_table(name: str, counters: list[sa.Column], *, by_category: bool = False) -> sa.Table:
+    """Counters per (area, local day): issues (per category too), 民情日记 and disputes."""
+    category = ["category"] if by_category else []
+    return _delta_table(
         name,
-        metadata,
-        sa.Column("area_id", UUID(as_uuid=True), nullable=False),
-        sa.Column("category", sa.String(32), nullable=False),
-        sa.Column("day", sa.Date, nullable=False),
-        *_counters(ISSUE_COUNTERS, counter_type),
-        _fresh(),
+        [
+            *(sa.Column(c, sa.String(32), nullable=False) for c in category),
+            sa.Column("day", sa.Date, nullable=False),
+            *counters,
+        ],
         sa.Index(f"ix_{name}_area_id_day", "area_id", "day"),
-        _fresh_index(name, "area_id", "day", "category"),
+        _fresh_index(name, "area_id", "day", *category),
     )
 
 
-def _daily_table(name: str, counters: list[str]) -> sa.Table:
-    """Counters per (area, local day): 民情日记 and disputes."""
-    return sa.Table(
-        name,
-        metadata,
-        sa.Column("area_id", UUID(as_uuid=True), nullable=False),
-        sa.Column("day", sa.Date, nullable=False),
-        *_counters(counters),
-        _fresh(),
-        sa.Index(f"ix_{name}_area_id_day", "area_id", "day"),
-        _fresh_index(name, "area_id", "day"),
-    )
-
-
-issue_daily = _issue_table("stats_issue_daily", sa.BigInteger)
-issue_rollup = _issue_table("stats_issue_rollup", sa.Integer)
+issue_daily = _daily_table("stats_issue_daily", _counters(ISSUE_COUNTERS), by_category=True)
+issue_rollup = _daily_table("stats_issue_rollup", _counters(ISSUE_COUNTERS, sa.Integer), by_category=True)
 """``stats_issue_daily`` summed per ancestor: a row of area X counts the issues strictly below X."""
-diary_daily = _daily_table("stats_diary_daily", DIARY_COUNTERS)
-dispute_daily = _daily_table("stats_dispute_daily", DISPUTE_COUNTERS)
-area_changes = sa.Table(
+diary_daily = _daily_table("stats_diary_daily", _counters(DIARY_COUNTERS))
+dispute_daily = _daily_table("stats_dispute_daily", _counters(DISPUTE_COUNTERS))
+area_changes = _delta_table(
     "stats_area_changes",
-    metadata,
-    sa.Column("area_id", UUID(as_uuid=True), nullable=False),
-    sa.Column("changes", sa.BigInteger, nullable=False),
-    _fresh(),
+    _counters(["changes"]),
     sa.Index("ix_stats_area_changes_area_id", "area_id"),
     _fresh_index("stats_area_changes", "area_id"),
 )
-subtree_changes = sa.Table(
+subtree_changes = _delta_table(
     "stats_subtree_changes",
-    metadata,
-    sa.Column("area_id", UUID(as_uuid=True), nullable=False),
-    sa.Column("changes", sa.BigInteger, nullable=False),
-    _fresh(),
+    _counters(["changes"]),
     sa.Index("ix_stats_subtree_changes_area_id", "area_id", postgresql_include=["changes"]),
 )
 """Every change counted under each ancestor of its area too (migration ``0009``): the ETag of a

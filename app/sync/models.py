@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.types import UserDefinedType
 
 from app.db import Base
+from app.kit.columns import PgType
 
 
-class Xid8(UserDefinedType[int]):
+class Xid8(PgType[int]):
     """PostgreSQL ``xid8``: a 64-bit transaction id, travelling as text."""
 
-    cache_ok = True
-
-    def get_col_spec(self, **kw: Any) -> str:
-        return "XID8"
+    col_spec = "XID8"
 
 
 class Change(Base):

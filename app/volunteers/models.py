@@ -20,127 +20,89 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, IdMixin, TimestampMixin, VersionMixin
+from app.kit.labels import LabelledEnum, labels
 from app.system.enums import register as register_enum
 
 
-class VolunteerKind(StrEnum):
-    RESIDENT = "resident"
-    PARTY_MEMBER = "party_member"
-    CADRE = "cadre"
-    STUDENT = "student"
-    TEAM = "team"
-    UNIT = "unit"
+class VolunteerKind(LabelledEnum):
+    RESIDENT = "resident", "居民志愿者"
+    PARTY_MEMBER = "party_member", "党员"
+    CADRE = "cadre", "干部"
+    STUDENT = "student", "学生"
+    TEAM = "team", "志愿服务队"
+    UNIT = "unit", "共建单位"
 
 
-class PartyRegistration(StrEnum):
-    IN_SERVICE = "in_service"  # 在职党员到社区报到
-    DOUBLE = "double"  # 双报到 (unit and member)
-    LOCAL = "local"  # 社区党员
+class PartyRegistration(LabelledEnum):
+    IN_SERVICE = "in_service", "在职党员"  # 在职党员到社区报到
+    DOUBLE = "double", "双报到"  # unit and member
+    LOCAL = "local", "社区党员"
 
 
-class RecordStatus(StrEnum):
-    SUBMITTED = "submitted"
-    VERIFIED = "verified"
-    REJECTED = "rejected"
+class RecordStatus(LabelledEnum):
+    SUBMITTED = "submitted", "待核实"
+    VERIFIED = "verified", "已核实"
+    REJECTED = "rejected", "未通过"
 
 
-class LedgerUnit(StrEnum):
-    POINTS = "points"
-    MINUTES = "minutes"
+class LedgerUnit(LabelledEnum):
+    POINTS = "points", "积分"
+    MINUTES = "minutes", "服务时长(分钟)"
 
 
-class AccountKind(StrEnum):
-    VOLUNTEER = "volunteer"  # a volunteer's points or hours
-    SOURCE = "source"  # a community's issuing account: the only one that goes below zero
-    SHOP = "shop"  # points taken in by the 爱心超市
-    ESCROW = "escrow"  # hours set aside by time-bank requests
+class AccountKind(LabelledEnum):
+    VOLUNTEER = "volunteer", "志愿者账户"  # a volunteer's points or hours
+    SOURCE = "source", "社区发放账户"  # a community's issuing account: the only one that goes below zero
+    SHOP = "shop", "爱心超市账户"  # points taken in by the 爱心超市
+    ESCROW = "escrow", "时间银行托管账户"  # hours set aside by time-bank requests
 
 
-class PostingKind(StrEnum):
-    SERVICE = "service"
-    GRANT = "grant"
-    REDEMPTION = "redemption"
-    WISH = "wish"
-    TIMEBANK_HOLD = "timebank_hold"
-    TIMEBANK_PAY = "timebank_pay"
-    TIMEBANK_RELEASE = "timebank_release"
-    REVERSAL = "reversal"
+class PostingKind(LabelledEnum):
+    SERVICE = "service", "志愿服务"
+    GRANT = "grant", "奖励"
+    REDEMPTION = "redemption", "爱心超市兑换"
+    WISH = "wish", "微心愿"
+    TIMEBANK_HOLD = "timebank_hold", "时间银行冻结"
+    TIMEBANK_PAY = "timebank_pay", "时间银行支付"
+    TIMEBANK_RELEASE = "timebank_release", "时间银行退回"
+    REVERSAL = "reversal", "冲正"
 
 
-class WishStatus(StrEnum):
-    OPEN = "open"
-    CLAIMED = "claimed"
-    FULFILLED = "fulfilled"
-    CONFIRMED = "confirmed"
-    CANCELLED = "cancelled"
+class WishStatus(LabelledEnum):
+    OPEN = "open", "待认领"
+    CLAIMED = "claimed", "已认领"
+    FULFILLED = "fulfilled", "已送达"
+    CONFIRMED = "confirmed", "已确认"
+    CANCELLED = "cancelled", "已撤销"
 
 
-class WishCategory(StrEnum):
-    DAILY = "daily"
-    STUDY = "study"
-    HEALTH = "health"
-    COMPANY = "company"
-    OTHER = "other"
+class WishCategory(LabelledEnum):
+    DAILY = "daily", "生活用品"
+    STUDY = "study", "学习用品"
+    HEALTH = "health", "健康医疗"
+    COMPANY = "company", "陪伴服务"
+    OTHER = "other", "其他"
 
 
-class Frequency(StrEnum):
-    WEEKLY = "weekly"
-    MONTHLY = "monthly"
-    FESTIVAL = "festival"
+class Frequency(LabelledEnum):
+    WEEKLY = "weekly", "每周"
+    MONTHLY = "monthly", "每月"
+    FESTIVAL = "festival", "节日"
 
 
-class VisitMode(StrEnum):
-    HOME = "home"  # 入户
-    PHONE = "phone"  # 电话
+class VisitMode(LabelledEnum):
+    HOME = "home", "入户"
+    PHONE = "phone", "电话"
 
 
-class TimebankStatus(StrEnum):
-    OPEN = "open"
-    CLAIMED = "claimed"
-    DONE = "done"
-    CANCELLED = "cancelled"
+class TimebankStatus(LabelledEnum):
+    OPEN = "open", "待认领"
+    CLAIMED = "claimed", "服务中"
+    DONE = "done", "已完成"
+    CANCELLED = "cancelled", "已撤销"
 
 
-VOLUNTEER_KIND_LABELS = {
-    VolunteerKind.RESIDENT: "居民志愿者",
-    VolunteerKind.PARTY_MEMBER: "党员",
-    VolunteerKind.CADRE: "干部",
-    VolunteerKind.STUDENT: "学生",
-    VolunteerKind.TEAM: "志愿服务队",
-    VolunteerKind.UNIT: "共建单位",
-}
-PARTY_REGISTRATION_LABELS = {
-    PartyRegistration.IN_SERVICE: "在职党员",
-    PartyRegistration.DOUBLE: "双报到",
-    PartyRegistration.LOCAL: "社区党员",
-}
-RECORD_STATUS_LABELS = {
-    RecordStatus.SUBMITTED: "待核实",
-    RecordStatus.VERIFIED: "已核实",
-    RecordStatus.REJECTED: "未通过",
-}
-WISH_STATUS_LABELS = {
-    WishStatus.OPEN: "待认领",
-    WishStatus.CLAIMED: "已认领",
-    WishStatus.FULFILLED: "已送达",
-    WishStatus.CONFIRMED: "已确认",
-    WishStatus.CANCELLED: "已撤销",
-}
-WISH_CATEGORY_LABELS = {
-    WishCategory.DAILY: "生活用品",
-    WishCategory.STUDY: "学习用品",
-    WishCategory.HEALTH: "健康医疗",
-    WishCategory.COMPANY: "陪伴服务",
-    WishCategory.OTHER: "其他",
-}
-FREQUENCY_LABELS = {Frequency.WEEKLY: "每周", Frequency.MONTHLY: "每月", Frequency.FESTIVAL: "节日"}
-VISIT_MODE_LABELS = {VisitMode.HOME: "入户", VisitMode.PHONE: "电话"}
-TIMEBANK_STATUS_LABELS = {
-    TimebankStatus.OPEN: "待认领",
-    TimebankStatus.CLAIMED: "服务中",
-    TimebankStatus.DONE: "已完成",
-    TimebankStatus.CANCELLED: "已撤销",
-}
+WISH_CATEGORY_LABELS = labels(WishCategory)
 
 
 def _known(column: str, enum: type[StrEnum]) -> str:
@@ -408,32 +370,14 @@ class TimebankRequest(IdMixin, TimestampMixin, VersionMixin, Base):
     )
 
 
-POSTING_KIND_LABELS = {
-    PostingKind.SERVICE: "志愿服务",
-    PostingKind.GRANT: "奖励",
-    PostingKind.REDEMPTION: "爱心超市兑换",
-    PostingKind.WISH: "微心愿",
-    PostingKind.TIMEBANK_HOLD: "时间银行冻结",
-    PostingKind.TIMEBANK_PAY: "时间银行支付",
-    PostingKind.TIMEBANK_RELEASE: "时间银行退回",
-    PostingKind.REVERSAL: "冲正",
-}
-LEDGER_UNIT_LABELS = {LedgerUnit.POINTS: "积分", LedgerUnit.MINUTES: "服务时长(分钟)"}
-ACCOUNT_KIND_LABELS = {
-    AccountKind.VOLUNTEER: "志愿者账户",
-    AccountKind.SOURCE: "社区发放账户",
-    AccountKind.SHOP: "爱心超市账户",
-    AccountKind.ESCROW: "时间银行托管账户",
-}
-
-register_enum("volunteer_kind", VolunteerKind, VOLUNTEER_KIND_LABELS)
-register_enum("posting_kind", PostingKind, POSTING_KIND_LABELS)
-register_enum("ledger_unit", LedgerUnit, LEDGER_UNIT_LABELS)
-register_enum("ledger_account_kind", AccountKind, ACCOUNT_KIND_LABELS)
-register_enum("party_registration", PartyRegistration, PARTY_REGISTRATION_LABELS)
-register_enum("service_record_status", RecordStatus, RECORD_STATUS_LABELS)
-register_enum("wish_status", WishStatus, WISH_STATUS_LABELS)
+register_enum("volunteer_kind", VolunteerKind, labels(VolunteerKind))
+register_enum("posting_kind", PostingKind, labels(PostingKind))
+register_enum("ledger_unit", LedgerUnit, labels(LedgerUnit))
+register_enum("ledger_account_kind", AccountKind, labels(AccountKind))
+register_enum("party_registration", PartyRegistration, labels(PartyRegistration))
+register_enum("service_record_status", RecordStatus, labels(RecordStatus))
+register_enum("wish_status", WishStatus, labels(WishStatus))
 register_enum("wish_category", WishCategory, WISH_CATEGORY_LABELS)
-register_enum("visit_frequency", Frequency, FREQUENCY_LABELS)
-register_enum("visit_mode", VisitMode, VISIT_MODE_LABELS)
-register_enum("timebank_status", TimebankStatus, TIMEBANK_STATUS_LABELS)
+register_enum("visit_frequency", Frequency, labels(Frequency))
+register_enum("visit_mode", VisitMode, labels(VisitMode))
+register_enum("timebank_status", TimebankStatus, labels(TimebankStatus))

@@ -21,7 +21,10 @@ import datetime as dt
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from app.errors import Conflict
+from app.kit.labels import LabelledEnum, labels
+from app.kit.workflow import A, S, Table, table
+from app.kit.workflow import advance as advance  # the services advance the tables below
+from app.kit.workflow import allowed as actions_in
 from app.system.enums import register as register_enum
 from app.volunteers.models import Frequency, RecordStatus, TimebankStatus, WishStatus
 
@@ -47,37 +50,27 @@ class RecordAction(StrEnum):
     REJECT = "reject"
 
 
-WISH: dict[WishAction, tuple[frozenset[WishStatus], WishStatus]] = {
-    WishAction.CLAIM: (frozenset({W.OPEN}), W.CLAIMED),
-    WishAction.FULFIL: (frozenset({W.CLAIMED}), W.FULFILLED),
-    WishAction.CONFIRM: (frozenset({W.FULFILLED}), W.CONFIRMED),
-    WishAction.CANCEL: (frozenset({W.OPEN, W.CLAIMED}), W.CANCELLED),
-}
-TIMEBANK: dict[TimebankAction, tuple[frozenset[TimebankStatus], TimebankStatus]] = {
-    TimebankAction.CLAIM: (frozenset({T.OPEN}), T.CLAIMED),
-    TimebankAction.CONFIRM: (frozenset({T.CLAIMED}), T.DONE),
-    TimebankAction.CANCEL: (frozenset({T.OPEN, T.CLAIMED}), T.CANCELLED),
-}
-RECORD: dict[RecordAction, tuple[frozenset[RecordStatus], RecordStatus]] = {
-    RecordAction.VERIFY: (frozenset({R.SUBMITTED}), R.VERIFIED),
-    RecordAction.REJECT: (frozenset({R.SUBMITTED}), R.REJECTED),
-}
+WISH = table(
+    {
+        WishAction.CLAIM: ({W.OPEN}, W.CLAIMED),
+        WishAction.FULFIL: ({W.CLAIMED}, W.FULFILLED),
+        WishAction.CONFIRM: ({W.FULFILLED}, W.CONFIRMED),
+        WishAction.CANCEL: ({W.OPEN, W.CLAIMED}, W.CANCELLED),
+    }
+)
+TIMEBANK = table(
+    {
+        TimebankAction.CLAIM: ({T.OPEN}, T.CLAIMED),
+        TimebankAction.CONFIRM: ({T.CLAIMED}, T.DONE),
+        TimebankAction.CANCEL: ({T.OPEN, T.CLAIMED}, T.CANCELLED),
+    }
+)
+RECORD = table({RecordAction.VERIFY: ({R.SUBMITTED}, R.VERIFIED), RecordAction.REJECT: ({R.SUBMITTED}, R.REJECTED)})
 
 
-def allowed(table: dict, status: StrEnum) -> list[str]:  # type: ignore[type-arg]
-    return [a.value for a, (sources, _) in table.items() if status in sources]
-
-
-def advance(table: dict, status: StrEnum, action: StrEnum, thing: str) -> StrEnum:  # type: ignore[type-arg]
-    """The status after ``action``; 409 ``invalid_transition`` (with ``allowed_actions``) when not allowed."""
-    sources, target = table[action]
-    if status not in sources:
-        raise Conflict(
-            f"A {thing} that is {status} does not take {action}.",
-            code="invalid_transition",
-            allowed_actions=allowed(table, status),
-        )
-    return target
+def allowed(steps: Table[A, S], status: S) -> list[str]:
+    """The actions ``status`` takes, as the values the API lists."""
+    return [a.value for a in actions_in(steps, status)]
 
 
 # --- visit duties ---------------------------------------------------------------------------------
@@ -110,14 +103,13 @@ FESTIVALS: tuple[dt.date, ...] = tuple(
 LEAD_DAYS = {Frequency.WEEKLY: 2, Frequency.MONTHLY: 5, Frequency.FESTIVAL: 7}
 
 
-class Duty(StrEnum):
-    OK = "ok"
-    DUE = "due"
-    OVERDUE = "overdue"
+class Duty(LabelledEnum):
+    OK = "ok", "按期"
+    DUE = "due", "待走访"
+    OVERDUE = "overdue", "已逾期"
 
 
-DUTY_LABELS = {Duty.OK: "按期", Duty.DUE: "待走访", Duty.OVERDUE: "已逾期"}
-register_enum("pairing_duty", Duty, DUTY_LABELS)
+register_enum("pairing_duty", Duty, labels(Duty))
 
 
 def local_day(at: dt.datetime) -> dt.date:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,67 +12,38 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.naming import conv
 
 from app.db import Base, IdMixin, TimestampMixin, VersionMixin
+from app.kit.labels import LabelledEnum, labels
 from app.system.enums import register as register_enum
 
 
-class EventType(StrEnum):
+class EventType(LabelledEnum):
     """Events a subscription may ask for; the outbox may hold others, which nobody receives."""
 
-    ISSUE_CREATED = "issue.created"
-    ISSUE_DISPATCHED = "issue.dispatched"
-    ISSUE_RESOLVED = "issue.resolved"
-    ISSUE_CLOSED = "issue.closed"
-    ISSUE_REOPENED = "issue.reopened"
-    ISSUE_ESCALATED = "issue.escalated"
-    ISSUE_SUPERVISED = "issue.supervised"
-    ISSUE_DUE_SOON = "issue.due_soon"
-    ISSUE_OVERDUE = "issue.overdue"
-    DISPUTE_RISK_RAISED = "dispute.risk_raised"
-    SERVICE_RECORD_VERIFIED = "service_record.verified"
-    WISH_CONFIRMED = "wish.confirmed"
-    WISH_CLAIM_EXPIRED = "wish.claim_expired"
-    COMMITMENT_BEHIND = "commitment.behind"
-    COMMITMENT_DONE = "commitment.done"
-    COMMITMENT_LIST_PUBLISHED = "commitment_list.published"
-    COMMITMENT_LIST_CLOSED = "commitment_list.closed"
-    CONSULTATION_DECIDED = "consultation.decided"
+    ISSUE_CREATED = "issue.created", "诉求上报"
+    ISSUE_DISPATCHED = "issue.dispatched", "已派单"
+    ISSUE_RESOLVED = "issue.resolved", "已办结"
+    ISSUE_CLOSED = "issue.closed", "已结案"
+    ISSUE_REOPENED = "issue.reopened", "重办"
+    ISSUE_ESCALATED = "issue.escalated", "上报上级"
+    ISSUE_SUPERVISED = "issue.supervised", "督办"
+    ISSUE_DUE_SOON = "issue.due_soon", "临期预警"
+    ISSUE_OVERDUE = "issue.overdue", "超期"
+    DISPUTE_RISK_RAISED = "dispute.risk_raised", "纠纷风险升级"
+    SERVICE_RECORD_VERIFIED = "service_record.verified", "志愿服务已核实"
+    WISH_CONFIRMED = "wish.confirmed", "微心愿已达成"
+    WISH_CLAIM_EXPIRED = "wish.claim_expired", "微心愿认领超期"
+    COMMITMENT_BEHIND = "commitment.behind", "实事进度滞后"
+    COMMITMENT_DONE = "commitment.done", "实事已完成"
+    COMMITMENT_LIST_PUBLISHED = "commitment_list.published", "实事清单公示"
+    COMMITMENT_LIST_CLOSED = "commitment_list.closed", "实事清单年终结账"
+    CONSULTATION_DECIDED = "consultation.decided", "民主协商决议"
 
 
-EVENT_TYPE_LABELS = {
-    EventType.ISSUE_CREATED: "诉求上报",
-    EventType.ISSUE_DISPATCHED: "已派单",
-    EventType.ISSUE_RESOLVED: "已办结",
-    EventType.ISSUE_CLOSED: "已结案",
-    EventType.ISSUE_REOPENED: "重办",
-    EventType.ISSUE_ESCALATED: "上报上级",
-    EventType.ISSUE_SUPERVISED: "督办",
-    EventType.ISSUE_DUE_SOON: "临期预警",
-    EventType.ISSUE_OVERDUE: "超期",
-    EventType.DISPUTE_RISK_RAISED: "纠纷风险升级",
-    EventType.SERVICE_RECORD_VERIFIED: "志愿服务已核实",
-    EventType.WISH_CONFIRMED: "微心愿已达成",
-    EventType.WISH_CLAIM_EXPIRED: "微心愿认领超期",
-    EventType.COMMITMENT_BEHIND: "实事进度滞后",
-    EventType.COMMITMENT_DONE: "实事已完成",
-    EventType.COMMITMENT_LIST_PUBLISHED: "实事清单公示",
-    EventType.COMMITMENT_LIST_CLOSED: "实事清单年终结账",
-    EventType.CONSULTATION_DECIDED: "民主协商决议",
-}
-
-
-class DeliveryStatus(StrEnum):
-    PENDING = "pending"  # 待投递 / 重试中
-    DELIVERED = "delivered"  # 已送达
-    DEAD = "dead"  # 投递失败 (retries exhausted)
-    CANCELLED = "cancelled"  # 已取消 (subscription disabled)
-
-
-DELIVERY_STATUS_LABELS = {
-    DeliveryStatus.PENDING: "待投递",
-    DeliveryStatus.DELIVERED: "已送达",
-    DeliveryStatus.DEAD: "投递失败",
-    DeliveryStatus.CANCELLED: "已取消",
-}
+class DeliveryStatus(LabelledEnum):
+    PENDING = "pending", "待投递"  # also while retrying
+    DELIVERED = "delivered", "已送达"
+    DEAD = "dead", "投递失败"  # retries exhausted
+    CANCELLED = "cancelled", "已取消"  # subscription disabled
 
 
 class WebhookSubscription(IdMixin, TimestampMixin, VersionMixin, Base):
@@ -169,5 +139,5 @@ class SlaNotification(Base):
     created_at: Mapped[dt.datetime] = mapped_column(server_default=sa.func.now())
 
 
-register_enum("webhook_event_type", EventType, EVENT_TYPE_LABELS)
-register_enum("webhook_delivery_status", DeliveryStatus, DELIVERY_STATUS_LABELS)
+register_enum("webhook_event_type", EventType, labels(EventType))
+register_enum("webhook_delivery_status", DeliveryStatus, labels(DeliveryStatus))
