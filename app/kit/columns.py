@@ -15,5 +15,11 @@ class PgType(UserDefinedType[T]):
     cache_ok = True
     col_spec: ClassVar[str]
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # SQLAlchemy reads ``cache_ok`` from each class's own namespace, not from a base: without it
+        # every statement naming such a column would be compiled anew (and warn).
+        super().__init_subclass__(**kwargs)
+        cls.cache_ok = True
+
     def get_col_spec(self, **kw: Any) -> str:
         return self.col_spec
