@@ -704,6 +704,53 @@ async def _public_tag(request: Request, area_id: uuid.UUID, year: int, on: dt.da
     return tag
 
 
+def _takes_gzip(request: Request) -> bool:
+    """Whether the client accepts gzip: ``Accept-Encoding`` names it (or ``*``) with a weight above 0."""
+    weights: dict[str, float] = {}
+    for part in request.headers.get("accept-encoding", "").lower().split(","):
+        coding, *params = (p.strip() for p in part.split(";"))
+        weight = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    weight = float(param[2:])
+                except ValueError:
+                    weight = 0.0
+        weights[coding] = weight
+    return weights.get("gzip", weights.get("x-gzip", weights.get("*", 0.0))) > 0
+
+
+_MEDIA = {"json": "application/json", "html": "text/html; charset=utf-8"}
+
+
+async def _public_answer(
+    request: Request,
+    session: Any,
+    area_id: uuid.UUID,
+    year: int,
+    on: dt.date,
+    tag: str,
+    kind: str,
+    render: Any,
+    extra: dict[str, str],
+) -> Response:
+    """304 when the client holds this notice, else the kept notice (rendered once per change),
+    gzipped when the client takes it — a representation of its own, with its own ETag."""
+    packed = _takes_gzip(request)
+    variant = (lambda t: t[:-1] + '-gzip"') if packed else (lambda t: t)
+    headers = {"ETag": variant(tag), "Cache-Control": "public, max-age=60", "Vary": "Accept-Encoding", **extra}
+    if not_modified(request, variant(tag)):
+        return Response(status_code=304, headers=headers)
+    body = public.rendered(tag)
+    if body is None:
+        tag, body = await _render(session, area_id, year, on, kind, render)
+        headers["ETag"] = variant(tag)
+    if packed:
+        body = public.gzipped(tag, body)
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type=_MEDIA[kind], headers=headers)
+
+
 @public_router.get(
     "/{area_id}",
     dependencies=[Depends(rate_limit("public_commitments", "rate_limit_public_reads", 60))],
@@ -723,14 +770,7 @@ async def public_notice(
 ) -> Any:
     on = service.today(settings)
     tag = await _public_tag(request, area_id, year or on.year, on, "json")
-    headers = {"ETag": tag, "Cache-Control": "public, max-age=60"}
-    if not_modified(request, tag):
-        return Response(status_code=304, headers=headers)
-    body = public.rendered(tag)
-    if body is None:
-        tag, body = await _render(session, area_id, year or on.year, on, "json", _as_json)
-        headers["ETag"] = tag
-    return Response(body, media_type="application/json", headers=headers)
+    return await _public_answer(request, session, area_id, year or on.year, on, tag, "json", _as_json, {})
 
 
 @page_router.get(
@@ -748,11 +788,4 @@ async def public_page(
     """The same notice as a self-contained HTML page (no script, no external resources)."""
     on = service.today(settings)
     tag = await _public_tag(request, area_id, year or on.year, on, "html")
-    headers = {"ETag": tag, "Cache-Control": "public, max-age=60", **page.HEADERS}
-    if not_modified(request, tag):
-        return Response(status_code=304, headers=headers)
-    body = public.rendered(tag)
-    if body is None:
-        tag, body = await _render(session, area_id, year or on.year, on, "html", _as_page)
-        headers["ETag"] = tag
-    return Response(body, media_type="text/html; charset=utf-8", headers=headers)
+    return await _public_answer(request, session, area_id, year or on.year, on, tag, "html", _as_page, page.HEADERS)

@@ -276,3 +276,28 @@ async def test_a_change_made_by_another_process_reaches_a_kept_notice_at_once(db
         await activity(theirs, [lst["items"][0]["id"]], "2026-04-20T09:00:00+08:00")
         r = await mine.get(url)
         assert r.headers["etag"] != second and r.json()["lists"][0]["items"][0]["progress"]["activities"] == 2
+
+
+async def test_the_notice_is_gzipped_for_clients_that_take_it_as_a_representation_of_its_own(client, monkeypatch):
+    """A browser (``Accept-Encoding: gzip``) gets the notice compressed, with an ETag of its own and
+    ``Vary: Accept-Encoding``; a client that does not take gzip — or refuses it with ``q=0`` — gets
+    the same bytes uncompressed. Each answers 304 to its own ETag."""
+    Clock(monkeypatch).at("2026-05-01 10:00")
+    await published(client)
+    area = AREA["C"].id
+    for url in (f"/api/v1/public/commitments/{area}?year=2026", f"/public/commitments/{area}?year=2026"):
+        plain = await client.get(url, headers={"Accept-Encoding": "identity"})
+        refused = await client.get(url, headers={"Accept-Encoding": "gzip;q=0, *"})
+        packed = await client.get(url, headers={"Accept-Encoding": "gzip, deflate, br"})
+        assert plain.status_code == refused.status_code == packed.status_code == 200
+        assert "content-encoding" not in plain.headers and "content-encoding" not in refused.headers
+        assert refused.content == plain.content and refused.headers["etag"] == plain.headers["etag"]
+        assert packed.headers["content-encoding"] == "gzip" and packed.headers["vary"] == "Accept-Encoding"
+        assert packed.content == plain.content  # httpx decodes it
+        assert int(packed.headers["content-length"]) < len(plain.content) / 2
+        assert packed.headers["etag"] != plain.headers["etag"]
+        for response, coding in ((plain, "identity"), (packed, "gzip")):
+            again = await client.get(
+                url, headers={"Accept-Encoding": coding, "If-None-Match": response.headers["etag"]}
+            )
+            assert again.status_code == 304 and again.headers["etag"] == response.headers["etag"]
