@@ -25,9 +25,9 @@ from app.auth.schemas import (
 )
 from app.db import SessionDep
 from app.errors import problem_responses
-from app.kit.etag import IfMatch, created
+from app.kit.etag import created
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
-from app.kit.routes import Versioned, change_route, checked, create_route, read_route
+from app.kit.routes import Versioned, checked, create_route, read_route, update_route
 from app.kit.routing import Router
 from app.kit.schemas import Page
 from app.kit.tokens import text
@@ -136,7 +136,7 @@ read_route(
 )
 
 
-change_route(
+update_route(
     router,
     "/users/{user_id}",
     USER,
@@ -145,8 +145,6 @@ change_route(
         call.session, call.principal, user, body.model_dump(exclude_unset=True)
     ),
     body=UserUpdate,
-    method="patch",
-    if_match=IfMatch,
     operation_id="users_update",
     responses=problem_responses(403, 404, 409, 412, 428),
     summary="Change or deactivate a staff account (停用/修改用户)",

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import anyio
-from fastapi import Body, Depends, File, Header, Path, Query, Request, Response, UploadFile
+from fastapi import Body, Depends, File, Path, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import Field
 
@@ -42,7 +42,7 @@ from app.issues import files
 from app.kit.etag import etag_of, not_modified
 from app.kit.openapi import documented_body
 from app.kit.ratelimit import rate_limit
-from app.kit.routes import Call, Versioned, change_route, create_route, list_route, read_route
+from app.kit.routes import Call, Versioned, change_route, create_route, list_route, read_route, tally
 from app.kit.routing import Router
 from app.kit.storage import StorageDep
 from app.scope import Principal
@@ -61,7 +61,6 @@ Reader = Annotated[Principal, Depends(require_roles(*sorted(service.READERS)))]
 Recorder = Annotated[Principal, Depends(require_roles(*sorted(service.RECORDERS)))]
 Manager = Annotated[Principal, Depends(require_roles(*sorted(service.MANAGERS)))]
 Approver = Annotated[Principal, Depends(require_roles(*sorted(service.APPROVERS)))]
-IfMatch = Annotated[str | None, Header(description="optional; 412 when stale")]
 YearQuery = Annotated[int | None, Query(ge=2000, le=2999, description="default: this year (local time)")]
 ACTION_ERRORS = problem_responses(404, 409, 412, 422)
 
@@ -203,49 +202,35 @@ change_route(
 )
 
 
-@lists_router.patch(
+change_route(
+    lists_router,
     "/{list_id}/items/{item_id}",
-    response_model=ListDetail,
+    LIST,
+    Manager,
+    lambda call, row, body, item_id: service.patch_item(
+        call.session, call.principal, row, item_id, body.model_dump(exclude_unset=True)
+    ),
+    ids=("item_id",),
+    body=ItemPatch,
+    method="patch",
     operation_id="commitment_lists_patch_item",
     summary="Change an item of a draft or returned list",
     description="Fields given replace the item's; `If-Match` is the list's ETag.",
     responses=ACTION_ERRORS,
 )
-async def patch_item(
-    list_id: uuid.UUID,
-    item_id: uuid.UUID,
-    body: ItemPatch,
-    session: SessionDep,
-    principal: Manager,
-    settings: SettingsDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> Any:
-    row = await service.get_for_change(session, principal, list_id, if_match)
-    row = await service.patch_item(session, principal, row, item_id, body.model_dump(exclude_unset=True))
-    return await _answer(response, session, row, settings)
-
-
-@lists_router.delete(
+change_route(
+    lists_router,
     "/{list_id}/items/{item_id}",
-    response_model=ListDetail,
+    LIST,
+    Manager,
+    lambda call, row, _, item_id: service.delete_item(call.session, row, item_id),
+    ids=("item_id",),
+    method="delete",
     operation_id="commitment_lists_delete_item",
     summary="Remove an item from a draft or returned list",
     description="The items after it move up one place.",
     responses=ACTION_ERRORS,
 )
-async def delete_item(
-    list_id: uuid.UUID,
-    item_id: uuid.UUID,
-    session: SessionDep,
-    principal: Manager,
-    settings: SettingsDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> Any:
-    row = await service.get_for_change(session, principal, list_id, if_match)
-    row = await service.delete_item(session, row, item_id)
-    return await _answer(response, session, row, settings)
 
 
 def _transition(action: Action) -> Callable[[Call, Any, Any], Awaitable[Any]]:
@@ -472,10 +457,7 @@ async def batch_activities(
     session: SessionDep, principal: Recorder, settings: SettingsDep, items: Annotated[list[Any], Body()]
 ) -> ActivityBatchOut:
     results = await service.batch_activities(session, principal, items, settings)
-    counts = dict.fromkeys(("created", "unchanged", "conflict", "invalid"), 0)
-    for r in results:
-        counts[r.status] += 1
-    return ActivityBatchOut(results=results, counts=counts)
+    return ActivityBatchOut(results=results, counts=tally(results, ("created", "unchanged", "conflict", "invalid")))
 
 
 list_route(

@@ -38,7 +38,6 @@ promotions_router = Router(prefix="/api/v1", tags=["consultation"], responses=pr
 Staff = Annotated[Principal, Depends(require_roles(*sorted(service.STAFF)))]
 Reader = Annotated[Principal, Depends(require_roles(*sorted(service.READERS)))]
 Convener = Annotated[Principal, Depends(require_roles(*sorted(service.CONVENERS)))]
-IfMatch = Annotated[str | None, Header(description="optional; 412 when stale")]
 ACTION_ERRORS = problem_responses(404, 409, 412, 422)
 
 
@@ -155,25 +154,19 @@ change_route(
 )
 
 
-@proposals_router.post(
+change_route(
+    proposals_router,
     "/{proposal_id}/merge-into/{target_id}",
-    response_model=ProposalOut,
+    PROPOSAL,
+    Staff,
+    lambda call, row, _, target_id: service.merge(call.session, call.principal, row, target_id),
+    ids=("target_id",),
     operation_id="proposals_merge",
     summary="Merge a proposal into a similar one",
     description="The proposal becomes `merged`; its supporters are added to the target, which is answered. "
     "Both must be of the same area and open.",
     responses=ACTION_ERRORS,
 )
-async def merge(
-    proposal_id: uuid.UUID,
-    target_id: uuid.UUID,
-    session: SessionDep,
-    principal: Staff,
-    response: Response,
-    if_match: IfMatch = None,
-) -> Any:
-    row = await PROPOSAL.change(session, principal, proposal_id, if_match)
-    return await _proposal(session, response, await service.merge(session, principal, row, target_id), principal)
 
 
 @public_router.post(

@@ -25,7 +25,7 @@ from app.diary.schemas import (
 from app.errors import problem_responses
 from app.kit.etag import IfMatch, created
 from app.kit.openapi import documented_body
-from app.kit.routes import Versioned, change_route, checked, list_route, read_route
+from app.kit.routes import Versioned, checked, list_route, read_route, tally, update_route
 from app.kit.routing import Router
 from app.kit.schemas import QueryDatetime
 from app.scope import Principal
@@ -109,10 +109,7 @@ async def batch_upload(
     items: Annotated[list[Any], Body()],
 ) -> BatchOut:
     results = await service.batch_upload(session, principal, items)
-    counts = dict.fromkeys(("created", "updated", "unchanged", "conflict", "invalid"), 0)
-    for r in results:
-        counts[r.status] += 1
-    return BatchOut(results=results, counts=counts)
+    return BatchOut(results=results, counts=tally(results, ("created", "updated", "unchanged", "conflict", "invalid")))
 
 
 list_route(
@@ -160,20 +157,17 @@ read_route(
 )
 
 
-change_route(
+update_route(
     router,
     "/{entry_id}",
     ENTRY,
     Writer,
     lambda call, entry, body: service.update(call.session, call.principal, entry, body.model_dump(exclude_unset=True)),
     body=DiaryUpdate,
-    method="patch",
-    if_match=IfMatch,
     operation_id="diary_update",
     summary="Edit a diary entry (修改民情日记)",
     description="Requires `If-Match` (428 without, 412 when stale). `status` may move between open, "
     "answered and resolved; `escalated` is set only by escalating into an issue.",
-    responses=problem_responses(404, 412, 428),
 )
 
 

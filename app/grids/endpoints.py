@@ -14,10 +14,10 @@ from app.errors import NotFound, problem_responses
 from app.grids import service
 from app.grids.models import Area, Level
 from app.grids.schemas import GEOJSON_EXAMPLE, AreaCreate, AreaImportDocument, AreaImportResult, AreaOut, AreaUpdate
-from app.kit.etag import NOT_MODIFIED, IfMatch
+from app.kit.etag import NOT_MODIFIED
 from app.kit.openapi import documented_body
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
-from app.kit.routes import Call, Versioned, change_route, checked, create_route, read_route
+from app.kit.routes import Call, Versioned, checked, create_route, read_route, update_route
 from app.kit.routing import Router
 from app.kit.schemas import Page
 from app.kit.tokens import text
@@ -187,15 +187,13 @@ async def _update_area(call: Call, area: Area, body: AreaUpdate) -> Area:
     )
 
 
-change_route(
+update_route(
     router,
     "/{area_id}",
     AREA,
     AdminDep,
     _update_area,
     body=AreaUpdate,
-    method="patch",
-    if_match=IfMatch,
     operation_id="areas_update",
     responses=problem_responses(403, 404, 412, 428),
     summary="Rename an area or change its boundary (修改辖区)",

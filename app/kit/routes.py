@@ -30,7 +30,7 @@ from app.auth.deps import SettingsDep
 from app.config import Settings
 from app.db import SessionDep
 from app.errors import problem_responses
-from app.kit.etag import NOT_MODIFIED, OptionalIfMatch, created, tagged, unchanged, write_if_match
+from app.kit.etag import NOT_MODIFIED, IfMatch, OptionalIfMatch, created, tagged, unchanged, write_if_match
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.schemas import Page
 from app.scope import Principal
@@ -181,17 +181,19 @@ def change_route(
     path: str,
     thing: Versioned,
     principal: Any,
-    act: Callable[[Call, Any, Any], Awaitable[Any]],
+    act: Callable[..., Awaitable[Any]],
     *,
     body: Any = None,
+    ids: tuple[str, ...] = (),
     method: str = "post",
     if_match: Any = OptionalIfMatch,
     **doc: Any,
 ) -> None:
-    """A write to one row (``POST`` an action, or ``method="patch"``): the row is read by the
-    :class:`Versioned`'s ``change`` with the client's ``If-Match``, ``act(call, row, body)`` changes
-    it and returns it, and the answer is its representation with its new ETag. ``body`` is the body's
-    model (None: the route takes no body); ``if_match`` the header's annotation."""
+    """A write to one row (``POST`` an action, or ``method``: ``"patch"``, ``"delete"``): the row is
+    read by the :class:`Versioned`'s ``change`` with the client's ``If-Match``, ``act(call, row,
+    body)`` changes it and returns it, and the answer is its representation with its new ETag.
+    ``body`` is the body's model (None: the route takes no body); ``ids`` the path's further UUIDs
+    (a part of the row, another row), passed to ``act`` by name; ``if_match`` the header's annotation."""
 
     async def run(
         row_id: uuid.UUID,
@@ -201,13 +203,14 @@ def change_route(
         response: Response,
         if_match: str | None,
         body: Any = None,
+        **named: uuid.UUID,
     ) -> Any:
         call = Call(session, principal, settings)
         row = await thing.change(session, principal, row_id, if_match)
-        row = await act(call, row, body)
+        row = await act(call, row, body, **named)
         return tagged(response, row, await shown(thing, call, row))
 
-    taken = [] if body is None else [("body", body, _)]
+    taken = [(name, uuid.UUID, _) for name in ids] + ([] if body is None else [("body", body, _)])
     params = [_id(thing), *taken, *_caller(principal), ("response", Response, _), ("if_match", if_match, None)]
     getattr(router, method)(path, response_model=thing.model, **doc)(endpoint(run, params))
 
@@ -256,3 +259,30 @@ def list_route(
         ("cursor", CursorQuery, None),
     ]
     router.get(path, response_model=Page[model], **doc)(endpoint(run, params))
+
+
+def update_route(
+    router: APIRouter,
+    path: str,
+    thing: Versioned,
+    principal: Any,
+    act: Callable[..., Awaitable[Any]],
+    *,
+    body: Any,
+    **doc: Any,
+) -> None:
+    """``PATCH`` one row (:func:`change_route`) under a required ``If-Match`` (give the
+    :class:`Versioned` a ``change`` that requires it: :func:`checked` ``required=True``): 428
+    without it, 412 when stale, 404 outside the caller's scope, documented unless ``responses``
+    says otherwise."""
+    doc.setdefault("responses", problem_responses(404, 412, 428))
+    change_route(router, path, thing, principal, act, body=body, method="patch", if_match=IfMatch, **doc)
+
+
+def tally(results: Sequence[Any], statuses: tuple[str, ...]) -> dict[str, int]:
+    """The ``counts`` of a batch upload's answer: how many items got each verdict (``status``),
+    every one of ``statuses`` named, 0 when no item got it."""
+    counts = dict.fromkeys(statuses, 0)
+    for result in results:
+        counts[result.status] += 1
+    return counts

@@ -10,9 +10,8 @@ from fastapi import Depends, Query
 from app.auth.deps import SettingsDep, require_roles
 from app.db import SessionDep
 from app.errors import problem_responses
-from app.kit.etag import IfMatch
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
-from app.kit.routes import Versioned, change_route, checked, create_route, list_route, read_route
+from app.kit.routes import Versioned, checked, create_route, list_route, read_route, update_route
 from app.kit.routing import Router
 from app.kit.schemas import Page
 from app.residents import service
@@ -102,19 +101,16 @@ read_route(
     summary="A building (楼栋详情)",
     description="404 when outside your area.",
 )
-change_route(
+update_route(
     router,
     "/buildings/{building_id}",
     BUILDING,
     Archivist,
     lambda call, building, body: service.update_simple(call.session, building, body.model_dump(exclude_unset=True)),
     body=BuildingUpdate,
-    method="patch",
-    if_match=IfMatch,
     operation_id="buildings_update",
     summary="Rename a building (修改楼栋)",
     description="Requires `If-Match` (428 without, 412 when stale).",
-    responses=problem_responses(404, 412, 428),
 )
 
 
@@ -159,19 +155,16 @@ read_route(
     summary="A household (住户详情)",
     description="404 when outside your area.",
 )
-change_route(
+update_route(
     router,
     "/households/{household_id}",
     HOUSEHOLD,
     Archivist,
     lambda call, household, body: service.update_simple(call.session, household, body.model_dump(exclude_unset=True)),
     body=HouseholdUpdate,
-    method="patch",
-    if_match=IfMatch,
     operation_id="households_update",
     summary="Change a household's address (修改住户)",
     description="Requires `If-Match` (428 without, 412 when stale).",
-    responses=problem_responses(404, 412, 428),
 )
 
 
@@ -260,7 +253,7 @@ read_route(
     summary="A resident's record (居民档案)",
     description="Masked like every response; use `reveal` for the clear values. 404 when outside your area.",
 )
-change_route(
+update_route(
     router,
     "/residents/{resident_id}",
     RESIDENT,
@@ -269,13 +262,10 @@ change_route(
         call.session, call.principal, resident, body.model_dump(exclude_unset=True), call.settings
     ),
     body=ResidentUpdate,
-    method="patch",
-    if_match=IfMatch,
     operation_id="residents_update",
     summary="Update a resident's record (修改居民档案)",
     description="Requires `If-Match` (428 without, 412 when stale). Moving to another household moves the "
     "resident to that household's area.",
-    responses=problem_responses(404, 412, 428),
 )
 
 

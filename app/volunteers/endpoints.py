@@ -16,7 +16,7 @@ from app.auth.deps import SettingsDep, require_roles
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.kit import clock, idempotency
-from app.kit.etag import IfMatch, OptionalIfMatch, etag_of
+from app.kit.etag import OptionalIfMatch, etag_of
 from app.kit.idempotency import KeyHeader
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.ratelimit import rate_limit
@@ -31,6 +31,8 @@ from app.kit.routes import (
     list_route,
     path_id,
     read_route,
+    tally,
+    update_route,
 )
 from app.kit.routing import Router
 from app.kit.schemas import Page
@@ -222,7 +224,7 @@ read_route(
     description="404 when outside your area. The `ETag` is the registration's version, for `If-Match` on PATCH; "
     "the balances move with the ledger, so the answer is never a 304.",
 )
-change_route(
+update_route(
     router,
     "/volunteers/{volunteer_id}",
     VOLUNTEER,
@@ -231,12 +233,9 @@ change_route(
         call.session, volunteer, body.model_dump(exclude_unset=True), call.settings
     ),
     body=VolunteerUpdate,
-    method="patch",
-    if_match=IfMatch,
     operation_id="volunteers_update",
     summary="Change a volunteer's registration (修改志愿者信息)",
     description="Requires `If-Match` with the volunteer's version (428 without, 412 when stale).",
-    responses=problem_responses(404, 412, 428),
 )
 
 
@@ -910,10 +909,7 @@ async def batch_visits(
     items: Annotated[list[Any], Body(examples=[[{"id": "019a…", "pairing_id": "…", "visited_at": "…"}]])],
 ) -> Any:
     results = await pairings.batch_visits(session, principal, items)
-    counts = dict.fromkeys(("created", "unchanged", "invalid"), 0)
-    for r in results:
-        counts[r.status] += 1
-    return VisitBatchOut(results=results, counts=counts)
+    return VisitBatchOut(results=results, counts=tally(results, ("created", "unchanged", "invalid")))
 
 
 @router.get(
