@@ -83,11 +83,7 @@ async def me(principal: CurrentPrincipal, session: SessionDep) -> MeOut:
 
 
 USER = Versioned(
-    "user_id",
-    UserOut,
-    get=service.get_user,
-    change=checked(service.get_user, required=True, for_update=True),
-    show=lambda call, user: UserOut.model_validate(user),
+    "user_id", UserOut, get=service.get_user, change=checked(service.get_user, required=True, for_update=True)
 )
 create_route(
     router,

@@ -138,13 +138,7 @@ list_route(
 )
 
 
-ENTRY = Versioned(
-    "entry_id",
-    DiaryOut,
-    get=service.get,
-    change=checked(service.get, required=True),
-    show=lambda call, entry: DiaryOut.model_validate(entry),
-)
+ENTRY = Versioned("entry_id", DiaryOut, get=service.get, change=checked(service.get, required=True))
 read_route(
     router,
     "/{entry_id}",

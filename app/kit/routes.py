@@ -1,8 +1,9 @@
 """Route factories for the shapes every domain repeats around a versioned row: read it with its
 ETag, create it (201 with ``Location`` and ``ETag``), change it under ``If-Match`` (a PATCH or a
-workflow action). A domain describes its row once (:class:`Versioned`) and declares each route in
-a call that names its path, its role and what it does; the route's documentation (operation id,
-summary, description, responses) is passed through to FastAPI unchanged::
+workflow action); and for a keyset-paged list with its filters. A domain describes its row once
+(:class:`Versioned`) and declares each route in a call that names its path, its role and what it
+does; the route's documentation (operation id, summary, description, responses) is passed through
+to FastAPI unchanged::
 
     WISH = Versioned("wish_id", WishOut, get=wishes.get, change=checked(wishes.get, for_update=True), show=...)
     read_route(router, "/wishes/{wish_id}", WISH, Reader, operation_id="wishes_get", summary=...)
@@ -63,13 +64,13 @@ class Versioned:
     routes' ``response_model``); ``get(session, principal, id)`` reads it in the caller's scope (404
     outside), ``change(session, principal, id, if_match)`` reads it for a change (locked where the
     domain locks, ``If-Match`` checked: see :func:`checked`), and ``show(call, row)`` builds the
-    representation (a coroutine is awaited)."""
+    representation (a coroutine is awaited; by default ``model.model_validate(row)``)."""
 
     id: str
     model: Any
     get: Getter
-    show: Callable[[Call, Any], Any]
     change: Changer = _unchanged_by_routes
+    show: Callable[[Call, Any], Any] | None = None
 
 
 def checked(get: Callable[..., Awaitable[Any]], *, required: bool = False, **options: Any) -> Changer:
@@ -86,7 +87,7 @@ def checked(get: Callable[..., Awaitable[Any]], *, required: bool = False, **opt
 
 
 async def shown(thing: Versioned, call: Call, row: Any) -> Any:
-    out = thing.show(call, row)
+    out = thing.model.model_validate(row) if thing.show is None else thing.show(call, row)
     return await out if inspect.isawaitable(out) else out
 
 

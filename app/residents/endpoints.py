@@ -38,18 +38,10 @@ Archivist = Annotated[Principal, Depends(require_roles(*sorted(service.ARCHIVE_R
 Revealer = Annotated[Principal, Depends(require_roles(*sorted(service.REVEAL_ROLES)))]
 
 BUILDING = Versioned(
-    "building_id",
-    BuildingOut,
-    get=service.get_building,
-    change=checked(service.get_building, required=True),
-    show=lambda call, building: BuildingOut.model_validate(building),
+    "building_id", BuildingOut, get=service.get_building, change=checked(service.get_building, required=True)
 )
 HOUSEHOLD = Versioned(
-    "household_id",
-    HouseholdOut,
-    get=service.get_household,
-    change=checked(service.get_household, required=True),
-    show=lambda call, household: HouseholdOut.model_validate(household),
+    "household_id", HouseholdOut, get=service.get_household, change=checked(service.get_household, required=True)
 )
 RESIDENT = Versioned(
     "resident_id",

@@ -512,9 +512,7 @@ _once_route(
 
 # --- 爱心超市 ---------------------------------------------------------------------------------------
 
-SHOP_ITEM = Versioned(
-    "item_id", ShopItemOut, get=shop.get_item, show=lambda call, item: ShopItemOut.model_validate(item)
-)
+SHOP_ITEM = Versioned("item_id", ShopItemOut, get=shop.get_item)
 
 
 create_route(
