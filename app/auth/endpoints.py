@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Depends, Form, Header, Request, Response
+from fastapi import Depends, Form, Request, Response
 
 from app.auth import service
 from app.auth.deps import CurrentPrincipal, SettingsDep, require_roles
@@ -25,8 +25,9 @@ from app.auth.schemas import (
 )
 from app.db import SessionDep
 from app.errors import problem_responses
-from app.kit.etag import created, tagged, write_if_match
+from app.kit.etag import created
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
+from app.kit.routes import Versioned, checked, create_route, read_route, update_route
 from app.kit.routing import Router
 from app.kit.schemas import Page
 from app.kit.tokens import text
@@ -81,18 +82,21 @@ async def me(principal: CurrentPrincipal, session: SessionDep) -> MeOut:
     )
 
 
-@router.post(
+USER = Versioned(
+    "user_id", UserOut, get=service.get_user, change=checked(service.get_user, required=True, for_update=True)
+)
+create_route(
+    router,
     "/users",
-    status_code=201,
-    response_model=UserOut,
+    USER,
+    AdminDep,
+    lambda call, body: service.create_user(call.session, call.principal, body.model_dump()),
+    body=UserCreate,
     operation_id="users_create",
     responses=problem_responses(403, 409),
     summary="Create a staff account (新建用户)",
     description="Admins only. The home area must be inside the admin's own area.",
 )
-async def create_user(body: UserCreate, session: SessionDep, principal: AdminDep, response: Response) -> UserOut:
-    user = await service.create_user(session, principal, body.model_dump())
-    return created(response, f"/api/v1/users/{user.id}", UserOut.model_validate(user), user)
 
 
 @router.get(
@@ -117,39 +121,32 @@ async def list_users(
     return keys.answer(rows, limit, UserOut.model_validate, key=lambda user: [user.username])
 
 
-@router.get(
+read_route(
+    router,
     "/users/{user_id}",
-    response_model=UserOut,
+    USER,
+    UserManagers,
     operation_id="users_get",
     summary="A staff account",
     responses=problem_responses(403, 404),
 )
-async def get_user(user_id: uuid.UUID, session: SessionDep, principal: UserManagers, response: Response) -> UserOut:
-    user = await service.get_user(session, principal, user_id)
-    return tagged(response, UserOut.model_validate(user), user)
 
 
-@router.patch(
+update_route(
+    router,
     "/users/{user_id}",
-    response_model=UserOut,
+    USER,
+    AdminDep,
+    lambda call, user, body: service.update_user(
+        call.session, call.principal, user, body.model_dump(exclude_unset=True)
+    ),
+    body=UserUpdate,
     operation_id="users_update",
     responses=problem_responses(403, 404, 409, 412, 428),
     summary="Change or deactivate a staff account (停用/修改用户)",
     description="Requires `If-Match`. Deactivation takes effect at once: the user's tokens and API keys stop "
     "working on their next request.",
 )
-async def update_user(
-    user_id: uuid.UUID,
-    body: UserUpdate,
-    session: SessionDep,
-    principal: AdminDep,
-    response: Response,
-    if_match: Annotated[str | None, Header()] = None,
-) -> UserOut:
-    user = await service.get_user(session, principal, user_id, for_update=True)
-    write_if_match(user, if_match)
-    user = await service.update_user(session, principal, user, body.model_dump(exclude_unset=True))
-    return tagged(response, UserOut.model_validate(user), user)
 
 
 @router.post(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import anyio
-from fastapi import Body, Depends, File, Header, Path, Query, Request, Response, UploadFile
+from fastapi import Body, Depends, File, Path, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import Field
 
@@ -40,10 +41,9 @@ from app.grids.models import Area
 from app.issues import files
 from app.kit.etag import etag_of, not_modified
 from app.kit.openapi import documented_body
-from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.ratelimit import rate_limit
+from app.kit.routes import Call, Versioned, change_route, create_route, list_route, read_route, tally
 from app.kit.routing import Router
-from app.kit.schemas import Page
 from app.kit.storage import StorageDep
 from app.scope import Principal
 
@@ -61,7 +61,6 @@ Reader = Annotated[Principal, Depends(require_roles(*sorted(service.READERS)))]
 Recorder = Annotated[Principal, Depends(require_roles(*sorted(service.RECORDERS)))]
 Manager = Annotated[Principal, Depends(require_roles(*sorted(service.MANAGERS)))]
 Approver = Annotated[Principal, Depends(require_roles(*sorted(service.APPROVERS)))]
-IfMatch = Annotated[str | None, Header(description="optional; 412 when stale")]
 YearQuery = Annotated[int | None, Query(ge=2000, le=2999, description="default: this year (local time)")]
 ACTION_ERRORS = problem_responses(404, 409, 412, 422)
 
@@ -74,10 +73,20 @@ async def _answer(response: Response, session: Any, row: Any, settings: Any) -> 
 # --- lists ---------------------------------------------------------------------------------------
 
 
-@lists_router.post(
+LIST = Versioned(
+    "list_id",
+    ListDetail,
+    get=service.get_list,
+    change=service.get_for_change,
+    show=lambda call, row: service.detail(call.session, row, call.settings),
+)
+create_route(
+    lists_router,
     "",
-    status_code=201,
-    response_model=ListDetail,
+    LIST,
+    Manager,
+    lambda call, body: service.create_list(call.session, call.principal, body.model_dump(), call.settings),
+    body=ListCreate,
     operation_id="commitment_lists_create",
     summary="Draw up a community's annual list (一年10件实事)",
     description="A community's list for a year, in `draft`, optionally with its items (at most the "
@@ -88,12 +97,6 @@ async def _answer(response: Response, session: Any, row: Any, settings: Any) -> 
     "`commitment_list_exists` when the community has one for the year. Community and street administrators.",
     responses=problem_responses(409, 422),
 )
-async def create_list(
-    body: ListCreate, session: SessionDep, principal: Manager, settings: SettingsDep, response: Response
-) -> Any:
-    row = await service.create_list(session, principal, body.model_dump(), settings)
-    response.headers["Location"] = f"/api/v1/commitment-lists/{row.id}"
-    return await _answer(response, session, row, settings)
 
 
 @lists_router.post(
@@ -149,227 +152,150 @@ async def export_xlsx(list_id: uuid.UUID, session: SessionDep, principal: Reader
     )
 
 
-@lists_router.get(
+list_route(
+    lists_router,
     "",
-    response_model=Page[ListOut],
+    ListOut,
+    Reader,
+    "commitment_lists",
+    service.list_lists,
+    filters={
+        "area_id": uuid.UUID | None,
+        "year": Annotated[int | None, Query(ge=2000, le=2999)],
+        "status": ListStatus | None,
+    },
+    outs=lambda call, rows: service.outs(call.session, rows),
     operation_id="commitment_lists_list",
     summary="Annual commitment lists in your area",
     description="Newest first. Grid workers see their community's lists. Filters: `area_id` (a subtree), "
     "`year`, `status`.",
     responses=problem_responses(422),
 )
-async def list_lists(
-    session: SessionDep,
-    principal: Reader,
-    settings: SettingsDep,
-    area_id: uuid.UUID | None = None,
-    year: Annotated[int | None, Query(ge=2000, le=2999)] = None,
-    status: ListStatus | None = None,
-    limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
-) -> Any:
-    filters = {"area_id": area_id, "year": year, "status": status.value if status else None}
-    keys = Keyset.open(settings, principal, "commitment_lists", cursor)
-    rows = await service.list_lists(session, principal, filters=filters, after=keys.after, limit=limit)
-    items, nxt = keys.page(rows, limit, lambda r: [r.created_at, r.id])
-    return Page[ListOut](items=await service.outs(session, items), next_cursor=nxt)
 
 
-@lists_router.get(
+read_route(
+    lists_router,
     "/{list_id}",
-    response_model=ListDetail,
+    LIST,
+    Reader,
     operation_id="commitment_lists_get",
     summary="A list with its items' progress and ratings",
     description="Each item's `progress`: occurrences `expected` by today (local time) against `done`, "
     "`on_track` / `behind` / `done` and the completion `percent`. The `ETag` is the list's version, for "
     "`If-Match` on changes (progress moves at local midnight without a new version, so it is not offered "
     "for `If-None-Match`). 404 outside your area.",
-    responses=problem_responses(404),
 )
-async def get_list(
-    list_id: uuid.UUID, session: SessionDep, principal: Reader, settings: SettingsDep, response: Response
-) -> Any:
-    row = await service.get_list(session, principal, list_id)
-    return await _answer(response, session, row, settings)
 
 
-@lists_router.post(
+change_route(
+    lists_router,
     "/{list_id}/items",
+    LIST,
+    Manager,
+    lambda call, row, body: service.add_item(call.session, call.principal, row, body.model_dump(), call.settings),
+    body=ItemIn,
     status_code=201,
-    response_model=ListDetail,
     operation_id="commitment_lists_add_item",
     summary="Add an item to a draft or returned list",
     description="422 `too_many_commitments` past the configured number of items.",
     responses=ACTION_ERRORS,
 )
-async def add_item(
-    list_id: uuid.UUID,
-    body: ItemIn,
-    session: SessionDep,
-    principal: Manager,
-    settings: SettingsDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> Any:
-    row = await service.get_for_change(session, principal, list_id, if_match)
-    row = await service.add_item(session, principal, row, body.model_dump(), settings)
-    return await _answer(response, session, row, settings)
 
 
-@lists_router.patch(
+change_route(
+    lists_router,
     "/{list_id}/items/{item_id}",
-    response_model=ListDetail,
+    LIST,
+    Manager,
+    lambda call, row, body, item_id: service.patch_item(
+        call.session, call.principal, row, item_id, body.model_dump(exclude_unset=True)
+    ),
+    ids=("item_id",),
+    body=ItemPatch,
+    method="patch",
     operation_id="commitment_lists_patch_item",
     summary="Change an item of a draft or returned list",
     description="Fields given replace the item's; `If-Match` is the list's ETag.",
     responses=ACTION_ERRORS,
 )
-async def patch_item(
-    list_id: uuid.UUID,
-    item_id: uuid.UUID,
-    body: ItemPatch,
-    session: SessionDep,
-    principal: Manager,
-    settings: SettingsDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> Any:
-    row = await service.get_for_change(session, principal, list_id, if_match)
-    row = await service.patch_item(session, principal, row, item_id, body.model_dump(exclude_unset=True))
-    return await _answer(response, session, row, settings)
-
-
-@lists_router.delete(
+change_route(
+    lists_router,
     "/{list_id}/items/{item_id}",
-    response_model=ListDetail,
+    LIST,
+    Manager,
+    lambda call, row, _, item_id: service.delete_item(call.session, row, item_id),
+    ids=("item_id",),
+    method="delete",
     operation_id="commitment_lists_delete_item",
     summary="Remove an item from a draft or returned list",
     description="The items after it move up one place.",
     responses=ACTION_ERRORS,
 )
-async def delete_item(
-    list_id: uuid.UUID,
-    item_id: uuid.UUID,
-    session: SessionDep,
-    principal: Manager,
-    settings: SettingsDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> Any:
-    row = await service.get_for_change(session, principal, list_id, if_match)
-    row = await service.delete_item(session, row, item_id)
-    return await _answer(response, session, row, settings)
 
 
-async def _transition(
-    list_id: uuid.UUID,
-    action: Action,
-    session: Any,
-    principal: Principal,
-    settings: Any,
-    response: Response,
-    if_match: str | None,
-    reason: str | None = None,
-) -> ListDetail:
-    row = await service.get_for_change(session, principal, list_id, if_match)
-    row = await service.transition(session, principal, row, action, reason)
-    return await _answer(response, session, row, settings)
+def _transition(action: Action) -> Callable[[Call, Any, Any], Awaitable[Any]]:
+    """The act of a workflow route: ``action`` on the list (a return with the body's reason)."""
+    return lambda call, row, body: service.transition(
+        call.session, call.principal, row, action, body.reason if body is not None else None
+    )
 
 
-@lists_router.post(
+change_route(
+    lists_router,
     "/{list_id}/submit",
-    response_model=ListDetail,
+    LIST,
+    Manager,
+    _transition(Action.SUBMIT),
     operation_id="commitment_lists_submit",
     summary="Submit the list to the street for approval (报镇街党(工)委审核)",
     description="From `draft` or `returned`; a list needs at least one item (409 `commitment_list_empty`).",
     responses=ACTION_ERRORS,
 )
-async def submit(
-    list_id: uuid.UUID,
-    session: SessionDep,
-    principal: Manager,
-    settings: SettingsDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> Any:
-    return await _transition(list_id, Action.SUBMIT, session, principal, settings, response, if_match)
-
-
-@lists_router.post(
+change_route(
+    lists_router,
     "/{list_id}/approve",
-    response_model=ListDetail,
+    LIST,
+    Approver,
+    _transition(Action.APPROVE),
     operation_id="commitment_lists_approve",
     summary="Approve a submitted list (镇街审核通过)",
     description="Street administrators and administrators. Audited.",
     responses=ACTION_ERRORS,
 )
-async def approve(
-    list_id: uuid.UUID,
-    session: SessionDep,
-    principal: Approver,
-    settings: SettingsDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> Any:
-    return await _transition(list_id, Action.APPROVE, session, principal, settings, response, if_match)
-
-
-@lists_router.post(
+change_route(
+    lists_router,
     "/{list_id}/return",
-    response_model=ListDetail,
+    LIST,
+    Approver,
+    _transition(Action.RETURN),
+    body=ReasonIn,
     operation_id="commitment_lists_return",
     summary="Return a submitted list with reasons (退回修改)",
     description="Street administrators and administrators; the `reason` is kept on the list and audited.",
     responses=ACTION_ERRORS,
 )
-async def return_list(
-    list_id: uuid.UUID,
-    body: ReasonIn,
-    session: SessionDep,
-    principal: Approver,
-    settings: SettingsDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> Any:
-    return await _transition(list_id, Action.RETURN, session, principal, settings, response, if_match, body.reason)
-
-
-@lists_router.post(
+change_route(
+    lists_router,
     "/{list_id}/publish",
-    response_model=ListDetail,
+    LIST,
+    Manager,
+    _transition(Action.PUBLISH),
     operation_id="commitment_lists_publish",
     summary="Publish an approved list (公示)",
     description="From now on on the public notice; emits `commitment_list.published`.",
     responses=ACTION_ERRORS,
 )
-async def publish(
-    list_id: uuid.UUID,
-    session: SessionDep,
-    principal: Manager,
-    settings: SettingsDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> Any:
-    return await _transition(list_id, Action.PUBLISH, session, principal, settings, response, if_match)
-
-
-@lists_router.post(
+change_route(
+    lists_router,
     "/{list_id}/close",
-    response_model=ListDetail,
+    LIST,
+    Manager,
+    _transition(Action.CLOSE),
     operation_id="commitment_lists_close",
     summary="Close the year (年终结账)",
     description="Evaluations (民事民评) are still taken on a closed list; activities no more.",
     responses=ACTION_ERRORS,
 )
-async def close(
-    list_id: uuid.UUID,
-    session: SessionDep,
-    principal: Manager,
-    settings: SettingsDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> Any:
-    return await _transition(list_id, Action.CLOSE, session, principal, settings, response, if_match)
 
 
 # --- items: milestones and evaluations -----------------------------------------------------------
@@ -531,35 +457,24 @@ async def batch_activities(
     session: SessionDep, principal: Recorder, settings: SettingsDep, items: Annotated[list[Any], Body()]
 ) -> ActivityBatchOut:
     results = await service.batch_activities(session, principal, items, settings)
-    counts = dict.fromkeys(("created", "unchanged", "conflict", "invalid"), 0)
-    for r in results:
-        counts[r.status] += 1
-    return ActivityBatchOut(results=results, counts=counts)
+    return ActivityBatchOut(results=results, counts=tally(results, ("created", "unchanged", "conflict", "invalid")))
 
 
-@activities_router.get(
+list_route(
+    activities_router,
     "",
-    response_model=Page[ActivityOut],
+    ActivityOut,
+    Reader,
+    "commitment_activities",
+    service.list_activities,
+    filters={"item_id": uuid.UUID | None, "area_id": uuid.UUID | None},
+    outs=lambda call, rows: service.activity_outs(call.session, rows),
+    key=lambda r: [r.held_at, r.id],
     operation_id="commitment_activities_list",
     summary="Activities recorded in your area",
     description="Latest first. Filters: `item_id`, `area_id`.",
     responses=problem_responses(422),
 )
-async def list_activities(
-    session: SessionDep,
-    principal: Reader,
-    settings: SettingsDep,
-    item_id: uuid.UUID | None = None,
-    area_id: uuid.UUID | None = None,
-    limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
-) -> Any:
-    keys = Keyset.open(settings, principal, "commitment_activities", cursor)
-    rows = await service.list_activities(
-        session, principal, filters={"item_id": item_id, "area_id": area_id}, after=keys.after, limit=limit
-    )
-    items, nxt = keys.page(rows, limit, lambda r: [r.held_at, r.id])
-    return Page[ActivityOut](items=await service.activity_outs(session, items), next_cursor=nxt)
 
 
 @activities_router.post(

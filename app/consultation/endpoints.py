@@ -23,11 +23,10 @@ from app.consultation.schemas import (
 from app.consultation.workflow import ProposalStatus
 from app.db import SessionDep
 from app.errors import problem_responses
-from app.kit.etag import etag_of, write_if_match
-from app.kit.pagination import CursorQuery, Keyset, LimitQuery
+from app.kit.etag import tagged
 from app.kit.ratelimit import rate_limit
+from app.kit.routes import Call, Versioned, change_route, checked, create_route, list_route, read_route
 from app.kit.routing import Router
-from app.kit.schemas import Page
 from app.scope import Principal
 
 proposals_router = Router(prefix="/api/v1/proposals", tags=["consultation"], responses=problem_responses(403))
@@ -39,30 +38,38 @@ promotions_router = Router(prefix="/api/v1", tags=["consultation"], responses=pr
 Staff = Annotated[Principal, Depends(require_roles(*sorted(service.STAFF)))]
 Reader = Annotated[Principal, Depends(require_roles(*sorted(service.READERS)))]
 Convener = Annotated[Principal, Depends(require_roles(*sorted(service.CONVENERS)))]
-IfMatch = Annotated[str | None, Header(description="optional; 412 when stale")]
 ACTION_ERRORS = problem_responses(404, 409, 412, 422)
 
 
-async def _proposal(session: Any, response: Response, row: Any, principal: Principal) -> ProposalOut:
-    response.headers["ETag"] = etag_of(row.version)
+async def _proposal_out(session: Any, row: Any, principal: Principal) -> ProposalOut:
     (out,) = await service.proposal_outs(session, [row], principal)
     return out
 
 
-@proposals_router.post(
+async def _proposal(session: Any, response: Response, row: Any, principal: Principal) -> ProposalOut:
+    return tagged(response, row, await _proposal_out(session, row, principal))
+
+
+PROPOSAL = Versioned(
+    "proposal_id",
+    ProposalOut,
+    get=service.get_proposal,
+    change=checked(service.get_proposal, for_update=True),
+    show=lambda call, row: _proposal_out(call.session, row, call.principal),
+)
+create_route(
+    proposals_router,
     "",
-    status_code=201,
-    response_model=ProposalOut,
+    PROPOSAL,
+    Staff,
+    lambda call, body: service.create_proposal(call.session, call.principal, body.model_dump()),
+    body=ProposalCreate,
     operation_id="proposals_create",
     summary="Record a resident's proposal (民事民提)",
     description="Typed in by a grid worker or administrator; the proposer's name is answered masked to "
     "roles that may not see personal data.",
     responses=problem_responses(409, 422),
 )
-async def create_proposal(body: ProposalCreate, session: SessionDep, principal: Staff, response: Response) -> Any:
-    row = await service.create_proposal(session, principal, body.model_dump())
-    response.headers["Location"] = f"/api/v1/proposals/{row.id}"
-    return await _proposal(session, response, row, principal)
 
 
 @promotions_router.post(
@@ -91,44 +98,30 @@ async def from_issue(issue_id: uuid.UUID, session: SessionDep, principal: Staff,
     return await _proposal(session, response, await service.from_issue(session, principal, issue_id), principal)
 
 
-@proposals_router.get(
+list_route(
+    proposals_router,
     "",
-    response_model=Page[ProposalOut],
+    ProposalOut,
+    Reader,
+    "proposals",
+    service.list_proposals,
+    filters={"area_id": uuid.UUID | None, "status": ProposalStatus | None},
+    outs=lambda call, rows: service.proposal_outs(call.session, rows, call.principal),
     operation_id="proposals_list",
     summary="Proposals in your area",
     description="Newest first. Filters: `area_id` (a subtree), `status`.",
     responses=problem_responses(422),
 )
-async def list_proposals(
-    session: SessionDep,
-    principal: Reader,
-    settings: SettingsDep,
-    area_id: uuid.UUID | None = None,
-    status: ProposalStatus | None = None,
-    limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
-) -> Any:
-    keys = Keyset.open(settings, principal, "proposals", cursor)
-    rows = await service.list_proposals(
-        session,
-        principal,
-        filters={"area_id": area_id, "status": status.value if status else None},
-        after=keys.after,
-        limit=limit,
-    )
-    items, nxt = keys.page(rows, limit, lambda r: [r.created_at, r.id])
-    return Page[ProposalOut](items=await service.proposal_outs(session, items, principal), next_cursor=nxt)
 
 
-@proposals_router.get(
+read_route(
+    proposals_router,
     "/{proposal_id}",
-    response_model=ProposalOut,
+    PROPOSAL,
+    Reader,
     operation_id="proposals_get",
     summary="A proposal",
-    responses=problem_responses(404),
 )
-async def get_proposal(proposal_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response) -> Any:
-    return await _proposal(session, response, await service.get_proposal(session, principal, proposal_id), principal)
 
 
 @proposals_router.get(
@@ -149,41 +142,31 @@ async def similar(
     return await service.similar_outs(session, await service.similar(session, principal, row, limit), principal)
 
 
-@proposals_router.post(
+change_route(
+    proposals_router,
     "/{proposal_id}/support",
-    response_model=ProposalOut,
+    PROPOSAL,
+    Staff,
+    lambda call, row, _: service.support(call.session, row),
     operation_id="proposals_support",
     summary="Count one more supporter (附议)",
     responses=ACTION_ERRORS,
 )
-async def support(
-    proposal_id: uuid.UUID, session: SessionDep, principal: Staff, response: Response, if_match: IfMatch = None
-) -> Any:
-    row = await service.get_proposal(session, principal, proposal_id, for_update=True)
-    write_if_match(row, if_match, required=False)
-    return await _proposal(session, response, await service.support(session, row), principal)
 
 
-@proposals_router.post(
+change_route(
+    proposals_router,
     "/{proposal_id}/merge-into/{target_id}",
-    response_model=ProposalOut,
+    PROPOSAL,
+    Staff,
+    lambda call, row, _, target_id: service.merge(call.session, call.principal, row, target_id),
+    ids=("target_id",),
     operation_id="proposals_merge",
     summary="Merge a proposal into a similar one",
     description="The proposal becomes `merged`; its supporters are added to the target, which is answered. "
     "Both must be of the same area and open.",
     responses=ACTION_ERRORS,
 )
-async def merge(
-    proposal_id: uuid.UUID,
-    target_id: uuid.UUID,
-    session: SessionDep,
-    principal: Staff,
-    response: Response,
-    if_match: IfMatch = None,
-) -> Any:
-    row = await service.get_proposal(session, principal, proposal_id, for_update=True)
-    write_if_match(row, if_match, required=False)
-    return await _proposal(session, response, await service.merge(session, principal, row, target_id), principal)
 
 
 @public_router.post(
@@ -201,10 +184,20 @@ async def public_proposal(area_id: uuid.UUID, body: PublicProposalIn, session: S
     return PublicProposalOut(id=row.id, status=row.status)
 
 
-@consultations_router.post(
+CONSULTATION = Versioned(
+    "consultation_id",
+    ConsultationOut,
+    get=service.get_consultation,
+    change=checked(service.get_consultation, required=True, for_update=True),
+    show=lambda call, row: service.outs(call.session, call.principal, row),
+)
+create_route(
+    consultations_router,
     "",
-    status_code=201,
-    response_model=ConsultationOut,
+    CONSULTATION,
+    Convener,
+    lambda call, body: service.create_consultation(call.session, call.principal, body.model_dump()),
+    body=ConsultationCreate,
     operation_id="consultations_create",
     summary="Record a consultation meeting (民主协商)",
     description="Date, place, convener, representatives invited and taking part by role (居民代表, 党员代表, "
@@ -213,49 +206,45 @@ async def public_proposal(area_id: uuid.UUID, body: PublicProposalIn, session: S
     "a commitment of the meeting's area.",
     responses=problem_responses(409, 422),
 )
-async def create_consultation(
-    body: ConsultationCreate, session: SessionDep, principal: Convener, response: Response
-) -> Any:
-    row = await service.create_consultation(session, principal, body.model_dump())
-    response.headers["Location"] = f"/api/v1/consultations/{row.id}"
-    response.headers["ETag"] = etag_of(row.version)
-    return await service.outs(session, principal, row)
 
 
-@consultations_router.get(
+async def _consultation_outs(call: Call, rows: list[Any]) -> list[ConsultationOut]:
+    return [await service.outs(call.session, call.principal, row) for row in rows]
+
+
+list_route(
+    consultations_router,
     "",
-    response_model=Page[ConsultationOut],
+    ConsultationOut,
+    Reader,
+    "consultations",
+    lambda session, principal, filters, **page: service.list_consultations(session, principal, **page),
+    outs=_consultation_outs,
     operation_id="consultations_list",
     summary="Consultation meetings in your area",
     responses=problem_responses(422),
 )
-async def list_consultations(
-    session: SessionDep, principal: Reader, settings: SettingsDep, limit: LimitQuery = 50, cursor: CursorQuery = None
-) -> Any:
-    keys = Keyset.open(settings, principal, "consultations", cursor)
-    rows = await service.list_consultations(session, principal, after=keys.after, limit=limit)
-    items, nxt = keys.page(rows, limit, lambda r: [r.created_at, r.id])
-    return Page[ConsultationOut](items=[await service.outs(session, principal, r) for r in items], next_cursor=nxt)
 
 
-@consultations_router.get(
+read_route(
+    consultations_router,
     "/{consultation_id}",
-    response_model=ConsultationOut,
+    CONSULTATION,
+    Reader,
     operation_id="consultations_get",
     summary="A meeting with its agenda, decisions and their corrections",
-    responses=problem_responses(404),
 )
-async def get_consultation(
-    consultation_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response
-) -> Any:
-    row = await service.get_consultation(session, principal, consultation_id)
-    response.headers["ETag"] = etag_of(row.version)
-    return await service.outs(session, principal, row)
 
 
-@consultations_router.patch(
+change_route(
+    consultations_router,
     "/{consultation_id}",
-    response_model=ConsultationOut,
+    CONSULTATION,
+    Convener,
+    lambda call, row, body: service.edit_minutes(call.session, call.principal, row, body.minutes),
+    body=MinutesIn,
+    method="patch",
+    if_match=Annotated[str | None, Header(description="the meeting's ETag; required")],
     operation_id="consultations_edit_minutes",
     summary="Edit a meeting's minutes (修改会议纪要)",
     description="Replaces the `minutes`; `If-Match` with the meeting's ETag is required (428 without, 412 when "
@@ -263,19 +252,6 @@ async def get_consultation(
     "is corrected by a new decision that supersedes it).",
     responses={**ACTION_ERRORS, **problem_responses(428)},
 )
-async def edit_minutes(
-    consultation_id: uuid.UUID,
-    body: MinutesIn,
-    session: SessionDep,
-    principal: Convener,
-    response: Response,
-    if_match: Annotated[str | None, Header(description="the meeting's ETag; required")] = None,
-) -> Any:
-    row = await service.get_consultation(session, principal, consultation_id, for_update=True)
-    write_if_match(row, if_match)
-    row = await service.edit_minutes(session, principal, row, body.minutes)
-    response.headers["ETag"] = etag_of(row.version)
-    return await service.outs(session, principal, row)
 
 
 @consultations_router.post(

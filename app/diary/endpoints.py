@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, Header, Query, Request, Response
+from fastapi import Body, Depends, Header, Query, Response
 from pydantic import Field
 
 from app.auth.deps import SettingsDep, require_roles
@@ -23,11 +23,11 @@ from app.diary.schemas import (
     DiaryUpdate,
 )
 from app.errors import problem_responses
-from app.kit.etag import NOT_MODIFIED, IfMatch, conditional, created, tagged, write_if_match
+from app.kit.etag import IfMatch, created
 from app.kit.openapi import documented_body
-from app.kit.pagination import CursorQuery, Keyset, LimitQuery
+from app.kit.routes import Versioned, checked, list_route, read_route, tally, update_route
 from app.kit.routing import Router
-from app.kit.schemas import Page, QueryDatetime
+from app.kit.schemas import QueryDatetime
 from app.scope import Principal
 
 router = Router(prefix="/api/v1/diary-entries", tags=["diary"], responses=problem_responses(403))
@@ -109,88 +109,60 @@ async def batch_upload(
     items: Annotated[list[Any], Body()],
 ) -> BatchOut:
     results = await service.batch_upload(session, principal, items)
-    counts = dict.fromkeys(("created", "updated", "unchanged", "conflict", "invalid"), 0)
-    for r in results:
-        counts[r.status] += 1
-    return BatchOut(results=results, counts=counts)
+    return BatchOut(results=results, counts=tally(results, ("created", "updated", "unchanged", "conflict", "invalid")))
 
 
-@router.get(
+list_route(
+    router,
     "",
-    response_model=Page[DiaryOut],
+    DiaryOut,
+    Reader,
+    "diary",
+    service.list_entries,
+    filters={
+        "area_id": uuid.UUID | None,
+        "status": DiaryStatus | None,
+        "kind": DiaryKind | None,
+        "author_id": uuid.UUID | None,
+        "resident_id": uuid.UUID | None,
+        "visited_from": QueryDatetime | None,
+        "visited_to": QueryDatetime | None,
+        "updated_since": QueryDatetime | None,
+        "q": Annotated[str | None, Query(max_length=100)],
+    },
+    out=DiaryOut.model_validate,
     operation_id="diary_list",
     summary="Diary entries in your area (民情日记列表)",
     description="Newest first. Filters: `area_id` (its subtree), `status`, `kind`, `author_id`, "
     "`resident_id`, `visited_from`/`visited_to`, `updated_since`, `q` (text in content, measures, result).",
 )
-async def list_entries(
-    session: SessionDep,
-    principal: Reader,
-    settings: SettingsDep,
-    area_id: uuid.UUID | None = None,
-    status: DiaryStatus | None = None,
-    kind: DiaryKind | None = None,
-    author_id: uuid.UUID | None = None,
-    resident_id: uuid.UUID | None = None,
-    visited_from: QueryDatetime | None = None,
-    visited_to: QueryDatetime | None = None,
-    updated_since: QueryDatetime | None = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
-    limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
-) -> Page[DiaryOut]:
-    filters = {
-        "area_id": area_id,
-        "status": status.value if status else None,
-        "kind": kind.value if kind else None,
-        "author_id": author_id,
-        "resident_id": resident_id,
-        "visited_from": visited_from,
-        "visited_to": visited_to,
-        "updated_since": updated_since,
-        "q": q,
-    }
-    keys = Keyset.open(settings, principal, "diary", cursor)
-    rows = await service.list_entries(session, principal, filters=filters, after=keys.after, limit=limit)
-    return keys.answer(rows, limit, DiaryOut.model_validate)
 
 
-@router.get(
+ENTRY = Versioned("entry_id", DiaryOut, get=service.get, change=checked(service.get, required=True))
+read_route(
+    router,
     "/{entry_id}",
-    response_model=DiaryOut,
+    ENTRY,
+    Reader,
+    conditional=True,
     operation_id="diary_get",
     summary="A diary entry (民情日记详情)",
     description="404 when outside your area.",
-    responses={**problem_responses(404), **NOT_MODIFIED},
 )
-async def get_entry(
-    entry_id: uuid.UUID, session: SessionDep, principal: Reader, request: Request, response: Response
-) -> Any:
-    entry = await service.get(session, principal, entry_id)
-    return conditional(request, response, entry, DiaryOut.model_validate(entry))
 
 
-@router.patch(
+update_route(
+    router,
     "/{entry_id}",
-    response_model=DiaryOut,
+    ENTRY,
+    Writer,
+    lambda call, entry, body: service.update(call.session, call.principal, entry, body.model_dump(exclude_unset=True)),
+    body=DiaryUpdate,
     operation_id="diary_update",
     summary="Edit a diary entry (修改民情日记)",
     description="Requires `If-Match` (428 without, 412 when stale). `status` may move between open, "
     "answered and resolved; `escalated` is set only by escalating into an issue.",
-    responses=problem_responses(404, 412, 428),
 )
-async def update_entry(
-    entry_id: uuid.UUID,
-    body: DiaryUpdate,
-    session: SessionDep,
-    principal: Writer,
-    response: Response,
-    if_match: IfMatch = None,
-) -> DiaryOut:
-    entry = await service.get(session, principal, entry_id)
-    write_if_match(entry, if_match)
-    entry = await service.update(session, principal, entry, body.model_dump(exclude_unset=True))
-    return tagged(response, entry, DiaryOut.model_validate(entry))
 
 
 @router.post(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Body, Depends, Query, Request, Response
+from fastapi import Body, Depends, Query
 
 from app.auth.deps import CurrentPrincipal, SettingsDep, require_roles
 from app.auth.roles import Role
@@ -14,9 +14,10 @@ from app.errors import NotFound, problem_responses
 from app.grids import service
 from app.grids.models import Area, Level
 from app.grids.schemas import GEOJSON_EXAMPLE, AreaCreate, AreaImportDocument, AreaImportResult, AreaOut, AreaUpdate
-from app.kit.etag import NOT_MODIFIED, IfMatch, conditional, created, tagged, write_if_match
+from app.kit.etag import NOT_MODIFIED
 from app.kit.openapi import documented_body
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
+from app.kit.routes import Call, Versioned, checked, create_route, read_route, update_route
 from app.kit.routing import Router
 from app.kit.schemas import Page
 from app.kit.tokens import text
@@ -33,30 +34,41 @@ def _out(area: Area, *, with_boundary: bool = False) -> AreaOut:
     return out
 
 
-@router.post(
+AREA = Versioned(
+    "area_id",
+    AreaOut,
+    get=service.get_in_scope,
+    change=checked(service.get_in_scope, required=True, for_update=True),
+    show=lambda call, area: _out(area, with_boundary=True),
+)
+
+
+async def _create_area(call: Call, body: AreaCreate) -> Area:
+    return await service.create_in_scope(
+        call.session,
+        call.principal,
+        code=body.code,
+        name=body.name,
+        level=body.level,
+        parent_id=body.parent_id,
+        boundary=body.boundary,
+        tolerance=call.settings.area_containment_tolerance,
+    )
+
+
+create_route(
+    router,
     "",
-    status_code=201,
-    response_model=AreaOut,
+    AREA,
+    AdminDep,
+    _create_area,
+    body=AreaCreate,
     operation_id="areas_create",
     responses=problem_responses(403, 409),
     summary="Create an area (新建辖区)",
     description="Adds an area below `parent_id`, one level down (district → street → community → grid → "
     "micro_grid). The boundary must be a valid GeoJSON polygon lying inside the parent's. Admins only.",
 )
-async def create_area(
-    body: AreaCreate, session: SessionDep, principal: AdminDep, settings: SettingsDep, response: Response
-) -> AreaOut:
-    area = await service.create_in_scope(
-        session,
-        principal,
-        code=body.code,
-        name=body.name,
-        level=body.level,
-        parent_id=body.parent_id,
-        boundary=body.boundary,
-        tolerance=settings.area_containment_tolerance,
-    )
-    return created(response, f"/api/v1/areas/{area.id}", _out(area, with_boundary=True), area)
 
 
 @router.get(
@@ -152,48 +164,41 @@ async def import_areas(
     return AreaImportResult(created=stats.created, updated=stats.updated, total=stats.total)
 
 
-@router.get(
+read_route(
+    router,
     "/{area_id}",
-    response_model=AreaOut,
+    AREA,
+    CurrentPrincipal,
+    conditional=True,
     operation_id="areas_get",
     summary="Get an area with its boundary (辖区详情)",
     responses={**NOT_MODIFIED, **problem_responses(404)},
 )
-async def get_area(
-    area_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, request: Request, response: Response
-) -> Any:
-    area = await service.get_in_scope(session, principal, area_id)
-    return conditional(request, response, area, _out(area, with_boundary=True))
 
 
-@router.patch(
+async def _update_area(call: Call, area: Area, body: AreaUpdate) -> Area:
+    return await service.update_area(
+        call.session,
+        area,
+        name=body.name,
+        boundary=body.boundary,
+        fields=body.model_fields_set,
+        tolerance=call.settings.area_containment_tolerance,
+    )
+
+
+update_route(
+    router,
     "/{area_id}",
-    response_model=AreaOut,
+    AREA,
+    AdminDep,
+    _update_area,
+    body=AreaUpdate,
     operation_id="areas_update",
     responses=problem_responses(403, 404, 412, 428),
     summary="Rename an area or change its boundary (修改辖区)",
     description="Requires `If-Match` with the area's ETag (428 without, 412 when stale). Admins only.",
 )
-async def update_area(
-    area_id: uuid.UUID,
-    body: AreaUpdate,
-    session: SessionDep,
-    principal: AdminDep,
-    settings: SettingsDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> AreaOut:
-    area = await service.get_in_scope(session, principal, area_id, for_update=True)
-    write_if_match(area, if_match)
-    area = await service.update_area(
-        session,
-        area,
-        name=body.name,
-        boundary=body.boundary,
-        fields=body.model_fields_set,
-        tolerance=settings.area_containment_tolerance,
-    )
-    return tagged(response, area, _out(area, with_boundary=True))
 
 
 @router.get(

@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request, Response
+from fastapi import Depends, Query
 
 from app.auth.deps import SettingsDep, require_roles
 from app.db import SessionDep
 from app.errors import problem_responses
-from app.kit.etag import NOT_MODIFIED, IfMatch, conditional, created, tagged, write_if_match
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
+from app.kit.routes import Versioned, checked, create_route, list_route, read_route, update_route
 from app.kit.routing import Router
 from app.kit.schemas import Page
 from app.residents import service
@@ -37,219 +37,170 @@ router = Router(prefix="/api/v1", tags=["residents"], responses=problem_response
 Archivist = Annotated[Principal, Depends(require_roles(*sorted(service.ARCHIVE_ROLES)))]
 Revealer = Annotated[Principal, Depends(require_roles(*sorted(service.REVEAL_ROLES)))]
 
+BUILDING = Versioned(
+    "building_id", BuildingOut, get=service.get_building, change=checked(service.get_building, required=True)
+)
+HOUSEHOLD = Versioned(
+    "household_id", HouseholdOut, get=service.get_household, change=checked(service.get_household, required=True)
+)
+RESIDENT = Versioned(
+    "resident_id",
+    ResidentOut,
+    get=service.get_resident,
+    change=checked(service.get_resident, required=True),
+    show=lambda call, resident: service.resident_out(resident, call.principal, call.settings),
+)
+
 
 # --- buildings 楼栋 ----------------------------------------------------------------------------
 
 
-@router.post(
+create_route(
+    router,
     "/buildings",
-    status_code=201,
-    response_model=BuildingOut,
+    BUILDING,
+    Archivist,
+    lambda call, body: service.create_building(call.session, call.principal, body.model_dump()),
+    body=BuildingCreate,
     operation_id="buildings_create",
     summary="Register a building (新建楼栋)",
     description="A building in a grid or micro-grid of your area (default: your home area).",
 )
-async def create_building(body: BuildingCreate, session: SessionDep, principal: Archivist, response: Response) -> Any:
-    building = await service.create_building(session, principal, body.model_dump())
-    return created(response, f"/api/v1/buildings/{building.id}", BuildingOut.model_validate(building), building)
 
 
-@router.get(
+list_route(
+    router,
     "/buildings",
-    response_model=Page[BuildingOut],
+    BuildingOut,
+    Archivist,
+    "buildings",
+    lambda session, principal, **page: service.list_in_area(session, principal, "buildings", **page),
+    filters={"area_id": uuid.UUID | None, "q": Annotated[str | None, Query(max_length=100)]},
+    out=BuildingOut.model_validate,
     operation_id="buildings_list",
     summary="Buildings in your area (楼栋列表)",
     description="Newest first; `area_id` limits to an area's subtree, `q` searches names.",
 )
-async def list_buildings(
-    session: SessionDep,
-    principal: Archivist,
-    settings: SettingsDep,
-    area_id: uuid.UUID | None = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
-    limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
-) -> Any:
-    keys = Keyset.open(settings, principal, "buildings", cursor)
-    rows = await service.list_in_area(
-        session, principal, "buildings", filters={"area_id": area_id, "q": q}, after=keys.after, limit=limit
-    )
-    return keys.answer(rows, limit, BuildingOut.model_validate)
 
 
-@router.get(
+read_route(
+    router,
     "/buildings/{building_id}",
-    response_model=BuildingOut,
+    BUILDING,
+    Archivist,
+    conditional=True,
     operation_id="buildings_get",
     summary="A building (楼栋详情)",
     description="404 when outside your area.",
-    responses={**problem_responses(404), **NOT_MODIFIED},
 )
-async def get_building(
-    building_id: uuid.UUID, session: SessionDep, principal: Archivist, request: Request, response: Response
-) -> Any:
-    building = await service.get_building(session, principal, building_id)
-    return conditional(request, response, building, BuildingOut.model_validate(building))
-
-
-@router.patch(
+update_route(
+    router,
     "/buildings/{building_id}",
-    response_model=BuildingOut,
+    BUILDING,
+    Archivist,
+    lambda call, building, body: service.update_simple(call.session, building, body.model_dump(exclude_unset=True)),
+    body=BuildingUpdate,
     operation_id="buildings_update",
     summary="Rename a building (修改楼栋)",
     description="Requires `If-Match` (428 without, 412 when stale).",
-    responses=problem_responses(404, 412, 428),
 )
-async def update_building(
-    building_id: uuid.UUID,
-    body: BuildingUpdate,
-    session: SessionDep,
-    principal: Archivist,
-    response: Response,
-    if_match: IfMatch = None,
-) -> Any:
-    building = await service.get_building(session, principal, building_id)
-    write_if_match(building, if_match)
-    building = await service.update_simple(session, building, body.model_dump(exclude_unset=True))
-    return tagged(response, building, BuildingOut.model_validate(building))
 
 
 # --- households 户 -----------------------------------------------------------------------------
 
 
-@router.post(
+create_route(
+    router,
     "/households",
-    status_code=201,
-    response_model=HouseholdOut,
+    HOUSEHOLD,
+    Archivist,
+    lambda call, body: service.create_household(call.session, call.principal, body.model_dump()),
+    body=HouseholdCreate,
     operation_id="households_create",
     summary="Register a household (新建住户)",
     description="A household (户) with its address, in a building of your area.",
 )
-async def create_household(body: HouseholdCreate, session: SessionDep, principal: Archivist, response: Response) -> Any:
-    household = await service.create_household(session, principal, body.model_dump())
-    return created(response, f"/api/v1/households/{household.id}", HouseholdOut.model_validate(household), household)
 
 
-@router.get(
+list_route(
+    router,
     "/households",
-    response_model=Page[HouseholdOut],
+    HouseholdOut,
+    Archivist,
+    "households",
+    lambda session, principal, **page: service.list_in_area(session, principal, "households", **page),
+    filters={"area_id": uuid.UUID | None, "building_id": uuid.UUID | None},
+    out=HouseholdOut.model_validate,
     operation_id="households_list",
     summary="Households in your area (住户列表)",
     description="Newest first; filter by `building_id` or `area_id` (subtree).",
 )
-async def list_households(
-    session: SessionDep,
-    principal: Archivist,
-    settings: SettingsDep,
-    area_id: uuid.UUID | None = None,
-    building_id: uuid.UUID | None = None,
-    limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
-) -> Any:
-    keys = Keyset.open(settings, principal, "households", cursor)
-    rows = await service.list_in_area(
-        session,
-        principal,
-        "households",
-        filters={"area_id": area_id, "building_id": building_id},
-        after=keys.after,
-        limit=limit,
-    )
-    return keys.answer(rows, limit, HouseholdOut.model_validate)
 
 
-@router.get(
+read_route(
+    router,
     "/households/{household_id}",
-    response_model=HouseholdOut,
+    HOUSEHOLD,
+    Archivist,
+    conditional=True,
     operation_id="households_get",
     summary="A household (住户详情)",
     description="404 when outside your area.",
-    responses={**problem_responses(404), **NOT_MODIFIED},
 )
-async def get_household(
-    household_id: uuid.UUID, session: SessionDep, principal: Archivist, request: Request, response: Response
-) -> Any:
-    household = await service.get_household(session, principal, household_id)
-    return conditional(request, response, household, HouseholdOut.model_validate(household))
-
-
-@router.patch(
+update_route(
+    router,
     "/households/{household_id}",
-    response_model=HouseholdOut,
+    HOUSEHOLD,
+    Archivist,
+    lambda call, household, body: service.update_simple(call.session, household, body.model_dump(exclude_unset=True)),
+    body=HouseholdUpdate,
     operation_id="households_update",
     summary="Change a household's address (修改住户)",
     description="Requires `If-Match` (428 without, 412 when stale).",
-    responses=problem_responses(404, 412, 428),
 )
-async def update_household(
-    household_id: uuid.UUID,
-    body: HouseholdUpdate,
-    session: SessionDep,
-    principal: Archivist,
-    response: Response,
-    if_match: IfMatch = None,
-) -> Any:
-    household = await service.get_household(session, principal, household_id)
-    write_if_match(household, if_match)
-    household = await service.update_simple(session, household, body.model_dump(exclude_unset=True))
-    return tagged(response, household, HouseholdOut.model_validate(household))
 
 
 # --- residents 居民 ----------------------------------------------------------------------------
 
 
-@router.post(
+create_route(
+    router,
     "/residents",
-    status_code=201,
-    response_model=ResidentOut,
+    RESIDENT,
+    Archivist,
+    lambda call, body: service.create_resident(
+        call.session, call.principal, body.model_dump(exclude_unset=True), call.settings
+    ),
+    body=ResidentCreate,
     operation_id="residents_create",
     summary="Register a resident (新建居民档案)",
     description="Phone and ID number are stored encrypted (AES-GCM) and answered masked. Tags mark "
     "groups that need regular visits (独居老人, 空巢老人, 残疾人, 低保, 留守儿童, 退役军人, 党员).",
 )
-async def create_resident(
-    body: ResidentCreate, session: SessionDep, principal: Archivist, settings: SettingsDep, response: Response
-) -> Any:
-    resident = await service.create_resident(session, principal, body.model_dump(exclude_unset=True), settings)
-    return created(
-        response, f"/api/v1/residents/{resident.id}", service.resident_out(resident, principal, settings), resident
-    )
 
 
-@router.get(
+list_route(
+    router,
     "/residents",
-    response_model=Page[ResidentOut],
+    ResidentOut,
+    Archivist,
+    "residents",
+    service.list_residents,
+    with_settings=True,
+    filters={
+        "area_id": uuid.UUID | None,
+        "household_id": uuid.UUID | None,
+        "tag": ResidentTag | None,
+        "phone": Annotated[str | None, Query(max_length=32)],
+        "id_number": Annotated[str | None, Query(max_length=32)],
+        "q": Annotated[str | None, Query(max_length=100)],
+    },
+    outs=lambda call, rows: [service.resident_out(r, call.principal, call.settings) for r in rows],
     operation_id="residents_list",
     summary="Residents in your area (居民列表)",
     description="Newest first. `phone` and `id_number` find a resident by the exact number (through a "
     "blind index; the numbers themselves are never searched in clear); `q` matches names; `tag` one tag.",
 )
-async def list_residents(
-    session: SessionDep,
-    principal: Archivist,
-    settings: SettingsDep,
-    area_id: uuid.UUID | None = None,
-    household_id: uuid.UUID | None = None,
-    tag: ResidentTag | None = None,
-    phone: Annotated[str | None, Query(max_length=32)] = None,
-    id_number: Annotated[str | None, Query(max_length=32)] = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
-    limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
-) -> Any:
-    filters = {
-        "area_id": area_id,
-        "household_id": household_id,
-        "tag": tag.value if tag else None,
-        "phone": phone,
-        "id_number": id_number,
-        "q": q,
-    }
-    keys = Keyset.open(settings, principal, "residents", cursor)
-    rows = await service.list_residents(
-        session, principal, filters=filters, settings=settings, after=keys.after, limit=limit
-    )
-    return keys.answer(rows, limit, lambda r: service.resident_out(r, principal, settings))
 
 
 @router.get(
@@ -284,50 +235,30 @@ async def due_visits(
     )
 
 
-@router.get(
+read_route(
+    router,
     "/residents/{resident_id}",
-    response_model=ResidentOut,
+    RESIDENT,
+    Archivist,
+    conditional=True,
     operation_id="residents_get",
     summary="A resident's record (居民档案)",
     description="Masked like every response; use `reveal` for the clear values. 404 when outside your area.",
-    responses={**problem_responses(404), **NOT_MODIFIED},
 )
-async def get_resident(
-    resident_id: uuid.UUID,
-    session: SessionDep,
-    principal: Archivist,
-    settings: SettingsDep,
-    request: Request,
-    response: Response,
-) -> Any:
-    resident = await service.get_resident(session, principal, resident_id)
-    return conditional(request, response, resident, service.resident_out(resident, principal, settings))
-
-
-@router.patch(
+update_route(
+    router,
     "/residents/{resident_id}",
-    response_model=ResidentOut,
+    RESIDENT,
+    Archivist,
+    lambda call, resident, body: service.update_resident(
+        call.session, call.principal, resident, body.model_dump(exclude_unset=True), call.settings
+    ),
+    body=ResidentUpdate,
     operation_id="residents_update",
     summary="Update a resident's record (修改居民档案)",
     description="Requires `If-Match` (428 without, 412 when stale). Moving to another household moves the "
     "resident to that household's area.",
-    responses=problem_responses(404, 412, 428),
 )
-async def update_resident(
-    resident_id: uuid.UUID,
-    body: ResidentUpdate,
-    session: SessionDep,
-    principal: Archivist,
-    settings: SettingsDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> Any:
-    resident = await service.get_resident(session, principal, resident_id)
-    write_if_match(resident, if_match)
-    resident = await service.update_resident(
-        session, principal, resident, body.model_dump(exclude_unset=True), settings
-    )
-    return tagged(response, resident, service.resident_out(resident, principal, settings))
 
 
 @router.post(

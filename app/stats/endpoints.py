@@ -121,16 +121,24 @@ class _Poll:
             return await compute(session)
 
     async def over_window(
-        self, kind: str, scope: service.Scope, first: dt.date | None, last: dt.date | None, figures: _Figures
+        self,
+        kind: str,
+        scope: service.Scope,
+        first: dt.date | None,
+        last: dt.date | None,
+        figures: _Figures,
+        *choices: Any,
     ) -> Any:
-        """A report of ``kind`` that takes nothing but the area and the window."""
+        """A report of ``kind`` over the area and the window, and the route's other parameters
+        (``choices``, in the order its ETag and ``figures`` take them)."""
         now = clock.now()
         window = self.window(first, last, now)
-        tag = service.etag(kind, scope, now, window.first, window.last)
-        return await self.answer(tag, lambda session: figures(session, scope, window, now))
+        tag = service.etag(kind, scope, now, window.first, window.last, *choices)
+        return await self.answer(tag, lambda session: figures(session, scope, window, now, *choices))
 
 
-_Figures = Callable[[AsyncSession, service.Scope, service.Window, dt.datetime], Awaitable[Any]]
+_Figures = Callable[..., Awaitable[Any]]
+"""``figures(session, scope, window, now, *choices)``: a report's figures."""
 
 
 async def _poll(request: Request, response: Response, settings: SettingsDep) -> _Poll:
@@ -221,6 +229,12 @@ async def stats_overview(poll: Poll, scope: AreaScope, from_: From = None, to: T
     return await poll.over_window("overview", scope, from_, to, service.overview)
 
 
+async def _ranking(
+    session: AsyncSession, scope: service.Scope, window: service.Window, now: dt.datetime, sort: str | None, order: str
+) -> schemas.AreaRanking:
+    return await service.areas(session, scope, window, now, sort, order == "desc")
+
+
 @router.get(
     "/areas",
     response_model=schemas.AreaRanking,
@@ -246,13 +260,7 @@ async def stats_areas(
     sort: Annotated[Literal[tuple(service.SORTABLE)] | None, Query(description="rate or count to sort by")] = None,  # type: ignore[valid-type]
     order: Annotated[Literal["asc", "desc"], Query()] = "desc",
 ) -> Any:
-    now = clock.now()
-    window = poll.window(from_, to, now)
-    tag = service.etag("areas", scope, now, window.first, window.last, sort, order)
-    return await poll.answer(
-        tag,
-        lambda session: service.areas(session, scope, window, now, sort, order == "desc"),
-    )
+    return await poll.over_window("areas", scope, from_, to, _ranking, sort, order)
 
 
 @router.get(
@@ -300,13 +308,7 @@ async def stats_timeseries(
     from_: From = None,
     to: To = None,
 ) -> Any:
-    now = clock.now()
-    window = poll.window(from_, to, now)
-    tag = service.etag("timeseries", scope, now, window.first, window.last, metric, bucket)
-    return await poll.answer(
-        tag,
-        lambda session: service.timeseries(session, scope, window, now, metric, bucket),
-    )
+    return await poll.over_window("timeseries", scope, from_, to, service.timeseries, metric, bucket)
 
 
 OVERDUE_LIMITS = frozenset(str(n) for n in range(1, 101))

@@ -10,15 +10,30 @@ from typing import Annotated, Any, Literal
 from fastapi import Body, Depends, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.deps import SettingsDep, require_roles
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.kit import clock, idempotency
-from app.kit.etag import IfMatch, OptionalIfMatch, created, etag_of, tagged, write_if_match
+from app.kit.etag import OptionalIfMatch, etag_of
 from app.kit.idempotency import KeyHeader
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.ratelimit import rate_limit
+from app.kit.routes import (
+    REQUIRED,
+    Call,
+    Versioned,
+    change_route,
+    checked,
+    create_route,
+    endpoint,
+    list_route,
+    path_id,
+    read_route,
+    tally,
+    update_route,
+)
 from app.kit.routing import Router
 from app.kit.schemas import Page
 from app.kit.tokens import BIGINT, timestamp
@@ -80,25 +95,43 @@ WALL_LIMIT_DOC = (
 )
 
 
-async def _idempotent(
-    request: Request,
-    session: SessionDep,
-    principal: Principal,
-    key: str | None,
-    status_code: int,
-    produce: Callable[[], Awaitable[Any]],
+def _once_route(
+    path: str,
+    principal: Any,
+    produce: Callable[..., Awaitable[Any]],
     *,
+    row_id: str | None = None,
+    body: Any = None,
+    if_match: bool = False,
     versioned: bool = False,
-) -> Response:
-    """Answer with what ``produce`` makes, once per ``Idempotency-Key`` (when sent): a retry replays
-    the first answer. ``versioned``: the answer is a versioned row's, sent with its ETag."""
+    **doc: Any,
+) -> None:
+    """``POST`` ``path``, answered with what ``produce(session, principal, **taken)`` makes, once per
+    ``Idempotency-Key`` (when sent): a retry replays the first answer. ``taken``: ``row_id`` (the
+    path's ``{row_id}``), ``body`` (of that model) and ``if_match`` (optional), those the route takes.
+    ``versioned``: the answer is a versioned row's, sent with its ETag."""
+    status_code = doc.get("status_code", 200)
 
-    async def respond() -> Response:
-        body = await produce()
-        headers = {"ETag": etag_of(body.version)} if versioned else None
-        return JSONResponse(jsonable_encoder(body), status_code=status_code, headers=headers)
+    async def run(
+        request: Request, session: AsyncSession, principal: Principal, idempotency_key: str | None, **taken: Any
+    ) -> Response:
+        async def respond() -> Response:
+            out = await produce(session, principal, **taken)
+            headers = {"ETag": etag_of(out.version)} if versioned else None
+            return JSONResponse(jsonable_encoder(out), status_code=status_code, headers=headers)
 
-    return await idempotency.once(session, request, principal.idempotency_owner, key, respond)
+        return await idempotency.once(session, request, principal.idempotency_owner, idempotency_key, respond)
+
+    params = [
+        *([("row_id", path_id(row_id), REQUIRED)] if row_id else []),
+        *([("body", body, REQUIRED)] if body is not None else []),
+        ("request", Request, REQUIRED),
+        ("session", SessionDep, REQUIRED),
+        ("principal", principal, REQUIRED),
+        *([("if_match", OptionalIfMatch, None)] if if_match else []),
+        ("idempotency_key", KeyHeader, None),
+    ]
+    router.post(path, **doc)(endpoint(run, params))
 
 
 def _this_year() -> int:
@@ -112,59 +145,52 @@ async def _volunteer_out(session: SessionDep, principal: Principal, volunteer: A
     return (await service.volunteer_outs(session, principal, [volunteer], settings))[0]
 
 
-@router.post(
+VOLUNTEER = Versioned(
+    "volunteer_id",
+    VolunteerOut,
+    get=service.get_volunteer,
+    change=checked(service.get_volunteer, required=True, for_update=True),
+    show=lambda call, volunteer: _volunteer_out(call.session, call.principal, volunteer, call.settings),
+)
+
+
+create_route(
+    router,
     "/volunteers",
-    status_code=201,
-    response_model=VolunteerOut,
+    VOLUNTEER,
+    Staff,
+    lambda call, body: service.create_volunteer(call.session, call.principal, body.model_dump(), call.settings),
+    body=VolunteerCreate,
     operation_id="volunteers_create",
     summary="Register a volunteer (志愿者登记)",
     description="Residents, Party members (在职党员 / 双报到), cadres, students, teams and units, with skills "
     "and a talent category (人才信息库) and availability. `consent: true` records the volunteer's consent; the "
     "phone is stored encrypted and always answered masked.",
 )
-async def create_volunteer(
-    body: VolunteerCreate, session: SessionDep, principal: Staff, settings: SettingsDep, response: Response
-) -> Any:
-    volunteer = await service.create_volunteer(session, principal, body.model_dump(), settings)
-    out = await _volunteer_out(session, principal, volunteer, settings)
-    return created(response, f"/api/v1/volunteers/{volunteer.id}", out, volunteer)
 
 
-@router.get(
+list_route(
+    router,
     "/volunteers",
-    response_model=Page[VolunteerOut],
+    VolunteerOut,
+    Reader,
+    "volunteers",
+    service.list_volunteers,
+    with_settings=True,
+    filters={
+        "area_id": uuid.UUID | None,
+        "kind": VolunteerKind | None,
+        "talent_category": Annotated[str | None, Query(max_length=50)],
+        "skill": Annotated[str | None, Query(max_length=50)],
+        "phone": Annotated[str | None, Query(max_length=32)],
+        "q": Annotated[str | None, Query(max_length=100)],
+    },
+    outs=lambda call, rows: service.volunteer_outs(call.session, call.principal, rows, call.settings),
     operation_id="volunteers_list",
     summary="Volunteers in your area (志愿者名册 / 人才信息库)",
     description="Newest first. Filters: `area_id` (subtree), `kind`, `talent_category`, `skill`, `phone` "
     "(exact, through the blind index), `q` (name).",
 )
-async def list_volunteers(
-    session: SessionDep,
-    principal: Reader,
-    settings: SettingsDep,
-    area_id: uuid.UUID | None = None,
-    kind: VolunteerKind | None = None,
-    talent_category: Annotated[str | None, Query(max_length=50)] = None,
-    skill: Annotated[str | None, Query(max_length=50)] = None,
-    phone: Annotated[str | None, Query(max_length=32)] = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
-    limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
-) -> Any:
-    filters = {
-        "area_id": area_id,
-        "kind": kind.value if kind else None,
-        "talent_category": talent_category,
-        "skill": skill,
-        "phone": phone,
-        "q": q,
-    }
-    keys = Keyset.open(settings, principal, "volunteers", cursor)
-    rows = await service.list_volunteers(
-        session, principal, filters=filters, settings=settings, after=keys.after, limit=limit
-    )
-    items, nxt = keys.page(rows, limit)
-    return Page[VolunteerOut](items=await service.volunteer_outs(session, principal, items, settings), next_cursor=nxt)
 
 
 @router.get(
@@ -188,43 +214,29 @@ async def rankings(
     return RankingOut(year=year, by=by, rows=rows)  # type: ignore[arg-type]
 
 
-@router.get(
+read_route(
+    router,
     "/volunteers/{volunteer_id}",
-    response_model=VolunteerOut,
+    VOLUNTEER,
+    Reader,
     operation_id="volunteers_get",
     summary="A volunteer with their balances (志愿者详情)",
     description="404 when outside your area. The `ETag` is the registration's version, for `If-Match` on PATCH; "
     "the balances move with the ledger, so the answer is never a 304.",
-    responses=problem_responses(404),
 )
-async def get_volunteer(
-    volunteer_id: uuid.UUID, session: SessionDep, principal: Reader, settings: SettingsDep, response: Response
-) -> Any:
-    volunteer = await service.get_volunteer(session, principal, volunteer_id)
-    return tagged(response, volunteer, await _volunteer_out(session, principal, volunteer, settings))
-
-
-@router.patch(
+update_route(
+    router,
     "/volunteers/{volunteer_id}",
-    response_model=VolunteerOut,
+    VOLUNTEER,
+    Staff,
+    lambda call, volunteer, body: service.update_volunteer(
+        call.session, volunteer, body.model_dump(exclude_unset=True), call.settings
+    ),
+    body=VolunteerUpdate,
     operation_id="volunteers_update",
     summary="Change a volunteer's registration (修改志愿者信息)",
     description="Requires `If-Match` with the volunteer's version (428 without, 412 when stale).",
-    responses=problem_responses(404, 412, 428),
 )
-async def update_volunteer(
-    volunteer_id: uuid.UUID,
-    body: VolunteerUpdate,
-    session: SessionDep,
-    principal: Staff,
-    settings: SettingsDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> Any:
-    volunteer = await service.get_volunteer(session, principal, volunteer_id, for_update=True)
-    write_if_match(volunteer, if_match)
-    volunteer = await service.update_volunteer(session, volunteer, body.model_dump(exclude_unset=True), settings)
-    return tagged(response, volunteer, await _volunteer_out(session, principal, volunteer, settings))
 
 
 @router.post(
@@ -280,8 +292,18 @@ async def volunteer_ledger(
     return keys.answer(rows, limit, lambda r: r[0], key=lambda r: list(r[1]))
 
 
-@router.post(
+async def _grant(session: AsyncSession, principal: Principal, *, row_id: uuid.UUID, body: GrantIn) -> dict[str, Any]:
+    volunteer = await service.get_volunteer(session, principal, row_id)
+    posting = await service.grant(session, principal, volunteer, body.points, body.memo)
+    return await service.posting_out(session, posting)
+
+
+_once_route(
     "/volunteers/{volunteer_id}/grants",
+    Verifier,
+    _grant,
+    row_id="volunteer_id",
+    body=GrantIn,
     status_code=201,
     response_model=PostingOut,
     operation_id="volunteers_grant",
@@ -289,20 +311,6 @@ async def volunteer_ledger(
     description="Points from the community's source account, with a memo (an activity, a commendation)." + POSTING_DOC,
     responses=ACTION_ERRORS,
 )
-async def grant(
-    volunteer_id: uuid.UUID,
-    body: GrantIn,
-    request: Request,
-    session: SessionDep,
-    principal: Verifier,
-    idempotency_key: KeyHeader = None,
-) -> Any:
-    async def produce() -> Any:
-        volunteer = await service.get_volunteer(session, principal, volunteer_id)
-        posting = await service.grant(session, principal, volunteer, body.points, body.memo)
-        return await service.posting_out(session, posting)
-
-    return await _idempotent(request, session, principal, idempotency_key, 201, produce)
 
 
 @router.get(
@@ -377,11 +385,22 @@ async def put_rules(area_id: uuid.UUID, body: RulesIn, session: SessionDep, prin
 
 # --- service records ------------------------------------------------------------------------------
 
+RECORD = Versioned(
+    "record_id",
+    RecordOut,
+    get=service.get_record,
+    change=checked(service.get_record, for_update=True),
+    show=lambda call, record: service.record_out(record),
+)
 
-@router.post(
+
+create_route(
+    router,
     "/service-records",
-    status_code=201,
-    response_model=RecordOut,
+    RECORD,
+    Staff,
+    lambda call, body: service.create_record(call.session, call.principal, body.model_dump()),
+    body=RecordCreate,
     operation_id="service_records_create",
     summary="Submit a service record (提交服务记录)",
     description="Hours of a volunteer for an activity (optionally a wish or a pairing), submitted by the team or "
@@ -389,48 +408,46 @@ async def put_rules(area_id: uuid.UUID, body: RulesIn, session: SessionDep, prin
     "(Asia/Shanghai) holds at most the community's `daily_cap_minutes` (422 `daily_cap_exceeded`).",
     responses=problem_responses(409, 422),
 )
-async def create_record(body: RecordCreate, session: SessionDep, principal: Staff, response: Response) -> Any:
-    record = await service.create_record(session, principal, body.model_dump())
-    return created(response, f"/api/v1/service-records/{record.id}", service.record_out(record), record)
 
 
-@router.get(
+list_route(
+    router,
     "/service-records",
-    response_model=Page[RecordOut],
+    RecordOut,
+    Reader,
+    "service_records",
+    service.list_records,
+    filters={"volunteer_id": uuid.UUID | None, "status": RecordStatus | None},
+    out=service.record_out,
     operation_id="service_records_list",
     summary="Service records in your area (服务记录)",
     description="Newest first. Filters: `volunteer_id`, `status`.",
 )
-async def list_records(
-    session: SessionDep,
-    principal: Reader,
-    settings: SettingsDep,
-    volunteer_id: uuid.UUID | None = None,
-    status: RecordStatus | None = None,
-    limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
-) -> Any:
-    keys = Keyset.open(settings, principal, "service_records", cursor)
-    filters = {"volunteer_id": volunteer_id, "status": status.value if status else None}
-    rows = await service.list_records(session, principal, filters=filters, after=keys.after, limit=limit)
-    return keys.answer(rows, limit, service.record_out)
 
 
-@router.get(
+read_route(
+    router,
     "/service-records/{record_id}",
-    response_model=RecordOut,
+    RECORD,
+    Reader,
     operation_id="service_records_get",
     summary="A service record (服务记录详情)",
     description="404 when outside your area.",
-    responses=problem_responses(404),
 )
-async def get_record(record_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response) -> Any:
-    record = await service.get_record(session, principal, record_id)
-    return tagged(response, record, service.record_out(record))
 
 
-@router.post(
+async def _verify(session: AsyncSession, principal: Principal, *, row_id: uuid.UUID, if_match: str | None) -> RecordOut:
+    record = await RECORD.change(session, principal, row_id, if_match)
+    return service.record_out(await service.verify_record(session, principal, record))
+
+
+_once_route(
     "/service-records/{record_id}/verify",
+    Verifier,
+    _verify,
+    row_id="record_id",
+    if_match=True,
+    versioned=True,
     response_model=RecordOut,
     operation_id="service_records_verify",
     summary="Verify a service record (核实)",
@@ -438,42 +455,20 @@ async def get_record(record_id: uuid.UUID, session: SessionDep, principal: Reade
     "volunteer. Community and street administrators." + POSTING_DOC,
     responses=ACTION_ERRORS,
 )
-async def verify_record(
-    record_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    principal: Verifier,
-    if_match: OptionalIfMatch = None,
-    idempotency_key: KeyHeader = None,
-) -> Any:
-    async def produce() -> Any:
-        record = await service.get_record(session, principal, record_id, for_update=True)
-        write_if_match(record, if_match, required=False)
-        return service.record_out(await service.verify_record(session, principal, record))
-
-    return await _idempotent(request, session, principal, idempotency_key, 200, produce, versioned=True)
 
 
-@router.post(
+change_route(
+    router,
     "/service-records/{record_id}/reject",
-    response_model=RecordOut,
+    RECORD,
+    Verifier,
+    lambda call, record, body: service.reject_record(call.session, call.principal, record, body.reason),
+    body=RejectIn,
     operation_id="service_records_reject",
     summary="Reject a service record (核实未通过)",
     description="With a `reason`; nothing is posted.",
     responses=ACTION_ERRORS,
 )
-async def reject_record(
-    record_id: uuid.UUID,
-    body: RejectIn,
-    session: SessionDep,
-    principal: Verifier,
-    response: Response,
-    if_match: OptionalIfMatch = None,
-) -> Any:
-    record = await service.get_record(session, principal, record_id, for_update=True)
-    write_if_match(record, if_match, required=False)
-    record = await service.reject_record(session, principal, record, body.reason)
-    return tagged(response, record, service.record_out(record))
 
 
 # --- ledger ---------------------------------------------------------------------------------------
@@ -491,8 +486,19 @@ async def get_posting(posting_id: uuid.UUID, session: SessionDep, principal: Rea
     return await service.posting_out(session, await service.get_posting(session, principal, posting_id))
 
 
-@router.post(
+async def _reverse(
+    session: AsyncSession, principal: Principal, *, row_id: uuid.UUID, body: ReverseIn
+) -> dict[str, Any]:
+    posting = await service.get_posting(session, principal, row_id)
+    return await service.posting_out(session, await service.ledger.reverse(session, principal, posting, body.memo))
+
+
+_once_route(
     "/ledger/postings/{posting_id}/reverse",
+    Verifier,
+    _reverse,
+    row_id="posting_id",
+    body=ReverseIn,
     status_code=201,
     response_model=PostingOut,
     operation_id="ledger_posting_reverse",
@@ -502,55 +508,40 @@ async def get_posting(posting_id: uuid.UUID, session: SessionDep, principal: Rea
     "spent — is 409 `insufficient_balance`." + POSTING_DOC,
     responses=ACTION_ERRORS,
 )
-async def reverse_posting(
-    posting_id: uuid.UUID,
-    body: ReverseIn,
-    request: Request,
-    session: SessionDep,
-    principal: Verifier,
-    idempotency_key: KeyHeader = None,
-) -> Any:
-    async def produce() -> Any:
-        posting = await service.get_posting(session, principal, posting_id)
-        return await service.posting_out(session, await service.ledger.reverse(session, principal, posting, body.memo))
-
-    return await _idempotent(request, session, principal, idempotency_key, 201, produce)
 
 
 # --- 爱心超市 ---------------------------------------------------------------------------------------
 
+SHOP_ITEM = Versioned("item_id", ShopItemOut, get=shop.get_item)
 
-@router.post(
+
+create_route(
+    router,
     "/shop/items",
-    status_code=201,
-    response_model=ShopItemOut,
+    SHOP_ITEM,
+    Verifier,
+    lambda call, body: shop.create_item(call.session, call.principal, body.model_dump()),
+    body=ItemCreate,
+    tag=False,
     operation_id="shop_items_create",
     summary="Add an item to the charity shop (爱心超市上架)",
     description="An item of a community's shop with its price in points and its opening stock.",
 )
-async def create_item(body: ItemCreate, session: SessionDep, principal: Verifier, response: Response) -> Any:
-    item = await shop.create_item(session, principal, body.model_dump())
-    return created(response, f"/api/v1/shop/items/{item.id}", ShopItemOut.model_validate(item))
 
 
-@router.get(
+list_route(
+    router,
     "/shop/items",
-    response_model=Page[ShopItemOut],
+    ShopItemOut,
+    Reader,
+    "shop_items",
+    lambda session, principal, filters, **page: shop.list_items(session, principal, **filters, **page),
+    filters={"area_id": uuid.UUID | None},
+    out=ShopItemOut.model_validate,
     operation_id="shop_items_list",
     summary="The charity shop's catalogue (爱心超市商品)",
     description="Newest first; `area_id` limits to an area's subtree.",
 )
-async def list_items(
-    session: SessionDep,
-    principal: Reader,
-    settings: SettingsDep,
-    area_id: uuid.UUID | None = None,
-    limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
-) -> Any:
-    keys = Keyset.open(settings, principal, "shop_items", cursor)
-    rows = await shop.list_items(session, principal, area_id=area_id, after=keys.after, limit=limit)
-    return keys.answer(rows, limit, ShopItemOut.model_validate)
 
 
 @router.post(
@@ -566,8 +557,15 @@ async def donate(item_id: uuid.UUID, body: DonationIn, session: SessionDep, prin
     return ShopItemOut.model_validate(await shop.donate(session, principal, item, body.model_dump()))
 
 
-@router.post(
+async def _redeem(session: AsyncSession, principal: Principal, *, body: RedeemIn) -> RedemptionOut:
+    return RedemptionOut(**await shop.redeem(session, principal, body.model_dump()))
+
+
+_once_route(
     "/shop/redemptions",
+    Staff,
+    _redeem,
+    body=RedeemIn,
     status_code=201,
     response_model=RedemptionOut,
     operation_id="shop_redeem",
@@ -577,45 +575,20 @@ async def donate(item_id: uuid.UUID, body: DonationIn, session: SessionDep, prin
     "below zero, however many clients race." + POSTING_DOC,
     responses=problem_responses(409, 422),
 )
-async def redeem(
-    body: RedeemIn,
-    request: Request,
-    session: SessionDep,
-    principal: Staff,
-    idempotency_key: KeyHeader = None,
-) -> Any:
-    async def produce() -> Any:
-        return RedemptionOut(**await shop.redeem(session, principal, body.model_dump()))
-
-    return await _idempotent(request, session, principal, idempotency_key, 201, produce)
 
 
 # --- time bank ------------------------------------------------------------------------------------
 
 
-async def _tb(produce: Awaitable[Any]) -> Any:
-    return timebank.out(await produce)
+async def _ask(session: AsyncSession, principal: Principal, *, body: TimebankCreate) -> TimebankOut:
+    return timebank.out(await timebank.create(session, principal, body.model_dump()))
 
 
-async def _settle(
-    request: Request,
-    session: SessionDep,
-    principal: Principal,
-    request_id: uuid.UUID,
-    key: str | None,
-    settle: Callable[[Any, Principal, Any], Awaitable[Any]],
-) -> Response:
-    """Confirm or cancel a time-bank request (``settle``), once per ``Idempotency-Key``."""
-
-    async def produce() -> Any:
-        req = await timebank.get(session, principal, request_id, for_update=True)
-        return await _tb(settle(session, principal, req))
-
-    return await _idempotent(request, session, principal, key, 200, produce)
-
-
-@router.post(
+_once_route(
     "/timebank/requests",
+    Staff,
+    _ask,
+    body=TimebankCreate,
     status_code=201,
     response_model=TimebankOut,
     operation_id="timebank_create",
@@ -624,39 +597,21 @@ async def _settle(
     "cancelled; 409 `insufficient_balance` when they do not have them." + POSTING_DOC,
     responses=problem_responses(409, 422),
 )
-async def create_timebank(
-    body: TimebankCreate,
-    request: Request,
-    session: SessionDep,
-    principal: Staff,
-    idempotency_key: KeyHeader = None,
-) -> Any:
-    async def produce() -> Any:
-        return await _tb(timebank.create(session, principal, body.model_dump()))
-
-    return await _idempotent(request, session, principal, idempotency_key, 201, produce)
 
 
-@router.get(
+list_route(
+    router,
     "/timebank/requests",
-    response_model=Page[TimebankOut],
+    TimebankOut,
+    Reader,
+    "timebank",
+    lambda session, principal, filters, **page: timebank.list_requests(session, principal, **filters, **page),
+    filters={"status": TimebankStatus | None},
+    out=timebank.out,
     operation_id="timebank_list",
     summary="Time-bank requests in your area (幸福交换站)",
     description="Newest first; filter by `status`.",
 )
-async def list_timebank(
-    session: SessionDep,
-    principal: Reader,
-    settings: SettingsDep,
-    status: TimebankStatus | None = None,
-    limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
-) -> Any:
-    keys = Keyset.open(settings, principal, "timebank", cursor)
-    rows = await timebank.list_requests(
-        session, principal, status=status.value if status else None, after=keys.after, limit=limit
-    )
-    return keys.answer(rows, limit, timebank.out)
 
 
 @router.post(
@@ -669,43 +624,41 @@ async def list_timebank(
 )
 async def claim_timebank(request_id: uuid.UUID, body: ClaimIn, session: SessionDep, principal: Staff) -> Any:
     req = await timebank.get(session, principal, request_id, for_update=True)
-    return await _tb(timebank.claim(session, principal, req, body.volunteer_id))
+    return timebank.out(await timebank.claim(session, principal, req, body.volunteer_id))
 
 
-@router.post(
+def _settles(settle: Callable[[Any, Principal, Any], Awaitable[Any]]) -> Callable[..., Awaitable[TimebankOut]]:
+    """Confirm or cancel (``settle``) the locked time-bank request."""
+
+    async def produce(session: AsyncSession, principal: Principal, *, row_id: uuid.UUID) -> TimebankOut:
+        req = await timebank.get(session, principal, row_id, for_update=True)
+        return timebank.out(await settle(session, principal, req))
+
+    return produce
+
+
+_once_route(
     "/timebank/requests/{request_id}/confirm",
+    Staff,
+    _settles(timebank.confirm),
+    row_id="request_id",
     response_model=TimebankOut,
+    responses=ACTION_ERRORS,
     operation_id="timebank_confirm",
     summary="Confirm the service was given (确认服务)",
     description="By the requester, or staff for them: the held hours move to the claimer." + POSTING_DOC,
-    responses=ACTION_ERRORS,
 )
-async def confirm_timebank(
-    request_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    principal: Staff,
-    idempotency_key: KeyHeader = None,
-) -> Any:
-    return await _settle(request, session, principal, request_id, idempotency_key, timebank.confirm)
-
-
-@router.post(
+_once_route(
     "/timebank/requests/{request_id}/cancel",
+    Staff,
+    _settles(timebank.cancel),
+    row_id="request_id",
     response_model=TimebankOut,
+    responses=ACTION_ERRORS,
     operation_id="timebank_cancel",
     summary="Cancel a time-bank request (撤销需求)",
     description="The held hours go back to the requester." + POSTING_DOC,
-    responses=ACTION_ERRORS,
 )
-async def cancel_timebank(
-    request_id: uuid.UUID,
-    request: Request,
-    session: SessionDep,
-    principal: Staff,
-    idempotency_key: KeyHeader = None,
-) -> Any:
-    return await _settle(request, session, principal, request_id, idempotency_key, timebank.cancel)
 
 
 # --- 微心愿 -----------------------------------------------------------------------------------------
@@ -715,62 +668,50 @@ async def _wish_out(session: SessionDep, wish: Any) -> WishOut:
     return (await wishes.outs(session, [wish]))[0]
 
 
-async def _wish(session: SessionDep, response: Response, wish: Any) -> Any:
-    return tagged(response, wish, await _wish_out(session, wish))
+# An action's wish is locked, with the client's ``If-Match`` (when sent) checked.
+WISH = Versioned(
+    "wish_id",
+    WishOut,
+    get=wishes.get,
+    change=checked(wishes.get, for_update=True),
+    show=lambda call, wish: _wish_out(call.session, wish),
+)
 
 
-async def _wish_to_change(session: SessionDep, principal: Principal, wish_id: uuid.UUID, if_match: str | None) -> Any:
-    """The wish an action changes, locked, with the client's ``If-Match`` (when sent) checked."""
-    wish = await wishes.get(session, principal, wish_id, for_update=True)
-    write_if_match(wish, if_match, required=False)
-    return wish
-
-
-@router.post(
+create_route(
+    router,
     "/wishes",
-    status_code=201,
-    response_model=WishOut,
+    WISH,
+    Staff,
+    lambda call, body: wishes.create(call.session, call.principal, body.model_dump()),
+    body=WishCreate,
     operation_id="wishes_create",
     summary="Collect a small wish (收集微心愿)",
     description="A wish of a resident of the archive (低保户, 留守儿童, 空巢老人, 新市民 …) with a budget cap in yuan "
     "and a category.",
 )
-async def create_wish(body: WishCreate, session: SessionDep, principal: Staff, response: Response) -> Any:
-    wish = await wishes.create(session, principal, body.model_dump())
-    return created(response, f"/api/v1/wishes/{wish.id}", await _wish_out(session, wish), wish)
 
 
-@router.get(
+list_route(
+    router,
     "/wishes",
-    response_model=Page[WishOut],
+    WishOut,
+    Reader,
+    "wishes",
+    wishes.list_wishes,
+    filters={
+        "area_id": uuid.UUID | None,
+        "status": WishStatus | None,
+        "category": WishCategory | None,
+        "claimer_id": uuid.UUID | None,
+        "resident_id": uuid.UUID | None,
+    },
+    outs=lambda call, rows: wishes.outs(call.session, rows),
     operation_id="wishes_list",
     summary="Wishes in your area (微心愿)",
     description="Newest first. Filters: `area_id`, `status`, `category`, `claimer_id`, `resident_id`. Claims "
     "past their deadline have reopened.",
 )
-async def list_wishes(
-    session: SessionDep,
-    principal: Reader,
-    settings: SettingsDep,
-    area_id: uuid.UUID | None = None,
-    status: WishStatus | None = None,
-    category: WishCategory | None = None,
-    claimer_id: uuid.UUID | None = None,
-    resident_id: uuid.UUID | None = None,
-    limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
-) -> Any:
-    filters = {
-        "area_id": area_id,
-        "status": status.value if status else None,
-        "category": category.value if category else None,
-        "claimer_id": claimer_id,
-        "resident_id": resident_id,
-    }
-    keys = Keyset.open(settings, principal, "wishes", cursor)
-    rows = await wishes.list_wishes(session, principal, filters=filters, after=keys.after, limit=limit)
-    items, nxt = keys.page(rows, limit)
-    return Page[WishOut](items=await wishes.outs(session, items), next_cursor=nxt)
 
 
 @router.get(
@@ -785,61 +726,57 @@ async def wish_stats(session: SessionDep, principal: Reader, area_id: uuid.UUID 
     return await wishes.stats(session, principal, area_id)
 
 
-@router.get(
+read_route(
+    router,
     "/wishes/{wish_id}",
-    response_model=WishOut,
+    WISH,
+    Reader,
     operation_id="wishes_get",
     summary="A wish (微心愿详情)",
     description="404 when outside your area.",
-    responses=problem_responses(404),
 )
-async def get_wish(wish_id: uuid.UUID, session: SessionDep, principal: Reader, response: Response) -> Any:
-    return await _wish(session, response, await wishes.get(session, principal, wish_id))
-
-
-@router.post(
+change_route(
+    router,
     "/wishes/{wish_id}/claim",
-    response_model=WishOut,
+    WISH,
+    Staff,
+    lambda call, wish, body: wishes.claim(call.session, call.principal, wish, body.volunteer_id),
+    body=ClaimIn,
     operation_id="wishes_claim",
     summary="Claim a wish (认领微心愿)",
     description="By one volunteer, Party member or unit (a registered volunteer). Unfulfilled after the "
     "community's `wish_claim_days`, the claim expires and the wish reopens.",
     responses=ACTION_ERRORS,
 )
-async def claim_wish(
-    wish_id: uuid.UUID,
-    body: ClaimIn,
-    session: SessionDep,
-    principal: Staff,
-    response: Response,
-    if_match: OptionalIfMatch = None,
-) -> Any:
-    wish = await _wish_to_change(session, principal, wish_id, if_match)
-    return await _wish(session, response, await wishes.claim(session, principal, wish, body.volunteer_id))
-
-
-@router.post(
+change_route(
+    router,
     "/wishes/{wish_id}/fulfil",
-    response_model=WishOut,
+    WISH,
+    Staff,
+    lambda call, wish, body: wishes.fulfil(call.session, wish, body.proof_photo),
+    body=FulfilIn,
     operation_id="wishes_fulfil",
     summary="Record a wish as fulfilled (心愿送达)",
     description="With the reference of the hand-over photo (`proof_photo`).",
     responses=ACTION_ERRORS,
 )
-async def fulfil_wish(
-    wish_id: uuid.UUID,
-    body: FulfilIn,
-    session: SessionDep,
-    principal: Staff,
-    response: Response,
-    if_match: OptionalIfMatch = None,
-) -> Any:
-    wish = await _wish_to_change(session, principal, wish_id, if_match)
-    return await _wish(session, response, await wishes.fulfil(session, wish, body.proof_photo))
 
 
-@router.post(
+async def _confirm_wish(
+    session: AsyncSession, principal: Principal, *, row_id: uuid.UUID, body: ConfirmIn, if_match: str | None
+) -> WishOut:
+    wish = await WISH.change(session, principal, row_id, if_match)
+    return await _wish_out(session, await wishes.confirm(session, principal, wish, body.by))
+
+
+_once_route(
     "/wishes/{wish_id}/confirm",
+    Staff,
+    _confirm_wish,
+    row_id="wish_id",
+    body=ConfirmIn,
+    if_match=True,
+    versioned=True,
     response_model=WishOut,
     operation_id="wishes_confirm",
     summary="Confirm a fulfilled wish (确认心愿达成)",
@@ -847,35 +784,19 @@ async def fulfil_wish(
     "`wish_points`." + POSTING_DOC,
     responses=ACTION_ERRORS,
 )
-async def confirm_wish(
-    wish_id: uuid.UUID,
-    body: ConfirmIn,
-    request: Request,
-    session: SessionDep,
-    principal: Staff,
-    if_match: OptionalIfMatch = None,
-    idempotency_key: KeyHeader = None,
-) -> Any:
-    async def produce() -> Any:
-        wish = await _wish_to_change(session, principal, wish_id, if_match)
-        return await _wish_out(session, await wishes.confirm(session, principal, wish, body.by))
-
-    return await _idempotent(request, session, principal, idempotency_key, 200, produce, versioned=True)
 
 
-@router.post(
+change_route(
+    router,
     "/wishes/{wish_id}/cancel",
-    response_model=WishOut,
+    WISH,
+    Staff,
+    lambda call, wish, _: wishes.cancel(call.session, wish),
     operation_id="wishes_cancel",
     summary="Withdraw a wish (撤销微心愿)",
     description="An open or claimed wish.",
     responses=ACTION_ERRORS,
 )
-async def cancel_wish(
-    wish_id: uuid.UUID, session: SessionDep, principal: Staff, response: Response, if_match: OptionalIfMatch = None
-) -> Any:
-    wish = await _wish_to_change(session, principal, wish_id, if_match)
-    return await _wish(session, response, await wishes.cancel(session, wish))
 
 
 @public_router.get(
@@ -909,51 +830,51 @@ async def wish_wall_page(area_id: uuid.UUID, session: SessionDep) -> HTMLRespons
 
 # --- 帮扶对子 ---------------------------------------------------------------------------------------
 
+PAIRING = Versioned(
+    "pairing_id", PairingOut, get=pairings.get, show=lambda call, pairing: pairings.out(pairing, pairings.today())
+)
 
-@router.post(
+
+create_route(
+    router,
     "/pairings",
-    status_code=201,
-    response_model=PairingOut,
+    PAIRING,
+    Staff,
+    lambda call, body: pairings.create(call.session, call.principal, body.model_dump()),
+    body=PairingCreate,
+    tag=False,
     operation_id="pairings_create",
     summary="Pair a helper with a household (结对帮扶)",
     description="A Party member, cadre or unit (a registered volunteer) with a household of the archive, and "
     "the visit duty: `weekly`, `monthly` or by the `festival`s. A household may have many helpers.",
     responses=problem_responses(409, 422),
 )
-async def create_pairing(body: PairingCreate, session: SessionDep, principal: Staff, response: Response) -> Any:
-    pairing = await pairings.create(session, principal, body.model_dump())
-    return created(response, f"/api/v1/pairings/{pairing.id}", pairings.out(pairing, pairings.today()))
 
 
-@router.get(
+def _pairing_outs(call: Call, rows: list[Any]) -> list[PairingOut]:
+    day = pairings.today()  # one day for the whole page
+    return [pairings.out(pairing, day) for pairing in rows]
+
+
+list_route(
+    router,
     "/pairings",
-    response_model=Page[PairingOut],
+    PairingOut,
+    Reader,
+    "pairings",
+    pairings.list_pairings,
+    filters={
+        "area_id": uuid.UUID | None,
+        "household_id": uuid.UUID | None,
+        "helper_id": uuid.UUID | None,
+        "frequency": Frequency | None,
+    },
+    outs=_pairing_outs,
     operation_id="pairings_list",
     summary="Pairings in your area (帮扶对子)",
     description="Newest first, each with its next `due_on` and `duty` (`ok`, `due`, `overdue`; Asia/Shanghai). "
     "Filters: `area_id`, `household_id`, `helper_id`, `frequency`.",
 )
-async def list_pairings(
-    session: SessionDep,
-    principal: Reader,
-    settings: SettingsDep,
-    area_id: uuid.UUID | None = None,
-    household_id: uuid.UUID | None = None,
-    helper_id: uuid.UUID | None = None,
-    frequency: Frequency | None = None,
-    limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
-) -> Any:
-    filters = {
-        "area_id": area_id,
-        "household_id": household_id,
-        "helper_id": helper_id,
-        "frequency": frequency.value if frequency else None,
-    }
-    keys = Keyset.open(settings, principal, "pairings", cursor)
-    rows = await pairings.list_pairings(session, principal, filters=filters, after=keys.after, limit=limit)
-    day = pairings.today()
-    return keys.answer(rows, limit, lambda p: pairings.out(p, day))
 
 
 @router.get(
@@ -986,10 +907,7 @@ async def batch_visits(
     items: Annotated[list[Any], Body(examples=[[{"id": "019a…", "pairing_id": "…", "visited_at": "…"}]])],
 ) -> Any:
     results = await pairings.batch_visits(session, principal, items)
-    counts = dict.fromkeys(("created", "unchanged", "invalid"), 0)
-    for r in results:
-        counts[r.status] += 1
-    return VisitBatchOut(results=results, counts=counts)
+    return VisitBatchOut(results=results, counts=tally(results, ("created", "unchanged", "invalid")))
 
 
 @router.get(

@@ -15,10 +15,12 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, Header, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.deps import SettingsDep
 from app.db import SessionDep, is_database_unavailable
 from app.errors import AppError, ServiceUnavailable
+from app.grids.models import Area
 from app.integrations.open311 import format as fmt
 from app.integrations.open311 import service
 from app.kit import clock, idempotency
@@ -147,6 +149,11 @@ router = Router(prefix="/open311/v2", tags=["open311"], route_class=Open311Route
 _OK = {200: {"content": {"application/json": {}, "application/xml": {}}}}
 
 
+def _read(path: str, **doc: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``GET`` ``path``: a read limited per client (``READ_LIMIT``) answering JSON or XML."""
+    return router.get(path, dependencies=[READ_LIMIT], responses=_OK, **doc)
+
+
 def _format(value: str) -> fmt.Format:
     if value not in ("json", "xml"):
         raise fmt.Open311Error(404, "Unknown format; use .json or .xml.")
@@ -155,6 +162,11 @@ def _format(value: str) -> fmt.Format:
 
 def _query(request: Request) -> dict[str, list[str]]:
     return {k: request.query_params.getlist(k) for k in request.query_params}
+
+
+async def _jurisdiction(request: Request, session: AsyncSession) -> Area:
+    """The district named by the query's ``jurisdiction_id`` (404 when unknown; optional with one district)."""
+    return await service.jurisdiction(session, request.query_params.get("jurisdiction_id"))
 
 
 def _document(rendered: tuple[bytes, str], status: int = 200) -> Response:
@@ -181,41 +193,36 @@ async def discovery(request: Request, format: FormatPath) -> Response:
     return _document(fmt.render_discovery(url, f))
 
 
-@router.get(
+@_read(
     "/services.{format}",
-    dependencies=[READ_LIMIT],
     operation_id="open311_services",
     summary="Service list (服务类型)",
     description="Our issue categories as Open311 services: `service_code` = category code, `service_name` "
     "= Chinese name, `group` = parent category, `metadata` true when the service asks attributes "
     "(facilities: `location_detail`; safety hazards: `hazard_type`)." + JURISDICTION_DOC,
-    responses=_OK,
 )
 async def list_services(request: Request, format: FormatPath, session: ReplicaSessionDep) -> Response:
     f = _format(format)
-    await service.jurisdiction(session, request.query_params.get("jurisdiction_id"))
+    await _jurisdiction(request, session)
     return _document(fmt.render_services(await service.services(session), f))
 
 
-@router.get(
+@_read(
     "/services/{service_code}.{format}",
-    dependencies=[READ_LIMIT],
     operation_id="open311_service_definition",
     summary="Service definition (服务属性)",
     description="The attributes a service asks for (`attribute[code]` when posting)." + JURISDICTION_DOC,
-    responses=_OK,
 )
 async def service_definition(
     request: Request, service_code: Annotated[str, Path(max_length=32)], format: FormatPath, session: ReplicaSessionDep
 ) -> Response:
     f = _format(format)
-    await service.jurisdiction(session, request.query_params.get("jurisdiction_id"))
+    await _jurisdiction(request, session)
     return _document(fmt.render_service_definition(await service.service_definition(session, service_code), f))
 
 
-@router.get(
+@_read(
     "/requests.{format}",
-    dependencies=[READ_LIMIT],
     operation_id="open311_requests_list",
     summary="Service requests (诉求查询)",
     description="Requests filed through Open311 in the jurisdiction, newest first, without any reporter "
@@ -224,13 +231,12 @@ async def service_definition(
     "90 days), `status` (`open`, `closed`). At most 1000 requests. `closed` means resolved, verified, "
     "closed, rejected or merged; `status_notes` is the resolution once resolved; "
     "`expected_datetime` the resolve deadline." + JURISDICTION_DOC,
-    responses=_OK,
 )
 async def list_requests(
     request: Request, format: FormatPath, session: ReplicaSessionDep, settings: SettingsDep
 ) -> Response:
     f = _format(format)
-    district = await service.jurisdiction(session, request.query_params.get("jurisdiction_id"))
+    district = await _jurisdiction(request, session)
     filters = fmt.parse_list_filters(_query(request), now=clock.now(), tz=ZoneInfo(settings.timezone))
     return _document(fmt.render_service_requests(await service.list_requests(session, settings, district, filters), f))
 
@@ -298,13 +304,11 @@ async def create_request(
     return await idempotency.once(session, request, principal.idempotency_owner, idempotency_key, post)
 
 
-@router.get(
+@_read(
     "/requests/{service_request_id}.{format}",
-    dependencies=[READ_LIMIT],
     operation_id="open311_requests_get",
     summary="One service request (诉求详情)",
     description="By issue number or issue UUID; a list of one, like `GET requests`." + JURISDICTION_DOC,
-    responses=_OK,
 )
 async def get_request(
     request: Request,
@@ -314,25 +318,23 @@ async def get_request(
     settings: SettingsDep,
 ) -> Response:
     f = _format(format)
-    district = await service.jurisdiction(session, request.query_params.get("jurisdiction_id"))
+    district = await _jurisdiction(request, session)
     found = await service.get_request(session, settings, district, service_request_id)
     return _document(fmt.render_service_requests([found], f))
 
 
-@router.get(
+@_read(
     "/tokens/{token}.{format}",
-    dependencies=[READ_LIMIT],
     operation_id="open311_tokens_get",
     summary="Request id for a token",
     description="Requests get their id synchronously, so tokens are never handed out; for clients that "
     "ask anyway, the issue UUID works as a token and maps to the issue number." + JURISDICTION_DOC,
-    responses=_OK,
 )
 async def get_token(
     request: Request, token: Annotated[str, Path(max_length=64)], format: FormatPath, session: ReplicaSessionDep
 ) -> Response:
     f = _format(format)
-    district = await service.jurisdiction(session, request.query_params.get("jurisdiction_id"))
+    district = await _jurisdiction(request, session)
     return _document(fmt.render_tokens([await service.token(session, district, token)], f))
 
 

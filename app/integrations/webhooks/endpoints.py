@@ -24,6 +24,7 @@ from app.kit import idempotency
 from app.kit.etag import NOT_MODIFIED, IfMatch, etag_of, unchanged, write_if_match
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery
 from app.kit.ratelimit import rate_limit
+from app.kit.routes import list_route
 from app.kit.routing import Router
 from app.kit.schemas import Page
 
@@ -95,23 +96,18 @@ async def create_subscription(
     return await idempotency.once(session, request, principal.idempotency_owner, idempotency_key, create)
 
 
-@router.get(
+list_route(
+    router,
     "",
-    response_model=Page[SubscriptionOut],
+    SubscriptionOut,
+    AdminOnly,
+    "webhooks",
+    lambda session, principal, filters, **page: service.list_subscriptions(session, principal, **page),
+    out=_out,
     operation_id="webhooks_list",
     summary="Webhook subscriptions in your jurisdiction (回调订阅列表)",
     responses=problem_responses(422),
 )
-async def list_subscriptions(
-    session: SessionDep,
-    principal: AdminOnly,
-    settings: SettingsDep,
-    limit: LimitQuery = 50,
-    cursor: CursorQuery = None,
-) -> Page[SubscriptionOut]:
-    keys = Keyset.open(settings, principal, "webhooks", cursor)
-    rows = await service.list_subscriptions(session, principal, after=keys.after, limit=limit)
-    return keys.answer(rows, limit, _out)
 
 
 @router.get(
