@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEntry
-from app.kit.pagination import keyset
-from app.scope import Principal, scope_filter
+from app.kit.repository import ScopedRepository
+from app.scope import Principal
+
+entries = ScopedRepository(AuditEntry, order=(AuditEntry.at, AuditEntry.id), thing="audit_entry")
 
 
 async def append(session: AsyncSession, entry: AuditEntry) -> AuditEntry:
@@ -20,18 +21,9 @@ async def append(session: AsyncSession, entry: AuditEntry) -> AuditEntry:
 
 
 async def list_in_scope(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    filters: dict[str, Any],
-    after: Sequence[Any] | None,
-    limit: int,
+    session: AsyncSession, principal: Principal, *, filters: dict[str, Any], after: Sequence[Any] | None, limit: int
 ) -> Sequence[AuditEntry]:
-    stmt = sa.select(AuditEntry).where(scope_filter(principal, area_column=AuditEntry.area_id))
-    for column in ("object_type", "object_id", "actor_id", "action"):
-        if filters.get(column) is not None:
-            stmt = stmt.where(getattr(AuditEntry, column) == filters[column])
+    where = entries.narrowed(filters, "object_type", "object_id", "actor_id", "action")
     if filters.get("since") is not None:
-        stmt = stmt.where(AuditEntry.at >= filters["since"])
-    stmt = keyset(stmt, [AuditEntry.at, AuditEntry.id], after=after, limit=limit)
-    return (await session.execute(stmt)).scalars().all()
+        where.append(AuditEntry.at >= filters["since"])
+    return await entries.list_in_scope(session, principal, *where, after=after, limit=limit)

@@ -16,6 +16,7 @@ from app.errors import NotFound
 from app.issues import files
 from app.kit import clock
 from app.kit.ids import new_id
+from app.kit.repository import children
 from app.kit.storage import Storage
 from app.scope import Principal
 
@@ -63,12 +64,8 @@ async def add(
 
 
 async def of_activity(session: AsyncSession, activity_id: uuid.UUID) -> Sequence[CommitmentActivityPhoto]:
-    stmt = (
-        sa.select(CommitmentActivityPhoto)
-        .where(CommitmentActivityPhoto.activity_id == activity_id)
-        .order_by(CommitmentActivityPhoto.created_at, CommitmentActivityPhoto.id)
-    )
-    return (await session.execute(stmt)).scalars().all()
+    order = (CommitmentActivityPhoto.created_at, CommitmentActivityPhoto.id)
+    return await children(session, CommitmentActivityPhoto, CommitmentActivityPhoto.activity_id, activity_id, order)
 
 
 async def one(session: AsyncSession, activity_id: uuid.UUID, photo_id: uuid.UUID) -> CommitmentActivityPhoto:

@@ -5,6 +5,7 @@ the community over the grid, a street its communities'), written by those whose 
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,10 +19,11 @@ from app.commitments.models import (
     CommitmentItemProposal,
     CommitmentList,
 )
-from app.db import DriverStatement, ReadPool
+from app.db import ColumnExpr, DriverStatement, ReadPool
 from app.grids.models import Area
 from app.kit.pagination import keyset
-from app.scope import Principal, in_subtree, scope_filter, serving
+from app.kit.repository import ScopedRepository, grouped
+from app.scope import Principal, in_subtree, serving
 
 
 def visible(principal: Principal, area_column: Any) -> sa.ColumnElement[bool]:
@@ -29,18 +31,12 @@ def visible(principal: Principal, area_column: Any) -> sa.ColumnElement[bool]:
     return serving(area_column, principal.area_path)
 
 
-def writable(principal: Principal, area_column: Any) -> sa.ColumnElement[bool]:
-    return scope_filter(principal, area_column=area_column)
-
-
-async def get_list(
-    session: AsyncSession, principal: Principal, list_id: uuid.UUID, *, write: bool = False
-) -> CommitmentList | None:
-    rule = writable if write else visible
-    stmt = sa.select(CommitmentList).where(CommitmentList.id == list_id, rule(principal, CommitmentList.area_id))
-    if write:
-        stmt = stmt.with_for_update(of=CommitmentList).execution_options(populate_existing=True)
-    return (await session.execute(stmt)).scalar_one_or_none()
+lists = ScopedRepository(CommitmentList, thing="commitment_list")
+"""Lists as written: those in the caller's subtree."""
+lists_seen = ScopedRepository(
+    CommitmentList, scope=lambda principal: visible(principal, CommitmentList.area_id), thing="commitment_list"
+)
+"""Lists as read: :func:`visible`."""
 
 
 async def list_exists(session: AsyncSession, area_id: uuid.UUID, year: int) -> bool:
@@ -49,46 +45,38 @@ async def list_exists(session: AsyncSession, area_id: uuid.UUID, year: int) -> b
 
 
 async def items_of(session: AsyncSession, list_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[CommitmentItem]]:
-    out: dict[uuid.UUID, list[CommitmentItem]] = {i: [] for i in list_ids}
-    if list_ids:
-        stmt = (
-            sa.select(CommitmentItem)
-            .where(CommitmentItem.list_id.in_(list_ids))
-            .order_by(CommitmentItem.list_id, CommitmentItem.position)
-        )
-        for item in (await session.execute(stmt)).scalars():
-            out[item.list_id].append(item)
+    """The items of each list, in their order (a list without any: an empty list)."""
+    if not list_ids:
+        return defaultdict(list)
+    stmt = (
+        sa.select(CommitmentItem)
+        .where(CommitmentItem.list_id.in_(list_ids))
+        .order_by(CommitmentItem.list_id, CommitmentItem.position)
+    )
+    return await grouped(session, stmt, lambda item: item.list_id)
+
+
+async def _linked(
+    session: AsyncSession, key: ColumnExpr, value: ColumnExpr, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """Through the item ↔ proposal links: the ``value`` ids linked to each of ``ids`` (``key``), in id order."""
+    out: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in ids}
+    if ids:
+        for k, v in await session.execute(sa.select(key, value).where(key.in_(ids)).order_by(key, value)):
+            out[k].append(v)
     return out
 
 
 async def proposals_of(session: AsyncSession, item_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
     """The proposals each item answers, in id order."""
-    out: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in item_ids}
-    if item_ids:
-        stmt = (
-            sa.select(CommitmentItemProposal.item_id, CommitmentItemProposal.proposal_id)
-            .where(CommitmentItemProposal.item_id.in_(item_ids))
-            .order_by(CommitmentItemProposal.item_id, CommitmentItemProposal.proposal_id)
-        )
-        for item_id, proposal_id in await session.execute(stmt):
-            out[item_id].append(proposal_id)
-    return out
+    return await _linked(session, CommitmentItemProposal.item_id, CommitmentItemProposal.proposal_id, item_ids)
 
 
 async def items_of_proposals(
     session: AsyncSession, proposal_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[uuid.UUID]]:
     """The items each proposal led to, in id order."""
-    out: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in proposal_ids}
-    if proposal_ids:
-        stmt = (
-            sa.select(CommitmentItemProposal.proposal_id, CommitmentItemProposal.item_id)
-            .where(CommitmentItemProposal.proposal_id.in_(proposal_ids))
-            .order_by(CommitmentItemProposal.proposal_id, CommitmentItemProposal.item_id)
-        )
-        for proposal_id, item_id in await session.execute(stmt):
-            out[proposal_id].append(item_id)
-    return out
+    return await _linked(session, CommitmentItemProposal.proposal_id, CommitmentItemProposal.item_id, proposal_ids)
 
 
 async def set_proposals(session: AsyncSession, item_id: uuid.UUID, proposal_ids: Sequence[uuid.UUID]) -> None:

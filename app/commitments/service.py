@@ -52,8 +52,9 @@ from app.grids import service as grids
 from app.grids.models import Area
 from app.issues.workflow import Rating
 from app.kit import batch, clock, outbox
-from app.kit.etag import write_if_match
-from app.kit.ids import new_id
+from app.kit.ids import new_id, resent
+from app.kit.repository import saved
+from app.kit.schemas import output
 from app.scope import Principal, path_within, resolve_in_scope, serving, unknown_reference
 from app.sync.changes import Feed, record_change, register_feed
 
@@ -115,14 +116,7 @@ async def create_list(
         await link_proposals(session, principal, created, item.get("proposal_ids") or [], f"{field}.proposal_ids")
     await session.flush()
     await session.refresh(row)
-    await audit.record(
-        session,
-        principal,
-        action="commitment_list.create",
-        object_type="commitment_list",
-        object_id=row.id,
-        area_id=row.area_id,
-    )
+    await audit.record(session, principal, "commitment_list.create", row.id, row.area_id)
     return row
 
 
@@ -199,29 +193,17 @@ def new_item(row: CommitmentList, position: int, data: dict[str, Any], *, field:
     )
 
 
-async def get_list(
-    session: AsyncSession, principal: Principal, list_id: uuid.UUID, *, write: bool = False
-) -> CommitmentList:
-    row = await repository.get_list(session, principal, list_id, write=write)
-    if row is None:
-        raise NotFound("No such commitment list in your area.", code="commitment_list_not_found")
-    return row
+get_list = repository.lists_seen.one
+"""A list the caller may read: 404 ``commitment_list_not_found``."""
 
-
-async def get_for_change(
-    session: AsyncSession, principal: Principal, list_id: uuid.UUID, if_match: str | None
-) -> CommitmentList:
-    row = await get_list(session, principal, list_id, write=True)
-    write_if_match(row, if_match, required=False)
-    return row
+get_for_change = repository.lists.for_change
+"""A list of the caller's subtree locked for a change; a stale ``If-Match`` (when sent) is 412."""
 
 
 async def list_lists(
     session: AsyncSession, principal: Principal, *, filters: dict[str, Any], after: Sequence[Any] | None, limit: int
 ) -> Sequence[CommitmentList]:
-    area_path = None
-    if filters.get("area_id"):
-        area_path = (await grids.get_in_scope(session, principal, filters["area_id"], field="area_id")).path
+    area_path = await grids.area_path(session, principal, filters.get("area_id"))
     return await repository.list_in_scope(
         session,
         principal,
@@ -234,9 +216,7 @@ async def list_lists(
 
 
 async def _changed(session: AsyncSession, row: CommitmentList) -> CommitmentList:
-    await session.flush()
-    await session.refresh(row)
-    return row
+    return await saved(session, row)
 
 
 async def add_item(
@@ -316,15 +296,7 @@ async def transition(
     elif action is Action.CLOSE:
         row.closed_at = now
     row.status = status.value
-    await audit.record(
-        session,
-        principal,
-        action=f"commitment_list.{action.value}",
-        object_type="commitment_list",
-        object_id=row.id,
-        area_id=row.area_id,
-        reason=reason,
-    )
+    await audit.record(session, principal, f"commitment_list.{action.value}", row.id, row.area_id, reason=reason)
     if action in (Action.PUBLISH, Action.CLOSE):
         outbox.emit(
             session,
@@ -369,18 +341,9 @@ async def item_answer(session: AsyncSession, item: CommitmentItem, settings: Set
 
 def item_out(item: CommitmentItem, on: dt.date, proposal_ids: Sequence[uuid.UUID] = ()) -> CommitmentItemOut:
     p = progress_of(item, on)
-    return CommitmentItemOut(
-        id=item.id,
-        list_id=item.list_id,
-        area_id=item.area_id,
-        year=item.year,
-        position=item.position,
-        category=item.category,
-        title=item.title,
-        description=item.description,
-        responsible=item.responsible,
-        budget_yuan=item.budget_yuan,
-        schedule=item.schedule,
+    return output(
+        CommitmentItemOut,
+        item,
         milestones=[MilestoneOut(**m) for m in item.milestones or []],
         progress=ProgressOut(
             status=p.status,
@@ -392,17 +355,16 @@ def item_out(item: CommitmentItem, on: dt.date, proposal_ids: Sequence[uuid.UUID
             activities=item.done_count,
         ),
         ratings=ratings_of(item),
-        decision_id=item.decision_id,
         proposal_ids=list(proposal_ids),
-        version=item.version,
     )
 
 
 async def outs(session: AsyncSession, rows: Sequence[CommitmentList]) -> list[ListOut]:
     names = await repository.area_names(session, [r.area_id for r in rows])
     return [
-        ListOut(
-            **{k: getattr(r, k) for k in ListOut.model_fields if k not in ("area_name", "allowed_actions")},
+        output(
+            ListOut,
+            r,
             area_name=names.get(r.area_id, ""),
             allowed_actions=[a.value for a in workflow.allowed_actions(ListStatus(r.status))],
         )
@@ -446,12 +408,10 @@ async def record_activity(
     session: AsyncSession, principal: Principal, data: dict[str, Any], settings: Settings
 ) -> tuple[CommitmentActivity, bool]:
     """The activity and whether it is new: a resent client id answers the activity recorded then."""
-    if data.get("id"):
-        existing = await repository.activity(session, data["id"])
-        if existing is not None:
-            if existing.recorded_by != principal.user_id:
-                raise Conflict("This id is already taken.", code="id_taken", errors=[field_error("id", "already used")])
-            return existing, False
+    if data.get("id") and (
+        existing := resent(await repository.activity(session, data["id"]), lambda a: a.recorded_by == principal.user_id)
+    ):
+        return existing, False
     pairs = await _items_for_activity(session, principal, data["item_ids"])
     areas = {item.area_id for item, _ in pairs}
     if len(areas) > 1:
@@ -624,9 +584,7 @@ register_feed(
 async def list_activities(
     session: AsyncSession, principal: Principal, *, filters: dict[str, Any], after: Sequence[Any] | None, limit: int
 ) -> Sequence[CommitmentActivity]:
-    area_path = None
-    if filters.get("area_id"):
-        area_path = (await grids.get_in_scope(session, principal, filters["area_id"], field="area_id")).path
+    area_path = await grids.area_path(session, principal, filters.get("area_id"))
     return await repository.activities_in_scope(
         session, principal, item_id=filters.get("item_id"), area_path=area_path, after=after, limit=limit
     )
@@ -666,9 +624,7 @@ async def milestone_done(
         )
     milestones[number - 1]["done_on"] = done_on.isoformat()
     item.milestones = milestones
-    await session.flush()
-    await session.refresh(item)
-    return item
+    return await saved(session, item)
 
 
 async def _count_rating(session: AsyncSession, item: CommitmentItem, rating: Rating) -> None:

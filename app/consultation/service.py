@@ -55,8 +55,10 @@ from app.issues.models import Issue
 from app.issues.repository import issue_scope
 from app.issues.workflow import Kind
 from app.kit import outbox
-from app.kit.ids import new_id
+from app.kit.ids import id_taken, new_id
 from app.kit.masking import mask_name
+from app.kit.repository import saved
+from app.kit.schemas import output
 from app.scope import Principal, path_within, resolve_in_scope, scope_filter
 
 STAFF = frozenset({Role.GRID_WORKER, Role.COMMUNITY_ADMIN, Role.STREET_ADMIN, Role.ADMIN})
@@ -75,16 +77,13 @@ async def _new_proposal(session: AsyncSession, principal: Principal | None, **va
         supporters=1,
         **values,
     )
-    session.add(row)
-    await session.flush()
-    await session.refresh(row)
-    return row
+    return await saved(session, row, new=True)
 
 
 async def create_proposal(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> Proposal:
     area = await grids.get_in_scope(session, principal, data.get("area_id") or principal.area_id, field="area_id")
     if data.get("id") and await session.get(Proposal, data["id"]) is not None:
-        raise Conflict("This id is already taken.", code="id_taken", errors=[field_error("id", "already used")])
+        raise id_taken()
     return await _new_proposal(
         session,
         principal,
@@ -160,18 +159,13 @@ async def public_proposal(session: AsyncSession, area_id: uuid.UUID, data: dict[
 async def get_proposal(
     session: AsyncSession, principal: Principal, proposal_id: uuid.UUID, *, for_update: bool = False
 ) -> Proposal:
-    row = await repository.proposal(session, principal, proposal_id, for_update=for_update)
-    if row is None:
-        raise NotFound("No such proposal in your area.", code="proposal_not_found")
-    return row
+    return await repository.proposals.one(session, principal, proposal_id, for_update=for_update)
 
 
 async def list_proposals(
     session: AsyncSession, principal: Principal, *, filters: dict[str, Any], after: Sequence[Any] | None, limit: int
 ) -> Sequence[Proposal]:
-    area_path = None
-    if filters.get("area_id"):
-        area_path = (await grids.get_in_scope(session, principal, filters["area_id"], field="area_id")).path
+    area_path = await grids.area_path(session, principal, filters.get("area_id"))
     return await repository.proposals_in_scope(
         session, principal, area_path=area_path, status=filters.get("status"), after=after, limit=limit
     )
@@ -180,9 +174,7 @@ async def list_proposals(
 async def support(session: AsyncSession, row: Proposal) -> Proposal:
     check_proposal(ProposalStatus(row.status), ProposalAction.SUPPORT)
     row.supporters += 1
-    await session.flush()
-    await session.refresh(row)
-    return row
+    return await saved(session, row)
 
 
 async def merge(session: AsyncSession, principal: Principal, row: Proposal, into_id: uuid.UUID) -> Proposal:
@@ -196,12 +188,8 @@ async def merge(session: AsyncSession, principal: Principal, row: Proposal, into
         raise Conflict("Only proposals of the same area are merged.", code="merge_across_areas")
     target.supporters += row.supporters
     row.status, row.merged_into_id = status.value, target.id
-    await audit.record(
-        session, principal, action="proposal.merge", object_type="proposal", object_id=row.id, area_id=row.area_id
-    )
-    await session.flush()
-    await session.refresh(target)
-    return target
+    await audit.record(session, principal, "proposal.merge", row.id, row.area_id)
+    return await saved(session, target)
 
 
 async def similar(
@@ -220,9 +208,9 @@ def proposal_out(
     row: Proposal, principal: Principal | None, commitment_item_ids: Sequence[uuid.UUID] = ()
 ) -> ProposalOut:
     see = principal is not None and principal.may_see_personal_data
-    derived = ("proposer_name", "allowed_actions", "commitment_item_ids")
-    return ProposalOut(
-        **{k: getattr(row, k) for k in ProposalOut.model_fields if k not in derived},
+    return output(
+        ProposalOut,
+        row,
         commitment_item_ids=list(commitment_item_ids),
         proposer_name=row.proposer_name if see else mask_name(row.proposer_name),
         allowed_actions=[
@@ -318,24 +306,14 @@ async def create_consultation(session: AsyncSession, principal: Principal, data:
         )
     await session.flush()
     await session.refresh(row)
-    await audit.record(
-        session,
-        principal,
-        action="consultation.create",
-        object_type="consultation",
-        object_id=row.id,
-        area_id=row.area_id,
-    )
+    await audit.record(session, principal, "consultation.create", row.id, row.area_id)
     return row
 
 
 async def get_consultation(
     session: AsyncSession, principal: Principal, consultation_id: uuid.UUID, *, for_update: bool = False
 ) -> Consultation:
-    row = await repository.consultation(session, principal, consultation_id, for_update=for_update)
-    if row is None:
-        raise NotFound("No such consultation in your area.", code="consultation_not_found")
-    return row
+    return await repository.consultations.one(session, principal, consultation_id, for_update=for_update)
 
 
 async def edit_minutes(
@@ -345,17 +323,8 @@ async def edit_minutes(
     are a record, and a decision is corrected by a new one, never by an edit."""
     meeting.minutes = minutes
     touch(meeting)  # a conditional write is a write even when the text is the same
-    await audit.record(
-        session,
-        principal,
-        action="consultation.minutes",
-        object_type="consultation",
-        object_id=meeting.id,
-        area_id=meeting.area_id,
-    )
-    await session.flush()
-    await session.refresh(meeting)
-    return meeting
+    await audit.record(session, principal, "consultation.minutes", meeting.id, meeting.area_id)
+    return await saved(session, meeting)
 
 
 def _standing(decisions: list[Decision]) -> Decision | None:
@@ -442,13 +411,14 @@ async def record_decision(
             proposal.status = (
                 ProposalStatus.ADOPTED if outcome is DecisionOutcome.ADOPTED else ProposalStatus.DECLINED
             ).value
+    action = "consultation.correct" if previous else "consultation.decide"
     await audit.record(
         session,
         principal,
-        action="consultation.correct" if previous else "consultation.decide",
+        action,
+        decision.id,
+        meeting.area_id,
         object_type="consultation_decision",
-        object_id=decision.id,
-        area_id=meeting.area_id,
         reason=data.get("reason"),
     )
     outbox.emit(
@@ -465,9 +435,7 @@ async def record_decision(
             "issue_id": str(decision.issue_id) if decision.issue_id else None,
         },
     )
-    await session.flush()
-    await session.refresh(decision)
-    return decision
+    return await saved(session, decision)
 
 
 async def _create_commitment(
@@ -545,14 +513,9 @@ async def outs(session: AsyncSession, principal: Principal, meeting: Consultatio
     agenda = list(await repository.agenda_of(session, meeting.id))
     decisions = await repository.decisions_of(session, [a.id for a in agenda])
     see = principal.may_see_personal_data
-    return ConsultationOut(
-        id=meeting.id,
-        area_id=meeting.area_id,
-        title=meeting.title,
-        held_at=meeting.held_at,
-        place=meeting.place,
-        convener=meeting.convener,
-        invited=meeting.invited,
+    return output(
+        ConsultationOut,
+        meeting,
         quorum=f"{meeting.quorum_numerator}/{meeting.quorum_denominator}",
         majority=Majority(meeting.majority),
         participants=[
@@ -561,15 +524,10 @@ async def outs(session: AsyncSession, principal: Principal, meeting: Consultatio
             )
             for p in meeting.participants
         ],
-        minutes=meeting.minutes,
         agenda=[
-            AgendaOut(
-                position=a.position,
-                title=a.title,
-                options=a.options,
-                proposal_id=a.proposal_id,
-                issue_id=a.issue_id,
-                commitment_item_id=a.commitment_item_id,
+            output(
+                AgendaOut,
+                a,
                 decision=(DecisionOut.model_validate(_standing(decisions[a.id])) if decisions[a.id] else None),
                 history=[DecisionOut.model_validate(d) for d in decisions[a.id]],
             )
@@ -583,4 +541,4 @@ async def outs(session: AsyncSession, principal: Principal, meeting: Consultatio
 async def list_consultations(
     session: AsyncSession, principal: Principal, *, after: Sequence[Any] | None, limit: int
 ) -> Sequence[Consultation]:
-    return await repository.consultations_in_scope(session, principal, after=after, limit=limit)
+    return await repository.consultations.list_in_scope(session, principal, after=after, limit=limit)

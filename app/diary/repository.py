@@ -88,10 +88,7 @@ async def update_many(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) 
 async def list_in_scope(
     session: AsyncSession, principal: Principal, *, filters: Mapping[str, Any], after: Sequence[Any] | None, limit: int
 ) -> Sequence[DiaryEntry]:
-    where = [in_subtree(DiaryEntry.area_id, filters["area_path"])] if filters.get("area_path") else []
-    for column in ("status", "kind", "author_id", "resident_id", "household_id"):
-        if filters.get(column) is not None:
-            where.append(getattr(DiaryEntry, column) == filters[column])
+    where = entries.narrowed(filters, "status", "kind", "author_id", "resident_id", "household_id")
     if filters.get("visited_from") is not None:
         where.append(DiaryEntry.visited_at >= filters["visited_from"])
     if filters.get("visited_to") is not None:

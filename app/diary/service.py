@@ -14,7 +14,7 @@ from app.config import Settings
 from app.diary import repository
 from app.diary.models import DiaryEntry, DiaryStatus
 from app.diary.schemas import MAX_BATCH, BatchItemResult, DiaryBatchItem, DiaryEscalate, DiaryOut
-from app.errors import Conflict, ValidationFailed, field_error
+from app.errors import Conflict, field_error
 from app.grids import service as grids
 from app.grids.service import GRID_LEVELS
 from app.issues.models import Issue
@@ -23,6 +23,7 @@ from app.issues.workflow import Kind as IssueKind
 from app.kit import batch
 from app.kit.etag import write_if_match
 from app.kit.ids import new_id
+from app.kit.patch import not_null
 from app.residents import service as residents
 from app.residents.models import Resident
 from app.scope import Principal, resolve_in_scope
@@ -100,9 +101,7 @@ get = repository.entries.one
 
 
 async def update(session: AsyncSession, principal: Principal, entry: DiaryEntry, changes: dict[str, Any]) -> DiaryEntry:
-    for key in ("area_id", "visited_at", "kind", "content", "tags", "status"):
-        if key in changes and changes[key] is None:
-            raise ValidationFailed(f"{key} cannot be null.", errors=[field_error(key, "must not be null")])
+    not_null(changes, ("area_id", "visited_at", "kind", "content", "tags", "status"))
     if changes.get("status") and entry.status == DiaryStatus.ESCALATED:
         raise Conflict("This entry was escalated into an issue; follow the issue instead.", code="entry_escalated")
     old_area = entry.area_id
@@ -125,8 +124,7 @@ async def update(session: AsyncSession, principal: Principal, entry: DiaryEntry,
 async def list_entries(
     session: AsyncSession, principal: Principal, *, filters: dict[str, Any], after: Sequence[Any] | None, limit: int
 ) -> Sequence[DiaryEntry]:
-    if filters.get("area_id"):
-        filters["area_path"] = (await grids.get_in_scope(session, principal, filters["area_id"], field="area_id")).path
+    filters["area_path"] = await grids.area_path(session, principal, filters.get("area_id"))
     return await repository.list_in_scope(session, principal, filters=filters, after=after, limit=limit)
 
 

@@ -126,6 +126,14 @@ async def get_in_scope(
     return await repository.areas.one(session, principal, area_id, for_update=for_update)
 
 
+async def area_path(session: AsyncSession, principal: Principal, area_id: uuid.UUID | None) -> str | None:
+    """The path of the area a list is narrowed to by its ``area_id`` filter (in the caller's
+    subtree, else 422 ``unknown_area``), or None when the list is not narrowed by area."""
+    if not area_id:
+        return None
+    return (await get_in_scope(session, principal, area_id, field="area_id")).path
+
+
 async def caller_and_area(
     session: AsyncSession, user_id: uuid.UUID, area_id: uuid.UUID | None, roles: frozenset[Role], *, field: str
 ) -> tuple[Principal, str | None]:

@@ -11,7 +11,9 @@ webhook subscriptions …) reads them through one of these, so the scope rule is
     building = await buildings.get_for_update(session, principal, building_id)   # locked (If-Match)
     building = await buildings.get_or_raise(session, principal, building_id, NotFound(...))
     building = await buildings.one(session, principal, building_id)   # 404 building_not_found
+    building = await buildings.for_change(session, principal, building_id, if_match)   # locked, 412 if stale
     rows = await buildings.list_in_scope(session, principal, Building.name.contains(q), after=..., limit=50)
+    where = households.narrowed(filters, "building_id")   # area_path, then building_id == …
 
 ``list_in_scope`` pages by keyset (:func:`app.kit.pagination.keyset`) on ``order`` (default
 ``created_at, id``, newest first) and returns ``limit + 1`` rows for :meth:`Keyset.page`. An id named
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -32,8 +34,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import ColumnExpr
 from app.errors import AppError, NotFound
+from app.kit.etag import write_if_match
+from app.kit.ids import id_taken
 from app.kit.pagination import keyset
-from app.scope import Principal, resolve_in_scope, scope_filter
+from app.scope import Principal, in_subtree, resolve_in_scope, scope_filter
 
 ModelT = TypeVar("ModelT")
 KeyT = TypeVar("KeyT", bound=Hashable)
@@ -107,6 +111,21 @@ class ScopedRepository(Generic[ModelT]):
             raise missing
         return found
 
+    async def for_change(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        object_id: uuid.UUID,
+        if_match: str | None,
+        *,
+        required: bool = False,
+    ) -> ModelT:
+        """The row locked for a change (:meth:`one`, ``for_update``), its ``If-Match`` checked when
+        sent (:func:`app.kit.etag.write_if_match`: 412 when stale; 428 when ``required`` and absent)."""
+        row = await self.one(session, principal, object_id, for_update=True)
+        write_if_match(row, if_match, required=required)  # type: ignore[arg-type]
+        return row
+
     def missing(self) -> NotFound:
         """The 404 of an id in a path that names no row the caller may see."""
         return NotFound(self._missing, code=f"{self.thing}_not_found")
@@ -128,6 +147,15 @@ class ScopedRepository(Generic[ModelT]):
                 session, principal, object_id, field=field, thing=self.thing, for_update=for_update
             )
         return await self.get_or_raise(session, principal, object_id, self.missing(), for_update=for_update)
+
+    def narrowed(self, filters: Mapping[str, Any], *columns: str) -> list[sa.ColumnElement[bool]]:
+        """The WHERE clauses of a list's filters: ``area_path`` (see :func:`app.grids.service.area_path`)
+        keeps the rows of that subtree, and each of ``columns`` given a value keeps the rows equal to it."""
+        where = [in_subtree(self.area, filters["area_path"])] if filters.get("area_path") else []
+        where += [
+            getattr(self.model, column) == filters[column] for column in columns if filters.get(column) is not None
+        ]
+        return where
 
     async def by_ids(self, session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID]) -> Sequence[ModelT]:
         """The rows among ``ids`` that the caller may see (any order)."""
@@ -151,6 +179,11 @@ class ScopedRepository(Generic[ModelT]):
     async def exists(self, session: AsyncSession, object_id: uuid.UUID) -> bool:
         """Whether the id is taken by anyone, in scope or not (a client-chosen id must be new)."""
         return bool(await session.scalar(sa.select(sa.exists().where(self._id == object_id))))
+
+    async def check_new(self, session: AsyncSession, object_id: uuid.UUID | None) -> None:
+        """409 ``id_taken`` (:func:`app.kit.ids.id_taken`) when the id a client chose is taken (:meth:`exists`)."""
+        if object_id is not None and await self.exists(session, object_id):
+            raise id_taken()
 
     async def resolve(
         self,
@@ -177,6 +210,25 @@ class ScopedRepository(Generic[ModelT]):
             scope=scope,
             for_update=for_update,
         )
+
+
+async def saved(session: AsyncSession, row: ModelT, *, new: bool = False) -> ModelT:
+    """``row`` written (added first when ``new``) and read back with what the database set: its
+    version, timestamps and defaults."""
+    if new:
+        session.add(row)
+    await session.flush()
+    await session.refresh(row)
+    return row
+
+
+async def children(
+    session: AsyncSession, model: type[ModelT], parent: ColumnExpr, parent_id: Any, order: Sequence[ColumnExpr]
+) -> Sequence[ModelT]:
+    """The rows of ``model`` whose ``parent`` column is ``parent_id``, in ``order`` (a dispute's
+    sessions, an activity's photos); :func:`grouped` reads those of several parents."""
+    stmt = sa.select(model).where(parent == parent_id).order_by(*order)
+    return (await session.execute(stmt)).scalars().all()
 
 
 async def grouped(

@@ -114,6 +114,15 @@ class OutputModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+Out = TypeVar("Out", bound=BaseModel)
+
+
+def output(model: type[Out], row: Any, **derived: Any) -> Out:
+    """``model`` with each field that ``row`` carries under the same name, and ``derived`` for the
+    fields computed from it (progress, masked names, nested lists)."""
+    return model(**{name: getattr(row, name) for name in model.model_fields if name not in derived}, **derived)
+
+
 T = TypeVar("T")
 
 

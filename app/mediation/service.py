@@ -18,13 +18,13 @@ from app.auth.models import User
 from app.auth.roles import Role
 from app.config import Settings
 from app.db import touch
-from app.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
+from app.errors import NotFound, ValidationFailed, field_error
 from app.grids import service as grids
 from app.kit import clock, outbox
 from app.kit.crypto import cipher_for
-from app.kit.etag import write_if_match
 from app.kit.ids import new_id
 from app.kit.masking import mask_name, mask_phone
+from app.kit.schemas import output
 from app.mediation import repository, workflow
 from app.mediation.models import Dispute, DisputeParty, DisputeStatus, FollowUp, MediationSession, RiskLevel
 from app.mediation.schemas import DisputeDetail, DisputeOut, FollowUpOut, PartyOut, PartyRevealed, SessionOut
@@ -67,8 +67,7 @@ async def create(session: AsyncSession, principal: Principal, data: dict[str, An
     area = await grids.get_in_scope(session, principal, data.get("area_id") or principal.area_id, field="area_id")
     if data.get("mediator_id"):
         await _check_mediator(session, principal, data["mediator_id"], area.path, "mediator_id")
-    if data.get("id") and await repository.disputes.exists(session, data["id"]):
-        raise Conflict("This id is already taken.", code="id_taken", errors=[field_error("id", "already used")])
+    await repository.disputes.check_new(session, data.get("id"))
     dispute = Dispute(
         id=data.get("id") or new_id(),
         area_id=area.id,
@@ -104,13 +103,8 @@ get = repository.disputes.one
 """A dispute of the caller's area: 404 ``dispute_not_found``."""
 
 
-async def get_for_change(
-    session: AsyncSession, principal: Principal, dispute_id: uuid.UUID, if_match: str | None
-) -> Dispute:
-    """The dispute locked for a change; a stale ``If-Match`` (when sent) is 412."""
-    dispute = await get(session, principal, dispute_id, for_update=True)
-    write_if_match(dispute, if_match, required=False)
-    return dispute
+get_for_change = repository.disputes.for_change
+"""The dispute locked for a change; a stale ``If-Match`` (when sent) is 412."""
 
 
 async def list_disputes(
@@ -118,8 +112,7 @@ async def list_disputes(
 ) -> Sequence[Dispute]:
     if filters.pop("mine", False):
         filters["mediator_id"] = principal.user_id
-    if filters.get("area_id"):
-        filters["area_path"] = (await grids.get_in_scope(session, principal, filters["area_id"], field="area_id")).path
+    filters["area_path"] = await grids.area_path(session, principal, filters.get("area_id"))
     return await repository.list_in_scope(session, principal, filters=filters, after=after, limit=limit)
 
 
@@ -212,8 +205,9 @@ async def outs(
 ) -> list[DisputeOut]:
     parties = await repository.parties_of(session, [d.id for d in disputes])
     return [
-        DisputeOut(
-            **{k: getattr(d, k) for k in DisputeOut.model_fields if k not in ("parties", "allowed_actions")},
+        output(
+            DisputeOut,
+            d,
             parties=[_party_out(p, principal, settings) for p in parties[d.id]],
             allowed_actions=[a.value for a in workflow.allowed_actions(DisputeStatus(d.status))],
         )
@@ -238,21 +232,12 @@ async def reveal_party(
     reason: str,
     settings: Settings,
 ) -> PartyRevealed:
-    if not principal.may_see_personal_data:
-        raise Forbidden("Your role may not see personal data.", code="role_not_allowed")
+    audit.check_may_reveal(principal)
     dispute = await get(session, principal, dispute_id)
     party = await repository.party(session, dispute.id, party_id)
     if party is None:
         raise NotFound("No such party in this dispute.", code="party_not_found")
-    await audit.record(
-        session,
-        principal,
-        action="dispute_party.reveal",
-        object_type="dispute_party",
-        object_id=party.id,
-        area_id=dispute.area_id,
-        reason=reason,
-    )
+    await audit.record(session, principal, "dispute_party.reveal", party.id, dispute.area_id, reason=reason)
     return PartyRevealed(
         id=party.id, name=party.name, phone=cipher_for(settings).decrypt(party.phone_enc, context=PHONE_CONTEXT)
     )

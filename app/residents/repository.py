@@ -32,14 +32,10 @@ async def visible_ids(
     return {r[0]: r[1] for r in (await session.execute(stmt)).all()}
 
 
-def _in_area(model: Any, filters: Mapping[str, Any]) -> list[sa.ColumnElement[bool]]:
-    return [in_subtree(model.area_id, filters["area_path"])] if filters.get("area_path") else []
-
-
 async def list_buildings(
     session: AsyncSession, principal: Principal, *, filters: Mapping[str, Any], after: Sequence[Any] | None, limit: int
 ) -> Sequence[Building]:
-    where = _in_area(Building, filters)
+    where = buildings.narrowed(filters)
     if filters.get("q"):
         where.append(Building.name.contains(filters["q"], autoescape=True))
     return await buildings.list_in_scope(session, principal, *where, after=after, limit=limit)
@@ -48,24 +44,17 @@ async def list_buildings(
 async def list_households(
     session: AsyncSession, principal: Principal, *, filters: Mapping[str, Any], after: Sequence[Any] | None, limit: int
 ) -> Sequence[Household]:
-    where = _in_area(Household, filters)
-    if filters.get("building_id"):
-        where.append(Household.building_id == filters["building_id"])
-    return await households.list_in_scope(session, principal, *where, after=after, limit=limit)
+    return await households.list_in_scope(
+        session, principal, *households.narrowed(filters, "building_id"), after=after, limit=limit
+    )
 
 
 async def list_residents(
     session: AsyncSession, principal: Principal, *, filters: Mapping[str, Any], after: Sequence[Any] | None, limit: int
 ) -> Sequence[Resident]:
-    where = _in_area(Resident, filters)
-    if filters.get("household_id"):
-        where.append(Resident.household_id == filters["household_id"])
+    where = residents.narrowed(filters, "household_id", "phone_index", "id_number_index")
     if filters.get("tag"):
         where.append(sa.literal(filters["tag"]) == sa.any_(Resident.tags))
-    if filters.get("phone_index"):
-        where.append(Resident.phone_index == filters["phone_index"])
-    if filters.get("id_number_index"):
-        where.append(Resident.id_number_index == filters["id_number_index"])
     if filters.get("q"):
         where.append(Resident.name.contains(filters["q"], autoescape=True))
     return await residents.list_in_scope(session, principal, *where, after=after, limit=limit)

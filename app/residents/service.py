@@ -12,13 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.auth.roles import ROLES_SEEING_PERSONAL_DATA, Role
 from app.config import Settings
-from app.errors import Conflict, Forbidden, ValidationFailed, field_error
+from app.errors import ValidationFailed, field_error
 from app.grids import service as grids
 from app.kit import clock
 from app.kit.crypto import FieldCipher, cipher_for
 from app.kit.ids import new_id
 from app.kit.masking import mask_id_number, mask_name, mask_phone
-from app.kit.repository import ScopedRepository
+from app.kit.patch import not_null
+from app.kit.repository import saved
 from app.residents import repository
 from app.residents.models import Building, Household, Resident, is_sensitive
 from app.residents.schemas import ResidentOut, ResidentRevealed
@@ -34,14 +35,9 @@ REVEAL_ROLES: frozenset[Role] = ARCHIVE_ROLES & ROLES_SEEING_PERSONAL_DATA
 # --- buildings and households ----------------------------------------------------------------
 
 
-async def _id_free(session: AsyncSession, rows: ScopedRepository[Any], object_id: uuid.UUID | None) -> None:
-    if object_id is not None and await rows.exists(session, object_id):
-        raise Conflict("This id is already taken.", code="id_taken", errors=[field_error("id", "already used")])
-
-
 async def create_building(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> Building:
     area = await grids.get_grid_in_scope(session, principal, data.get("area_id"))
-    await _id_free(session, repository.buildings, data.get("id"))
+    await repository.buildings.check_new(session, data.get("id"))
     building = Building(id=data.get("id") or new_id(), area_id=area.id, name=data["name"], address=data.get("address"))
     session.add(building)
     await session.flush()
@@ -54,7 +50,7 @@ get_building = repository.buildings.one
 
 async def create_household(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> Household:
     building = await get_building(session, principal, data["building_id"], field="building_id")
-    await _id_free(session, repository.households, data.get("id"))
+    await repository.households.check_new(session, data.get("id"))
     household = Household(
         id=data.get("id") or new_id(), building_id=building.id, area_id=building.area_id, address=data["address"]
     )
@@ -68,13 +64,10 @@ get_household = repository.households.one
 
 
 async def update_simple(session: AsyncSession, obj: Building | Household, changes: Mapping[str, Any]) -> Any:
+    not_null(changes, changes)
     for key, value in changes.items():
-        if value is None:
-            raise ValidationFailed(f"{key} cannot be null.", errors=[field_error(key, "must not be null")])
         setattr(obj, key, value)
-    await session.flush()
-    await session.refresh(obj)
-    return obj
+    return await saved(session, obj)
 
 
 # --- residents --------------------------------------------------------------------------------
@@ -103,7 +96,7 @@ async def create_resident(
         area_id = household.area_id
     else:
         area_id = (await grids.get_grid_in_scope(session, principal, data.get("area_id"))).id
-    await _id_free(session, repository.residents, data.get("id"))
+    await repository.residents.check_new(session, data.get("id"))
     resident = Resident(
         id=data.get("id") or new_id(),
         household_id=data.get("household_id"),
@@ -114,10 +107,7 @@ async def create_resident(
         tags=[str(t) for t in data.get("tags") or []],
     )
     _apply_personal(resident, data, cipher_for(settings))
-    session.add(resident)
-    await session.flush()
-    await session.refresh(resident)
-    return resident
+    return await saved(session, resident, new=True)
 
 
 get_resident = repository.residents.one
@@ -132,17 +122,14 @@ async def update_resident(
         resident.household_id, resident.area_id = household.id, household.area_id
     elif "household_id" in changes:
         resident.household_id = None
+    not_null(changes, ("name", "gender", "tags"))
     for key in ("name", "gender", "tags"):
         if key in changes:
-            if changes[key] is None:
-                raise ValidationFailed(f"{key} cannot be null.", errors=[field_error(key, "must not be null")])
             setattr(resident, key, [str(t) for t in changes[key]] if key == "tags" else str(changes[key]))
     if "birth_date" in changes:
         resident.birth_date = changes["birth_date"]
     _apply_personal(resident, changes, cipher_for(settings))
-    await session.flush()
-    await session.refresh(resident)
-    return resident
+    return await saved(session, resident)
 
 
 async def list_residents(
@@ -155,8 +142,7 @@ async def list_residents(
     limit: int,
 ) -> Sequence[Resident]:
     cipher = cipher_for(settings)
-    if filters.get("area_id"):
-        filters["area_path"] = (await grids.get_in_scope(session, principal, filters["area_id"], field="area_id")).path
+    filters["area_path"] = await grids.area_path(session, principal, filters.get("area_id"))
     if filters.get("phone"):
         filters["phone_index"] = cipher.blind_index(filters["phone"], kind="phone")
     if filters.get("id_number"):
@@ -173,8 +159,7 @@ async def list_in_area(
     after: Sequence[Any] | None,
     limit: int,
 ) -> Sequence[Any]:
-    if filters.get("area_id"):
-        filters["area_path"] = (await grids.get_in_scope(session, principal, filters["area_id"], field="area_id")).path
+    filters["area_path"] = await grids.area_path(session, principal, filters.get("area_id"))
     lister = repository.list_buildings if what == "buildings" else repository.list_households
     return await lister(session, principal, filters=filters, after=after, limit=limit)
 
@@ -225,18 +210,9 @@ async def reveal(
     session: AsyncSession, principal: Principal, resident_id: uuid.UUID, reason: str, settings: Settings
 ) -> ResidentRevealed:
     """Clear phone and ID number, with an audit row in the same transaction (查看明文须留痕)."""
-    if principal.role not in REVEAL_ROLES:
-        raise Forbidden("Your role may not see personal data.", code="role_not_allowed")
+    audit.check_may_reveal(principal, REVEAL_ROLES)
     resident = await get_resident(session, principal, resident_id)
-    await audit.record(
-        session,
-        principal,
-        action="resident.reveal",
-        object_type="resident",
-        object_id=resident.id,
-        area_id=resident.area_id,
-        reason=reason,
-    )
+    await audit.record(session, principal, "resident.reveal", resident.id, resident.area_id, reason=reason)
     cipher = cipher_for(settings)
     return ResidentRevealed(
         id=resident.id,

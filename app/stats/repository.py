@@ -442,33 +442,29 @@ async def diary_by_author(
     session: AsyncSession, ids: Sequence[uuid.UUID], path: str, start: dt.datetime, end: dt.datetime
 ) -> dict[uuid.UUID | None, Any]:
     """Per author: entries and visits (entries about a resident) visited in ``[start, end)``."""
-    stmt = (
-        sa.select(
-            DiaryEntry.author_id,
-            sa.func.count().label("entries"),
-            sa.func.count(DiaryEntry.resident_id).label("visits"),
-        )
-        .where(
-            DiaryEntry.author_id.in_(ids),
-            DiaryEntry.visited_at >= start,
-            DiaryEntry.visited_at < end,
-            in_subtree(DiaryEntry.area_id, path),
-        )
-        .group_by(DiaryEntry.author_id)
-    )
-    return {r.author_id: r for r in (await session.execute(stmt)).all()}
+    counts = (sa.func.count().label("entries"), sa.func.count(DiaryEntry.resident_id).label("visits"))
+    window = (DiaryEntry.visited_at >= start, DiaryEntry.visited_at < end)
+    return await _per_person(session, DiaryEntry.author_id, ids, counts, *window, in_subtree(DiaryEntry.area_id, path))
+
+
+async def _per_person(
+    session: AsyncSession,
+    person: ColumnExpr,
+    ids: Sequence[uuid.UUID],
+    counts: Sequence[sa.ColumnElement[Any]],
+    *where: sa.ColumnElement[bool],
+) -> dict[uuid.UUID | None, Any]:
+    """Per person among ``ids`` in column ``person``: the row of ``counts`` over the rows matching ``where``."""
+    stmt = sa.select(person, *counts).where(person.in_(ids), *where).group_by(person)
+    return {r[0]: r for r in (await session.execute(stmt)).all()}
 
 
 async def _issues_per(
     session: AsyncSession, person: ColumnExpr, ids: Sequence[uuid.UUID], path: str, *where: sa.ColumnElement[bool]
 ) -> dict[uuid.UUID | None, int]:
     """Per person among ``ids`` in column ``person``: the issues of the subtree at ``path`` matching ``where``."""
-    stmt = (
-        sa.select(person, sa.func.count())
-        .where(person.in_(ids), *where, in_subtree(Issue.area_id, path))
-        .group_by(person)
-    )
-    return {r[0]: r[1] for r in (await session.execute(stmt)).all()}
+    rows = await _per_person(session, person, ids, (sa.func.count(),), *where, in_subtree(Issue.area_id, path))
+    return {person_id: row[1] for person_id, row in rows.items()}
 
 
 async def issues_found_by(
@@ -482,24 +478,14 @@ async def issues_handled_by(
     session: AsyncSession, ids: Sequence[uuid.UUID], path: str, start: dt.datetime, end: dt.datetime
 ) -> dict[uuid.UUID | None, Any]:
     """Per resolver: issues resolved in ``[start, end)``, on time, evaluated and satisfied."""
-    stmt = (
-        sa.select(
-            Issue.resolved_by,
-            sa.func.count().label("handled"),
-            sa.func.count().filter(Issue.resolved_at <= Issue.resolve_due_at).label("on_time"),
-            sa.func.count(Issue.evaluated_at).label("evaluated"),
-            sa.func.count().filter(Issue.rating.in_(SATISFIED), Issue.evaluated_at.is_not(None)).label("satisfied"),
-        )
-        .where(
-            Issue.resolved_by.in_(ids),
-            Issue.resolved_at >= start,
-            Issue.resolved_at < end,
-            Issue.status.not_in(EXCLUDED),
-            in_subtree(Issue.area_id, path),
-        )
-        .group_by(Issue.resolved_by)
+    counts = (
+        sa.func.count().label("handled"),
+        sa.func.count().filter(Issue.resolved_at <= Issue.resolve_due_at).label("on_time"),
+        sa.func.count(Issue.evaluated_at).label("evaluated"),
+        sa.func.count().filter(Issue.rating.in_(SATISFIED), Issue.evaluated_at.is_not(None)).label("satisfied"),
     )
-    return {r.resolved_by: r for r in (await session.execute(stmt)).all()}
+    window = (Issue.resolved_at >= start, Issue.resolved_at < end, Issue.status.not_in(EXCLUDED))
+    return await _per_person(session, Issue.resolved_by, ids, counts, *window, in_subtree(Issue.area_id, path))
 
 
 async def overdue_by_assignee(

@@ -26,12 +26,13 @@ from app.errors import AppError, Conflict, ValidationFailed, field_error
 from app.grids import service as grids
 from app.issues.models import Issue
 from app.kit import clock
-from app.kit.ids import new_id
+from app.kit.ids import new_id, resent
 from app.kit.pagination import keyset
+from app.kit.schemas import output
 from app.residents import service as residents
 from app.residents.models import Resident
 from app.residents.repository import households
-from app.scope import Principal, in_subtree, resolve_in_scope
+from app.scope import Principal, resolve_in_scope
 from app.sync.changes import Feed, record_change, register_feed
 from app.volunteers import repository as repo
 from app.volunteers import service as volunteers
@@ -74,12 +75,10 @@ async def add_visit(
     session: AsyncSession, principal: Principal, pairing: Pairing, data: dict[str, Any]
 ) -> tuple[PairingVisit, bool]:
     """Record a visit; the same client id sent again is ``(visit, False)`` (nothing written)."""
-    if data.get("id"):
-        existing = await session.get(PairingVisit, data["id"])
-        if existing is not None:
-            if existing.pairing_id != pairing.id:
-                raise Conflict("This id is already taken.", code="id_taken", errors=[field_error("id", "already used")])
-            return existing, False
+    if data.get("id") and (
+        existing := resent(await session.get(PairingVisit, data["id"]), lambda v: v.pairing_id == pairing.id)
+    ):
+        return existing, False
     if data["visited_at"] > clock.now() + dt.timedelta(minutes=5):
         raise ValidationFailed(
             "A visit cannot be in the future.",
@@ -180,11 +179,7 @@ async def visits_of(session: AsyncSession, pairing_id: uuid.UUID) -> list[VisitO
 def out(pairing: Pairing, today: dt.date) -> PairingOut:
     frequency = Frequency(pairing.frequency)
     due = workflow.due_on(frequency, pairing.started_on, pairing.last_visit_at) if pairing.ended_on is None else None
-    return PairingOut(
-        **{k: getattr(pairing, k) for k in PairingOut.model_fields if k not in ("due_on", "duty")},
-        due_on=due,
-        duty=workflow.duty(frequency, due, today),
-    )
+    return output(PairingOut, pairing, due_on=due, duty=workflow.duty(frequency, due, today))
 
 
 def today() -> dt.date:
@@ -192,29 +187,22 @@ def today() -> dt.date:
 
 
 def _filtered(principal: Principal, filters: dict[str, Any]) -> sa.Select[Any]:
-    stmt = repo.pairings.select(principal)
-    if filters.get("area_path"):
-        stmt = stmt.where(in_subtree(Pairing.area_id, filters["area_path"]))
-    for column in ("household_id", "helper_id", "frequency"):
-        if filters.get(column) is not None:
-            stmt = stmt.where(getattr(Pairing, column) == filters[column])
-    return stmt
+    return repo.pairings.select(principal).where(
+        *repo.pairings.narrowed(filters, "household_id", "helper_id", "frequency")
+    )
 
 
 async def list_pairings(
     session: AsyncSession, principal: Principal, *, filters: dict[str, Any], after: Sequence[Any] | None, limit: int
 ) -> Sequence[Pairing]:
-    if filters.get("area_id"):
-        filters["area_path"] = (await grids.get_in_scope(session, principal, filters["area_id"], field="area_id")).path
+    filters["area_path"] = await grids.area_path(session, principal, filters.get("area_id"))
     stmt = keyset(_filtered(principal, filters), repo.pairings.order, after=after, limit=limit)
     return (await session.execute(stmt)).scalars().all()
 
 
 async def due(session: AsyncSession, principal: Principal, *, area_id: uuid.UUID | None) -> dict[str, Any]:
     """The pairings whose visit is due or overdue (Asia/Shanghai days), most overdue first, with counts."""
-    filters: dict[str, Any] = {}
-    if area_id:
-        filters["area_path"] = (await grids.get_in_scope(session, principal, area_id, field="area_id")).path
+    filters = {"area_path": await grids.area_path(session, principal, area_id)}
     stmt = _filtered(principal, filters).where(Pairing.ended_on.is_(None)).order_by(Pairing.id).limit(DUE_LIMIT)
     day = today()
     outs = [out(p, day) for p in (await session.execute(stmt)).scalars()]

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.repository import ScopedRepository
+from app.kit.repository import saved as saved  # the volunteers' modules write through it
 from app.scope import Principal
 from app.volunteers.models import LedgerPosting, Pairing, ServiceRecord, ShopItem, TimebankRequest, Volunteer, Wish
 
@@ -21,16 +22,6 @@ wishes = ScopedRepository(Wish, thing="wish")
 pairings = ScopedRepository(Pairing, thing="pairing")
 
 RowT = TypeVar("RowT")
-
-
-async def saved(session: AsyncSession, row: RowT, *, new: bool = False) -> RowT:
-    """``row`` written (added first when ``new``) and read back with what the database set: its
-    version, timestamps and defaults."""
-    if new:
-        session.add(row)
-    await session.flush()
-    await session.refresh(row)
-    return row
 
 
 async def afresh(

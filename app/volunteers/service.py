@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.auth.roles import Role
 from app.config import Settings
-from app.errors import Conflict, Forbidden, ValidationFailed, field_error
+from app.errors import Conflict, ValidationFailed, field_error
 from app.grids import service as grids
 from app.grids.models import Area
 from app.kit import clock, outbox
@@ -26,6 +26,8 @@ from app.kit.crypto import cipher_for
 from app.kit.ids import new_id
 from app.kit.masking import mask_name, mask_phone
 from app.kit.pagination import keyset
+from app.kit.patch import not_null
+from app.kit.schemas import output
 from app.residents.repository import residents
 from app.scope import Principal, in_subtree
 from app.volunteers import ledger, workflow
@@ -67,18 +69,13 @@ def hours(minutes: int) -> float:
 # --- registry -------------------------------------------------------------------------------------
 
 
-async def _id_free(session: AsyncSession, object_id: uuid.UUID | None) -> None:
-    if object_id is not None and await repo.volunteers.exists(session, object_id):
-        raise Conflict("This id is already taken.", code="id_taken", errors=[field_error("id", "already used")])
-
-
 async def create_volunteer(
     session: AsyncSession, principal: Principal, data: dict[str, Any], settings: Settings
 ) -> Volunteer:
     area = await grids.get_in_scope(session, principal, data.get("area_id") or principal.area_id, field="area_id")
     if data.get("resident_id"):
         await residents.one(session, principal, data["resident_id"], field="resident_id")
-    await _id_free(session, data.get("id"))
+    await repo.volunteers.check_new(session, data.get("id"))
     cipher = cipher_for(settings)
     volunteer = Volunteer(
         id=data.get("id") or new_id(),
@@ -118,9 +115,7 @@ async def volunteer_ref(
 async def update_volunteer(
     session: AsyncSession, volunteer: Volunteer, changes: dict[str, Any], settings: Settings
 ) -> Volunteer:
-    for key in ("name", "skills", "is_active"):
-        if key in changes and changes[key] is None:
-            raise ValidationFailed(f"{key} cannot be null.", errors=[field_error(key, "must not be null")])
+    not_null(changes, ("name", "skills", "is_active"))
     for key in ("name", "skills", "talent_category", "availability", "is_active"):
         if key in changes:
             setattr(volunteer, key, changes[key])
@@ -160,9 +155,8 @@ async def in_area(
     session: AsyncSession, principal: Principal, column: Any, area_id: uuid.UUID | None
 ) -> list[sa.ColumnElement[bool]]:
     """The filter of a list narrowed by ``area_id`` to that area's subtree (422 when out of scope)."""
-    if not area_id:
-        return []
-    return [in_subtree(column, (await grids.get_in_scope(session, principal, area_id, field="area_id")).path)]
+    path = await grids.area_path(session, principal, area_id)
+    return [in_subtree(column, path)] if path else []
 
 
 async def volunteer_outs(
@@ -197,18 +191,9 @@ async def volunteer_outs(
 async def reveal(
     session: AsyncSession, principal: Principal, volunteer_id: uuid.UUID, reason: str, settings: Settings
 ) -> VolunteerRevealed:
-    if not principal.may_see_personal_data:
-        raise Forbidden("Your role may not see personal data.", code="role_not_allowed")
+    audit.check_may_reveal(principal)
     volunteer = await get_volunteer(session, principal, volunteer_id)
-    await audit.record(
-        session,
-        principal,
-        action="volunteer.reveal",
-        object_type="volunteer",
-        object_id=volunteer.id,
-        area_id=volunteer.area_id,
-        reason=reason,
-    )
+    await audit.record(session, principal, "volunteer.reveal", volunteer.id, volunteer.area_id, reason=reason)
     return VolunteerRevealed(
         id=volunteer.id,
         name=volunteer.name,
@@ -232,15 +217,7 @@ async def rules_for(session: AsyncSession, area_id: uuid.UUID) -> RulesOut:
     row = (await session.execute(stmt)).scalar_one_or_none()
     if row is None:
         return RulesOut(area_id=area_id, inherited=True, **DEFAULT_RULES)
-    return RulesOut(
-        area_id=area_id,
-        points_per_hour=row.points_per_hour,
-        daily_cap_minutes=row.daily_cap_minutes,
-        wish_claim_days=row.wish_claim_days,
-        wish_points=row.wish_points,
-        points_expiry_days=row.points_expiry_days,
-        inherited=row.area_id != area_id,
-    )
+    return output(RulesOut, row, area_id=area_id, inherited=row.area_id != area_id)
 
 
 async def put_rules(session: AsyncSession, principal: Principal, area_id: uuid.UUID, data: dict[str, Any]) -> RulesOut:

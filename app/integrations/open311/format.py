@@ -23,7 +23,7 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, Literal
 
@@ -65,6 +65,20 @@ class Open311Error(Exception):
 
 
 # --- documents ---------------------------------------------------------------------------------
+# Each document declares its elements in the order the specification lists them.
+
+
+def _elements(document: Any, **rendered: Any) -> dict[str, Any]:
+    """The elements of ``document`` in their declared order, datetimes as W3C; ``rendered`` gives
+    the elements that need more than that (a list joined, nested documents)."""
+    return {
+        f.name: rendered[f.name] if f.name in rendered else _element(getattr(document, f.name))
+        for f in fields(document)
+    }
+
+
+def _element(value: Any) -> Any:
+    return _datetime(value) if isinstance(value, datetime) else value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,15 +94,7 @@ class Service:
     group: str | None = None
 
     def to_open311(self) -> dict[str, Any]:
-        return {
-            "service_code": self.service_code,
-            "service_name": self.service_name,
-            "description": self.description,
-            "metadata": self.metadata,
-            "type": self.type,
-            "keywords": ", ".join(self.keywords) if self.keywords else None,
-            "group": self.group,
-        }
+        return _elements(self, keywords=", ".join(self.keywords) if self.keywords else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,26 +110,17 @@ class AttributeValue:
 class Attribute:
     """An extra question asked for a service; ``values`` only for the two list datatypes."""
 
+    variable: bool = True
     code: str
     datatype: Datatype
-    description: str
-    order: int
     required: bool = False
-    variable: bool = True
     datatype_description: str | None = None
+    order: int
+    description: str
     values: Sequence[AttributeValue] = ()
 
     def to_open311(self) -> dict[str, Any]:
-        return {
-            "variable": self.variable,
-            "code": self.code,
-            "datatype": self.datatype,
-            "required": self.required,
-            "datatype_description": self.datatype_description,
-            "order": self.order,
-            "description": self.description,
-            "values": [v.to_open311() for v in self.values],
-        }
+        return _elements(self, values=[v.to_open311() for v in self.values])
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,25 +158,7 @@ class ServiceRequest:
     media_url: str | None = None
 
     def to_open311(self) -> dict[str, Any]:
-        return {
-            "service_request_id": self.service_request_id,
-            "status": self.status,
-            "status_notes": self.status_notes,
-            "service_name": self.service_name,
-            "service_code": self.service_code,
-            "description": self.description,
-            "agency_responsible": self.agency_responsible,
-            "service_notice": self.service_notice,
-            "requested_datetime": _datetime(self.requested_datetime),
-            "updated_datetime": _datetime(self.updated_datetime),
-            "expected_datetime": _datetime(self.expected_datetime),
-            "address": self.address,
-            "address_id": self.address_id,
-            "zipcode": self.zipcode,
-            "lat": self.lat,
-            "long": self.long,
-            "media_url": self.media_url,
-        }
+        return _elements(self)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
