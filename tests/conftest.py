@@ -7,11 +7,10 @@ import asyncio
 import base64
 import datetime as dt
 import os
-import tempfile
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from unittest import mock
 from urllib.parse import urlsplit, urlunsplit
 
@@ -47,11 +46,12 @@ def pg_server_url() -> Iterator[str]:
         return
     from app import dbserver
 
-    tmp = Path(tempfile.mkdtemp(prefix="minqing-test-"))
+    tmp = dbserver.scratch_dir("minqing-test-")
     server, _ = dbserver.start(tmp / "pg", cleanup="delete", database="postgres")
     dbserver.tune_for_tests(server)
     yield _plain(dbserver.url_of(server, "postgres"))
     server.cleanup()
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
