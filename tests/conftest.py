@@ -17,7 +17,9 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 import pytest
+from argon2 import PasswordHasher, profiles
 
+from app.auth import security
 from app.auth.security import issue_token
 from app.config import Settings
 from app.kit import clock
@@ -35,6 +37,19 @@ def _with_db(url: str, database: str) -> str:
 
 def _plain(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+# argon2 with the service's parameters (64 MiB, three passes) costs 0.1–0.9 s of CPU per sign-in, new
+# password or unknown username, and the fuzzing alone sends hundreds of those. The suite hashes and
+# verifies with the cheapest parameters instead; tests/auth/test_password_hashing.py checks that
+# the service itself uses its own (in a fresh interpreter) and renews a hash to them on sign-in.
+CHEAP_HASHER = PasswordHasher.from_parameters(profiles.CHEAPEST)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    with mock.patch.multiple(security, _hasher=CHEAP_HASHER, _DUMMY_HASH=CHEAP_HASHER.hash("minqing-dummy-password")):
+        yield
 
 
 @pytest.fixture(scope="session")
