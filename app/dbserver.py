@@ -78,6 +78,30 @@ def tune_for_tests(server: Any) -> None:
     )
 
 
+# Throwaway clusters (the tests', the resilience and failover benches') live in memory where there
+# is room: creating a database from a template copies its files and takes two checkpoints, and on a
+# disk other processes keep busy that cost seconds per database instead of ~0.1 s.
+SCRATCH_IN_MEMORY = Path("/dev/shm")
+SCRATCH_MIN_FREE = 2 * 2**30
+
+
+def scratch_dir(prefix: str) -> Path:
+    """A new temporary directory for a throwaway cluster: in ``/dev/shm`` (memory) when it is there
+    with 2 GiB free, else the usual temporary directory. ``MINQING_SCRATCH_DIR`` chooses the parent."""
+    parent: Path | None = None
+    chosen = os.environ.get("MINQING_SCRATCH_DIR")
+    if chosen:
+        parent = Path(chosen)
+    else:
+        try:
+            st = os.statvfs(SCRATCH_IN_MEMORY)
+            if st.f_bavail * st.f_frsize >= SCRATCH_MIN_FREE and os.access(SCRATCH_IN_MEMORY, os.W_OK):
+                parent = SCRATCH_IN_MEMORY
+        except OSError:
+            parent = None
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+
+
 def stop(data_dir: Path) -> bool:
     """Stop a server left running in ``data_dir``; False when none was running."""
     ep = _embedded()

@@ -44,6 +44,7 @@ import asyncpg
 import httpx
 import psutil
 
+from app import dbserver
 from bench import resilience
 from bench.harness import free_port
 
@@ -336,7 +337,10 @@ def cluster(*, fsync: bool = True, keep: bool = False) -> Iterator[Cluster]:
     if missing:
         raise RuntimeError("missing: " + ", ".join(missing))
     user = _system_user()
-    workdir = Path(tempfile.mkdtemp(prefix="minqing-failover-"))
+    # Without fsync (the test) the cluster lives in memory where there is room, etcd's log included.
+    workdir = (
+        dbserver.scratch_dir("minqing-failover-") if not fsync else Path(tempfile.mkdtemp(prefix="minqing-failover-"))
+    )
     etcd_port, peer_port = free_port(), free_port()
     nodes = []
     for i in range(2):

@@ -28,7 +28,6 @@ import random
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -147,7 +146,7 @@ def stack(workers: int = 2) -> Iterator[Stack]:
     """PostgreSQL in a temp dir (migrated, test world loaded) and the API on a free loopback port."""
     from app import dbserver
 
-    tmp = Path(tempfile.mkdtemp(prefix="minqing-resilience-"))
+    tmp = dbserver.scratch_dir("minqing-resilience-")
     server, db_url = dbserver.start(tmp / "pg", cleanup="delete")
     try:
         with service(db_url, tmp, workers=workers, data_dir=tmp / "pg", socket_dir=dbserver.socket_dir(server)) as s:

@@ -7,18 +7,19 @@ import asyncio
 import base64
 import datetime as dt
 import os
-import tempfile
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from unittest import mock
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
 import pytest
+from argon2 import PasswordHasher, profiles
 
+from app.auth import security
 from app.auth.security import issue_token
 from app.config import Settings
 from app.kit import clock
@@ -38,6 +39,19 @@ def _plain(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
+# argon2 with the service's parameters (64 MiB, three passes) costs 0.1–0.9 s of CPU per sign-in, new
+# password or unknown username, and the fuzzing alone sends hundreds of those. The suite hashes and
+# verifies with the cheapest parameters instead; tests/auth/test_password_hashing.py checks that
+# the service itself uses its own (in a fresh interpreter) and renews a hash to them on sign-in.
+CHEAP_HASHER = PasswordHasher.from_parameters(profiles.CHEAPEST)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    with mock.patch.multiple(security, _hasher=CHEAP_HASHER, _DUMMY_HASH=CHEAP_HASHER.hash("minqing-dummy-password")):
+        yield
+
+
 @pytest.fixture(scope="session")
 def pg_server_url() -> Iterator[str]:
     """URL of a maintenance database on a real PostgreSQL server for the whole session."""
@@ -47,11 +61,12 @@ def pg_server_url() -> Iterator[str]:
         return
     from app import dbserver
 
-    tmp = Path(tempfile.mkdtemp(prefix="minqing-test-"))
+    tmp = dbserver.scratch_dir("minqing-test-")
     server, _ = dbserver.start(tmp / "pg", cleanup="delete", database="postgres")
     dbserver.tune_for_tests(server)
     yield _plain(dbserver.url_of(server, "postgres"))
     server.cleanup()
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:

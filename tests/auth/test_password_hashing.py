@@ -4,11 +4,13 @@ replaced on the next successful sign-in."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 
 import asyncpg
 import pytest
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 
 from app.auth import security
 from tests import world
@@ -16,7 +18,8 @@ from tests.conftest import auth
 
 
 class RecordingHasher(PasswordHasher):
-    """Today's hasher, noting the thread each call runs on; ``verify`` can be held until released."""
+    """The service's hasher (its own parameters, not the suite's cheap ones), noting the thread each call
+    runs on; ``verify`` can be held until released."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -105,7 +108,22 @@ async def test_unknown_users_and_new_passwords_are_hashed_off_the_loop(client, h
     assert all(thread != loop_thread for _, thread in hasher.threads)
 
 
-async def test_a_hash_with_old_parameters_is_renewed_on_sign_in(client, db_url):
+def test_the_service_hashes_with_its_own_parameters():
+    """The suite hashes cheaply (tests/conftest.py); the service, imported afresh, does not."""
+    code = (
+        "from app.auth import security; h = security._hasher; "
+        "print(h.type.name, h.time_cost, h.memory_cost, h.parallelism, security.hash_password('x').split('$')[3], "
+        "security._DUMMY_HASH.split('$')[3])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    p = profiles.RFC_9106_LOW_MEMORY
+    params = f"m={p.memory_cost},t={p.time_cost},p={p.parallelism}"
+    assert out.stdout.split() == ["ID", str(p.time_cost), str(p.memory_cost), str(p.parallelism), params, params]
+    assert (p.memory_cost, p.time_cost) == (65536, 3)  # 64 MiB, three passes
+
+
+async def test_a_hash_with_old_parameters_is_renewed_on_sign_in(client, db_url, hasher: RecordingHasher):
+    # ``hasher``: the service's own parameters (the suite's cheap ones are old parameters too).
     old = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(world.PASSWORD)
     conn = await asyncpg.connect(db_url.replace("postgresql+asyncpg://", "postgresql://"))
     try:

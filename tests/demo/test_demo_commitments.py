@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 
 from app.demo import data
 from app.demo.commitment_notice import NOTICE
-from app.demo.load import seed_demo
 from app.main import create_app
-from tests.conftest import _migrate, make_settings
+from tests.conftest import make_settings
 
 
-async def test_the_six_lists_are_published_verbatim_with_their_targets(empty_db_url):
-    await asyncio.to_thread(_migrate, empty_db_url)
-    assert await seed_demo(empty_db_url, make_settings(empty_db_url)) is True
-    app = create_app(make_settings(empty_db_url))
+async def test_the_six_lists_are_published_verbatim_with_their_targets(demo_db_url):
+    app = create_app(make_settings(demo_db_url))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

@@ -38,15 +38,10 @@ async def test_demo_loads_once_and_its_logins_work(empty_db_url):
             assert len(grids.json()["items"]) == 6
 
 
-async def test_demo_issues_stand_where_the_seed_cases_stand(empty_db_url):
-    import asyncio
+async def test_demo_issues_stand_where_the_seed_cases_stand(demo_db_url):
     from collections import Counter
 
-    from tests.conftest import _migrate
-
-    await asyncio.to_thread(_migrate, empty_db_url)
-    assert await seed_demo(empty_db_url, make_settings(empty_db_url)) is True
-    app = create_app(make_settings(empty_db_url))
+    app = create_app(make_settings(demo_db_url))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
@@ -87,16 +82,11 @@ async def test_demo_issues_stand_where_the_seed_cases_stand(empty_db_url):
     }
 
 
-async def test_demo_volunteers_have_the_shape_of_the_seed_figures(empty_db_url):
-    import asyncio
+async def test_demo_volunteers_have_the_shape_of_the_seed_figures(demo_db_url):
 
     import asyncpg
 
-    from tests.conftest import _migrate
-
-    await asyncio.to_thread(_migrate, empty_db_url)
-    assert await seed_demo(empty_db_url, make_settings(empty_db_url)) is True
-    conn = await asyncpg.connect(empty_db_url)
+    conn = await asyncpg.connect(demo_db_url)
     try:
         kinds = dict(await conn.fetch("SELECT kind, count(*) FROM volunteers GROUP BY kind"))
         assert kinds["party_member"] == 214

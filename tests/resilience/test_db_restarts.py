@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -53,7 +52,7 @@ class Outage:
 
 @pytest.fixture
 async def own_database() -> AsyncIterator[Outage]:
-    data_dir = Path(tempfile.mkdtemp(prefix="minqing-restarts-")) / "pg"
+    data_dir = dbserver.scratch_dir("minqing-restarts-") / "pg"
     server, url = await asyncio.to_thread(dbserver.start, data_dir, cleanup="delete")
     try:
         await asyncio.to_thread(conftest._migrate, url)

@@ -212,17 +212,23 @@ BOOKKEEPING = frozenset({"rate_limits"})
 
 
 async def _fingerprint(db_url: str) -> dict[str, str]:
-    """A digest of every table's rows: equal before and after means nothing was stored."""
+    """A digest of every table's rows: equal before and after means nothing was stored. A partitioned
+    table's digest covers the rows of all its partitions (they are not digested twice); one statement."""
     conn = await asyncpg.connect(db_url)
     try:
-        tables = [r[0] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
-        tables = [t for t in tables if t not in BOOKKEEPING]
-        return {
-            t: await conn.fetchval(
-                f"SELECT md5(coalesce(string_agg(r::text, '|' ORDER BY r::text), '')) FROM \"{t}\" r"
+        tables = [
+            r[0]
+            for r in await conn.fetch(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
             )
-            for t in tables
-        }
+        ]
+        tables = [t for t in tables if t not in BOOKKEEPING]
+        digests = ", ".join(
+            f"(SELECT md5(coalesce(string_agg(r::text, '|' ORDER BY r::text), '')) FROM \"{t}\" r)" for t in tables
+        )
+        row = await conn.fetchrow(f"SELECT {digests}")
+        return dict(zip(tables, row, strict=True))
     finally:
         await conn.close()
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import socket
-import tempfile
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -54,7 +52,7 @@ async def test_unreachable_database_gives_503_quickly():
 
 
 async def test_recovers_by_itself_after_a_restart():
-    data_dir = Path(tempfile.mkdtemp(prefix="minqing-outage-")) / "pg"
+    data_dir = dbserver.scratch_dir("minqing-outage-") / "pg"
     server, url = await asyncio.to_thread(dbserver.start, data_dir, cleanup="delete")
     try:
         await asyncio.to_thread(conftest._migrate, url)

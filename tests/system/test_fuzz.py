@@ -3,14 +3,16 @@
 Every response must be non-5xx, documented (status code, content type, headers, body schema), and
 invalid input must be rejected with a 4xx. New routes join automatically.
 
-What runs (about 80 s for all six roles on two cores by default; ``MINQING_SLOW=1`` runs everything):
+What runs (``MINQING_SLOW=1`` runs everything):
 
 - ``admin`` — every operation, every phase: schema examples, the coverage phase (boundary values
   and invalid inputs derived from the schema, other methods on each path) and random positive
   and negative data (``EXAMPLES`` per operation). Admin passes nearly every role check, so this
   is where each operation's input handling is exercised: validation does not depend on the role.
-  The coverage phase is most of the requests but cheap per request; random examples cost the
-  most per request, hence few of them by default.
+  The coverage phase derives most of the requests (about 56 per operation); by default each
+  operation sends a random sample of them, ``COVERAGE_VALID`` valid and ``COVERAGE_INVALID``
+  invalid ones, a different sample each run (the seed is printed; ``MINQING_FUZZ_SEED`` repeats
+  it). Random examples cost the most per request, hence few of them by default.
 - every other role — the operations ``tests/system/authz_table.py`` admits it to (where scoping by
   area, department or API key changes what the code does) with the schema examples and a few
   random positive and negative requests each (``ROLE_EXAMPLES``), but no coverage phase, whose
@@ -30,6 +32,7 @@ a fresh copy of the test world.
 from __future__ import annotations
 
 import os
+import random
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -37,6 +40,7 @@ from collections.abc import Callable
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.generation.meta import TestPhase
 from schemathesis.pytest.lazy import get_all_tests
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import (
@@ -55,6 +59,14 @@ from tests.system.authz_table import PUBLIC, ROUTES
 SLOW = bool(os.environ.get("MINQING_SLOW"))
 EXAMPLES = 100 if SLOW else 2
 ROLE_EXAMPLES = 100 if SLOW else 2
+# The coverage phase derives about 56 cases per operation (11,000 for admin's 200 operations: ~300 s
+# on two busy cores). By default each operation sends a random sample of them: up to this many valid
+# (boundary values) and this many invalid ones (a wrong type, a value out of range, a missing field,
+# another method). Every operation is exercised every run, a different sample each run, and
+# ``MINQING_FUZZ_SEED`` repeats a run's sample (its seed is printed); ``MINQING_SLOW=1`` sends all.
+COVERAGE_VALID = None if SLOW else 8
+COVERAGE_INVALID = None if SLOW else 8
+SEED = int(os.environ.get("MINQING_FUZZ_SEED") or random.SystemRandom().randrange(2**32))
 ROLES = ["admin", "community_admin", "grid_worker", "viewer", "department", "integration"]
 # The event stream never ends (heartbeats every 15 s): schemathesis keeps what was sent before the
 # read deadline and validates that (status, headers, content type); without it each call took seconds.
@@ -135,10 +147,21 @@ def test_every_operation_survives_fuzzing(db_url: str, role: str) -> None:
     statuses: Counter[int] = Counter()
     failures: list[str] = []
     timings: list[str] = []
+    spent: Counter[str] = Counter()  # seconds per operation
 
     paths = list(schemathesis.openapi.from_asgi("/openapi.json", application).raw_schema["paths"])
 
+    # Coverage cases of the operation under test, sent after schemathesis has derived them all.
+    derived: list = []  # type: ignore[type-arg]
+    sample = random.Random(f"{SEED}:{role}")
+
     def check(case) -> None:  # type: ignore[no-untyped-def]
+        if case.meta is not None and case.meta.phase.name == TestPhase.COVERAGE and not SLOW:
+            derived.append(case)
+            return
+        send(case)
+
+    def send(case) -> None:  # type: ignore[no-untyped-def]
         excluded = [positive_data_acceptance]
         additional = [schema_valid_input_passes_validation]
         if _shadowed(case.operation.path, paths):
@@ -171,15 +194,30 @@ def test_every_operation_survives_fuzzing(db_url: str, role: str) -> None:
             ):
                 operation, test = result.ok()
                 operations += 1
+                began = time.monotonic()
+                derived.clear()
                 try:
                     test()
                 except (Exception, BaseExceptionGroup) as exc:
                     failures.append(f"{operation.label}: {_failure_text(exc)}")
+                valid = [c for c in derived if c.meta.generation.mode.is_positive]
+                invalid = [c for c in derived if not c.meta.generation.mode.is_positive]
+                for cases, limit in ((valid, COVERAGE_VALID), (invalid, COVERAGE_INVALID)):
+                    for case in sample.sample(cases, min(len(cases), limit or len(cases))):
+                        try:
+                            send(case)
+                        except (Exception, BaseExceptionGroup) as exc:
+                            failures.append(f"{operation.label} (coverage, seed {SEED}): {_failure_text(exc)}")
+                spent[operation.label] += time.monotonic() - began
             timings.append(
                 f"{name} ({'+'.join(phases)}): {operations} operations, "
                 f"{sum(statuses.values()) - before} requests in {time.monotonic() - start:.1f} s"
             )
     finally:
         asgi.shutdown_lifespans()
-    print(f"\nfuzz as {role}: {'; '.join(timings)}; statuses {dict(sorted(statuses.items()))}")
+    slowest = ", ".join(f"{label} {seconds:.1f} s" for label, seconds in spent.most_common(5))
+    print(
+        f"\nfuzz as {role} (MINQING_FUZZ_SEED={SEED}): {'; '.join(timings)}; "
+        f"statuses {dict(sorted(statuses.items()))}; slowest: {slowest}"
+    )
     assert not failures, f"{len(failures)} operations failed:\n\n" + "\n\n".join(failures)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
@@ -42,7 +41,7 @@ class Pair:
 
 @pytest.fixture(scope="module")
 def pair() -> Iterator[Pair]:
-    tmp = Path(tempfile.mkdtemp(prefix="minqing-replicas-"))
+    tmp = dbserver.scratch_dir("minqing-replicas-")
     server, url = dbserver.start(tmp / "primary", cleanup="delete")
     try:
         conftest._migrate(url)
