@@ -39,7 +39,7 @@ from app.db import ReadSessionDep, SessionDep
 from app.errors import NotFound, problem_responses
 from app.grids.models import Area
 from app.issues import files
-from app.kit.etag import etag_of, not_modified
+from app.kit.etag import accepts_gzip, etag_of, not_modified
 from app.kit.openapi import documented_body
 from app.kit.ratelimit import rate_limit
 from app.kit.routes import Call, Versioned, change_route, create_route, list_route, read_route, tally
@@ -619,22 +619,6 @@ async def _public_tag(request: Request, area_id: uuid.UUID, year: int, on: dt.da
     return tag
 
 
-def _takes_gzip(request: Request) -> bool:
-    """Whether the client accepts gzip: ``Accept-Encoding`` names it (or ``*``) with a weight above 0."""
-    weights: dict[str, float] = {}
-    for part in request.headers.get("accept-encoding", "").lower().split(","):
-        coding, *params = (p.strip() for p in part.split(";"))
-        weight = 1.0
-        for param in params:
-            if param.startswith("q="):
-                try:
-                    weight = float(param[2:])
-                except ValueError:
-                    weight = 0.0
-        weights[coding] = weight
-    return weights.get("gzip", weights.get("x-gzip", weights.get("*", 0.0))) > 0
-
-
 _MEDIA = {"json": "application/json", "html": "text/html; charset=utf-8"}
 
 
@@ -651,7 +635,7 @@ async def _public_answer(
 ) -> Response:
     """304 when the client holds this notice, else the kept notice (rendered once per change),
     gzipped when the client takes it — a representation of its own, with its own ETag."""
-    packed = _takes_gzip(request)
+    packed = accepts_gzip(request)
     variant = (lambda t: t[:-1] + '-gzip"') if packed else (lambda t: t)
     headers = {"ETag": variant(tag), "Cache-Control": "public, max-age=60", "Vary": "Accept-Encoding", **extra}
     if not_modified(request, variant(tag)):

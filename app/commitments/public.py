@@ -242,28 +242,19 @@ def rendered(tag: str) -> bytes | None:
     return body
 
 
-_compressed: OrderedDict[str, bytes] = OrderedDict()
-
-
-def gzipped(tag: str, body: bytes) -> bytes:
-    """``body`` (the notice kept under ``tag``) compressed with gzip, itself kept under ``tag``: a
-    district's 113 KB of JSON is ≈ 10 KB on a phone's connection, compressed once per change."""
-    packed = _compressed.get(tag)
-    if packed is None:
-        packed = _compressed[tag] = gzip.compress(body, compresslevel=6, mtime=0)
-        while len(_compressed) > RENDERED_KEPT:
-            _compressed.popitem(last=False)
-    else:
-        _compressed.move_to_end(tag)
-    return packed
-
-
 def keep(tag: str, body: bytes) -> bytes:
     _rendered[tag] = body
     _rendered.move_to_end(tag)
     while len(_rendered) > RENDERED_KEPT:
         _rendered.popitem(last=False)
     return body
+
+
+def gzipped(tag: str, body: bytes) -> bytes:
+    """``body`` (the notice kept under ``tag``) compressed with gzip, kept beside it: a district's
+    113 KB of JSON is ≈ 10 KB on a phone's connection, compressed once per change."""
+    key = f"{tag}|gzip"
+    return rendered(key) or keep(key, gzip.compress(body, compresslevel=6, mtime=0))
 
 
 class KeptTags(Watch):

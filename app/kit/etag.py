@@ -92,6 +92,22 @@ async def version_after_lost_race(request: Request, error: Exception) -> int | N
     return int(version) if version is not None else None
 
 
+def accepts_gzip(request: Request) -> bool:
+    """Whether the client takes gzip: ``Accept-Encoding`` names it (or ``*``) with a weight above 0."""
+    weights: dict[str, float] = {}
+    for part in request.headers.get("accept-encoding", "").lower().split(","):
+        coding, *params = (p.strip() for p in part.split(";"))
+        weight = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    weight = float(param[2:])
+                except ValueError:
+                    weight = 0.0
+        weights[coding] = weight
+    return weights.get("gzip", weights.get("x-gzip", weights.get("*", 0.0))) > 0
+
+
 def not_modified(request: Request, etag: str) -> bool:
     inm = request.headers.get("if-none-match")
     if not inm:
