@@ -162,7 +162,10 @@ def open_(
     """The typed values sealed in ``token``, or 422 ``invalid_cursor`` naming ``field``."""
     try:
         version, payload, tag = token.split(".")
-        if version != VERSION or not hmac.compare_digest(_unb64(tag), _tag(_key(settings), purpose, binding, payload)):
+        # Compared as text: base64 ignores the spare bits of its last character, so two texts can
+        # decode to the same tag — only the one this service wrote is accepted.
+        expected = _b64(_tag(_key(settings), purpose, binding, payload))
+        if version != VERSION or not hmac.compare_digest(tag.encode(), expected.encode()):
             raise ValueError("not ours")
         raw = json.loads(_unb64(payload))
         if not isinstance(raw, list) or len(raw) != len(shape):

@@ -213,6 +213,26 @@ def test_opening_a_sealed_payload_yields_typed_values_or_invalid_cursor(payload,
         assert check(value if not isinstance(value, dt.datetime | uuid.UUID) else tokens._encode(value)) == value
 
 
+def test_a_cursor_whose_tag_differs_only_in_its_spare_bits_is_refused():
+    """A 16-byte tag takes 22 base64 characters, the last of which carries 4 bits that decoding
+    ignores: another character there decodes to the same tag, yet is not the cursor this service
+    wrote, and is refused like any other change."""
+    import base64
+
+    config = make_settings("postgresql://unused/unused")
+    real = tokens.seal(config, "p", ["abc"])
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet.index(real[-1])
+    twin = next(c for c in alphabet if alphabet.index(c) >> 4 == last >> 4 and c != real[-1])
+    forged = real[:-1] + twin
+    tag, forged_tag = real.rsplit(".", 1)[1], forged.rsplit(".", 1)[1]
+    assert base64.urlsafe_b64decode(tag + "==") == base64.urlsafe_b64decode(forged_tag + "==")
+    assert tokens.open_(config, "p", real, (tokens.text,)) == ["abc"]
+    with pytest.raises(AppError) as refused:
+        tokens.open_(config, "p", forged, (tokens.text,))
+    assert (refused.value.status, refused.value.code) == (422, "invalid_cursor")
+
+
 # --- the sync feed ----------------------------------------------------------------------------------
 
 
