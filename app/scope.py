@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -66,13 +66,39 @@ class Principal:
         return self.role in ROLES_SEEING_PERSONAL_DATA
 
 
-def subtree_area_ids(path: str) -> sa.Select[uuid.UUID]:
+def subtree_area_ids(path: str | sa.BindParameter[str]) -> sa.Select[uuid.UUID]:
     """``SELECT id FROM areas WHERE path <@ :path`` — the ids of an area and all its descendants."""
     return sa.select(Area.id).where(Area.path.op("<@")(sa.cast(path, Area.path.type)))
 
 
-def in_subtree(area_id_column: ColumnExpr, path: str) -> sa.ColumnElement[bool]:
+def in_subtree(area_id_column: ColumnExpr, path: str | sa.BindParameter[str]) -> sa.ColumnElement[bool]:
     return area_id_column.in_(subtree_area_ids(path))
+
+
+ScopeShape = Literal["subtree", "unit", "nothing"]
+"""Which rule applies to a caller: their area's subtree; their unit's rows within it (a
+department user, on rows assigned to units); or nothing at all (a department user otherwise)."""
+
+
+def scope_shape(principal: Principal, *, has_unit_column: bool) -> ScopeShape:
+    if principal.role is Role.DEPARTMENT:
+        return "unit" if has_unit_column and principal.unit_id is not None else "nothing"
+    return "subtree"
+
+
+def _scope_rule(
+    shape: ScopeShape,
+    area_column: ColumnExpr,
+    unit_column: ColumnExpr | None,
+    path: str | sa.BindParameter[str],
+    unit: uuid.UUID | sa.BindParameter[uuid.UUID] | None,
+) -> sa.ColumnElement[bool]:
+    if shape == "nothing":
+        return sa.false()
+    if shape == "unit":
+        assert unit_column is not None
+        return sa.and_(unit_column == unit, in_subtree(area_column, path))
+    return in_subtree(area_column, path)
 
 
 def scope_filter(
@@ -86,11 +112,30 @@ def scope_filter(
     ``area_column`` is the row's area id; ``unit_column`` the unit a row is assigned to (rows
     without one are invisible to department users).
     """
-    if principal.role is Role.DEPARTMENT:
-        if unit_column is None or principal.unit_id is None:
-            return sa.false()
-        return sa.and_(unit_column == principal.unit_id, in_subtree(area_column, principal.area_path))
-    return in_subtree(area_column, principal.area_path)
+    shape = scope_shape(principal, has_unit_column=unit_column is not None)
+    return _scope_rule(shape, area_column, unit_column, principal.area_path, principal.unit_id)
+
+
+SCOPE_PATH = sa.bindparam("scope_path", type_=sa.String)
+SCOPE_UNIT = sa.bindparam("scope_unit", type_=sa.Uuid)
+
+
+def scope_template(
+    shape: ScopeShape, *, area_column: ColumnExpr, unit_column: ColumnExpr | None = None
+) -> sa.ColumnElement[bool]:
+    """:func:`scope_filter` of every caller of ``shape`` at once: the same rule with the caller's
+    area path and unit as the bound parameters ``scope_path`` and ``scope_unit``
+    (:func:`scope_params`), for a statement built once and cached (compiled once) by SQLAlchemy."""
+    return _scope_rule(shape, area_column, unit_column, SCOPE_PATH, SCOPE_UNIT)
+
+
+def scope_params(principal: Principal, shape: ScopeShape) -> dict[str, Any]:
+    """The values of :func:`scope_template`'s parameters for ``principal``."""
+    if shape == "nothing":
+        return {}
+    if shape == "unit":
+        return {"scope_path": principal.area_path, "scope_unit": principal.unit_id}
+    return {"scope_path": principal.area_path}
 
 
 def scoped(

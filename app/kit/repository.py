@@ -37,7 +37,17 @@ from app.errors import AppError, NotFound
 from app.kit.etag import write_if_match
 from app.kit.ids import id_taken
 from app.kit.pagination import keyset
-from app.scope import Principal, in_subtree, resolve_in_scope, scope_filter
+from app.scope import (
+    Principal,
+    ScopeShape,
+    in_subtree,
+    resolve_in_scope,
+    scope_filter,
+    scope_params,
+    scope_shape,
+    scope_template,
+    unknown_reference,
+)
 
 ModelT = TypeVar("ModelT")
 KeyT = TypeVar("KeyT", bound=Hashable)
@@ -73,6 +83,7 @@ class ScopedRepository(Generic[ModelT]):
         self.order: Sequence[ColumnExpr] = order or (model.created_at, model.id)  # type: ignore[attr-defined]
         self._scope = scope
         self._id: ColumnExpr = model.id  # type: ignore[attr-defined]
+        self._by_id: dict[tuple[ScopeShape, bool], sa.Select[Any]] = {}
 
     def scope(self, principal: Principal) -> sa.ColumnElement[bool]:
         """The WHERE clause of what ``principal`` may see of this model."""
@@ -84,17 +95,42 @@ class ScopedRepository(Generic[ModelT]):
         """``SELECT model WHERE <scope>``: the start of every read of this model."""
         return sa.select(self.model).where(self.scope(principal))
 
+    async def _read_one(
+        self, session: AsyncSession, principal: Principal, object_id: Any, *, for_update: bool
+    ) -> ModelT | None:
+        """The row ``object_id`` if the caller may see it (locked when ``for_update``, and then read
+        afresh even if the session already holds it).
+
+        Under the usual rule the statement is built once per kind of caller (:func:`scope_template`)
+        and the caller's area and unit are its parameters, so SQLAlchemy finds it compiled: no
+        statement to build and no cache key to compute on every read."""
+        params: dict[str, Any] = {}
+        if self._scope is not None:  # a rule of its own: built for this caller
+            stmt = self._locked(self.select(principal).where(self._id == object_id), for_update)
+        else:
+            shape = scope_shape(principal, has_unit_column=self.unit is not None)
+            found = self._by_id.get((shape, for_update))
+            stmt = found if found is not None else self._statement_by_id(shape, for_update)
+            params = {"scoped_id": object_id, **scope_params(principal, shape)}
+        return (await session.execute(stmt, params)).scalar_one_or_none()
+
+    def _locked(self, stmt: sa.Select[Any], for_update: bool) -> sa.Select[Any]:
+        return stmt.with_for_update(of=self.model).execution_options(populate_existing=True) if for_update else stmt
+
+    def _statement_by_id(self, shape: ScopeShape, for_update: bool) -> sa.Select[Any]:
+        scope = scope_template(shape, area_column=self.area, unit_column=self.unit)
+        stmt = self._locked(sa.select(self.model).where(self._id == sa.bindparam("scoped_id"), scope), for_update)
+        self._by_id[(shape, for_update)] = stmt
+        return stmt
+
     async def get(self, session: AsyncSession, principal: Principal, object_id: uuid.UUID) -> ModelT | None:
         """The row, or None when it does not exist or lies outside the caller's scope (a 404)."""
-        stmt = self.select(principal).where(self._id == object_id)
-        return (await session.execute(stmt)).scalar_one_or_none()
+        return await self._read_one(session, principal, object_id, for_update=False)
 
     async def get_for_update(self, session: AsyncSession, principal: Principal, object_id: uuid.UUID) -> ModelT | None:
         """:meth:`get`, locking the row for a read-check-write (If-Match) so concurrent writers
         queue; the object is read afresh even if the session already holds it."""
-        stmt = self.select(principal).where(self._id == object_id)
-        stmt = stmt.with_for_update(of=self.model).execution_options(populate_existing=True)
-        return (await session.execute(stmt)).scalar_one_or_none()
+        return await self._read_one(session, principal, object_id, for_update=True)
 
     async def get_or_raise(
         self,
@@ -197,7 +233,12 @@ class ScopedRepository(Generic[ModelT]):
     ) -> ModelT:
         """The row named in a request body's ``field``, or 422 ``unknown_<thing>`` (see
         :func:`app.scope.resolve_in_scope`)."""
-        scope = self._scope(principal) if self._scope is not None else None
+        if self._scope is None:
+            found = await self._read_one(session, principal, object_id, for_update=for_update)
+            if found is None:
+                raise unknown_reference(thing, field)
+            return found
+        scope = self._scope(principal)
         return await resolve_in_scope(
             session,
             principal,

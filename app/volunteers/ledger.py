@@ -13,8 +13,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
@@ -88,25 +90,38 @@ async def transfer_legs(session: AsyncSession, payer: Owner, payee: Owner, amoun
     return [Leg(source, -amount), Leg(target, amount)]
 
 
-def _posted(source_key: str) -> sa.Label[bool]:
-    return sa.exists().where(LedgerPosting.source_key == source_key).label("posted")
+_POSTED = sa.exists().where(LedgerPosting.source_key == sa.bindparam("source_key")).label("posted")
 
 
-async def _lock(
-    session: AsyncSession, where: sa.ColumnElement[bool], source_key: str
-) -> tuple[list[LedgerAccount], bool]:
-    """The accounts matching ``where`` locked in id order (so concurrent postings never deadlock),
-    and whether ``source_key`` was posted before — asked under the locks, so of two postings of one
-    key the second sees the first. One statement."""
-    stmt = (
-        sa.select(LedgerAccount, _posted(source_key))
+def _locking(where: sa.ColumnElement[bool]) -> sa.Select[LedgerAccount, bool]:
+    return (
+        sa.select(LedgerAccount, _POSTED)
         .where(where)
         .order_by(LedgerAccount.id)
         .with_for_update(of=LedgerAccount)
         .execution_options(populate_existing=True)
     )
-    rows = (await session.execute(stmt)).all()
-    seen = rows[0].posted if rows else await session.scalar(sa.select(_posted(source_key)))
+
+
+# The two accounts of a transfer, and the accounts of a posting by id. Built once: SQLAlchemy
+# finds them compiled, and a posting only binds its values.
+_LOCK_PAIR = _locking(
+    sa.or_(
+        sa.and_(LedgerAccount.owner_key == sa.bindparam("payer_key"), LedgerAccount.unit == sa.bindparam("payer_unit")),
+        sa.and_(LedgerAccount.owner_key == sa.bindparam("payee_key"), LedgerAccount.unit == sa.bindparam("payee_unit")),
+    )
+)
+_LOCK_IDS = _locking(LedgerAccount.id.in_(sa.bindparam("ids", expanding=True)))
+
+
+async def _lock(
+    session: AsyncSession, stmt: sa.Select[LedgerAccount, bool], params: dict[str, Any]
+) -> tuple[list[LedgerAccount], bool]:
+    """The accounts ``stmt`` (:data:`_LOCK_PAIR` or :data:`_LOCK_IDS`) finds, locked in id order (so
+    concurrent postings never deadlock), and whether ``source_key`` was posted before — asked
+    under the locks, so of two postings of one key the second sees the first. One statement."""
+    rows = (await session.execute(stmt, params)).all()
+    seen = rows[0].posted if rows else await session.scalar(sa.select(_POSTED), params)
     return [row[0] for row in rows], bool(seen)
 
 
@@ -128,11 +143,17 @@ async def transfer(
     Two statements when both accounts are open: they are found and locked in one, and the posting
     with its entries is written in the other."""
     wanted = [(o.key, o.unit.value) for o in (payer, payee)]
-    where = sa.tuple_(LedgerAccount.owner_key, LedgerAccount.unit).in_(wanted)
-    locked, seen = await _lock(session, where, source_key)
+    params = {
+        "payer_key": payer.key,
+        "payer_unit": payer.unit.value,
+        "payee_key": payee.key,
+        "payee_unit": payee.unit.value,
+        "source_key": source_key,
+    }
+    locked, seen = await _lock(session, _LOCK_PAIR, params)
     if len(locked) < len(set(wanted)):  # an account not opened yet: open it, then lock them
         await accounts(session, payer, payee)
-        locked, seen = await _lock(session, where, source_key)
+        locked, seen = await _lock(session, _LOCK_PAIR, params)
     found = {(a.owner_key, a.unit): a for a in locked}
     legs = [Leg(found[wanted[0]], -amount), Leg(found[wanted[1]], amount)]
     posting = await _write(
@@ -155,7 +176,7 @@ async def post(
     """Write one balanced posting; 409 ``insufficient_balance`` when an account would go below zero,
     409 ``already_posted`` when ``source_key`` was posted before."""
     ids = sorted({leg.account.id for leg in legs if leg.amount != 0})
-    locked, seen = await _lock(session, LedgerAccount.id.in_(ids), source_key)
+    locked, seen = await _lock(session, _LOCK_IDS, {"ids": ids, "source_key": source_key})
     return await _write(
         session,
         principal,
@@ -212,19 +233,40 @@ async def _write(
         posted_at=clock.now(),
     )
     state = posting.__dict__
-    written = sa.insert(LedgerPosting).values({c.name: state[c.key] for c in _POSTING_COLUMNS}).cte("posting")
-    entries = [
-        {"posting_id": posting.id, "account_id": leg.account.id, "unit": leg.account.unit, "amount": leg.amount}
-        for leg in legs
-    ]
-    # The posting's row is there when the entries' foreign keys are checked: at the statement's end.
-    await session.execute(sa.insert(LedgerEntry).values(entries).add_cte(written))
+    params: dict[str, Any] = {f"posting_{c.name}": state[c.key] for c in _POSTINGS.columns}
+    params["accounts"] = [leg.account.id for leg in legs]
+    params["units"] = [leg.account.unit for leg in legs]
+    params["amounts"] = [leg.amount for leg in legs]
+    await session.execute(_WRITE, params)
     make_transient_to_detached(posting)
     session.add(posting)
     return posting
 
 
-_POSTING_COLUMNS = [c for c in LedgerPosting.__table__.columns]
+_POSTINGS = cast(sa.Table, LedgerPosting.__table__)
+_ENTRIES = cast(sa.Table, LedgerEntry.__table__)
+
+
+def _writing() -> sa.Insert:
+    """The statement writing a posting and its entries, built once (:data:`_WRITE`): the entries
+    come as three arrays (accounts, units, amounts), so one statement serves any number of legs.
+    The posting's row is there when the entries' foreign keys are checked: at the statement's end."""
+    posting = {c.name: sa.bindparam(f"posting_{c.name}", type_=c.type) for c in _POSTINGS.columns}
+    written = _POSTINGS.insert().values(posting).cte("posting")
+    legs = (
+        sa.func.unnest(
+            sa.bindparam("accounts", type_=ARRAY(_ENTRIES.c.account_id.type)),
+            sa.bindparam("units", type_=ARRAY(_ENTRIES.c.unit.type)),
+            sa.bindparam("amounts", type_=ARRAY(_ENTRIES.c.amount.type)),
+        )
+        .table_valued("account_id", "unit", "amount")
+        .render_derived(name="legs")
+    )
+    rows = sa.select(posting["id"], legs.c.account_id, legs.c.unit, legs.c.amount)
+    return _ENTRIES.insert().from_select(["posting_id", "account_id", "unit", "amount"], rows).add_cte(written)
+
+
+_WRITE = _writing()
 
 
 async def entries_of(session: AsyncSession, posting_id: uuid.UUID) -> Sequence[LedgerEntry]:

@@ -75,19 +75,36 @@ def _stock_change(item_id: uuid.UUID, quantity: int) -> sa.Update:
     )
 
 
-def _take(item_id: uuid.UUID, quantity: int, redemption: dict[str, Any]) -> sa.Select[Any]:
+def _taking() -> sa.Select[Any]:
     """One statement: ``quantity`` taken from the item's stock unless that would go below zero and,
-    when taken, the redemption written; the stock left, or no row when there was not enough."""
+    when taken, the redemption written; the stock left, or no row when there was not enough.
+    Built once (:data:`_TAKE`); a redemption binds ``item_id``, ``quantity``, ``now`` and the
+    redemption's columns."""
     table = _items()
-    taken = _stock_change(item_id, -quantity).where(table.c.stock >= quantity).returning(table.c.stock).cte("taken")
-    columns = ShopRedemption.__table__.columns
-    values = [sa.literal(redemption[c.name], type_=c.type).label(c.name) for c in columns]
+    quantity = sa.bindparam("quantity", type_=table.c.stock.type)
+    taken = (
+        table.update()
+        .where(table.c.id == sa.bindparam("item_id", type_=table.c.id.type), table.c.stock >= quantity)
+        .values(
+            stock=table.c.stock - quantity,
+            version=table.c.version + 1,
+            updated_at=sa.bindparam("now", type_=table.c.updated_at.type),
+        )
+        .returning(table.c.stock)
+        .cte("taken")
+    )
+    redemptions = cast(sa.Table, ShopRedemption.__table__)
+    columns = redemptions.columns
+    values = [sa.bindparam(f"redemption_{c.name}", type_=c.type).label(c.name) for c in columns]
     written = (
-        sa.insert(ShopRedemption)
+        sa.insert(redemptions)
         .from_select([c.name for c in columns], sa.select(*values).select_from(taken))
         .cte("written")
     )
     return sa.select(taken.c.stock).add_cte(written)
+
+
+_TAKE = _taking()
 
 
 async def _reload(session: AsyncSession, item_id: uuid.UUID) -> ShopItem:
@@ -139,7 +156,8 @@ async def redeem(session: AsyncSession, principal: Principal, data: dict[str, An
         "redeemed_by": principal.user_id,
         "redeemed_at": clock.now(),
     }
-    stock = await session.scalar(_take(item.id, quantity, redemption))
+    taking = {"item_id": item.id, "quantity": quantity, "now": clock.now()}
+    stock = await session.scalar(_TAKE, taking | {f"redemption_{k}": v for k, v in redemption.items()})
     if stock is None:
         raise Conflict(
             "This item is out of stock.", code="out_of_stock", errors=[field_error("quantity", "more than in stock")]
