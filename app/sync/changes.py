@@ -24,10 +24,10 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.roles import Role
@@ -102,10 +102,23 @@ async def record_change(
     await record_changes(session, [(entity_type, entity_id, area_id, op)])
 
 
+def _inserting() -> sa.Insert:
+    """``INSERT INTO change_log … SELECT * FROM unnest(…)``: the changes come as one array per
+    column, so one statement, built and compiled once, writes any number of them (a multi-row
+    VALUES would be compiled anew for every call)."""
+    table = cast(sa.Table, Change.__table__)
+    arrays = [sa.bindparam(c, type_=ARRAY(table.c[c].type)) for c in CHANGE_COLUMNS]
+    rows = sa.func.unnest(*arrays).table_valued(*CHANGE_COLUMNS).render_derived(name="changes")
+    return table.insert().from_select(list(CHANGE_COLUMNS), sa.select(*(rows.c[c] for c in CHANGE_COLUMNS)))
+
+
+_INSERT = _inserting()
+
+
 async def record_changes(session: AsyncSession, changes: Iterable[tuple[str, uuid.UUID, uuid.UUID, Op | str]]) -> None:
     rows = [change_row(*change) for change in changes]
     if rows:
-        await session.execute(sa.insert(Change).values(rows))
+        await session.execute(_INSERT, {c: [row[c] for row in rows] for c in CHANGE_COLUMNS})
 
 
 def insert_cte(name: str, prefix: str) -> str:
