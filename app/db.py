@@ -337,13 +337,20 @@ class ReadPool:
         return _POOL_OF_ENGINE.get(engine)
 
     async def fetchrow(self, sql: str, args: tuple[Any, ...]) -> Any:
+        return await self._run("fetchrow", sql, args)
+
+    async def fetch(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
+        rows: list[Any] = await self._run("fetch", sql, args)
+        return rows
+
+    async def _run(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
         for attempt in (1, 2):
             # A connection is idle: it is handed over at once (a fresh one opens within the connect
             # timeout), so the bounded wait — a timer per read in asyncpg — is only armed when all are busy.
             timeout = None if self.pool.get_idle_size() else self.timeout
             async with self.pool.acquire(timeout=timeout) as conn:
                 try:
-                    return await conn.fetchrow(sql, *args)
+                    return await getattr(conn, method)(sql, *args)
                 except Exception as exc:
                     if not is_database_unavailable(exc):
                         raise
@@ -392,6 +399,14 @@ class DriverStatement:
     def _args(self, params: dict[str, Any]) -> tuple[Any, ...]:
         values = {**self.defaults, **params}
         return tuple(values[n] for n in self.names)
+
+    async def fetch(self, pool: ReadPool, **params: Any) -> list[Any]:
+        """All rows, on a :class:`ReadPool` connection (autocommitted on its own)."""
+        args = self._args(params)
+        dispatch = pool.engine.sync_engine.dispatch.before_cursor_execute
+        if dispatch:  # statement logging and counting see these too
+            dispatch(None, None, self.sql, args, None, False)
+        return await pool.fetch(self.sql, args)
 
     async def fetchrow(self, on: AsyncSession | AsyncEngine | ReadPool, **params: Any) -> Any:
         """One row (or None), on the session's connection, on a :class:`ReadPool` (the cheapest

@@ -19,14 +19,16 @@ Usage::
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import math
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Literal
 
 import sqlalchemy as sa
 from fastapi import Depends, Request
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -97,39 +99,117 @@ async def hit(
     return hits, max(remaining, 0.0)
 
 
-def _hit_statement() -> DriverStatement:
-    """:func:`count` on ``rate_limits`` for one key in the window starting at ``start``, compiled
-    once for the driver."""
+def _hits_statement() -> DriverStatement:
+    """:func:`count` on ``rate_limits`` for several keys at once (``keys``, each window's ``starts``
+    and the ``counts`` of hits), compiled once for the driver: the count and window of each key.
+    Keys are taken in order, so two processes counting the same keys lock their rows alike."""
     table = RateLimitWindow.__table__
-    start = sa.bindparam("start", type_=table.c.window_start.type)
-    stmt = insert(RateLimitWindow).values(key=sa.bindparam("key", type_=table.c.key.type), window_start=start, hits=1)
-    same_window = table.c.window_start >= start
+    given = (
+        sa.func.unnest(
+            sa.bindparam("keys", type_=ARRAY(table.c.key.type)),
+            sa.bindparam("starts", type_=ARRAY(table.c.window_start.type)),
+            sa.bindparam("counts", type_=ARRAY(table.c.hits.type)),
+        )
+        .table_valued("key", "window_start", "hits")
+        .render_derived(name="given")
+    )
+    rows = sa.select(given.c.key, given.c.window_start, given.c.hits).order_by(given.c.key)
+    stmt = insert(RateLimitWindow).from_select(["key", "window_start", "hits"], rows)
+    same_window = table.c.window_start >= stmt.excluded.window_start
     stmt = stmt.on_conflict_do_update(
         index_elements=[table.c.key],
         set_={
-            "hits": sa.case((same_window, table.c.hits + 1), else_=1),
+            "hits": sa.case((same_window, table.c.hits + stmt.excluded.hits), else_=stmt.excluded.hits),
             "window_start": sa.case((same_window, table.c.window_start), else_=stmt.excluded.window_start),
         },
-    ).returning(table.c.hits, table.c.window_start)
+    ).returning(table.c.key, table.c.hits, table.c.window_start)
     return DriverStatement(stmt)
 
 
-HIT = _hit_statement()
+HITS = _hits_statement()
+
+
+class _Hits:
+    """The hits of one process, counted together: while one statement is on its way, the hits
+    that arrive meanwhile wait and go in the next one, all keys at once (one round trip for
+    however many concurrent requests, instead of one each). Each hit still learns its own place
+    in its key's count — the nth of n concurrent hits on a key sees the count with all n in it —
+    so the limit is exact, whatever the batching. A failure reaches every hit of its batch."""
+
+    def __init__(self, pool: ReadPool) -> None:
+        self.pool = pool
+        self.loop = asyncio.get_running_loop()
+        self.waiting: list[tuple[str, dt.datetime, asyncio.Future[tuple[int, dt.datetime]]]] = []
+        self.running = False
+
+    async def hit(self, key: str, start: dt.datetime) -> tuple[int, dt.datetime]:
+        """This hit's count in ``key``'s window, and when that window started."""
+        future: asyncio.Future[tuple[int, dt.datetime]] = self.loop.create_future()
+        self.waiting.append((key, start, future))
+        if not self.running:
+            self.running = True
+            _DRAINING.add(self.loop.create_task(self._drain()))
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self.waiting:
+                batch, self.waiting = self.waiting, []
+                await self._count(batch)
+        finally:
+            self.running = False
+            _DRAINING.discard(asyncio.current_task())  # type: ignore[arg-type]
+
+    async def _count(self, batch: list[tuple[str, dt.datetime, asyncio.Future[tuple[int, dt.datetime]]]]) -> None:
+        counts: dict[str, int] = {}
+        starts: dict[str, dt.datetime] = {}
+        for key, start, _ in batch:
+            counts[key] = counts.get(key, 0) + 1
+            starts[key] = max(start, starts.get(key, start))
+        keys = sorted(counts)
+        try:
+            rows = await HITS.fetch(
+                self.pool, keys=keys, starts=[starts[k] for k in keys], counts=[counts[k] for k in keys]
+            )
+        except BaseException as exc:
+            for _, _, future in batch:
+                if future.done():
+                    continue
+                if isinstance(exc, asyncio.CancelledError):
+                    future.cancel()
+                else:
+                    future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        totals = {row["key"]: (int(row["hits"]), row["window_start"]) for row in rows}
+        seen: dict[str, int] = {}
+        for key, _, future in batch:
+            total, current_start = totals[key]
+            seen[key] = seen.get(key, 0) + 1
+            if not future.done():  # its request may have gone
+                future.set_result((total - counts[key] + seen[key], current_start))
+
+
+_DRAINING: set[asyncio.Task[None]] = set()  # the running batches, kept from the garbage collector
+_HITS_OF_POOL: weakref.WeakKeyDictionary[ReadPool, _Hits] = weakref.WeakKeyDictionary()
 
 
 async def check(pool: ReadPool, key: str, limit: int, window_seconds: int) -> None:
     """Raise 429 ``rate_limited`` when ``key`` is over ``limit`` hits in its window.
 
-    The count is one statement on a connection of the primary's one-statement pool
-    (``app.state.read_pool``), outside any transaction: one round trip, committed at once,
-    whatever becomes of the request, and none of an engine connection's set-up. (Should the
-    connection break between the count and its answer, the count is made again on another: a hit
-    may then count twice, never zero times.)"""
+    The count is made on the primary's one-statement pool (``app.state.read_pool``), outside any
+    transaction: committed at once, whatever becomes of the request, and none of an engine
+    connection's set-up. The concurrent hits of a process share one statement (:class:`_Hits`).
+    (Should the connection break between the count and its answer, the count is made again on
+    another: a hit may then count twice, never zero times.)"""
     now = clock.now()
     start = window_start(now, window_seconds)
-    row = await HIT.fetchrow(pool, key=key, start=start)
-    hits = int(row["hits"])
-    remaining = max((row["window_start"] + dt.timedelta(seconds=window_seconds) - now).total_seconds(), 0.0)
+    hits_of = _HITS_OF_POOL.get(pool)
+    if hits_of is None or hits_of.loop is not asyncio.get_running_loop():
+        hits_of = _HITS_OF_POOL[pool] = _Hits(pool)
+    hits, current_start = await hits_of.hit(key, start)
+    remaining = max((current_start + dt.timedelta(seconds=window_seconds) - now).total_seconds(), 0.0)
     if hits > limit:
         raise RateLimited(
             f"More than {limit} requests in {window_seconds} s; retry after the window ends.",

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 
 import httpx
+import sqlalchemy as sa
 from fastapi import Depends, FastAPI
 
 from app.auth.deps import caller_key
@@ -99,3 +100,63 @@ async def test_old_counters_are_purged(app, monkeypatch):
         later = clock.now() + dt.timedelta(days=2)
         monkeypatch.setattr(clock, "now", lambda: later)
         assert await ratelimit.purge(session) == 1
+
+
+async def test_concurrent_hits_share_statements_and_each_key_keeps_its_exact_limit(app, monkeypatch):
+    """Hits that arrive while a count is on its way go together in the next statement, all keys
+    at once; each hit still gets its own place in its key's count, so every address gets exactly
+    its 3 and every hit is counted."""
+    from app.kit import ratelimit
+
+    statements = []
+    fetch = ratelimit.HITS.fetch
+
+    async def counted(pool, **params):  # type: ignore[no-untyped-def]
+        statements.append(params["counts"])
+        return await fetch(pool, **params)
+
+    monkeypatch.setattr(ratelimit.HITS, "fetch", counted)
+    small = limited_app(app)
+    addresses = ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
+    clients = [client_from(small, a) for a in addresses]
+    try:
+        answers = await asyncio.gather(*(c.post("/public") for c in clients for _ in range(10)))
+    finally:
+        for c in clients:
+            await c.aclose()
+    for n, _ in enumerate(addresses):
+        mine = answers[n * 10 : (n + 1) * 10]
+        assert sorted(r.status_code for r in mine) == [200] * 3 + [429] * 7
+    assert sum(sum(counts) for counts in statements) == 30  # every hit counted once
+    assert len(statements) < 30  # and not one statement each
+    async with app.state.sessionmaker() as session:
+        stored = await session.execute(
+            sa.select(ratelimit.RateLimitWindow.key, ratelimit.RateLimitWindow.hits).where(
+                ratelimit.RateLimitWindow.key.in_([f"public_post:addr:{a}" for a in addresses])
+            )
+        )
+        assert sorted(hits for _, hits in stored) == [10, 10, 10]
+
+
+async def test_a_count_that_cannot_be_made_answers_every_waiting_hit_with_503_then_recovers(app, monkeypatch):
+    """The database gone while hits wait on one statement: each of them is 503 (none hangs, none
+    is a 500), and the next hits are counted once it is back."""
+    from app.kit import ratelimit
+
+    fetch = ratelimit.HITS.fetch
+    down = True
+
+    async def flaky(pool, **params):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(0.01)  # long enough for the others to queue behind it
+        if down:
+            raise ConnectionRefusedError("the database is restarting")
+        return await fetch(pool, **params)
+
+    monkeypatch.setattr(ratelimit.HITS, "fetch", flaky)
+    small = limited_app(app)
+    async with client_from(small, "192.0.2.77") as c:
+        answers = await asyncio.wait_for(asyncio.gather(*(c.post("/public") for _ in range(6))), 10)
+        assert [r.status_code for r in answers] == [503] * 6
+        assert {r.json()["code"] for r in answers} == {"database_unavailable"}
+        down = False
+        assert [(await c.post("/public")).status_code for _ in range(4)] == [200, 200, 200, 429]
