@@ -12,15 +12,16 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import repository
 from app.auth.roles import Role
 from app.auth.security import api_key_matches, decode_token, split_api_key
 from app.config import Settings
-from app.db import DriverStatement, SessionDep
+from app.db import DriverStatement, ReadPool, SessionDep
 from app.errors import Unauthorized
+from app.kit.coalesce import Coalesced, coalesced
 from app.scope import Principal, admit, admit_caller, caller_row, invalid_token
 
 bearer_scheme = HTTPBearer(auto_error=False, description="JWT from POST /api/v1/auth/token, or an API key")
@@ -130,10 +131,17 @@ ALL_ROLES = frozenset(Role)
 
 
 @cache
-def _caller_statement() -> DriverStatement:
-    """A bearer token's user as :func:`app.scope.caller_row` reads it (columns ``caller_*``)."""
-    caller = caller_row(sa.bindparam("user_id", type_=UUID(as_uuid=True)))
+def _callers_statement() -> DriverStatement:
+    """Bearer tokens' users (``user_ids``) as :func:`app.scope.caller_row` reads them (columns ``caller_*``)."""
+    caller = caller_row(sa.any_(sa.bindparam("user_ids", type_=ARRAY(UUID(as_uuid=True)))))
     return DriverStatement(sa.select(*(c.label(f"caller_{c.name}") for c in caller.c)))
+
+
+async def _read_callers(pool: ReadPool, user_ids: list[uuid.UUID]) -> list[Any]:
+    """The row of each of ``user_ids`` (None for no such user), in one statement."""
+    rows = await _callers_statement().fetch(pool, user_ids=sorted(set(user_ids)))
+    found = {row["caller_id"]: row for row in rows}
+    return [found.get(user_id) for user_id in user_ids]
 
 
 async def current_principal(request: Request, session: SessionDep, creds: CredentialsDep) -> Principal:
@@ -146,8 +154,11 @@ async def current_principal(request: Request, session: SessionDep, creds: Creden
     else:
         assert creds.user_id is not None
         # One statement on the hot-read pool, outside the request's transaction (a read on its
-        # own, as it was at READ COMMITTED): no ORM and no session work for the most common read.
-        row = await _caller_statement().fetchrow(request.app.state.read_pool, user_id=creds.user_id)
+        # own, as it was at READ COMMITTED): no ORM and no session work for the most common read;
+        # the callers of a process's concurrent requests are read together (app.kit.coalesce).
+        pool: ReadPool = request.app.state.read_pool
+        callers: Coalesced[uuid.UUID, Any] = coalesced(pool, "callers", lambda ids: _read_callers(pool, ids))
+        row = await callers.run(creds.user_id)
         principal = admit_caller(row, ALL_ROLES)
     request.state.principal = principal
     return principal

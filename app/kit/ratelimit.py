@@ -19,10 +19,8 @@ Usage::
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import math
-import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Literal
 
@@ -35,6 +33,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base, DriverStatement, ReadPool
 from app.errors import RateLimited
 from app.kit import clock
+from app.kit.coalesce import Coalesced, coalesced
 
 
 class RateLimitWindow(Base):
@@ -129,70 +128,25 @@ def _hits_statement() -> DriverStatement:
 HITS = _hits_statement()
 
 
-class _Hits:
-    """The hits of one process, counted together: while one statement is on its way, the hits
-    that arrive meanwhile wait and go in the next one, all keys at once (one round trip for
-    however many concurrent requests, instead of one each). Each hit still learns its own place
-    in its key's count — the nth of n concurrent hits on a key sees the count with all n in it —
-    so the limit is exact, whatever the batching. A failure reaches every hit of its batch."""
-
-    def __init__(self, pool: ReadPool) -> None:
-        self.pool = pool
-        self.loop = asyncio.get_running_loop()
-        self.waiting: list[tuple[str, dt.datetime, asyncio.Future[tuple[int, dt.datetime]]]] = []
-        self.running = False
-
-    async def hit(self, key: str, start: dt.datetime) -> tuple[int, dt.datetime]:
-        """This hit's count in ``key``'s window, and when that window started."""
-        future: asyncio.Future[tuple[int, dt.datetime]] = self.loop.create_future()
-        self.waiting.append((key, start, future))
-        if not self.running:
-            self.running = True
-            _DRAINING.add(self.loop.create_task(self._drain()))
-        return await future
-
-    async def _drain(self) -> None:
-        try:
-            while self.waiting:
-                batch, self.waiting = self.waiting, []
-                await self._count(batch)
-        finally:
-            self.running = False
-            _DRAINING.discard(asyncio.current_task())  # type: ignore[arg-type]
-
-    async def _count(self, batch: list[tuple[str, dt.datetime, asyncio.Future[tuple[int, dt.datetime]]]]) -> None:
-        counts: dict[str, int] = {}
-        starts: dict[str, dt.datetime] = {}
-        for key, start, _ in batch:
-            counts[key] = counts.get(key, 0) + 1
-            starts[key] = max(start, starts.get(key, start))
-        keys = sorted(counts)
-        try:
-            rows = await HITS.fetch(
-                self.pool, keys=keys, starts=[starts[k] for k in keys], counts=[counts[k] for k in keys]
-            )
-        except BaseException as exc:
-            for _, _, future in batch:
-                if future.done():
-                    continue
-                if isinstance(exc, asyncio.CancelledError):
-                    future.cancel()
-                else:
-                    future.set_exception(exc)
-            if not isinstance(exc, Exception):
-                raise
-            return
-        totals = {row["key"]: (int(row["hits"]), row["window_start"]) for row in rows}
-        seen: dict[str, int] = {}
-        for key, _, future in batch:
-            total, current_start = totals[key]
-            seen[key] = seen.get(key, 0) + 1
-            if not future.done():  # its request may have gone
-                future.set_result((total - counts[key] + seen[key], current_start))
-
-
-_DRAINING: set[asyncio.Task[None]] = set()  # the running batches, kept from the garbage collector
-_HITS_OF_POOL: weakref.WeakKeyDictionary[ReadPool, _Hits] = weakref.WeakKeyDictionary()
+async def _count_hits(pool: ReadPool, hits: list[tuple[str, dt.datetime]]) -> list[tuple[int, dt.datetime]]:
+    """Count ``hits`` (key, window start) in one statement: each hit's count in its key's window —
+    the nth of n hits on a key sees the count with all n in it, so the limit is exact however the
+    hits were grouped — and when that window started."""
+    counts: dict[str, int] = {}
+    starts: dict[str, dt.datetime] = {}
+    for key, start in hits:
+        counts[key] = counts.get(key, 0) + 1
+        starts[key] = max(start, starts.get(key, start))
+    keys = sorted(counts)
+    rows = await HITS.fetch(pool, keys=keys, starts=[starts[k] for k in keys], counts=[counts[k] for k in keys])
+    totals = {row["key"]: (int(row["hits"]), row["window_start"]) for row in rows}
+    seen: dict[str, int] = {}
+    placed = []
+    for key, _ in hits:
+        total, current_start = totals[key]
+        seen[key] = seen.get(key, 0) + 1
+        placed.append((total - counts[key] + seen[key], current_start))
+    return placed
 
 
 async def check(pool: ReadPool, key: str, limit: int, window_seconds: int) -> None:
@@ -200,15 +154,16 @@ async def check(pool: ReadPool, key: str, limit: int, window_seconds: int) -> No
 
     The count is made on the primary's one-statement pool (``app.state.read_pool``), outside any
     transaction: committed at once, whatever becomes of the request, and none of an engine
-    connection's set-up. The concurrent hits of a process share one statement (:class:`_Hits`).
+    connection's set-up. The concurrent hits of a process share one statement
+    (:mod:`app.kit.coalesce`).
     (Should the connection break between the count and its answer, the count is made again on
     another: a hit may then count twice, never zero times.)"""
     now = clock.now()
     start = window_start(now, window_seconds)
-    hits_of = _HITS_OF_POOL.get(pool)
-    if hits_of is None or hits_of.loop is not asyncio.get_running_loop():
-        hits_of = _HITS_OF_POOL[pool] = _Hits(pool)
-    hits, current_start = await hits_of.hit(key, start)
+    counting: Coalesced[tuple[str, dt.datetime], tuple[int, dt.datetime]] = coalesced(
+        pool, "rate_limit_hits", lambda hits: _count_hits(pool, hits)
+    )
+    hits, current_start = await counting.run((key, start))
     remaining = max((current_start + dt.timedelta(seconds=window_seconds) - now).total_seconds(), 0.0)
     if hits > limit:
         raise RateLimited(

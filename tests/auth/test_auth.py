@@ -229,3 +229,29 @@ async def test_concurrent_user_updates_from_one_version_accept_exactly_one(clien
         await asyncio.sleep(0.5)
     answers = await asyncio.gather(*pending)
     assert sorted(r.status_code for r in answers) == [200] + [412] * 7
+
+
+async def test_concurrent_callers_read_together_each_get_their_own_account(client, monkeypatch):
+    """The accounts of concurrent requests are read in one statement, and each request is still
+    its own caller: its own name and role, a deactivated account refused among them."""
+    from app.auth import deps
+
+    batches = []
+    read = deps._read_callers
+
+    async def counted(pool, user_ids):  # type: ignore[no-untyped-def]
+        batches.append(list(user_ids))
+        return await read(pool, user_ids)
+
+    await deactivate(client, "viewer")
+    monkeypatch.setattr(deps, "_read_callers", counted)
+    users = ["admin", "grid_worker", "community_admin", "viewer"] * 5
+    answers = await asyncio.gather(*(client.get("/api/v1/me", headers=auth(u)) for u in users))
+    for user, r in zip(users, answers, strict=True):
+        if user == "viewer":
+            assert r.status_code == 401 and r.json()["code"] == "account_deactivated"
+        else:
+            assert r.status_code == 200, r.text
+            assert r.json()["username"] == world.USER[user].username
+    assert sum(len(b) for b in batches) == len(users)
+    assert len(batches) < len(users)
