@@ -91,6 +91,17 @@ class ScopedRepository(Generic[ModelT]):
             return self._scope(principal)
         return scope_filter(principal, area_column=self.area, unit_column=self.unit)
 
+    def shape(self, principal: Principal) -> ScopeShape:
+        """Which form of the rule applies to ``principal`` (see :func:`app.scope.scope_shape`)."""
+        if self._scope is not None:
+            raise TypeError("a repository with a rule of its own has no template")
+        return scope_shape(principal, has_unit_column=self.unit is not None)
+
+    def template(self, shape: ScopeShape) -> sa.ColumnElement[bool]:
+        """:meth:`scope` for every caller of ``shape``, their area and unit left as the parameters
+        :func:`app.scope.scope_params` gives: for a statement built once per shape."""
+        return scope_template(shape, area_column=self.area, unit_column=self.unit)
+
     def select(self, principal: Principal) -> sa.Select[Any]:
         """``SELECT model WHERE <scope>``: the start of every read of this model."""
         return sa.select(self.model).where(self.scope(principal))
@@ -108,7 +119,7 @@ class ScopedRepository(Generic[ModelT]):
         if self._scope is not None:  # a rule of its own: built for this caller
             stmt = self._locked(self.select(principal).where(self._id == object_id), for_update)
         else:
-            shape = scope_shape(principal, has_unit_column=self.unit is not None)
+            shape = self.shape(principal)
             found = self._by_id.get((shape, for_update))
             stmt = found if found is not None else self._statement_by_id(shape, for_update)
             params = {"scoped_id": object_id, **scope_params(principal, shape)}
@@ -118,8 +129,8 @@ class ScopedRepository(Generic[ModelT]):
         return stmt.with_for_update(of=self.model).execution_options(populate_existing=True) if for_update else stmt
 
     def _statement_by_id(self, shape: ScopeShape, for_update: bool) -> sa.Select[Any]:
-        scope = scope_template(shape, area_column=self.area, unit_column=self.unit)
-        stmt = self._locked(sa.select(self.model).where(self._id == sa.bindparam("scoped_id"), scope), for_update)
+        stmt = sa.select(self.model).where(self._id == sa.bindparam("scoped_id"), self.template(shape))
+        stmt = self._locked(stmt, for_update)
         self._by_id[(shape, for_update)] = stmt
         return stmt
 

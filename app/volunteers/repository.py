@@ -6,11 +6,12 @@ from __future__ import annotations
 import uuid
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.repository import ScopedRepository
 from app.kit.repository import saved as saved  # the volunteers' modules write through it
-from app.scope import Principal
+from app.scope import Principal, ScopeShape, scope_params, unknown_reference
 from app.volunteers.models import LedgerPosting, Pairing, ServiceRecord, ShopItem, TimebankRequest, Volunteer, Wish
 
 volunteers = ScopedRepository(Volunteer, thing="volunteer")
@@ -37,3 +38,32 @@ async def afresh(
     if found is None:
         raise rows.missing()
     return found
+
+
+_REDEEMING: dict[ScopeShape, sa.Select[Volunteer, ShopItem]] = {}
+
+
+async def volunteer_and_item(
+    session: AsyncSession, principal: Principal, volunteer_id: uuid.UUID, item_id: uuid.UUID
+) -> tuple[Volunteer, ShopItem]:
+    """The volunteer and the shop item a redemption names, in one statement, each under its own
+    scope rule: 422 ``unknown_volunteer`` / ``unknown_shop_item`` (in that order) as
+    :meth:`ScopedRepository.one` would answer for either."""
+    shape = volunteers.shape(principal)
+    stmt = _REDEEMING.get(shape)
+    if stmt is None:
+        one = sa.select(sa.literal(1).label("one")).subquery("one")
+        stmt = _REDEEMING[shape] = (
+            sa.select(Volunteer, ShopItem)
+            .select_from(one)
+            .outerjoin(Volunteer, sa.and_(Volunteer.id == sa.bindparam("volunteer_id"), volunteers.template(shape)))
+            .outerjoin(ShopItem, sa.and_(ShopItem.id == sa.bindparam("item_id"), shop_items.template(shape)))
+        )
+    params = {"volunteer_id": volunteer_id, "item_id": item_id, **scope_params(principal, shape)}
+    # Outer joins: either is None when it does not exist or the caller may not see it.
+    volunteer, item = (await session.execute(stmt, params)).one()
+    if volunteer is None:
+        raise unknown_reference("volunteer", "volunteer_id")
+    if item is None:
+        raise unknown_reference("shop_item", "item_id")
+    return volunteer, item

@@ -103,6 +103,11 @@ async def volunteer_ref(
 ) -> Volunteer:
     """A volunteer named in a body: 422 ``unknown_volunteer`` when unknown, out of scope or inactive."""
     volunteer = await repo.volunteers.one(session, principal, volunteer_id, field=field, for_update=for_update)
+    return active(volunteer, field)
+
+
+def active(volunteer: Volunteer, field: str) -> Volunteer:
+    """``volunteer`` named in a body's ``field``, or 422 ``volunteer_inactive``."""
     if not volunteer.is_active:
         raise ValidationFailed(
             "This volunteer is no longer active.",

@@ -123,8 +123,8 @@ async def _offered_to(session: AsyncSession, item: ShopItem, volunteer: Any) -> 
 
 
 async def redeem(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
-    volunteer = await volunteers.volunteer_ref(session, principal, data["volunteer_id"], "volunteer_id")
-    item = await repo.shop_items.one(session, principal, data["item_id"], field="item_id")
+    volunteer, item = await repo.volunteer_and_item(session, principal, data["volunteer_id"], data["item_id"])
+    volunteers.active(volunteer, "volunteer_id")
     if not item.is_active or not await _offered_to(session, item, volunteer):
         raise ValidationFailed(
             "This item is not offered to this volunteer's community.",
