@@ -125,6 +125,53 @@ async def _lock(
     return [row[0] for row in rows], bool(seen)
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A posting checked against its locked accounts and not yet written: its row, the parameters
+    of :func:`posting_ctes`, and the payer's account as read under its lock (its balance is the
+    one before the posting)."""
+
+    posting: LedgerPosting
+    params: dict[str, Any]
+    payer: LedgerAccount
+
+
+async def prepare_transfer(
+    session: AsyncSession,
+    principal: Principal,
+    payer: Owner,
+    payee: Owner,
+    amount: int,
+    *,
+    area_id: uuid.UUID,
+    kind: PostingKind,
+    source_key: str,
+    memo: str | None,
+) -> Checked:
+    """The posting of ``amount`` from ``payer`` to ``payee``, its accounts found and locked (one
+    statement when both are open) and checked (409 ``insufficient_balance`` / ``already_posted``),
+    for a caller that writes it together with its own rows (:func:`posting_ctes`, then
+    :func:`written`); :func:`transfer` writes it on its own."""
+    wanted = [(o.key, o.unit.value) for o in (payer, payee)]
+    params = {
+        "payer_key": payer.key,
+        "payer_unit": payer.unit.value,
+        "payee_key": payee.key,
+        "payee_unit": payee.unit.value,
+        "source_key": source_key,
+    }
+    locked, seen = await _lock(session, _LOCK_PAIR, params)
+    if len(locked) < len(set(wanted)):  # an account not opened yet: open it, then lock them
+        await accounts(session, payer, payee)
+        locked, seen = await _lock(session, _LOCK_PAIR, params)
+    found = {(a.owner_key, a.unit): a for a in locked}
+    legs = [Leg(found[wanted[0]], -amount), Leg(found[wanted[1]], amount)]
+    posting, values = _checked(
+        principal, legs, locked, seen, area_id=area_id, kind=kind, source_key=source_key, memo=memo
+    )
+    return Checked(posting, values, legs[0].account)
+
+
 async def transfer(
     session: AsyncSession,
     principal: Principal,
@@ -142,24 +189,11 @@ async def transfer(
 
     Two statements when both accounts are open: they are found and locked in one, and the posting
     with its entries is written in the other."""
-    wanted = [(o.key, o.unit.value) for o in (payer, payee)]
-    params = {
-        "payer_key": payer.key,
-        "payer_unit": payer.unit.value,
-        "payee_key": payee.key,
-        "payee_unit": payee.unit.value,
-        "source_key": source_key,
-    }
-    locked, seen = await _lock(session, _LOCK_PAIR, params)
-    if len(locked) < len(set(wanted)):  # an account not opened yet: open it, then lock them
-        await accounts(session, payer, payee)
-        locked, seen = await _lock(session, _LOCK_PAIR, params)
-    found = {(a.owner_key, a.unit): a for a in locked}
-    legs = [Leg(found[wanted[0]], -amount), Leg(found[wanted[1]], amount)]
-    posting = await _write(
-        session, principal, legs, locked, seen, area_id=area_id, kind=kind, source_key=source_key, memo=memo
+    checked = await prepare_transfer(
+        session, principal, payer, payee, amount, area_id=area_id, kind=kind, source_key=source_key, memo=memo
     )
-    return posting, legs[0].account
+    await session.execute(_WRITE, checked.params)
+    return written(session, checked.posting), checked.payer
 
 
 async def post(
@@ -204,8 +238,38 @@ async def _write(
     memo: str | None,
     reverses_id: uuid.UUID | None = None,
 ) -> LedgerPosting:
-    """The one writer of postings: ``legs`` checked against their ``locked`` accounts, then the
-    posting and its entries written in one statement (the entries' trigger moves the balances)."""
+    """``legs`` checked against their ``locked`` accounts (:func:`_checked`), then the posting and
+    its entries written in one statement (the entries' trigger moves the balances)."""
+    posting, params = _checked(
+        principal,
+        legs,
+        locked,
+        seen,
+        area_id=area_id,
+        kind=kind,
+        source_key=source_key,
+        memo=memo,
+        reverses_id=reverses_id,
+    )
+    await session.execute(_WRITE, params)
+    return written(session, posting)
+
+
+def _checked(
+    principal: Principal,
+    legs: Sequence[Leg],
+    locked: Sequence[LedgerAccount],
+    seen: bool,
+    *,
+    area_id: uuid.UUID,
+    kind: PostingKind,
+    source_key: str,
+    memo: str | None,
+    reverses_id: uuid.UUID | None = None,
+) -> tuple[LedgerPosting, dict[str, Any]]:
+    """The rules every posting passes, in one place: balanced per unit, not posted before, and no
+    account but a community's source below zero; then the posting's row and the parameters of
+    :func:`posting_ctes` that write it."""
     legs = [leg for leg in legs if leg.amount != 0]
     for unit in {leg.account.unit for leg in legs}:
         if sum(leg.amount for leg in legs if leg.account.unit == unit) != 0:
@@ -237,7 +301,11 @@ async def _write(
     params["accounts"] = [leg.account.id for leg in legs]
     params["units"] = [leg.account.unit for leg in legs]
     params["amounts"] = [leg.amount for leg in legs]
-    await session.execute(_WRITE, params)
+    return posting, params
+
+
+def written(session: AsyncSession, posting: LedgerPosting) -> LedgerPosting:
+    """``posting`` once its statement has run: known to the session as the stored row it is."""
     make_transient_to_detached(posting)
     session.add(posting)
     return posting
@@ -247,12 +315,21 @@ _POSTINGS = cast(sa.Table, LedgerPosting.__table__)
 _ENTRIES = cast(sa.Table, LedgerEntry.__table__)
 
 
-def _writing() -> sa.Insert:
-    """The statement writing a posting and its entries, built once (:data:`_WRITE`): the entries
-    come as three arrays (accounts, units, amounts), so one statement serves any number of legs.
-    The posting's row is there when the entries' foreign keys are checked: at the statement's end."""
-    posting = {c.name: sa.bindparam(f"posting_{c.name}", type_=c.type) for c in _POSTINGS.columns}
-    written = _POSTINGS.insert().values(posting).cte("posting")
+def posting_ctes(after: sa.CTE | None = None) -> sa.CTE:
+    """The posting and its entries as common table expressions (the entries', which names the
+    posting's), for the parameters :func:`_checked` gives. With ``after``, the posting is written
+    only if ``after`` yields a row — the movement it pays for happened (a redemption's stock was
+    there). The entries come as three arrays (accounts, units, amounts), so one statement serves
+    any number of legs; the posting's row is there when their foreign keys are checked: at the
+    statement's end."""
+    values = [sa.bindparam(f"posting_{c.name}", type_=c.type).label(c.name) for c in _POSTINGS.columns]
+    rows = sa.select(*values) if after is None else sa.select(*values).select_from(after)
+    posting = (
+        _POSTINGS.insert()
+        .from_select([c.name for c in _POSTINGS.columns], rows)
+        .returning(_POSTINGS.c.id)
+        .cte("posting")
+    )
     legs = (
         sa.func.unnest(
             sa.bindparam("accounts", type_=ARRAY(_ENTRIES.c.account_id.type)),
@@ -262,8 +339,20 @@ def _writing() -> sa.Insert:
         .table_valued("account_id", "unit", "amount")
         .render_derived(name="legs")
     )
-    rows = sa.select(posting["id"], legs.c.account_id, legs.c.unit, legs.c.amount)
-    return _ENTRIES.insert().from_select(["posting_id", "account_id", "unit", "amount"], rows).add_cte(written)
+    entries = sa.select(posting.c.id, legs.c.account_id, legs.c.unit, legs.c.amount).select_from(
+        posting.join(legs, sa.true())
+    )
+    return (
+        _ENTRIES.insert()
+        .from_select(["posting_id", "account_id", "unit", "amount"], entries)
+        .returning(_ENTRIES.c.id)
+        .cte("entries")
+    )
+
+
+def _writing() -> sa.Select[Any]:
+    """The statement writing a checked posting on its own (:data:`_WRITE`), built once."""
+    return sa.select(sa.func.count()).select_from(posting_ctes())
 
 
 _WRITE = _writing()

@@ -77,9 +77,10 @@ def _stock_change(item_id: uuid.UUID, quantity: int) -> sa.Update:
 
 def _taking() -> sa.Select[Any]:
     """One statement: ``quantity`` taken from the item's stock unless that would go below zero and,
-    when taken, the redemption written; the stock left, or no row when there was not enough.
-    Built once (:data:`_TAKE`); a redemption binds ``item_id``, ``quantity``, ``now`` and the
-    redemption's columns."""
+    when taken, the redemption and its posting written (:func:`app.volunteers.ledger.posting_ctes`);
+    the stock left, or no row — and nothing written — when there was not enough. Built once
+    (:data:`_TAKE`); a redemption binds ``item_id``, ``quantity``, ``now``, the redemption's
+    columns and the checked posting's parameters."""
     table = _items()
     quantity = sa.bindparam("quantity", type_=table.c.stock.type)
     taken = (
@@ -101,7 +102,7 @@ def _taking() -> sa.Select[Any]:
         .from_select([c.name for c in columns], sa.select(*values).select_from(taken))
         .cte("written")
     )
-    return sa.select(taken.c.stock).add_cte(written)
+    return sa.select(taken.c.stock).add_cte(ledger.posting_ctes(after=taken), written)
 
 
 _TAKE = _taking()
@@ -134,7 +135,7 @@ async def redeem(session: AsyncSession, principal: Principal, data: dict[str, An
     quantity = int(data["quantity"])
     points = item.points * quantity
     redemption_id = new_id()
-    posting, mine = await ledger.transfer(
+    checked = await ledger.prepare_transfer(
         session,
         principal,
         ledger.Owner(AccountKind.VOLUNTEER, LedgerUnit.POINTS, volunteer.area_id, volunteer.id),
@@ -152,19 +153,21 @@ async def redeem(session: AsyncSession, principal: Principal, data: dict[str, An
         "area_id": item.area_id,
         "quantity": quantity,
         "points": points,
-        "posting_id": posting.id,
+        "posting_id": checked.posting.id,
         "redeemed_by": principal.user_id,
         "redeemed_at": clock.now(),
     }
     taking = {"item_id": item.id, "quantity": quantity, "now": clock.now()}
-    stock = await session.scalar(_TAKE, taking | {f"redemption_{k}": v for k, v in redemption.items()})
+    params = taking | {f"redemption_{k}": v for k, v in redemption.items()} | checked.params
+    stock = await session.scalar(_TAKE, params)
     if stock is None:
         raise Conflict(
             "This item is out of stock.", code="out_of_stock", errors=[field_error("quantity", "more than in stock")]
         )
+    ledger.written(session, checked.posting)
     # The posting read the account under its lock (nobody else moves it until we commit): the
     # balance now is that one less these points.
-    balance = mine.balance - points
+    balance = checked.payer.balance - points
     return {
         **{k: v for k, v in redemption.items() if k != "redeemed_by"},
         "balance": balance,
