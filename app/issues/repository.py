@@ -30,6 +30,7 @@ from app.issues.sla import PolicyKey, SlaPolicy, SlaState
 from app.issues.sla_policies.repository import policy_entry
 from app.issues.workflow import OPEN_STATUSES
 from app.kit import idempotency, outbox
+from app.kit.coalesce import Coalesced, coalesced, places, tallies
 from app.kit.pagination import keyset
 from app.scope import Principal, caller_row, caller_scope_filter, scope_filter, subtree_area_ids
 from app.sync import changes
@@ -71,6 +72,18 @@ _NEXT_NUMBER = sa.text(
     "RETURNING last_value"
 )
 _NEXT_NUMBER_ALONE = DriverStatement(_NEXT_NUMBER)
+# Several counters moved at once (``counts`` each), taken in key order so that two processes
+# lock the rows alike: the number of each concurrent create of a process, in one statement.
+_NEXT_NUMBERS = DriverStatement(
+    sa.text(
+        "INSERT INTO issue_number_counters (prefix, day, last_value) "
+        "SELECT prefix, day, n FROM unnest(CAST(:prefixes AS varchar[]), CAST(:days AS date[]), "
+        "CAST(:counts AS integer[])) AS given(prefix, day, n) ORDER BY prefix, day "
+        "ON CONFLICT (prefix, day) DO UPDATE "
+        "SET last_value = issue_number_counters.last_value + excluded.last_value "
+        "RETURNING prefix, day, last_value"
+    )
+)
 
 
 async def next_number(session: AsyncSession, prefix: str, day: dt.date) -> int:
@@ -79,12 +92,28 @@ async def next_number(session: AsyncSession, prefix: str, day: dt.date) -> int:
     Every issue of a district on one day bumps the same counter row: inside the request's
     transaction its lock would be held until commit and serialize all creates. Taken apart, as
     one autocommitted statement, the lock lasts that statement; a create that fails afterwards
-    leaves a gap in the numbers (they stay unique and increasing, like a hotline's ticket numbers)."""
+    leaves a gap in the numbers (they stay unique and increasing, like a hotline's ticket numbers).
+    The numbers of a process's concurrent creates are taken in one statement (:mod:`app.kit.coalesce`)."""
     params = {"prefix": prefix, "day": day}
     engine = session.bind
-    if isinstance(engine, AsyncEngine):  # a connection of its own, no transaction: the statement's
+    if not isinstance(engine, AsyncEngine):  # a session on a connection (tests' own transactions)
+        return int((await session.execute(_NEXT_NUMBER, params)).scalar_one())
+    pool = ReadPool.of(engine)
+    if pool is None:  # no hot-read pool in this process (the CLI): a connection of its own
         return int((await _NEXT_NUMBER_ALONE.fetchrow(engine, **params))["last_value"])
-    return int((await session.execute(_NEXT_NUMBER, params)).scalar_one())
+    numbering: Coalesced[tuple[str, dt.date], int] = coalesced(
+        pool, "issue_numbers", lambda wanted: _take_numbers(pool, wanted)
+    )
+    return await numbering.run((prefix, day))
+
+
+async def _take_numbers(pool: ReadPool, wanted: list[tuple[str, dt.date]]) -> list[int]:
+    counts = tallies(wanted)
+    keys = sorted(counts)
+    rows = await _NEXT_NUMBERS.fetch(
+        pool, prefixes=[k[0] for k in keys], days=[k[1] for k in keys], counts=[counts[k] for k in keys]
+    )
+    return places(wanted, {(row["prefix"], row["day"]): int(row["last_value"]) for row in rows})
 
 
 # --- creating: everything a new issue needs read in one statement, written in another -----------

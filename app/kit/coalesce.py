@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+K = TypeVar("K", bound=Hashable)
 
 
 class Coalesced(Generic[T, R]):
@@ -81,3 +82,24 @@ def coalesced(owner: Any, name: str, batch: Callable[[list[T]], Awaitable[Sequen
     if found is None or found.loop is not asyncio.get_running_loop():
         found = made[name] = Coalesced(batch)
     return found
+
+
+def tallies(keys: Sequence[K]) -> dict[K, int]:
+    """How many times each key occurs in ``keys`` (a batch's counters to move, by how much)."""
+    counts: dict[K, int] = {}
+    for key in keys:
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def places(keys: Sequence[K], totals: dict[K, int]) -> list[int]:
+    """Each item's place in its key's counter, once the batch moved every counter by its
+    :func:`tallies` to ``totals``: the items of a key get the last values up to its total, in
+    the order they came (a counter at 7 moved by 3 gives 5, 6, 7)."""
+    counts = tallies(keys)
+    seen: dict[K, int] = {}
+    placed = []
+    for key in keys:
+        seen[key] = seen.get(key, 0) + 1
+        placed.append(totals[key] - counts[key] + seen[key])
+    return placed

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base, DriverStatement, ReadPool
 from app.errors import RateLimited
 from app.kit import clock
-from app.kit.coalesce import Coalesced, coalesced
+from app.kit.coalesce import Coalesced, coalesced, places, tallies
 
 
 class RateLimitWindow(Base):
@@ -132,21 +132,18 @@ async def _count_hits(pool: ReadPool, hits: list[tuple[str, dt.datetime]]) -> li
     """Count ``hits`` (key, window start) in one statement: each hit's count in its key's window —
     the nth of n hits on a key sees the count with all n in it, so the limit is exact however the
     hits were grouped — and when that window started."""
-    counts: dict[str, int] = {}
+    keys = [key for key, _ in hits]
+    counts = tallies(keys)
     starts: dict[str, dt.datetime] = {}
     for key, start in hits:
-        counts[key] = counts.get(key, 0) + 1
         starts[key] = max(start, starts.get(key, start))
-    keys = sorted(counts)
-    rows = await HITS.fetch(pool, keys=keys, starts=[starts[k] for k in keys], counts=[counts[k] for k in keys])
-    totals = {row["key"]: (int(row["hits"]), row["window_start"]) for row in rows}
-    seen: dict[str, int] = {}
-    placed = []
-    for key, _ in hits:
-        total, current_start = totals[key]
-        seen[key] = seen.get(key, 0) + 1
-        placed.append((total - counts[key] + seen[key], current_start))
-    return placed
+    ordered = sorted(counts)
+    rows = await HITS.fetch(
+        pool, keys=ordered, starts=[starts[k] for k in ordered], counts=[counts[k] for k in ordered]
+    )
+    totals = {row["key"]: int(row["hits"]) for row in rows}
+    windows = {row["key"]: row["window_start"] for row in rows}
+    return [(place, windows[key]) for key, place in zip(keys, places(keys, totals), strict=True)]
 
 
 async def check(pool: ReadPool, key: str, limit: int, window_seconds: int) -> None:

@@ -32,6 +32,28 @@ async def test_routing_by_location_area_or_home(client):
     assert all(n.startswith("T01-") for n in numbers) and numbers[0][-6:] < numbers[1][-6:]
 
 
+async def test_concurrent_creates_get_consecutive_numbers_taken_together(client, monkeypatch):
+    """The numbers of concurrent creates are taken in one statement where they arrive together:
+    every issue still gets its own number, and they run on without a gap or a repeat."""
+    import asyncio
+
+    from app.issues import repository
+
+    batches = []
+    take = repository._take_numbers
+
+    async def counted(pool, wanted):  # type: ignore[no-untyped-def]
+        batches.append(len(wanted))
+        return await take(pool, wanted)
+
+    monkeypatch.setattr(repository, "_take_numbers", counted)
+    first = int((await create(client))["number"][-6:])
+    made = await asyncio.gather(*(create(client) for _ in range(20)))
+    numbers = sorted(int(i["number"][-6:]) for i in made)
+    assert numbers == list(range(first + 1, first + 21))
+    assert sum(batches) == 21 and len(batches) < 21
+
+
 async def test_number_prefix_of_the_nearest_area_applies(client, app):
     async with app.state.sessionmaker() as session, session.begin():
         await session.execute(sa.text("UPDATE areas SET number_prefix = 'ZZ' WHERE code = 'T010101'"))
