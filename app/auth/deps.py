@@ -157,7 +157,7 @@ async def current_principal(request: Request, session: SessionDep, creds: Creden
         # own, as it was at READ COMMITTED): no ORM and no session work for the most common read;
         # the callers of a process's concurrent requests are read together (app.kit.coalesce).
         pool: ReadPool = request.app.state.read_pool
-        callers: Coalesced[uuid.UUID, Any] = coalesced(pool, "callers", lambda ids: _read_callers(pool, ids))
+        callers: Coalesced[uuid.UUID, Any] = coalesced(pool, "callers", _read_callers)
         row = await callers.run(creds.user_id)
         principal = admit_caller(row, ALL_ROLES)
     request.state.principal = principal

@@ -101,9 +101,7 @@ async def next_number(session: AsyncSession, prefix: str, day: dt.date) -> int:
     pool = ReadPool.of(engine)
     if pool is None:  # no hot-read pool in this process (the CLI): a connection of its own
         return int((await _NEXT_NUMBER_ALONE.fetchrow(engine, **params))["last_value"])
-    numbering: Coalesced[tuple[str, dt.date], int] = coalesced(
-        pool, "issue_numbers", lambda wanted: _take_numbers(pool, wanted)
-    )
+    numbering: Coalesced[tuple[str, dt.date], int] = coalesced(pool, "issue_numbers", _take_numbers)
     return await numbering.run((prefix, day))
 
 

@@ -6,7 +6,7 @@ caller's account): with 32 requests in flight a process sends one round trip whe
 and PostgreSQL runs one statement. Nothing waits for a timer — a lone request goes at once — so a
 quiet service answers as before, and a busy one does less work per request::
 
-    accounts = Coalesced(lambda user_ids: read_accounts(pool, user_ids))   # one result per item, in order
+    accounts = coalesced(pool, "callers", read_accounts)   # read_accounts(pool, user_ids): one row per id, in order
     row = await accounts.run(user_id)
 
 The batch function gets the waiting items in arrival order and returns one result per item; when
@@ -27,7 +27,8 @@ K = TypeVar("K", bound=Hashable)
 
 
 class Coalesced(Generic[T, R]):
-    def __init__(self, batch: Callable[[list[T]], Awaitable[Sequence[R]]]) -> None:
+    def __init__(self, owner: Any, batch: Callable[[Any, list[T]], Awaitable[Sequence[R]]]) -> None:
+        self.owner = weakref.ref(owner)  # not kept alive by its own batches (see :func:`coalesced`)
         self.batch = batch
         self.loop = asyncio.get_running_loop()
         self.waiting: list[tuple[T, asyncio.Future[R]]] = []
@@ -53,7 +54,10 @@ class Coalesced(Generic[T, R]):
 
     async def _answer(self, taken: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:
-            results = await self.batch([item for item, _ in taken])
+            owner = self.owner()
+            if owner is None:
+                raise RuntimeError("the owner of these statements has been closed")
+            results = await self.batch(owner, [item for item, _ in taken])
         except BaseException as exc:
             for _, future in taken:
                 if future.done():  # its request has gone
@@ -74,13 +78,15 @@ _RUNNING: set[asyncio.Task[None]] = set()  # the batches on their way, kept from
 _MADE: weakref.WeakKeyDictionary[Any, dict[str, Coalesced[Any, Any]]] = weakref.WeakKeyDictionary()
 
 
-def coalesced(owner: Any, name: str, batch: Callable[[list[T]], Awaitable[Sequence[R]]]) -> Coalesced[T, R]:
+def coalesced(owner: Any, name: str, batch: Callable[[Any, list[T]], Awaitable[Sequence[R]]]) -> Coalesced[T, R]:
     """The :class:`Coalesced` ``name`` of ``owner`` (e.g. a connection pool) in this event loop,
-    made with ``batch`` on first use."""
+    made on first use; ``batch(owner, items)`` makes each batch's statement. (The owner is passed
+    in rather than held by the batch function: held, it would keep itself alive in this registry.)"""
     made = _MADE.setdefault(owner, {})
     found = made.get(name)
     if found is None or found.loop is not asyncio.get_running_loop():
-        found = made[name] = Coalesced(batch)
+        found = made[name] = Coalesced(owner, batch)
+    found.batch = batch  # the caller's, should it have been replaced (a test's counting wrapper)
     return found
 
 

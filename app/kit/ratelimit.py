@@ -158,7 +158,7 @@ async def check(pool: ReadPool, key: str, limit: int, window_seconds: int) -> No
     now = clock.now()
     start = window_start(now, window_seconds)
     counting: Coalesced[tuple[str, dt.datetime], tuple[int, dt.datetime]] = coalesced(
-        pool, "rate_limit_hits", lambda hits: _count_hits(pool, hits)
+        pool, "rate_limit_hits", _count_hits
     )
     hits, current_start = await counting.run((key, start))
     remaining = max((current_start + dt.timedelta(seconds=window_seconds) - now).total_seconds(), 0.0)
