@@ -1,8 +1,10 @@
 """Rate limits (限流) shared by every worker and node: fixed windows counted in PostgreSQL.
 
-Each check is one ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` on the ``rate_limits`` row of
-its key, committed in a short transaction of its own so that the count survives a request that
-fails and is visible at once to every other process. Windows are aligned on the epoch
+Each check counts one hit with ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` on the
+``rate_limits`` row of its key, committed on its own so that the count survives a request that
+fails and is visible at once to every other process; the hits a process's concurrent requests
+make meanwhile go together in one such statement, each still told its own place in its key's
+count. Windows are aligned on the epoch
 (``floor(t / window) * window``), so all nodes agree on where a window starts.
 
 Over the limit → 429 ``rate_limited`` with ``Retry-After``: the seconds until the window ends.
