@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,7 +83,8 @@ async def set_proposals(session: AsyncSession, item_id: uuid.UUID, proposal_ids:
     await session.execute(sa.delete(CommitmentItemProposal).where(CommitmentItemProposal.item_id == item_id))
     if proposal_ids:
         rows = [{"item_id": item_id, "proposal_id": p} for p in dict.fromkeys(proposal_ids)]
-        await session.execute(sa.insert(CommitmentItemProposal).values(rows))
+        # executemany of one compiled INSERT (a multi-row VALUES would be compiled on every call)
+        await session.execute(sa.insert(cast(sa.Table, CommitmentItemProposal.__table__)), rows)
 
 
 async def area_names(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:

@@ -52,6 +52,9 @@ class Owner:
         return owner_key(self.kind, self.area_id, self.volunteer_id)
 
 
+_OPEN = pg_insert(cast(sa.Table, LedgerAccount.__table__)).on_conflict_do_nothing(index_elements=["owner_key", "unit"])
+
+
 async def accounts(session: AsyncSession, *owners: Owner) -> list[LedgerAccount]:
     """The accounts of ``owners`` (each created on first use), in the order asked.
 
@@ -63,23 +66,18 @@ async def accounts(session: AsyncSession, *owners: Owner) -> list[LedgerAccount]
     found = {(a.owner_key, a.unit): a for a in (await session.execute(stmt.execution_options(**opts))).scalars()}
     missing = [o for o, k in zip(owners, wanted, strict=True) if k not in found]
     if missing:
-        await session.execute(
-            pg_insert(LedgerAccount)
-            .values(
-                [
-                    {
-                        "id": new_id(),
-                        "area_id": o.area_id,
-                        "volunteer_id": o.volunteer_id,
-                        "kind": o.kind.value,
-                        "unit": o.unit.value,
-                        "owner_key": o.key,
-                    }
-                    for o in missing
-                ]
-            )
-            .on_conflict_do_nothing(index_elements=["owner_key", "unit"])
-        )
+        rows = [
+            {
+                "id": new_id(),
+                "area_id": o.area_id,
+                "volunteer_id": o.volunteer_id,
+                "kind": o.kind.value,
+                "unit": o.unit.value,
+                "owner_key": o.key,
+            }
+            for o in missing
+        ]
+        await session.execute(_OPEN, rows)  # one compiled INSERT, executed for each
         found = {(a.owner_key, a.unit): a for a in (await session.execute(stmt.execution_options(**opts))).scalars()}
     return [found[k] for k in wanted]
 
