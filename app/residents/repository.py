@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.pagination import keyset
@@ -73,8 +74,14 @@ async def due_visits(
     """Residents whose shortest tag interval has passed since their last visit (never visited: due)."""
     if not intervals:
         return []
-    schedule = sa.values(sa.column("tag", sa.String), sa.column("days", sa.Integer), name="schedule").data(
-        list(intervals.items())
+    # The schedule as two bound arrays (not literal VALUES: a statement SQLAlchemy could not cache).
+    schedule = (
+        sa.func.unnest(
+            sa.bindparam("schedule_tags", list(intervals), type_=ARRAY(sa.String)),
+            sa.bindparam("schedule_days", list(intervals.values()), type_=ARRAY(sa.Integer)),
+        )
+        .table_valued("tag", "days")
+        .render_derived(name="schedule")
     )
     tag = sa.func.unnest(Resident.tags).table_valued("tag").render_derived(name="t")
     per_resident = (

@@ -34,6 +34,8 @@ async def test_the_busiest_writes_compile_each_statement_once(app, client):
         item = await post(client, "/api/v1/shop/items", {"name": "洗衣液", "points": 10, "stock": 5})
         body = {"volunteer_id": v["id"], "item_id": item["id"], "quantity": 2}
         await post(client, "/api/v1/shop/redemptions", body)
+        r = await client.get("/api/v1/residents/due-visits", headers=auth("grid_worker"))  # a read with a schedule
+        assert r.status_code == 200, r.text
     finally:
         event.remove(app.state.engine.sync_engine, "after_cursor_execute", seen)
     assert uncached == []

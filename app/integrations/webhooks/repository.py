@@ -7,7 +7,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -139,8 +139,9 @@ async def matching_subscriptions(session: AsyncSession, outbox_ids: Sequence[int
 
 async def insert_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        stmt = insert(WebhookDelivery).values(list(rows))
-        await session.execute(stmt.on_conflict_do_nothing(index_elements=["subscription_id", "event_id"]))
+        # executemany of one compiled INSERT (a multi-row VALUES would be compiled on every call)
+        stmt = insert(cast(sa.Table, WebhookDelivery.__table__))
+        await session.execute(stmt.on_conflict_do_nothing(index_elements=["subscription_id", "event_id"]), list(rows))
 
 
 async def mark_processed(session: AsyncSession, outbox_ids: Sequence[int], now: dt.datetime) -> None:
