@@ -149,7 +149,7 @@ async def prepare_transfer(
     """The posting of ``amount`` from ``payer`` to ``payee``, its accounts found and locked (one
     statement when both are open) and checked (409 ``insufficient_balance`` / ``already_posted``),
     for a caller that writes it together with its own rows (:func:`posting_ctes`, then
-    :func:`written`); :func:`transfer` writes it on its own."""
+    :func:`written`); :func:`write` writes it on its own."""
     wanted = [(o.key, o.unit.value) for o in (payer, payee)]
     params = {
         "payer_key": payer.key,
@@ -170,28 +170,11 @@ async def prepare_transfer(
     return Checked(posting, values, legs[0].account)
 
 
-async def transfer(
-    session: AsyncSession,
-    principal: Principal,
-    payer: Owner,
-    payee: Owner,
-    amount: int,
-    *,
-    area_id: uuid.UUID,
-    kind: PostingKind,
-    source_key: str,
-    memo: str | None,
-) -> tuple[LedgerPosting, LedgerAccount]:
-    """Post ``amount`` from ``payer`` to ``payee`` (see :func:`post`). Returns the posting and the
-    payer's account as the posting read it under its lock: its balance is the one before it.
-
-    Two statements when both accounts are open: they are found and locked in one, and the posting
-    with its entries is written in the other."""
-    checked = await prepare_transfer(
-        session, principal, payer, payee, amount, area_id=area_id, kind=kind, source_key=source_key, memo=memo
-    )
+async def write(session: AsyncSession, checked: Checked) -> LedgerPosting:
+    """Write a checked posting on its own (``write(session, await prepare_transfer(...))``): the
+    posting and its entries in one statement, after the one that found and locked its accounts."""
     await session.execute(_WRITE, checked.params)
-    return written(session, checked.posting), checked.payer
+    return written(session, checked.posting)
 
 
 async def post(

@@ -29,16 +29,19 @@ A = workflow.TimebankAction
 async def create(session: AsyncSession, principal: Principal, data: dict[str, Any]) -> TimebankRequest:
     requester = await volunteers.volunteer_ref(session, principal, data["requester_id"], "requester_id")
     request_id = new_id()
-    hold, _ = await ledger.transfer(
+    hold = await ledger.write(
         session,
-        principal,
-        ledger.Owner(AccountKind.VOLUNTEER, LedgerUnit.MINUTES, requester.area_id, requester.id),
-        ledger.Owner(AccountKind.ESCROW, LedgerUnit.MINUTES, requester.area_id),
-        data["minutes"],
-        area_id=requester.area_id,
-        kind=PostingKind.TIMEBANK_HOLD,
-        source_key=f"timebank_hold:{request_id}",
-        memo=data["title"],
+        await ledger.prepare_transfer(
+            session,
+            principal,
+            ledger.Owner(AccountKind.VOLUNTEER, LedgerUnit.MINUTES, requester.area_id, requester.id),
+            ledger.Owner(AccountKind.ESCROW, LedgerUnit.MINUTES, requester.area_id),
+            data["minutes"],
+            area_id=requester.area_id,
+            kind=PostingKind.TIMEBANK_HOLD,
+            source_key=f"timebank_hold:{request_id}",
+            memo=data["title"],
+        ),
     )
     req = TimebankRequest(
         id=request_id,
@@ -78,16 +81,19 @@ async def _settle(
     to = req.claimer_id if action is A.CONFIRM else req.requester_id
     assert to is not None
     kind = PostingKind.TIMEBANK_PAY if action is A.CONFIRM else PostingKind.TIMEBANK_RELEASE
-    posting, _ = await ledger.transfer(
+    posting = await ledger.write(
         session,
-        principal,
-        ledger.Owner(AccountKind.ESCROW, LedgerUnit.MINUTES, req.area_id),
-        ledger.Owner(AccountKind.VOLUNTEER, LedgerUnit.MINUTES, req.area_id, to),
-        req.minutes,
-        area_id=req.area_id,
-        kind=kind,
-        source_key=f"{kind.value}:{req.id}",
-        memo=req.title,
+        await ledger.prepare_transfer(
+            session,
+            principal,
+            ledger.Owner(AccountKind.ESCROW, LedgerUnit.MINUTES, req.area_id),
+            ledger.Owner(AccountKind.VOLUNTEER, LedgerUnit.MINUTES, req.area_id, to),
+            req.minutes,
+            area_id=req.area_id,
+            kind=kind,
+            source_key=f"{kind.value}:{req.id}",
+            memo=req.title,
+        ),
     )
     req.status, req.settle_posting_id = status.value, posting.id
     return await repo.saved(session, req)
