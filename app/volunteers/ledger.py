@@ -192,35 +192,6 @@ async def post(
     409 ``already_posted`` when ``source_key`` was posted before."""
     ids = sorted({leg.account.id for leg in legs if leg.amount != 0})
     locked, seen = await _lock(session, _LOCK_IDS, {"ids": ids, "source_key": source_key})
-    return await _write(
-        session,
-        principal,
-        legs,
-        locked,
-        seen,
-        area_id=area_id,
-        kind=kind,
-        source_key=source_key,
-        memo=memo,
-        reverses_id=reverses_id,
-    )
-
-
-async def _write(
-    session: AsyncSession,
-    principal: Principal,
-    legs: Sequence[Leg],
-    locked: Sequence[LedgerAccount],
-    seen: bool,
-    *,
-    area_id: uuid.UUID,
-    kind: PostingKind,
-    source_key: str,
-    memo: str | None,
-    reverses_id: uuid.UUID | None = None,
-) -> LedgerPosting:
-    """``legs`` checked against their ``locked`` accounts (:func:`_checked`), then the posting and
-    its entries written in one statement (the entries' trigger moves the balances)."""
     posting, params = _checked(
         principal,
         legs,
@@ -232,6 +203,7 @@ async def _write(
         memo=memo,
         reverses_id=reverses_id,
     )
+    # The posting and its entries in one statement (the entries' trigger moves the balances).
     await session.execute(_WRITE, params)
     return written(session, posting)
 
