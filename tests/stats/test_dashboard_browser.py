@@ -82,6 +82,10 @@ def service(db_url: str) -> Iterator[str]:
         proc.wait(10)
 
 
+class NotEvaluated(Exception):
+    """DevTools answered an evaluation with an error (e.g. the page is between two documents)."""
+
+
 class Page:
     """One Chromium tab over the DevTools protocol."""
 
@@ -103,12 +107,17 @@ class Page:
         while True:
             message = json.loads(await self.ws.recv())  # type: ignore[attr-defined]
             if message.get("id") == call_id:
+                if "error" in message:
+                    raise NotEvaluated(message["error"])
                 return message["result"]["result"].get("value")
 
     async def wait_for(self, expression: str, within: float = 20) -> object:
         deadline = asyncio.get_running_loop().time() + within
         while asyncio.get_running_loop().time() < deadline:
-            value = await self.evaluate(expression)
+            try:
+                value = await self.evaluate(expression)
+            except NotEvaluated:  # still loading (its execution context replaced): ask again
+                value = None
             if value:
                 return value
             await asyncio.sleep(0.2)
