@@ -23,6 +23,7 @@ from app.errors import (
 )
 from app.events.hub import install as install_event_hub
 from app.integrations.open311 import endpoints as open311
+from app.integrations.open311 import format as open311_format
 from app.kit import openapi as openapi_document
 from app.kit.runtime import tune_gc
 from app.middleware import RequestMiddleware
@@ -145,5 +146,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
         access_log_enabled=settings.access_log,
+        error_formats={"/open311/": open311_format.refusal},
     )
     return app

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -19,28 +21,17 @@ log = logging.getLogger("minqing.errors")
 _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
-async def _send_problem(send: Send, err: AppError, request_id: str, path: str) -> None:
-    import json
-
-    if path.startswith("/open311/"):
-        await _send_open311_error(send, err, request_id, path)
-        return
-    body = json.dumps(err.to_problem(path), ensure_ascii=False).encode()
-    headers = [
-        (b"content-type", b"application/problem+json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"x-request-id", request_id.encode()),
-    ] + [(k.lower().encode(), v.encode()) for k, v in err.headers.items()]
-    await send({"type": "http.response.start", "status": err.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+ErrorFormat = Callable[[AppError, str], tuple[int, bytes, str]]
+"""How a part of the service writes the refusals made here (body too large, NUL in the URL, the
+database away) when it does not speak problem+json: ``(error, path)`` → status, body, media type."""
 
 
-async def _send_open311_error(send: Send, err: AppError, request_id: str, path: str) -> None:
-    """Under /open311 the same refusals in Open311's error format; invalid input is 400 there."""
-    from app.integrations.open311.format import Open311Error, render_errors
+def _problem_json(err: AppError, path: str) -> tuple[int, bytes, str]:
+    return err.status, json.dumps(err.to_problem(path), ensure_ascii=False).encode(), "application/problem+json"
 
-    status = 400 if err.status == 422 else err.status
-    body, media_type = render_errors([Open311Error(status, err.detail)], "xml" if path.endswith(".xml") else "json")
+
+async def _send_problem(send: Send, err: AppError, request_id: str, path: str, render: ErrorFormat) -> int:
+    status, body, media_type = render(err, path)
     headers = [
         (b"content-type", media_type.encode()),
         (b"content-length", str(len(body)).encode()),
@@ -48,16 +39,30 @@ async def _send_open311_error(send: Send, err: AppError, request_id: str, path: 
     ] + [(k.lower().encode(), v.encode()) for k, v in err.headers.items()]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+    return status
 
 
 class RequestMiddleware:
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, max_upload_bytes: int, access_log_enabled: bool = True
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_upload_bytes: int,
+        access_log_enabled: bool = True,
+        error_formats: Mapping[str, ErrorFormat] | None = None,
     ) -> None:
+        """``error_formats``: path prefix → how refusals are written there (problem+json elsewhere)."""
         self.app = app
+        self.error_formats = dict(error_formats or {})
         self.max_body = max_body_bytes
         self.max_upload = max_upload_bytes
         self.log_enabled = access_log_enabled
+
+    async def _refuse(self, send: Send, err: AppError, request_id: str, path: str) -> int:
+        """Answer ``err`` in the format of the part of the service ``path`` is in; the status sent."""
+        render = next((r for prefix, r in self.error_formats.items() if path.startswith(prefix)), _problem_json)
+        return await _send_problem(send, err, request_id, path, render)
 
     def _limit_for(self, path: str) -> int:
         # Attachments and offline batch uploads (up to 500 diary entries) may exceed the JSON limit.
@@ -79,7 +84,7 @@ class RequestMiddleware:
         try:
             raw_path = scope.get("raw_path") or path.encode()
             if b"%00" in scope.get("query_string", b"") or b"%00" in raw_path or "\x00" in path:
-                await _send_problem(
+                status_holder["status"] = await self._refuse(
                     send,
                     ValidationFailed(
                         "NUL characters are not allowed in URLs.",
@@ -89,12 +94,10 @@ class RequestMiddleware:
                     request_id,
                     path,
                 )
-                status_holder["status"] = 422
                 return
             length = headers.get(b"content-length")
             if length is not None and length.isdigit() and int(length) > limit:
-                await _send_problem(send, self._too_large(limit), request_id, path)
-                status_holder["status"] = 413
+                status_holder["status"] = await self._refuse(send, self._too_large(limit), request_id, path)
                 return
 
             content_type = headers.get(b"content-type", b"")
@@ -106,8 +109,7 @@ class RequestMiddleware:
             else:
                 body_problem, replay = await self._read_body(receive, limit, content_type)
             if body_problem is not None:
-                status_holder["status"] = body_problem.status
-                await _send_problem(send, body_problem, request_id, path)
+                status_holder["status"] = await self._refuse(send, body_problem, request_id, path)
                 return
 
             sent = {"start": False, "end": False}
@@ -127,8 +129,7 @@ class RequestMiddleware:
             try:
                 await self.app(scope, replay, send_wrapper)
                 if overflow["hit"] and not sent["start"]:
-                    status_holder["status"] = 413
-                    await _send_problem(send, self._too_large(limit), request_id, path)
+                    status_holder["status"] = await self._refuse(send, self._too_large(limit), request_id, path)
             except Exception as exc:
                 if not is_database_unavailable(exc):
                     raise
@@ -137,8 +138,7 @@ class RequestMiddleware:
                 if not sent["start"]:
                     log.warning("database unavailable: %s", type(exc).__name__)
                     err = ServiceUnavailable("The database is unavailable; retry shortly.", code="database_unavailable")
-                    status_holder["status"] = err.status
-                    await _send_problem(send, err, request_id, path)
+                    status_holder["status"] = await self._refuse(send, err, request_id, path)
                 elif not sent["end"]:
                     # The status is sent: the response is left unfinished, so the server closes the
                     # connection and the client sees a cut-off transfer, never a complete-looking body.

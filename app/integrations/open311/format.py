@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, Literal
 
+from app.errors import AppError
 from app.kit import clock
 from app.kit.schemas import EARLIEST_DATE, LATEST_DATE
 
@@ -307,6 +308,14 @@ def render_discovery(url: str, fmt: Format) -> tuple[bytes, str]:
         ],
     }
     return _render(fmt, "discovery", None, [document])
+
+
+def refusal(err: AppError, path: str) -> tuple[int, bytes, str]:
+    """A refusal made before any Open311 route runs (body too large, NUL in the URL, the database
+    away: the request middleware's ``error_formats``) in Open311's format; invalid input is 400 here."""
+    status = 400 if err.status == 422 else err.status
+    body, media_type = render_errors([Open311Error(status, err.detail)], "xml" if path.endswith(".xml") else "json")
+    return status, body, media_type
 
 
 def render_errors(errors: Sequence[Open311Error], fmt: Format) -> tuple[bytes, str]:
