@@ -28,13 +28,6 @@ bearer_scheme = HTTPBearer(auto_error=False, description="JWT from POST /api/v1/
 api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="integration API key")
 
 
-async def get_app_settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-SettingsDep = Annotated[Settings, Depends(get_app_settings)]
-
-
 async def _principal_from_api_key(session: SessionDep, plaintext: str) -> Principal:
     prefix = split_api_key(plaintext)
     found = await repository.api_key_with_owner(session, prefix) if prefix else None

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Form, Request, Response
 
 from app.auth import service
-from app.auth.deps import CurrentPrincipal, SettingsDep, require_roles
+from app.auth.deps import CurrentPrincipal, require_roles
 from app.auth.roles import Role
 from app.auth.schemas import (
     ApiKeyCreate,
@@ -23,6 +23,7 @@ from app.auth.schemas import (
     UserOut,
     UserUpdate,
 )
+from app.config import SettingsDep
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.kit.etag import created

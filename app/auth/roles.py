@@ -37,7 +37,7 @@ ROLES_SEEING_PERSONAL_DATA: frozenset[Role] = frozenset(
 
 
 def _register() -> None:
-    from app.system.enums import register
+    from app.kit.labels import register
 
     register("role", Role, ROLE_LABELS)
 

@@ -12,7 +12,7 @@ from fastapi import Body, Depends, File, Path, Query, Request, Response, UploadF
 from fastapi.responses import FileResponse
 from pydantic import Field
 
-from app.auth.deps import SettingsDep, require_roles
+from app.auth.deps import require_roles
 from app.commitments import page, photos, public, service, transfer
 from app.commitments.schemas import (
     ActivityBatchItem,
@@ -35,6 +35,7 @@ from app.commitments.schemas import (
     ReasonIn,
 )
 from app.commitments.workflow import Action, ListStatus
+from app.config import SettingsDep
 from app.db import ReadSessionDep, SessionDep
 from app.errors import NotFound, problem_responses
 from app.grids.models import Area

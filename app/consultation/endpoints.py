@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Query, Response
 
-from app.auth.deps import SettingsDep, require_roles
+from app.auth.deps import require_roles
+from app.config import SettingsDep
 from app.consultation import service
 from app.consultation.schemas import (
     ConsultationCreate,

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from fastapi import Body, Depends, Header, Query, Response
 from pydantic import Field
 
-from app.auth.deps import SettingsDep, require_roles
+from app.auth.deps import require_roles
+from app.config import SettingsDep
 from app.db import SessionDep
 from app.diary import service
 from app.diary.models import DiaryKind, DiaryStatus

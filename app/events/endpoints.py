@@ -11,7 +11,8 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
-from app.auth.deps import SettingsDep, api_key_scheme, bearer_scheme, credentials_of, principal_for
+from app.auth.deps import api_key_scheme, bearer_scheme, credentials_of, principal_for
+from app.config import SettingsDep
 from app.db import SessionDep
 from app.events import service
 from app.events.hub import BATCH, Event, Hub, Subscriber, hub_of, parse_event_id

@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import Body, Depends, Query
 
-from app.auth.deps import CurrentPrincipal, SettingsDep, require_roles
+from app.auth.deps import CurrentPrincipal, require_roles
 from app.auth.roles import Role
+from app.config import SettingsDep
 from app.db import SessionDep
 from app.errors import NotFound, problem_responses
 from app.grids import service

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base, IdMixin, TimestampMixin, VersionMixin
 from app.kit.columns import PgType
 from app.kit.labels import LabelledEnum, labels
-from app.system.enums import register as register_enum
+from app.kit.labels import register as register_enum
 
 
 class Ltree(PgType[str]):

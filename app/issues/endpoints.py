@@ -12,9 +12,9 @@ from fastapi import Body, Depends, File, Form, Header, Path, Query, Request, Res
 from fastapi.responses import FileResponse, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.deps import CredentialsDep, SettingsDep, principal_for, require_roles
+from app.auth.deps import CredentialsDep, principal_for, require_roles
 from app.auth.roles import Role
-from app.config import Settings
+from app.config import Settings, SettingsDep
 from app.db import SessionDep, request_session
 from app.errors import NotFound, ValidationFailed, field_error, problem_responses
 from app.grids import service as grids

@@ -265,8 +265,7 @@ def _register_enums() -> None:
     from app.issues import workflow as wf
     from app.issues.schemas import AttachmentKind
     from app.issues.sla import SLA_STATE_LABELS, UNIT_LABELS, SlaState, Unit
-    from app.kit.labels import labels
-    from app.system.enums import register
+    from app.kit.labels import labels, register
 
     register("issue_status", wf.Status, wf.STATUS_LABELS)
     register("issue_action", wf.Action, wf.ACTION_LABELS)

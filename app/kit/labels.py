@@ -1,4 +1,5 @@
-"""Enums whose members carry their Chinese label (中文标签) where they are declared.
+"""Enums whose members carry their Chinese label (中文标签) where they are declared, and the registry
+behind ``GET /api/v1/meta/enums`` in which each domain registers its enums.
 
 A member is written ``VALUE_NAME = "value", "标签"``: the value is what the database, the API and the
 change feed hold (a plain ``str``, as with :class:`~enum.StrEnum`), the label what people read (the
@@ -7,8 +8,9 @@ enum registry of ``GET /api/v1/meta/enums``, the OpenAPI document, exports and p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
-from typing import TYPE_CHECKING, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 
 class LabelledEnum(StrEnum):
@@ -34,3 +36,24 @@ E = TypeVar("E", bound=LabelledEnum)
 def labels(enum: type[E]) -> dict[E, str]:
     """Each member's label, in declaration order."""
     return {member: member.label for member in enum}
+
+
+S = TypeVar("S", bound=StrEnum)
+_REGISTRY: dict[str, tuple[type[StrEnum], Mapping[Any, str]]] = {}
+
+
+def register(name: str, enum: type[S], labels: Mapping[S, str]) -> None:
+    """List ``enum`` under ``name`` in ``GET /api/v1/meta/enums`` and the OpenAPI document."""
+    _REGISTRY[name] = (enum, labels)
+
+
+def all_enums() -> dict[str, list[dict[str, str]]]:
+    return {
+        name: [{"value": m.value, "label": labels.get(m, m.value)} for m in enum]
+        for name, (enum, labels) in sorted(_REGISTRY.items())
+    }
+
+
+def labelled_enums() -> list[tuple[type[StrEnum], Mapping[StrEnum, str]]]:
+    """Every registered enum with its labels (the OpenAPI document carries them too)."""
+    return list(_REGISTRY.values())

@@ -23,6 +23,8 @@ from fastapi import FastAPI
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
+from app.kit.labels import labelled_enums
+
 REF_TEMPLATE = "#/components/schemas/{model}"
 _BODY_KEY = "x-minqing-body"
 _BODIES: dict[str, Any] = {}
@@ -89,8 +91,6 @@ def _mark_public(schema: dict[str, Any]) -> None:
 
 
 def _label_enums(schema: dict[str, Any]) -> None:
-    from app.system.enums import labelled_enums
-
     components = schema.get("components", {}).get("schemas", {})
     for enum, labels in labelled_enums():
         component = components.get(enum.__name__)

@@ -27,8 +27,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.deps import SettingsDep
-from app.config import Settings
+from app.config import Settings, SettingsDep
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.kit.etag import NOT_MODIFIED, IfMatch, OptionalIfMatch, created, tagged, unchanged, write_if_match

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query
 
-from app.auth.deps import SettingsDep, require_roles
+from app.auth.deps import require_roles
+from app.config import SettingsDep
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.kit.pagination import CursorQuery, Keyset, LimitQuery

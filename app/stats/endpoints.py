@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.deps import Credentials, CredentialsDep, SettingsDep, principal_for
+from app.auth.deps import Credentials, CredentialsDep, principal_for
 from app.auth.security import decode_token
-from app.config import Settings
+from app.config import Settings, SettingsDep
 from app.errors import AppError
 from app.kit import clock
 from app.kit.conditional import ConditionalRoute, bearer_token, plain_query, prechecked

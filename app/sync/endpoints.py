@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
-from app.auth.deps import SettingsDep, require_roles
+from app.auth.deps import require_roles
 from app.auth.roles import Role
+from app.config import SettingsDep
 from app.errors import PROBLEM_JSON, PROBLEM_REF, problem_responses
 from app.kit.pagination import LimitQuery
 from app.kit.routing import Router

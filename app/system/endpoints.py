@@ -13,10 +13,10 @@ from app.config import Settings
 from app.errors import PROBLEM_JSON, ServiceUnavailable
 from app.issues.deadlines import calendar_for
 from app.kit import clock
+from app.kit.labels import all_enums
 from app.kit.routing import Router
 from app.migrations_state import head_revision
 from app.observability import render_metrics, update_pool_gauges
-from app.system.enums import all_enums
 
 router = Router(tags=["system"])
 log = logging.getLogger("minqing.calendar")

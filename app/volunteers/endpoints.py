@@ -12,7 +12,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.deps import SettingsDep, require_roles
+from app.auth.deps import require_roles
+from app.config import SettingsDep
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.kit import clock, idempotency

@@ -22,10 +22,10 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from app.kit.labels import LabelledEnum, labels
+from app.kit.labels import register as register_enum
 from app.kit.workflow import A, S, Table, table
 from app.kit.workflow import advance as advance  # the services advance the tables below
 from app.kit.workflow import allowed as actions_in
-from app.system.enums import register as register_enum
 from app.volunteers.models import Frequency, RecordStatus, TimebankStatus, WishStatus
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request, Response
 
-from app.auth.deps import SettingsDep, caller_key, require_roles
+from app.auth.deps import caller_key, require_roles
 from app.auth.roles import Role
+from app.config import SettingsDep
 from app.db import SessionDep
 from app.errors import PROBLEM_JSON, PROBLEM_REF
 from app.integrations.hotline import schemas, service

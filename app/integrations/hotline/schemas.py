@@ -10,8 +10,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.issues.workflow import Kind, Outcome, Priority, Rating, Status
+from app.kit.labels import register as register_enum
 from app.kit.schemas import AwareDatetime, InputModel, OutputModel, Text
-from app.system.enums import register as register_enum
 
 # No leading or trailing spaces (bodies are stripped before the pattern is checked); a plain str, as after
 # Text's validator pydantic would check the pattern but leave it out of the schema. Excludes NUL anyway.

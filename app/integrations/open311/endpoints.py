@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.deps import SettingsDep
+from app.config import SettingsDep
 from app.db import SessionDep, is_database_unavailable
 from app.errors import AppError, ServiceUnavailable
 from app.grids.models import Area

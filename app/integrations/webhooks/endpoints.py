@@ -7,7 +7,8 @@ from typing import Any
 
 from fastapi import Depends, Request, Response
 
-from app.auth.deps import AdminOnly, SettingsDep, caller_key
+from app.auth.deps import AdminOnly, caller_key
+from app.config import SettingsDep
 from app.db import SessionDep
 from app.errors import problem_responses
 from app.integrations.webhooks import service

@@ -13,7 +13,7 @@ from sqlalchemy.sql.naming import conv
 
 from app.db import Base, IdMixin, TimestampMixin, VersionMixin
 from app.kit.labels import LabelledEnum, labels
-from app.system.enums import register as register_enum
+from app.kit.labels import register as register_enum
 
 
 class EventType(LabelledEnum):

@@ -1,0 +1,110 @@
+"""Which parts of ``app`` may import which: the shared layers (``kit``, the errors, the settings, the
+database, the request middleware) import no domain, no domain imports another's endpoints, and the
+dependencies between domains that would close a loop stay out. Imports inside functions count too:
+a lazy import is still a dependency."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+APP = Path(__file__).resolve().parents[2] / "app"
+DOMAINS = frozenset(
+    {
+        "audit",
+        "auth",
+        "commitments",
+        "consultation",
+        "demo",
+        "diary",
+        "events",
+        "grids",
+        "integrations",
+        "issues",
+        "mediation",
+        "residents",
+        "stats",
+        "sync",
+        "system",
+        "volunteers",
+    }
+)
+SHARED = ("kit", "errors", "config", "db", "middleware", "observability", "replicas")
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(APP.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == "app":
+                found.update(f"app.{alias.name}" for alias in node.names)
+            elif node.module.startswith("app."):
+                found.add(node.module)
+                found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("app."))
+    return found
+
+
+def _graph() -> dict[str, set[str]]:
+    return {_module(path): _imports(path) for path in APP.rglob("*.py")}
+
+
+def _part(module: str) -> str:
+    return module.split(".")[1] if module.count(".") else module
+
+
+def test_the_graph_is_read() -> None:
+    graph = _graph()
+    assert "app.kit.routes" in graph and "app.issues.intake" in graph
+    assert "app.scope" in graph["app.kit.routes"]  # the reader sees `from app.scope import Principal`
+
+
+@pytest.mark.parametrize("layer", SHARED)
+def test_shared_layers_import_no_domain(layer: str) -> None:
+    upward = sorted(
+        f"{module} imports {target}"
+        for module, targets in _graph().items()
+        if _part(module) == layer
+        for target in targets
+        if _part(target) in DOMAINS
+    )
+    assert upward == []
+
+
+def test_no_module_imports_another_domains_endpoints() -> None:
+    crossing = sorted(
+        f"{module} imports {target}"
+        for module, targets in _graph().items()
+        if _part(module) in DOMAINS
+        for target in targets
+        if target.rsplit(".", 1)[-1] == "endpoints" and _part(target) != _part(module)
+    )
+    assert crossing == []
+
+
+@pytest.mark.parametrize(
+    ("lower", "upper"),
+    [
+        ("issues", "diary"),  # the diary reacts to issue events; issues know nothing of the diary
+        ("auth", "integrations"),
+        ("auth", "grids"),
+        ("sync", "issues"),
+    ],
+)
+def test_a_lower_domain_does_not_import_a_higher_one(lower: str, upper: str) -> None:
+    upward = sorted(
+        f"{module} imports {target}"
+        for module, targets in _graph().items()
+        if _part(module) == lower
+        for target in targets
+        if _part(target) == upper
+    )
+    assert upward == []
