@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.commitments import repository, schedule
 from app.commitments.models import Category, CommitmentItem, CommitmentList
 from app.commitments.schemas import MilestoneOut, ProgressOut, RatingsOut
-from app.commitments.service import progress_of, ratings_of, ratio
+from app.commitments.service import milestones_out, progress_of, progress_out, ratings_of, ratio
 from app.commitments.workflow import PUBLIC_STATUSES, ListStatus
 from app.db import ReadPool
 from app.events.hub import Watch
@@ -132,7 +132,6 @@ def _sum(parts: Sequence[Summary]) -> Summary:
 
 
 def _public_item(item: CommitmentItem, on: dt.date) -> PublicItem:
-    p = progress_of(item, on)
     return PublicItem(
         position=item.position,
         category=item.category,
@@ -140,16 +139,8 @@ def _public_item(item: CommitmentItem, on: dt.date) -> PublicItem:
         description=item.description,
         budget_yuan=item.budget_yuan,
         schedule=item.schedule,
-        milestones=[MilestoneOut(**m) for m in item.milestones or []],
-        progress=ProgressOut(
-            status=p.status,
-            total=p.total,
-            expected=p.expected,
-            done=p.done,
-            percent=p.percent,
-            next_due=p.next_due,
-            activities=item.done_count,
-        ),
+        milestones=milestones_out(item),
+        progress=progress_out(item, on),
         ratings=ratings_of(item),
     )
 

@@ -315,6 +315,24 @@ def progress_of(item: CommitmentItem, on: dt.date) -> schedule.Progress:
     return schedule.progress(item.schedule, list(item.milestones or []), item.done_count, item.year, on)
 
 
+def progress_out(item: CommitmentItem, on: dt.date) -> ProgressOut:
+    """An item's progress as of ``on`` as answered, privately and on the public notice alike."""
+    p = progress_of(item, on)
+    return ProgressOut(
+        status=p.status,
+        total=p.total,
+        expected=p.expected,
+        done=p.done,
+        percent=p.percent,
+        next_due=p.next_due,
+        activities=item.done_count,
+    )
+
+
+def milestones_out(item: CommitmentItem) -> list[MilestoneOut]:
+    return [MilestoneOut(**m) for m in item.milestones or []]
+
+
 def ratio(numerator: int, denominator: int) -> str | None:
     """An exact share to 4 places (half-even), as text; None without a denominator."""
     if denominator == 0:
@@ -340,20 +358,11 @@ async def item_answer(session: AsyncSession, item: CommitmentItem, settings: Set
 
 
 def item_out(item: CommitmentItem, on: dt.date, proposal_ids: Sequence[uuid.UUID] = ()) -> CommitmentItemOut:
-    p = progress_of(item, on)
     return output(
         CommitmentItemOut,
         item,
-        milestones=[MilestoneOut(**m) for m in item.milestones or []],
-        progress=ProgressOut(
-            status=p.status,
-            total=p.total,
-            expected=p.expected,
-            done=p.done,
-            percent=p.percent,
-            next_due=p.next_due,
-            activities=item.done_count,
-        ),
+        milestones=milestones_out(item),
+        progress=progress_out(item, on),
         ratings=ratings_of(item),
         proposal_ids=list(proposal_ids),
     )
