@@ -28,13 +28,14 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 from fastapi import Depends, Request
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, DriverStatement, ReadPool
 from app.errors import RateLimited
 from app.kit import clock
+from app.kit.arrays import array_rows
 from app.kit.coalesce import Coalesced, coalesced, places, tallies
 
 
@@ -101,19 +102,11 @@ async def hit(
 
 
 def _hits_statement() -> DriverStatement:
-    """:func:`count` on ``rate_limits`` for several keys at once (``keys``, each window's ``starts``
-    and the ``counts`` of hits), compiled once for the driver: the count and window of each key.
+    """:func:`count` on ``rate_limits`` for several keys at once (arrays of each ``key``, its
+    ``window_start`` and its ``hits``), compiled once for the driver: the count and window of each key.
     Keys are taken in order, so two processes counting the same keys lock their rows alike."""
     table = RateLimitWindow.__table__
-    given = (
-        sa.func.unnest(
-            sa.bindparam("keys", type_=ARRAY(table.c.key.type)),
-            sa.bindparam("starts", type_=ARRAY(table.c.window_start.type)),
-            sa.bindparam("counts", type_=ARRAY(table.c.hits.type)),
-        )
-        .table_valued("key", "window_start", "hits")
-        .render_derived(name="given")
-    )
+    given = array_rows("given", {"key": table.c.key, "window_start": table.c.window_start, "hits": table.c.hits})
     rows = sa.select(given.c.key, given.c.window_start, given.c.hits).order_by(given.c.key)
     stmt = insert(RateLimitWindow).from_select(["key", "window_start", "hits"], rows)
     same_window = table.c.window_start >= stmt.excluded.window_start
@@ -141,7 +134,7 @@ async def _count_hits(pool: ReadPool, hits: list[tuple[str, dt.datetime]]) -> li
         starts[key] = max(start, starts.get(key, start))
     ordered = sorted(counts)
     rows = await HITS.fetch(
-        pool, keys=ordered, starts=[starts[k] for k in ordered], counts=[counts[k] for k in ordered]
+        pool, key=ordered, window_start=[starts[k] for k in ordered], hits=[counts[k] for k in ordered]
     )
     totals = {row["key"]: int(row["hits"]) for row in rows}
     windows = {row["key"]: row["window_start"] for row in rows}

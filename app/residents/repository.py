@@ -8,9 +8,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kit.arrays import array_rows
 from app.kit.pagination import keyset
 from app.kit.repository import ScopedRepository
 from app.residents.models import Building, Household, Resident
@@ -75,13 +75,11 @@ async def due_visits(
     if not intervals:
         return []
     # The schedule as two bound arrays (not literal VALUES: a statement SQLAlchemy could not cache).
-    schedule = (
-        sa.func.unnest(
-            sa.bindparam("schedule_tags", list(intervals), type_=ARRAY(sa.String)),
-            sa.bindparam("schedule_days", list(intervals.values()), type_=ARRAY(sa.Integer)),
-        )
-        .table_valued("tag", "days")
-        .render_derived(name="schedule")
+    schedule = array_rows(
+        "schedule",
+        {"tag": sa.String(), "days": sa.Integer()},
+        prefix="schedule_",
+        values={"tag": list(intervals), "days": list(intervals.values())},
     )
     tag = sa.func.unnest(Resident.tags).table_valued("tag").render_derived(name="t")
     per_resident = (

@@ -27,12 +27,13 @@ from enum import StrEnum
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.roles import Role
 from app.config import Settings
 from app.db import ColumnExpr
+from app.kit.arrays import array_rows
 from app.scope import Principal, in_subtree, scope_filter
 from app.sync.models import Change, Xid8
 
@@ -107,8 +108,7 @@ def _inserting() -> sa.Insert:
     column, so one statement, built and compiled once, writes any number of them (a multi-row
     VALUES would be compiled anew for every call)."""
     table = cast(sa.Table, Change.__table__)
-    arrays = [sa.bindparam(c, type_=ARRAY(table.c[c].type)) for c in CHANGE_COLUMNS]
-    rows = sa.func.unnest(*arrays).table_valued(*CHANGE_COLUMNS).render_derived(name="changes")
+    rows = array_rows("changes", {c: table.c[c] for c in CHANGE_COLUMNS})
     return table.insert().from_select(list(CHANGE_COLUMNS), sa.select(*(rows.c[c] for c in CHANGE_COLUMNS)))
 
 

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
 from app.errors import Conflict
 from app.kit import clock
+from app.kit.arrays import array_rows
 from app.kit.ids import new_id
 from app.scope import Principal
 from app.volunteers.models import AccountKind, LedgerAccount, LedgerEntry, LedgerPosting, LedgerUnit, PostingKind
@@ -251,9 +251,9 @@ def _checked(
     )
     state = posting.__dict__
     params: dict[str, Any] = {f"posting_{c.name}": state[c.key] for c in _POSTINGS.columns}
-    params["accounts"] = [leg.account.id for leg in legs]
-    params["units"] = [leg.account.unit for leg in legs]
-    params["amounts"] = [leg.amount for leg in legs]
+    params["leg_account_id"] = [leg.account.id for leg in legs]
+    params["leg_unit"] = [leg.account.unit for leg in legs]
+    params["leg_amount"] = [leg.amount for leg in legs]
     return posting, params
 
 
@@ -272,7 +272,7 @@ def posting_ctes(after: sa.CTE | None = None) -> sa.CTE:
     """The posting and its entries as common table expressions (the entries', which names the
     posting's), for the parameters :func:`_checked` gives. With ``after``, the posting is written
     only if ``after`` yields a row — the movement it pays for happened (a redemption's stock was
-    there). The entries come as three arrays (accounts, units, amounts), so one statement serves
+    there). The entries come as three arrays (``leg_account_id``, ``leg_unit``, ``leg_amount``), so one statement serves
     any number of legs; the posting's row is there when their foreign keys are checked: at the
     statement's end."""
     values = [sa.bindparam(f"posting_{c.name}", type_=c.type).label(c.name) for c in _POSTINGS.columns]
@@ -283,15 +283,7 @@ def posting_ctes(after: sa.CTE | None = None) -> sa.CTE:
         .returning(_POSTINGS.c.id)
         .cte("posting")
     )
-    legs = (
-        sa.func.unnest(
-            sa.bindparam("accounts", type_=ARRAY(_ENTRIES.c.account_id.type)),
-            sa.bindparam("units", type_=ARRAY(_ENTRIES.c.unit.type)),
-            sa.bindparam("amounts", type_=ARRAY(_ENTRIES.c.amount.type)),
-        )
-        .table_valued("account_id", "unit", "amount")
-        .render_derived(name="legs")
-    )
+    legs = array_rows("legs", {c: _ENTRIES.c[c] for c in ("account_id", "unit", "amount")}, prefix="leg_")
     entries = sa.select(posting.c.id, legs.c.account_id, legs.c.unit, legs.c.amount).select_from(
         posting.join(legs, sa.true())
     )

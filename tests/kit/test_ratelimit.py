@@ -112,7 +112,7 @@ async def test_concurrent_hits_share_statements_and_each_key_keeps_its_exact_lim
     fetch = ratelimit.HITS.fetch
 
     async def counted(pool, **params):  # type: ignore[no-untyped-def]
-        statements.append(params["counts"])
+        statements.append(params["hits"])
         return await fetch(pool, **params)
 
     monkeypatch.setattr(ratelimit.HITS, "fetch", counted)
