@@ -142,8 +142,7 @@ async def import_list(
 )
 async def export_xlsx(list_id: uuid.UUID, session: SessionDep, principal: Reader, settings: SettingsDep) -> Response:
     row = await service.get_list(session, principal, list_id)
-    detail = await service.detail(session, row, settings)
-    items = (await service.repository.items_of(session, [row.id]))[row.id]
+    detail, items = await service.detail_and_items(session, row, settings)
     summary = public.summarize(items, service.today(settings))
     body = await anyio.to_thread.run_sync(transfer.progress_xlsx, detail, summary)
     return Response(

@@ -382,11 +382,18 @@ async def outs(session: AsyncSession, rows: Sequence[CommitmentList]) -> list[Li
 
 
 async def detail(session: AsyncSession, row: CommitmentList, settings: Settings) -> ListDetail:
+    return (await detail_and_items(session, row, settings))[0]
+
+
+async def detail_and_items(
+    session: AsyncSession, row: CommitmentList, settings: Settings
+) -> tuple[ListDetail, list[CommitmentItem]]:
+    """A list as answered, and its items as stored (for figures of one's own: the export's)."""
     (base,) = await outs(session, [row])
     items = (await repository.items_of(session, [row.id]))[row.id]
     on = today(settings)
     links = await repository.proposals_of(session, [i.id for i in items])
-    return ListDetail(**base.model_dump(), items=[item_out(i, on, links[i.id]) for i in items])
+    return ListDetail(**base.model_dump(), items=[item_out(i, on, links[i.id]) for i in items]), items
 
 
 # --- activities (民事民办) ------------------------------------------------------------------------

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.issues import files, reading, timeline
+from app.errors import NotFound
+from app.issues import files, reading, repository, timeline
 from app.issues.models import Issue, IssueAttachment, IssueComment
 from app.issues.workflow import Status
 from app.kit import clock
@@ -27,6 +28,30 @@ async def _note(
     status = Status(issue.status)
     timeline.record(session, issue, principal, action, status, status, payload, now)
     await timeline.keep_version(session, issue)
+
+
+async def comments_of(
+    session: AsyncSession, principal: Principal, issue_id: uuid.UUID, *, after: Sequence[Any] | None, limit: int
+) -> Sequence[IssueComment]:
+    """An issue's comments, oldest first, after the cursor's key (404 outside the caller's scope)."""
+    issue = await reading.get_in_scope(session, principal, issue_id)
+    return await repository.comments(session, issue.id, after=after, limit=limit)
+
+
+async def attachments_of(session: AsyncSession, principal: Principal, issue_id: uuid.UUID) -> Sequence[IssueAttachment]:
+    issue = await reading.get_in_scope(session, principal, issue_id)
+    return await repository.attachments(session, issue.id)
+
+
+async def attachment_of(
+    session: AsyncSession, principal: Principal, issue_id: uuid.UUID, attachment_id: uuid.UUID
+) -> IssueAttachment:
+    """One attachment of an issue in the caller's scope: 404 ``attachment_not_found`` otherwise."""
+    issue = await reading.get_in_scope(session, principal, issue_id)
+    row = await repository.attachment(session, issue.id, attachment_id)
+    if row is None:
+        raise NotFound("No such attachment.", code="attachment_not_found")
+    return row
 
 
 async def add_comment(session: AsyncSession, principal: Principal, issue_id: uuid.UUID, text: str) -> IssueComment:

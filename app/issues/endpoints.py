@@ -16,9 +16,9 @@ from app.auth.deps import CredentialsDep, principal_for, require_roles
 from app.auth.roles import Role
 from app.config import Settings, SettingsDep
 from app.db import SessionDep, request_session
-from app.errors import NotFound, ValidationFailed, field_error, problem_responses
+from app.errors import ValidationFailed, field_error, problem_responses
 from app.grids import service as grids
-from app.issues import actions, comments, export, feedback, files, intake, presenter, reading, repository, schemas
+from app.issues import actions, comments, export, feedback, files, intake, presenter, reading, schemas
 from app.issues import sync_feed as sync_feed  # registers the issues in the offline-sync feed
 from app.issues.sla import SlaState
 from app.issues.workflow import ACTION_LABELS, Action, Channel, Kind, Priority, Status, Tier
@@ -128,13 +128,13 @@ async def _filters(
         str | None,
         Query(min_length=1, max_length=100, description="substring of title or description (Chinese works)"),
     ] = None,
-) -> repository.IssueFilters:
+) -> reading.IssueFilters:
     for name, value in (("created_from", created_from), ("created_to", created_to), ("updated_since", updated_since)):
         if value is not None and value.tzinfo is None:
             raise ValidationFailed(
                 f"{name} needs a UTC offset.", errors=[field_error(name, "must include a UTC offset (RFC 3339)")]
             )
-    return repository.IssueFilters(
+    return reading.IssueFilters(
         status=[s.value for s in status or []],
         kind=kind,
         category=category,
@@ -151,7 +151,7 @@ async def _filters(
     )
 
 
-Filters = Annotated[repository.IssueFilters, Depends(_filters)]
+Filters = Annotated[reading.IssueFilters, Depends(_filters)]
 AreaFilter = Annotated[uuid.UUID | None, Query(description="an area in your jurisdiction; its whole subtree")]
 
 
@@ -196,7 +196,7 @@ async def list_issues(
     now = clock.now()
     by_update = f.updated_since is not None
     keys = Keyset.open(settings, principal, "issues", cursor, within=["updated" if by_update else "created"])
-    rows = await repository.list_page(session, principal, f, after=keys.after, limit=limit, now=now)
+    rows = await reading.page(session, principal, f, after=keys.after, limit=limit, now=now)
     items, next_cursor = keys.page(rows, limit, lambda i: [i.updated_at if by_update else i.created_at, i.id])
     names = list(rows[0]._fields) if rows else []
     columns = [dict(zip(names, row, strict=True)) for row in items]  # by name: cheaper than a row's attributes
@@ -224,7 +224,7 @@ async def _export(
 ) -> _Export:
     f = await reading.filters_in_scope(session, principal, f, area_id)
     now = clock.now()
-    total = await repository.count(session, principal, f, now)
+    total = await reading.count(session, principal, f, now)
     if total > export.MAX_ROWS:
         raise ValidationFailed(
             f"{total} issues match; exports hold at most {export.MAX_ROWS}. Narrow the filters.",
@@ -232,8 +232,8 @@ async def _export(
             matched=total,
             max_rows=export.MAX_ROWS,
         )
-    categories = {c.code: c.name for c in await repository.categories(session)}
-    rows = repository.export_rows(principal, f, now, export.MAX_ROWS)
+    categories = {c.code: c.name for c in await reading.categories(session)}
+    rows = reading.export_rows(principal, f, now, export.MAX_ROWS)
     return _Export((await read_node(request)).sessionmaker, rows, ZoneInfo(settings.timezone), categories)
 
 
@@ -462,9 +462,9 @@ async def events(
     limit: LimitQuery = 200,
     cursor: CursorQuery = None,
 ) -> Page[schemas.EventOut]:
-    issue = await reading.get_in_scope(session, principal, issue_id)
-    keys = Keyset.open(settings, principal, "issues.events", cursor, (BIGINT,), within=[str(issue.id)])
-    rows = await repository.events(session, issue.id, after_seq=keys.after[0] if keys.after else 0, limit=limit)
+    keys = Keyset.open(settings, principal, "issues.events", cursor, (BIGINT,), within=[str(issue_id)])
+    after_seq = keys.after[0] if keys.after else 0
+    rows = await reading.events(session, principal, issue_id, after_seq=after_seq, limit=limit)
     return keys.answer(rows, limit, schemas.EventOut.model_validate, key=lambda event: [event.seq])
 
 
@@ -484,8 +484,7 @@ async def similar(
     principal: Editor,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> list[schemas.SimilarIssue]:
-    issue = await reading.get_in_scope(session, principal, issue_id)
-    rows = await repository.similar(session, principal, issue, limit=limit)
+    rows = await reading.similar(session, principal, issue_id, limit=limit)
     return [
         schemas.SimilarIssue(
             id=i.id,
@@ -545,9 +544,8 @@ async def list_comments(
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Page[schemas.CommentOut]:
-    issue = await reading.get_in_scope(session, principal, issue_id)
-    keys = Keyset.open(settings, principal, "issues.comments", cursor, within=[str(issue.id)])
-    rows = await repository.comments(session, issue.id, after=keys.after, limit=limit)
+    keys = Keyset.open(settings, principal, "issues.comments", cursor, within=[str(issue_id)])
+    rows = await comments.comments_of(session, principal, issue_id, after=keys.after, limit=limit)
     return keys.answer(rows, limit, schemas.CommentOut.model_validate)
 
 
@@ -596,8 +594,9 @@ async def attach(
     responses=problem_responses(403, 404),
 )
 async def list_attachments(issue_id: IssueId, session: SessionDep, principal: Reader) -> list[schemas.AttachmentOut]:
-    issue = await reading.get_in_scope(session, principal, issue_id)
-    return [schemas.AttachmentOut.model_validate(a) for a in await repository.attachments(session, issue.id)]
+    return [
+        schemas.AttachmentOut.model_validate(a) for a in await comments.attachments_of(session, principal, issue_id)
+    ]
 
 
 @router.get(
@@ -620,11 +619,8 @@ async def download_attachment(
     settings: SettingsDep,
     storage: StorageDep,
 ) -> Response:
-    issue = await reading.get_in_scope(session, principal, issue_id)
-    row = await repository.attachment(session, issue.id, attachment_id)
-    if row is None:
-        raise NotFound("No such attachment.", code="attachment_not_found")
-    key = files.key_of(issue.id, row.id)
+    row = await comments.attachment_of(session, principal, issue_id, attachment_id)
+    key = files.key_of(row.issue_id, row.id)
     return await files.download(
         storage, settings, key, content_type=row.content_type, filename=row.filename, thing="attachment"
     )
@@ -642,7 +638,7 @@ async def download_attachment(
     responses=problem_responses(403),
 )
 async def list_categories(session: SessionDep, principal: AnyStaff) -> list[schemas.CategoryOut]:
-    return [schemas.CategoryOut.model_validate(c) for c in await repository.categories(session)]
+    return [schemas.CategoryOut.model_validate(c) for c in await reading.categories(session)]
 
 
 # --- the resident's feedback link (public) ------------------------------------------------------

@@ -1,12 +1,16 @@
-"""Finding an issue in the caller's scope: to read it, or locked to change it (404 outside)."""
+"""Reading issues in the caller's scope: one to read, or locked to change it (404 outside); the
+list, its count and export; an issue's timeline and its possible duplicates; the categories."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.roles import Role
@@ -14,8 +18,9 @@ from app.db import ReadPool
 from app.errors import NotFound
 from app.grids import service as grids
 from app.issues import repository
-from app.issues.models import Issue
+from app.issues.models import Category, Issue, IssueEvent
 from app.issues.presenter import Columns
+from app.issues.repository import IssueFilters
 from app.scope import Principal, admit_caller
 
 
@@ -59,8 +64,50 @@ async def read_for_token_user(
 
 
 async def filters_in_scope(
-    session: AsyncSession, principal: Principal, f: repository.IssueFilters, area_id: uuid.UUID | None
-) -> repository.IssueFilters:
+    session: AsyncSession, principal: Principal, f: IssueFilters, area_id: uuid.UUID | None
+) -> IssueFilters:
     if area_id is not None:
         f.area_path = (await grids.get_in_scope(session, principal, area_id, field="area_id")).path
     return f
+
+
+async def page(
+    session: AsyncSession,
+    principal: Principal,
+    f: IssueFilters,
+    *,
+    after: Sequence[Any] | None,
+    limit: int,
+    now: dt.datetime,
+) -> Sequence[sa.Row[Any]]:
+    """A page of the list (``limit + 1`` rows after the cursor's key), as plain rows."""
+    return await repository.list_page(session, principal, f, after=after, limit=limit, now=now)
+
+
+async def count(session: AsyncSession, principal: Principal, f: IssueFilters, now: dt.datetime) -> int:
+    return await repository.count(session, principal, f, now)
+
+
+def export_rows(principal: Principal, f: IssueFilters, now: dt.datetime, limit: int) -> sa.Select[Any]:
+    """The statement of an export's rows, read in pieces on a session of its own."""
+    return repository.export_rows(principal, f, now, limit)
+
+
+async def categories(session: AsyncSession) -> Sequence[Category]:
+    return await repository.categories(session)
+
+
+async def events(
+    session: AsyncSession, principal: Principal, issue_id: uuid.UUID, *, after_seq: int, limit: int
+) -> Sequence[IssueEvent]:
+    """An issue's timeline after ``after_seq``, in order (404 outside the caller's scope)."""
+    issue = await get_in_scope(session, principal, issue_id)
+    return await repository.events(session, issue.id, after_seq=after_seq, limit=limit)
+
+
+async def similar(
+    session: AsyncSession, principal: Principal, issue_id: uuid.UUID, *, limit: int
+) -> Sequence[tuple[Issue, float, float | None]]:
+    """Open issues in scope that may be duplicates of this one, best first, with score and distance."""
+    issue = await get_in_scope(session, principal, issue_id)
+    return await repository.similar(session, principal, issue, limit=limit)

@@ -108,3 +108,18 @@ def test_a_lower_domain_does_not_import_a_higher_one(lower: str, upper: str) -> 
         if _part(target) == upper
     )
     assert upward == []
+
+
+def test_endpoints_call_services_not_repositories() -> None:
+    """An endpoint reads and writes through its domain's services: it imports no repository and
+    reaches none through a service module (``service.repository.…``)."""
+    reaching = []
+    for path in APP.rglob("endpoints.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+                reaching += [f"{_module(path)} imports {n}" for n in names if n.rsplit(".", 1)[-1] == "repository"]
+            elif isinstance(node, ast.Attribute) and node.attr == "repository":
+                reaching.append(f"{_module(path)}:{node.lineno} reaches .repository")
+    assert reaching == []
