@@ -25,9 +25,6 @@ class ProposalStatus(LabelledEnum):
     DECLINED = "declined", "未采纳"
 
 
-P = ProposalStatus
-
-
 class ProposalAction(StrEnum):
     SUPPORT = "support"
     MERGE = "merge"
@@ -37,10 +34,10 @@ class ProposalAction(StrEnum):
 
 PROPOSAL_TRANSITIONS = table(
     {
-        ProposalAction.SUPPORT: ({P.OPEN, P.ON_AGENDA}, None),
-        ProposalAction.MERGE: ({P.OPEN}, P.MERGED),
-        ProposalAction.AGENDA: ({P.OPEN, P.ON_AGENDA}, P.ON_AGENDA),
-        ProposalAction.DECIDE: ({P.ON_AGENDA, P.ADOPTED, P.DECLINED}, None),
+        ProposalAction.SUPPORT: ({ProposalStatus.OPEN, ProposalStatus.ON_AGENDA}, None),
+        ProposalAction.MERGE: ({ProposalStatus.OPEN}, ProposalStatus.MERGED),
+        ProposalAction.AGENDA: ({ProposalStatus.OPEN, ProposalStatus.ON_AGENDA}, ProposalStatus.ON_AGENDA),
+        ProposalAction.DECIDE: ({ProposalStatus.ON_AGENDA, ProposalStatus.ADOPTED, ProposalStatus.DECLINED}, None),
     }
 )
 
