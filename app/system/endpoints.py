@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
@@ -15,7 +14,7 @@ from app.issues.deadlines import calendar_for
 from app.kit import clock
 from app.kit.labels import all_enums
 from app.kit.routing import Router
-from app.migrations_state import head_revision
+from app.migrations_state import current_revision, head_revision
 from app.observability import render_metrics, update_pool_gauges
 
 router = Router(tags=["system"])
@@ -57,10 +56,8 @@ def calendar_warnings(settings: Settings) -> list[str]:
     ),
 )
 async def ready(request: Request) -> Any:
-    engine = request.app.state.engine
     try:
-        async with engine.connect() as conn:
-            current = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar()
+        current = await current_revision(request.app.state.engine)
     except Exception as exc:  # any failure here means "not ready"
         err = ServiceUnavailable(f"Database not reachable: {type(exc).__name__}", code="database_unavailable")
         return JSONResponse(err.to_problem("/ready"), status_code=503, media_type=PROBLEM_JSON, headers=err.headers)

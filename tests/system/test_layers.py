@@ -123,3 +123,27 @@ def test_endpoints_call_services_not_repositories() -> None:
             elif isinstance(node, ast.Attribute) and node.attr == "repository":
                 reaching.append(f"{_module(path)}:{node.lineno} reaches .repository")
     assert reaching == []
+
+
+def _runs_sql(node: ast.AST) -> bool:
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+        return False
+    on, name = node.func.value, node.func.attr
+    if name in {"execute", "scalar", "scalars", "exec_driver_sql", "stream"}:
+        return True
+    return (
+        isinstance(on, ast.Name)
+        and on.id in {"sa", "sqlalchemy"}
+        and name in {"select", "text", "insert", "update", "delete"}
+    )
+
+
+def test_endpoints_run_no_sql() -> None:
+    """No statement is built or run in an endpoint module: SQL lives in repositories and queries."""
+    running = [
+        f"{_module(path)}:{node.lineno} runs SQL"
+        for path in APP.rglob("endpoints.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if _runs_sql(node)
+    ]
+    assert running == []
