@@ -8,6 +8,7 @@ publishes it (公示). Grid workers and administrators record activities and sta
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import secrets
@@ -318,15 +319,7 @@ def progress_of(item: CommitmentItem, on: dt.date) -> schedule.Progress:
 def progress_out(item: CommitmentItem, on: dt.date) -> ProgressOut:
     """An item's progress as of ``on`` as answered, privately and on the public notice alike."""
     p = progress_of(item, on)
-    return ProgressOut(
-        status=p.status,
-        total=p.total,
-        expected=p.expected,
-        done=p.done,
-        percent=p.percent,
-        next_due=p.next_due,
-        activities=item.done_count,
-    )
+    return ProgressOut(**dataclasses.asdict(p), percent=p.percent, activities=item.done_count)
 
 
 def milestones_out(item: CommitmentItem) -> list[MilestoneOut]:

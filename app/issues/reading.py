@@ -3,14 +3,12 @@ list, its count and export; an issue's timeline and its possible duplicates; the
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.roles import Role
@@ -18,7 +16,7 @@ from app.db import ReadPool
 from app.errors import NotFound
 from app.grids import service as grids
 from app.issues import repository
-from app.issues.models import Category, Issue, IssueEvent
+from app.issues.models import Issue, IssueEvent
 from app.issues.presenter import Columns
 from app.issues.repository import IssueFilters
 from app.scope import Principal, admit_caller
@@ -71,30 +69,17 @@ async def filters_in_scope(
     return f
 
 
-async def page(
-    session: AsyncSession,
-    principal: Principal,
-    f: IssueFilters,
-    *,
-    after: Sequence[Any] | None,
-    limit: int,
-    now: dt.datetime,
-) -> Sequence[sa.Row[Any]]:
-    """A page of the list (``limit + 1`` rows after the cursor's key), as plain rows."""
-    return await repository.list_page(session, principal, f, after=after, limit=limit, now=now)
+page = repository.list_page
+"""A page of the list (``limit + 1`` rows after the cursor's key), as plain rows."""
 
+count = repository.count
+"""How many issues the filters match in the caller's scope (an export checks its size with it)."""
 
-async def count(session: AsyncSession, principal: Principal, f: IssueFilters, now: dt.datetime) -> int:
-    return await repository.count(session, principal, f, now)
+export_rows = repository.export_rows
+"""The statement of an export's rows, read in pieces on a session of its own."""
 
-
-def export_rows(principal: Principal, f: IssueFilters, now: dt.datetime, limit: int) -> sa.Select[Any]:
-    """The statement of an export's rows, read in pieces on a session of its own."""
-    return repository.export_rows(principal, f, now, limit)
-
-
-async def categories(session: AsyncSession) -> Sequence[Category]:
-    return await repository.categories(session)
+categories = repository.categories
+"""The category tree as a flat list, in display order."""
 
 
 async def events(
