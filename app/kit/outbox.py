@@ -43,7 +43,8 @@ class OutboxMessage(Base):
     processed_at: Mapped[dt.datetime | None] = mapped_column()
 
     __table_args__ = (
-        sa.Index("ix_outbox_available_at", "available_at", "id", postgresql_where=sa.text("processed_at IS NULL")),
+        # The relay's claim: unprocessed messages in id order (migration 0015).
+        sa.Index("ix_outbox_unprocessed", "id", postgresql_where=sa.text("processed_at IS NULL")),
         sa.Index(
             "ix_outbox_unprocessed_aggregate", "aggregate_id", "id", postgresql_where=sa.text("processed_at IS NULL")
         ),

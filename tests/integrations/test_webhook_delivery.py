@@ -248,3 +248,36 @@ async def test_minqing_worker_stops_on_sigterm(db_url):
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+async def test_the_relay_reads_only_unprocessed_events_however_many_were_processed(app):
+    """The claim's cost does not grow with the day's processed events: it reads the unprocessed
+    ones from their own index in id order, instead of walking the primary key past every event
+    processed before them (as PostgreSQL chose to when more are waiting than a batch takes)."""
+    import json
+
+    from sqlalchemy.dialects import postgresql
+
+    def insert(n: int, processed: str) -> str:
+        return (
+            "INSERT INTO outbox (event_id, event_type, aggregate_type, aggregate_id, payload, area_id, created_at,"
+            f" available_at, processed_at) SELECT gen_random_uuid(), 'issue.created', 'issue', gen_random_uuid(),"
+            f" '{{}}'::jsonb, NULL, now(), now(), {processed} FROM generate_series(1, {n})"
+        )
+
+    await sql(app, insert(5000, "now()"))  # the day's processed events …
+    await sql(app, insert(600, "NULL"))  # … and those waiting, more than one batch
+    await sql(app, "ANALYZE outbox")
+    claim = repository.outbox_claim(dt.datetime.now(dt.UTC), 200).compile(
+        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+    )
+    (plan,) = (await sql(app, f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {claim}"))[0]
+    root = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+
+    def walk(node):  # type: ignore[no-untyped-def]
+        yield node
+        for child in node.get("Plans", []):
+            yield from walk(child)
+
+    assert root["Actual Rows"] == 200  # one batch
+    assert sum(node.get("Rows Removed by Filter", 0) for node in walk(root)) == 0
