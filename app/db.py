@@ -292,12 +292,6 @@ class ReadPool:
     and JSON comes back decoded as from the engine. After a lost connection (database restart)
     every pooled connection is replaced and the read is tried once more on a fresh one: a read
     is safe to repeat.
-
-    Their statements are lookups by key (a caller, an issue, a counter), for which one generic
-    plan is the plan: the connections say so (``plan_cache_mode = force_generic_plan``). Left to
-    its heuristic, PostgreSQL planned the caller lookup anew for every request — a custom plan for
-    a one-element array is estimated cheaper than the generic plan's default guess — which cost
-    more server time than running it.
     """
 
     def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
@@ -305,8 +299,6 @@ class ReadPool:
         options.update(_connect_args(settings))
         options.pop("prepared_statement_cache_size", None)
         options.pop("prepared_statement_name_func", None)
-        if settings.db_pooler != "pgbouncer":  # PgBouncer refuses startup parameters it does not know
-            options["server_settings"] = {**options["server_settings"], "plan_cache_mode": "force_generic_plan"}
         self.engine = engine
         self.timeout = settings.db_pool_timeout
         self.pool = asyncpg.create_pool(
