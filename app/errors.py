@@ -1,7 +1,7 @@
 """Domain errors and their RFC 9457 ``application/problem+json`` rendering.
 
 Every error a client can see is an :class:`AppError` (or a subclass) with a stable ``code``.
-Services raise these; one handler (:func:`app.error_handlers.install_error_handlers`) renders them. Nothing below
+Services raise these; one handler (:func:`app.http_errors.install_error_handlers`) renders them. Nothing below
 the endpoint layer raises ``HTTPException``.
 """
 

@@ -14,9 +14,9 @@ from app.auth.deps import credentials, document_credentials
 from app.commitments.public import KeptTags
 from app.config import Settings, get_settings
 from app.db import ReadPool, create_engine, read_session_factory, session_factory
-from app.error_handlers import install_error_handlers
 from app.errors import COMMON_PROBLEMS, PRIVATE_PROBLEMS, install_problem_schema, problem_responses
 from app.events.hub import install as install_event_hub
+from app.http_errors import install_error_handlers
 from app.integrations.open311 import endpoints as open311
 from app.integrations.open311 import format as open311_format
 from app.kit import openapi as openapi_document

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from fastapi import Depends, FastAPI
 
 from app.auth.deps import caller_key
-from app.error_handlers import install_error_handlers
+from app.http_errors import install_error_handlers
 from app.kit import clock
 from app.kit.ratelimit import rate_limit
 from tests.conftest import auth
