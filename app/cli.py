@@ -539,26 +539,14 @@ def storage_migrate_cmd(
 async def _storage_migrate(
     url: str, settings: Settings, source: Any, target: Any, delete_source: bool, jobs: int
 ) -> Any:
-    import sqlalchemy as sa
-
-    from app.commitments.models import CommitmentActivityPhoto
-    from app.db import create_engine, session_factory
-    from app.issues.files import key_of
-    from app.issues.models import IssueAttachment
+    from app import stored_files
+    from app.db import create_engine
     from app.kit.storage import Entry, MigrationReport, migrate_one
 
     report = MigrationReport()
     engine = create_engine(settings, url=url, pool_size=1, max_overflow=0)
-    # Every table of stored files, with the id of what each file belongs to (the key's first part).
-    kinds: list[tuple[Any, Any]] = [
-        (IssueAttachment, IssueAttachment.issue_id),
-        (CommitmentActivityPhoto, CommitmentActivityPhoto.activity_id),
-    ]
     try:
-        total = 0
-        async with session_factory(engine)() as session:
-            for model, _ in kinds:
-                total += (await session.execute(sa.select(sa.func.count()).select_from(model))).scalar_one()
+        total = await stored_files.count(engine)
         with Progress(
             TextColumn("moving attachments"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
         ) as progress:
@@ -570,22 +558,10 @@ async def _storage_migrate(
                     await migrate_one(source, target, entry, report, delete_source=delete_source)
                     progress.advance(task)
 
-            for model, owner in kinds:
-                columns = (model.id, owner.label("owner_id"), model.size, model.sha256)
-                after = None
-                while True:
-                    # Keyset pages: a short read transaction each, never one over the whole copy.
-                    stmt = sa.select(*columns).order_by(model.id).limit(200)
-                    if after is not None:
-                        stmt = stmt.where(model.id > after)
-                    async with session_factory(engine)() as session:
-                        rows = (await session.execute(stmt)).all()
-                    if not rows:
-                        break
-                    after = rows[-1].id
-                    async with asyncio.TaskGroup() as group:
-                        for r in rows:
-                            group.create_task(one(Entry(key_of(r.owner_id, r.id), r.size, r.sha256)))
+            async for page in stored_files.pages(engine):
+                async with asyncio.TaskGroup() as group:
+                    for entry in page:
+                        group.create_task(one(entry))
     finally:
         await engine.dispose()
     return report

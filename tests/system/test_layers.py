@@ -138,11 +138,12 @@ def _runs_sql(node: ast.AST) -> bool:
     )
 
 
-def test_endpoints_run_no_sql() -> None:
-    """No statement is built or run in an endpoint module: SQL lives in repositories and queries."""
+def test_endpoints_and_the_command_line_run_no_sql() -> None:
+    """No statement is built or run in an endpoint module or in the ``minqing`` command: SQL lives
+    in repositories and queries."""
     running = [
         f"{_module(path)}:{node.lineno} runs SQL"
-        for path in APP.rglob("endpoints.py")
+        for path in [*APP.rglob("endpoints.py"), APP / "cli.py"]
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
         if _runs_sql(node)
     ]
