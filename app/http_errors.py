@@ -5,6 +5,7 @@ database that went away, and anything unexpected (a 500 that says nothing of its
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import asyncpg
@@ -28,11 +29,13 @@ from app.errors import (
     validation_failed,
 )
 from app.kit.etag import version_after_lost_race
+from app.kit.ids import id_taken
 
 logger = logging.getLogger("minqing.errors")
 
 # Deadlock detected, serialization failure: the transaction was rolled back and may simply be retried.
 _RETRYABLE_SQLSTATES = {"40P01", "40001"}
+_UNIQUE_VIOLATION = "23505"
 
 
 def _sqlstate(exc: BaseException) -> str | None:
@@ -45,6 +48,35 @@ def _sqlstate(exc: BaseException) -> str | None:
             return str(state)
         cur = cur.__cause__
     return None
+
+
+def _duplicate(exc: BaseException) -> Conflict:
+    """A unique constraint refused a row that another request wrote a moment earlier (two uploads
+    of one offline record racing each other): 409, naming the fields — never their values."""
+    cur: BaseException | None = exc
+    driver: Any = None
+    for _ in range(5):
+        if cur is None:
+            break
+        if getattr(cur, "constraint_name", None) is not None:
+            driver = cur
+            break
+        orig = getattr(cur, "orig", None)
+        cur = getattr(orig, "__cause__", None) or orig or cur.__cause__
+    constraint = str(getattr(driver, "constraint_name", "") or "")
+    found = _KEY_COLUMNS.match(str(getattr(driver, "detail", "") or ""))
+    fields = [f.strip() for f in found.group(1).split(",")] if found else []
+    if constraint.startswith("pk_"):  # the id a client chose, sent twice at once: as for a taken id
+        return id_taken()
+    return Conflict(
+        "Another request wrote the same record at the same moment; reload and retry.",
+        code="already_exists",
+        errors=[field_error(f, "taken") for f in fields],
+        headers={"Retry-After": "1"},
+    )
+
+
+_KEY_COLUMNS = re.compile(r"Key \(([^)]*)\)=")
 
 
 def _allowed_methods(request: Request) -> str:
@@ -91,6 +123,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(err, request)
 
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if _sqlstate(exc) == _UNIQUE_VIOLATION:
+            logger.info("unique violation: %s", type(exc).__name__)
+            return problem_response(_duplicate(exc), request)
         if _sqlstate(exc) in _RETRYABLE_SQLSTATES:
             logger.info("concurrent update: %s", _sqlstate(exc))
             return problem_response(

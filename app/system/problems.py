@@ -157,6 +157,9 @@ CATALOGUE: dict[str, Problem] = {
     ),
     "attachment_not_found": Problem(404, "Not found", "No such attachment."),
     "bad_request": Problem(400, "Bad request", "The request cannot be handled as sent."),
+    "already_exists": Problem(
+        409, "Conflict", "Another request wrote the same record at the same moment; reload and retry."
+    ),
     "batch_too_large": Problem(422, "The request is not valid", "At most … entries per batch; split the upload."),
     "boundary_outside_parent": Problem(
         422, "The request is not valid", "The boundary lies … outside its parent area (at most … allowed)."
