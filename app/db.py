@@ -336,15 +336,17 @@ class ReadPool:
         """The one-statement pool open on ``engine``'s server in this process, if any."""
         return _POOL_OF_ENGINE.get(engine)
 
-    async def fetchrow(self, sql: str, args: tuple[Any, ...]) -> Any:
-        return await self._run("fetchrow", sql, args)
+    async def fetchrow(self, sql: str, args: tuple[Any, ...], *, again: bool = True) -> Any:
+        """One row; with ``again`` (a read) tried once more on a fresh connection after a lost one.
+        A write is sent once: after a lost connection nobody knows whether it committed."""
+        return await self._run("fetchrow", sql, args, tries=2 if again else 1)
 
     async def fetch(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
         rows: list[Any] = await self._run("fetch", sql, args)
         return rows
 
-    async def _run(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
-        for attempt in (1, 2):
+    async def _run(self, method: str, sql: str, args: tuple[Any, ...], tries: int = 2) -> Any:
+        for attempt in range(1, tries + 1):
             # A connection is idle: it is handed over at once (a fresh one opens within the connect
             # timeout), so the bounded wait — a timer per read in asyncpg — is only armed when all are busy.
             timeout = None if self.pool.get_idle_size() else self.timeout
@@ -358,7 +360,7 @@ class ReadPool:
                     # without a goodbye that could fail, rather than being reset and handed out again.
                     with suppress(asyncpg.InterfaceError):  # already released when asyncpg saw it closed
                         conn.terminate()
-                    if attempt == 2 or isinstance(exc, TimeoutError):  # a server that stopped answering: no second wait
+                    if attempt == tries or isinstance(exc, TimeoutError):  # a server that stopped answering
                         raise
             await self.pool.expire_connections()  # its siblings are likely gone too (a restart)
         raise AssertionError("unreachable")
@@ -425,6 +427,18 @@ class DriverStatement:
                 return await self.fetchrow(pool, **params)
             async with on.connect() as conn:
                 return await self._fetchrow(conn, params)
+        return await self._fetchrow(await on.connection(), params)
+
+    async def write(self, on: AsyncSession | ReadPool, **params: Any) -> Any:
+        """Run a writing statement and return its one row: on a :class:`ReadPool`, autocommitted
+        as a transaction of its own and sent once (never repeated after a lost connection, which
+        becomes 503); on a session, inside its transaction."""
+        if isinstance(on, ReadPool):
+            args = self._args(params)
+            dispatch = on.engine.sync_engine.dispatch.before_cursor_execute
+            if dispatch:
+                dispatch(None, None, self.sql, args, None, False)
+            return await on.fetchrow(self.sql, args, again=False)
         return await self._fetchrow(await on.connection(), params)
 
     async def _fetchrow(self, conn: AsyncConnection, params: dict[str, Any]) -> Any:

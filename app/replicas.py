@@ -109,7 +109,7 @@ class ReplicaReadPool(ReadPool):
         self.replicas = replicas
         self.node_name = node_name
 
-    async def fetchrow(self, sql: str, args: tuple[Any, ...]) -> Any:
+    async def fetchrow(self, sql: str, args: tuple[Any, ...], *, again: bool = True) -> Any:
         try:
             return await self.fetchrow_here(sql, args)
         except Exception as exc:

@@ -20,6 +20,7 @@ from app.errors import ValidationFailed, field_error, problem_responses
 from app.grids import service as grids
 from app.issues import actions, comments, export, feedback, files, intake, presenter, reading, schemas
 from app.issues import sync_feed as sync_feed  # registers the issues in the offline-sync feed
+from app.issues.models import Issue
 from app.issues.sla import SlaState
 from app.issues.workflow import ACTION_LABELS, Action, Channel, Kind, Priority, Status, Tier
 from app.kit import clock, idempotency
@@ -83,28 +84,27 @@ def _rendered(body: bytes, status: int = 200, headers: dict[str, str] | None = N
     "deepest grid or micro-grid whose boundary holds `location` (422 `location_outside_scope` when "
     "none in your jurisdiction does), else your home area. The issue starts `reported` at the tier of "
     "its area, with a number like `T01-20261123-000123` (area prefix, local date, daily sequence) and "
-    "respond / resolve deadlines from the SLA policy. Phones may mint `id` offline. " + idempotency.POLICY_DOC,
+    "respond / resolve deadlines from the SLA policy. Phones may mint `id` offline (the same id sent twice "
+    "at once: one issue, the other copy 409 `issue_exists`). " + idempotency.POLICY_DOC + " Copies of one "
+    "create sent at the same moment with one key are all answered with the first one's response.",
     responses=problem_responses(403, 409, 422),
 )
 async def create_issue(
     request: Request,
     body: schemas.IssueCreate,
-    session: SessionDep,
     principal: Creator,
     settings: SettingsDep,
     idempotency_key: idempotency.KeyHeader = None,
 ) -> Response:
-    pending = await idempotency.pending(request, principal.idempotency_owner, idempotency_key)
-    claim, issue = await intake.prepare_issue(session, principal, settings, body, idempotency_key=pending)
-    if claim is not None and claim.replay is not None:
-        return claim.replay
-    assert issue is not None
-    out = presenter.detail_fields(presenter.columns_of(issue), principal, [])  # no co-reporters yet: no query
-    headers = {"Location": f"/api/v1/issues/{issue.id}", "ETag": etag_of(issue.version)}
-    response = _rendered(presenter.render(out), 201, headers)
-    # The response is stored under the key in the same statement that writes the issue.
-    await intake.insert_issue(session, principal, issue, completing=(claim, response))
-    return response
+    key = await idempotency.pending(request, principal.idempotency_owner, idempotency_key)
+
+    def created(issue: Issue) -> Response:
+        out = presenter.detail_fields(presenter.columns_of(issue), principal, [])  # no co-reporters yet: no query
+        headers = {"Location": f"/api/v1/issues/{issue.id}", "ETag": etag_of(issue.version)}
+        return _rendered(presenter.render(out), 201, headers)
+
+    pool = request.app.state.read_pool  # the primary's: one statement, autocommitted (no session)
+    return await intake.file_issue(pool, principal, settings, body, key=key, respond=created)
 
 
 async def _filters(

@@ -1,24 +1,28 @@
 """Intake (受理前): filing an issue, and editing it while it is still reported or accepted.
 
-A new issue is prepared (:func:`prepare_issue`: the Idempotency-Key claim and every read in one
-statement, its area, number and SLA deadlines) and then written (:func:`insert_issue`: the issue,
-its create event, its ``issue.created`` message and its change-feed entry in one statement), so
-the create endpoint can store its response under the key in the same statement.
-:func:`create_issue` does both, for every other channel (the 12345 hotline, Open311, the diary).
-"""
+A new issue is prepared (:func:`prepare_issue`: every read in one statement, with what is stored
+under its Idempotency-Key; its area, number and SLA deadlines) and then written
+(:func:`insert_issue`: the issue, its create event, its ``issue.created`` message and its
+change-feed entry in one statement, with the key and the response stored under it).
+:func:`file_issue` is the create endpoint's pipeline, outside any transaction;
+:func:`create_issue` files one in the caller's transaction, for the other channels (the 12345
+hotline, Open311)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import uuid
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from fastapi import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
 from app.config import Settings
+from app.db import ReadPool
 from app.errors import Conflict, NotFound, ValidationFailed, field_error
 from app.grids.models import Level
 from app.issues import deadlines, reading, repository, routing, schemas, timeline
@@ -64,6 +68,10 @@ def _area_for(body: schemas.IssueCreate, found: list[routing.AreaRef]) -> routin
     return found[0]
 
 
+def _id_taken() -> Conflict:
+    return Conflict("An issue with this id exists.", code="issue_exists", errors=[field_error("id", "taken")])
+
+
 def _unknown_category(code: str) -> ValidationFailed:
     return ValidationFailed(
         f"Unknown category {code!r}.",
@@ -78,19 +86,20 @@ async def _check_category(session: AsyncSession, code: str) -> None:
 
 
 async def prepare_issue(
-    session: AsyncSession,
+    on: AsyncSession | ReadPool,
     principal: Principal,
     settings: Settings,
     body: schemas.IssueCreate,
     *,
     external_due_at: dt.datetime | None = None,
     idempotency_key: idempotency.Pending | None = None,
-) -> tuple[idempotency.Claim | None, Issue | None]:
-    """Everything of a new issue short of writing it: claims ``idempotency_key`` (a replay
-    returns ``(claim, None)``), checks the request, routes it to its area, takes its number and
-    sets its SLA deadlines. :func:`insert_issue` writes it.
+) -> tuple[Response | None, Issue | None]:
+    """Everything of a new issue short of writing it: looks ``idempotency_key`` up (a completed
+    one returns ``(replay, None)``), checks the request, routes it to its area, takes its number
+    and sets its SLA deadlines. :func:`insert_issue` writes it.
 
-    The claim and every read go to the database in one statement; the number is taken apart (see
+    Every read goes to the database in one statement, in the session's transaction or, on the
+    hot-read pool, in none (see :func:`file_issue`); the number is taken apart (see
     :func:`repository.next_number`)."""
     if body.area_id is not None:
         by, area_id = routing.AreaBy.ID, body.area_id
@@ -99,8 +108,8 @@ async def prepare_issue(
     else:
         by, area_id = routing.AreaBy.HOME, principal.area_id
     ctx = await repository.create_context(
-        session,
-        claim=idempotency_key,
+        on,
+        key=idempotency_key,
         issue_id=body.id,
         category=body.category,
         by=by,
@@ -109,13 +118,12 @@ async def prepare_issue(
         lat=body.location.lat if body.location else None,
         scope_path=principal.area_path,
     )
-    claim = None
     if idempotency_key is not None:
-        claim = await idempotency.settle(session, idempotency_key, bool(ctx.claimed))
-        if claim.replay is not None:
-            return claim, None
+        replay = idempotency.stored(idempotency_key, ctx.stored)
+        if replay is not None:
+            return replay, None
     if ctx.id_taken:
-        raise Conflict("An issue with this id exists.", code="issue_exists", errors=[field_error("id", "taken")])
+        raise _id_taken()
     if not ctx.category_ok:
         raise _unknown_category(body.category)
     area = _area_for(body, ctx.areas)
@@ -123,8 +131,8 @@ async def prepare_issue(
     cal = deadlines.calendar_for(settings)
     prefix = area.number_prefix
     local_day = now.astimezone(ZoneInfo(settings.timezone)).date()
-    sequence = await repository.next_number(session, prefix, local_day)
-    issue = Issue(
+    sequence = await repository.next_number(on, prefix, local_day)
+    issue = _new_issue(
         id=body.id or new_id(),
         number=f"{prefix}-{local_day:%Y%m%d}-{sequence:06d}",
         title=body.title,
@@ -159,7 +167,15 @@ async def prepare_issue(
         **dict.fromkeys(_UNSET_ON_CREATE),
     )
     deadlines.retime(issue, cal, pick_policy(issue.category, Priority(issue.priority), issue.kind, ctx.policies))  # type: ignore[arg-type]
-    return claim, issue
+    return None, issue
+
+
+def _new_issue(**values: object) -> Issue:
+    """An issue from its column values, set as loading a row sets them: without the change events
+    that the ORM's constructor fires for each of its fifty attributes (80 µs a create)."""
+    issue: Issue = sa.inspect(Issue).class_manager.new_instance()
+    issue.__dict__.update(values)
+    return issue
 
 
 _UNSET_ON_CREATE = (
@@ -184,16 +200,18 @@ _UNSET_ON_CREATE = (
 
 
 async def insert_issue(
-    session: AsyncSession,
+    on: AsyncSession | ReadPool,
     principal: Principal,
     issue: Issue,
     *,
-    completing: tuple[idempotency.Claim | None, Response] | None = None,
-) -> Issue:
+    completing: tuple[idempotency.Pending, Response] | None = None,
+) -> bool:
     """Write an issue from :func:`prepare_issue` with its create event (seq 1), its
     ``issue.created`` outbox message and its change-feed entry in one statement, together with
-    the completion of its Idempotency-Key when ``completing`` holds a claim and the response.
-    The issue then belongs to ``session`` like one it had loaded."""
+    its Idempotency-Key completed with the response when ``completing`` holds them. In a session
+    the issue then belongs to it like one it had loaded; on the hot-read pool the statement is
+    autocommitted on its own (see :func:`file_issue`). False when another request inserted the key
+    first: nothing was written."""
     now = issue.created_at
     state = issue.__dict__
     values = {c: state[c] for c in repository.ISSUE_COLUMNS}
@@ -210,13 +228,43 @@ async def insert_issue(
     }
     message = timeline.message("issue.created", issue, now)
     change = change_row(timeline.ENTITY, issue.id, issue.area_id)
-    also = None
-    if completing is not None and completing[0] is not None:
-        also = (idempotency.COMPLETE_CTE, idempotency.complete_params(completing[0], completing[1]))
-    await repository.insert_created(session, values, event, message, change, also=also)
-    make_transient_to_detached(issue)
-    session.add(issue)
-    return issue
+    try:
+        if not await repository.insert_created(on, values, event, message, change, completing=completing):
+            return False
+    except repository.IssueIdTaken:  # inserted by another request since prepare_issue looked
+        raise _id_taken() from None
+    if isinstance(on, AsyncSession):
+        make_transient_to_detached(issue)
+        on.add(issue)
+    return True
+
+
+async def file_issue(
+    pool: ReadPool,
+    principal: Principal,
+    settings: Settings,
+    body: schemas.IssueCreate,
+    *,
+    key: idempotency.Pending | None,
+    respond: Callable[[Issue], Response],
+) -> Response:
+    """``POST /issues``: a new issue, or the replay of the response stored under ``key``.
+
+    The request opens no transaction: on the primary's hot-read ``pool``, one statement reads what
+    the issue needs (and what is stored under the key), the number is taken apart, and one
+    statement — atomic on its own — writes the issue, its event, message and change-feed entry together with
+    the key and ``respond(issue)``, the response stored under it. A request that loses the race
+    for its key to another with the same key writes nothing and replays that one's response."""
+    replay, issue = await prepare_issue(pool, principal, settings, body, idempotency_key=key)
+    if replay is not None:
+        return replay
+    assert issue is not None
+    response = respond(issue)
+    completing = (key, response) if key is not None else None
+    if not await insert_issue(pool, principal, issue, completing=completing):
+        assert key is not None  # only the key's insert can lose a race
+        return await idempotency.replay_after_lost_race(pool, key)
+    return response
 
 
 async def create_issue(
@@ -227,11 +275,13 @@ async def create_issue(
     *,
     external_due_at: dt.datetime | None = None,
 ) -> Issue:
-    """File an issue. ``external_due_at`` is a deadline imposed by the source system (the 12345
-    hotline's 办理时限); the resolve deadline is the earlier of it and the SLA policy's."""
+    """File an issue in the session's transaction (the 12345 hotline, Open311). ``external_due_at``
+    is a deadline imposed by the source system (the 12345 hotline's 办理时限); the resolve
+    deadline is the earlier of it and the SLA policy's."""
     _, issue = await prepare_issue(session, principal, settings, body, external_due_at=external_due_at)
     assert issue is not None
-    return await insert_issue(session, principal, issue)
+    await insert_issue(session, principal, issue)
+    return issue
 
 
 async def update_issue(

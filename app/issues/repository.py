@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -86,7 +87,7 @@ _NEXT_NUMBERS = DriverStatement(
 )
 
 
-async def next_number(session: AsyncSession, prefix: str, day: dt.date) -> int:
+async def next_number(on: AsyncSession | ReadPool, prefix: str, day: dt.date) -> int:
     """The next daily number for ``prefix``, taken outside the request's transaction.
 
     Every issue of a district on one day bumps the same counter row: inside the request's
@@ -95,13 +96,15 @@ async def next_number(session: AsyncSession, prefix: str, day: dt.date) -> int:
     leaves a gap in the numbers (they stay unique and increasing, like a hotline's ticket numbers).
     The numbers of a process's concurrent creates are taken in one statement (:mod:`app.kit.coalesce`)."""
     params = {"prefix": prefix, "day": day}
-    engine = session.bind
-    if not isinstance(engine, AsyncEngine):  # a session on a connection (tests' own transactions)
-        return int((await session.execute(_NEXT_NUMBER, params)).scalar_one())
-    pool = ReadPool.of(engine)
-    if pool is None:  # no hot-read pool in this process (the CLI): a connection of its own
-        return int((await _NEXT_NUMBER_ALONE.fetchrow(engine, **params))["last_value"])
-    numbering: Coalesced[tuple[str, dt.date], int] = coalesced(pool, "issue_numbers", _take_numbers)
+    if isinstance(on, AsyncSession):
+        engine = on.bind
+        if not isinstance(engine, AsyncEngine):  # a session on a connection (tests' own transactions)
+            return int((await on.execute(_NEXT_NUMBER, params)).scalar_one())
+        pool = ReadPool.of(engine)
+        if pool is None:  # no hot-read pool in this process (the CLI): a connection of its own
+            return int((await _NEXT_NUMBER_ALONE.fetchrow(engine, **params))["last_value"])
+        on = pool
+    numbering: Coalesced[tuple[str, dt.date], int] = coalesced(on, "issue_numbers", _take_numbers)
     return await numbering.run((prefix, day))
 
 
@@ -119,22 +122,20 @@ async def _take_numbers(pool: ReadPool, wanted: list[tuple[str, dt.date]]) -> li
 
 @dataclass
 class CreateContext:
-    claimed: bool | None  # None: no Idempotency-Key was sent
+    stored: Any  # the Idempotency-Key's row (:data:`idempotency.LOOKUP_COLUMNS`), or None without a key
     id_taken: bool
     category_ok: bool
     areas: list[routing.AreaRef]  # by area_id or home area: at most one; by location: candidates, deepest first
     policies: dict[PolicyKey, SlaPolicy]
 
 
-_CONTEXT_SQL: dict[tuple[bool, routing.AreaBy, bool], sa.TextClause] = {}
+_CONTEXT_SQL: dict[tuple[bool, routing.AreaBy, bool], DriverStatement] = {}
 
 
-def _context_sql(claim: bool, by: routing.AreaBy, scoped: bool) -> sa.TextClause:
-    key = (claim, by, scoped)
+def _context_sql(keyed: bool, by: routing.AreaBy, scoped: bool) -> DriverStatement:
+    key = (keyed, by, scoped)
     if key not in _CONTEXT_SQL:
-        ctes = [idempotency.CLAIM_CTES] if claim else []
-        ctes.append(routing.areas_cte(by, scoped))
-        columns = [idempotency.CLAIM_COLUMN] if claim else []
+        columns = [idempotency.LOOKUP_COLUMNS] if keyed else []
         columns += [
             "EXISTS (SELECT FROM issues WHERE id = :issue_id) AS id_taken",
             "EXISTS (SELECT FROM issue_categories WHERE code = :category AND is_active) AS category_ok",
@@ -147,14 +148,16 @@ def _context_sql(claim: bool, by: routing.AreaBy, scoped: bool) -> sa.TextClause
             " resolve_unit) ORDER BY category NULLS FIRST, priority NULLS FIRST, kind NULLS FIRST)"
             " FROM sla_policies) AS policies",
         ]
-        _CONTEXT_SQL[key] = sa.text(f"WITH {', '.join(ctes)}\nSELECT {', '.join(columns)}")
+        lookup = f" FROM (SELECT) AS one {idempotency.LOOKUP_JOIN}" if keyed else ""
+        sql = f"WITH {routing.areas_cte(by, scoped)}\nSELECT {', '.join(columns)}{lookup}"
+        _CONTEXT_SQL[key] = DriverStatement(sa.text(sql))
     return _CONTEXT_SQL[key]
 
 
 async def create_context(
-    session: AsyncSession,
+    on: AsyncSession | ReadPool,
     *,
-    claim: idempotency.Pending | None,
+    key: idempotency.Pending | None,
     issue_id: uuid.UUID | None,
     category: str,
     by: routing.AreaBy,
@@ -163,19 +166,16 @@ async def create_context(
     lat: float | None = None,
     scope_path: str | None = None,
 ) -> CreateContext:
-    """Claims the Idempotency-Key (when given) and reads what a new issue needs, in one statement:
-    whether its id is taken and its category exists, its area (or the candidates holding its
-    location) with number prefixes, and the SLA policies. A claim that waits too long for another
-    request holding the same key → 409 ``idempotency_in_progress``."""
+    """Reads what a new issue needs, in one statement: what is stored under its Idempotency-Key
+    (when given), whether its id is taken and its category exists, its area (or the candidates
+    holding its location) with number prefixes, and the SLA policies."""
     scoped, params = routing.area_params(by, area_id=area_id, lng=lng, lat=lat, scope_path=scope_path)
     params |= {"issue_id": issue_id, "category": category}
-    if claim is not None:
-        params |= idempotency.claim_params(claim)
-    with idempotency.lock_timeout_as_conflict():
-        row = (await session.execute(_context_sql(claim is not None, by, scoped), params)).one()
-    m = row._mapping
+    if key is not None:
+        params |= idempotency.lookup_params(key)
+    m = await _context_sql(key is not None, by, scoped).fetchrow(on, **params)
     return CreateContext(
-        claimed=bool(m["idem_claimed"]) if claim is not None else None,
+        stored=m if key is not None else None,
         id_taken=bool(m["id_taken"]),
         category_ok=bool(m["category_ok"]),
         areas=[
@@ -193,42 +193,71 @@ def _json(value: Any) -> Any:
 
 
 ISSUE_COLUMNS = tuple(c.name for c in Issue.__table__.columns)
-_INSERT_CREATED = f"""new_issue AS (
-    INSERT INTO issues ({", ".join(ISSUE_COLUMNS)})
-    VALUES ({", ".join(f":i_{c}" for c in ISSUE_COLUMNS)})
+_EVENT_COLUMNS = ("issue_id", "seq", "action", "from_status", "to_status", "actor_id", "actor_role", "actor_name")
+
+
+def _insert_sql(keyed: bool) -> str:
+    """The issue (only once its Idempotency-Key is inserted, when one was sent), then its first
+    event, outbox message and change-feed entry, each only for an issue inserted."""
+    issue = f"INSERT INTO issues ({', '.join(ISSUE_COLUMNS)})\n    "
+    if keyed:
+        issue += f"SELECT {', '.join(f':i_{c}' for c in ISSUE_COLUMNS)} FROM idem_claim"
+    else:
+        issue += f"VALUES ({', '.join(f':i_{c}' for c in ISSUE_COLUMNS)})"
+    ctes = [idempotency.CLAIM_COMPLETED_CTES] if keyed else []
+    ctes += [
+        f"new_issue AS (\n    {issue}\n    RETURNING id\n)",
+        f"""new_event AS (
+    INSERT INTO issue_events ({", ".join(_EVENT_COLUMNS)}, payload, created_at)
+    SELECT new_issue.id, :e_seq, :e_action, :e_from_status, :e_to_status, :e_actor_id, :e_actor_role, :e_actor_name,
+        CAST(CAST(:e_payload AS text) AS jsonb), :e_created_at
+    FROM new_issue
     RETURNING id
-), new_event AS (
-    INSERT INTO issue_events (issue_id, seq, action, from_status, to_status, actor_id, actor_role, actor_name,
-        payload, created_at)
-    VALUES (:i_id, :e_seq, :e_action, :e_from_status, :e_to_status, :e_actor_id, :e_actor_role, :e_actor_name,
-        CAST(:e_payload AS jsonb), :e_created_at)
-    RETURNING id
-), {outbox.insert_cte("new_message", "o_")}, {changes.insert_cte("new_change", "c_")}"""
-_INSERT_SQL: dict[str, sa.TextClause] = {}
+)""",
+        outbox.insert_cte("new_message", "o_", after="new_issue"),
+        changes.insert_cte("new_change", "c_", after="new_issue"),
+    ]
+    inserted = "EXISTS (SELECT FROM new_issue)"
+    if keyed:  # the lock timeout set for the claim ends with it
+        inserted = f"{idempotency.CLAIMED} AND {inserted}"
+    return f"WITH {', '.join(ctes)}\nSELECT {inserted} AS inserted"
+
+
+_INSERT_SQL = {keyed: DriverStatement(sa.text(_insert_sql(keyed))) for keyed in (False, True)}
 
 
 async def insert_created(
-    session: AsyncSession,
+    on: AsyncSession | ReadPool,
     issue: dict[str, Any],
     event: dict[str, Any],
     message: dict[str, Any],
     change: dict[str, Any],
     *,
-    also: tuple[str, dict[str, Any]] | None = None,
-) -> None:
+    completing: tuple[idempotency.Pending, Any] | None = None,
+) -> bool:
     """Write a new issue, its first timeline event, its outbox message (:func:`app.kit.outbox.values`)
-    and its change-feed entry (:func:`app.sync.changes.change_row`) — plus ``also``: one more common
-    table expression with its parameters — in one statement."""
-    extra = also[0] if also is not None else ""
-    if extra not in _INSERT_SQL:
-        _INSERT_SQL[extra] = sa.text(f"WITH {_INSERT_CREATED}{', ' + extra if extra else ''}\nSELECT 1")
+    and its change-feed entry (:func:`app.sync.changes.change_row`) in one statement — with the
+    Idempotency-Key and the response stored under it, when ``completing`` holds them. False when
+    another request inserted the key first (nothing was written)."""
     params = {f"i_{c}": issue[c] for c in ISSUE_COLUMNS}
     params |= {f"e_{k}": v for k, v in event.items()}
     params |= outbox.cte_params("o_", message)
     params |= changes.cte_params("c_", change)
-    if also is not None:
-        params |= also[1]
-    await session.execute(_INSERT_SQL[extra], params)
+    if completing is not None:
+        params |= idempotency.claim_completed_params(*completing)
+    try:
+        with idempotency.lock_timeout_as_conflict():
+            row = await _INSERT_SQL[completing is not None].write(on, **params)
+    except (sa.exc.IntegrityError, asyncpg.UniqueViolationError) as exc:
+        cause = getattr(getattr(exc, "orig", exc), "__cause__", None) or exc
+        if getattr(cause, "constraint_name", None) == "pk_issues":
+            raise IssueIdTaken from None
+        raise
+    return bool(row["inserted"])
+
+
+class IssueIdTaken(Exception):
+    """Another request inserted an issue with the same id (minted by a phone) a moment earlier."""
 
 
 # --- issues -----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import asyncpg
 import sqlalchemy as sa
 from fastapi import Header, Request, Response
 from sqlalchemy.dialects.postgresql import JSONB
@@ -30,7 +31,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.db import Base, DriverStatement, ReadPool
 from app.errors import Conflict, ValidationFailed, field_error
 from app.kit import clock
 
@@ -86,8 +87,9 @@ async def fingerprint(request: Request) -> str:
     return digest.hexdigest()
 
 
-def _is_lock_timeout(exc: DBAPIError) -> bool:
-    orig = getattr(exc, "orig", None)
+def _is_lock_timeout(exc: Exception) -> bool:
+    """A lock timeout, from a statement of the session (wrapped by SQLAlchemy) or of the driver."""
+    orig = getattr(exc, "orig", exc)
     sqlstate = getattr(orig, "sqlstate", None) or getattr(getattr(orig, "__cause__", None), "sqlstate", None)
     return sqlstate == "55P03" or "LockNotAvailable" in type(getattr(orig, "__cause__", orig)).__name__
 
@@ -130,10 +132,11 @@ CLAIM_CTES = f"""idem_cfg AS MATERIALIZED (
     ON CONFLICT (owner, key) DO NOTHING
     RETURNING key
 )"""
-CLAIM_COLUMN = """(
+CLAIMED = """(
     set_config('lock_timeout', (SELECT prev FROM idem_cfg WHERE (SELECT count(*) FROM idem_claim) >= 0), true)
     IS NOT NULL AND EXISTS (SELECT FROM idem_claim)
-) AS idem_claimed"""
+)"""
+CLAIM_COLUMN = f"{CLAIMED} AS idem_claimed"
 _CLAIM = sa.text(f"WITH {CLAIM_CTES} SELECT {CLAIM_COLUMN}")
 
 
@@ -147,10 +150,76 @@ def lock_timeout_as_conflict() -> Iterator[None]:
     """A claim that timed out waiting for another request's uncommitted claim → 409."""
     try:
         yield
-    except DBAPIError as exc:
+    except (DBAPIError, asyncpg.PostgresError) as exc:
         if _is_lock_timeout(exc):
             raise _in_progress() from None
         raise
+
+
+# A request whose one write is a single statement, autocommitted on its own (the create of an
+# issue), needs no claim ahead of its work: its reads look the key up (:data:`LOOKUP_JOIN`,
+# :func:`stored`), and its write inserts the key already completed with the response
+# (:data:`CLAIM_COMPLETED_CTES`), the rest of the write conditional on that insert. Two such
+# requests with one key: the second's insert waits for the first's statement, inserts nothing and
+# replays the first's response. A key held by another request's open transaction is waited for
+# at most :data:`CLAIM_LOCK_TIMEOUT_MS`, as a claim is.
+LOOKUP_JOIN = "LEFT JOIN idempotency_keys idem ON idem.owner = :idem_owner AND idem.key = :idem_key"
+LOOKUP_COLUMNS = (
+    "idem.fingerprint AS idem_fingerprint, idem.status_code AS idem_status, idem.response_body AS idem_body, "
+    "idem.response_headers AS idem_headers"
+)
+CLAIM_COMPLETED_CTES = f"""idem_cfg AS MATERIALIZED (
+    SELECT current_setting('lock_timeout') AS prev,
+           set_config('lock_timeout', '{CLAIM_LOCK_TIMEOUT_MS}ms', true) AS lock_timeout
+), idem_claim AS (
+    INSERT INTO idempotency_keys (owner, key, fingerprint, created_at, status_code, response_body,
+        response_headers, completed_at)
+    SELECT CAST(:idem_owner AS varchar), CAST(:idem_key AS varchar), CAST(:idem_fingerprint AS varchar),
+           CAST(:idem_at AS timestamptz), CAST(:idem_status AS integer), CAST(:idem_body AS bytea),
+           CAST(CAST(:idem_headers AS text) AS jsonb), CAST(:idem_at AS timestamptz)
+    FROM idem_cfg
+    ON CONFLICT (owner, key) DO NOTHING
+    RETURNING key
+)"""
+
+
+def lookup_params(p: Pending) -> dict[str, Any]:
+    """Bind parameters of :data:`LOOKUP_JOIN`."""
+    return {"idem_owner": p.owner, "idem_key": p.key}
+
+
+def claim_completed_params(p: Pending, response: Response) -> dict[str, Any]:
+    """Bind parameters of :data:`CLAIM_COMPLETED_CTES`: the key, completed with ``response``."""
+    headers = {k: v for k, v in response.headers.items() if k.lower() in REPLAYED_HEADERS}
+    return {
+        "idem_owner": p.owner,
+        "idem_key": p.key,
+        "idem_fingerprint": p.fingerprint,
+        "idem_at": clock.now(),
+        "idem_status": response.status_code,
+        "idem_body": bytes(response.body),
+        "idem_headers": json.dumps(headers),
+    }
+
+
+def stored(p: Pending, row: Any) -> Response | None:
+    """What :data:`LOOKUP_COLUMNS` found under the key: ``None`` when it is unused, else the
+    response to replay. Raises 422 ``idempotency_key_reused`` or 409 ``idempotency_in_progress``."""
+    if row["idem_fingerprint"] is None:
+        return None
+    return _replay(p, row["idem_fingerprint"], row["idem_status"], row["idem_body"], row["idem_headers"])
+
+
+async def replay_after_lost_race(on: AsyncSession | ReadPool, p: Pending) -> Response:
+    """The response stored by the request that inserted the key first (see :data:`CLAIM_COMPLETED_CTES`)."""
+    row = await _LOOKUP.fetchrow(on, **lookup_params(p))
+    response = stored(p, row)
+    if response is None:  # pragma: no cover - the key was there a moment ago and is kept 30 days
+        raise _in_progress()
+    return response
+
+
+_LOOKUP = DriverStatement(sa.text(f"SELECT {LOOKUP_COLUMNS} FROM (SELECT) AS one {LOOKUP_JOIN}"))
 
 
 async def claim(session: AsyncSession, request: Request, owner: str, key: str | None) -> Claim | None:
@@ -191,17 +260,24 @@ async def settle(session: AsyncSession, p: Pending, inserted: bool) -> Claim:
     row = (
         await session.execute(sa.select(IdempotencyKey).where(IdempotencyKey.owner == owner, IdempotencyKey.key == key))
     ).scalar_one()
-    if row.fingerprint != p.fingerprint:
+    replay = _replay(p, row.fingerprint, row.status_code, row.response_body, row.response_headers)
+    return Claim(owner, key, replay=replay)
+
+
+def _replay(
+    p: Pending, fingerprint: str, status: int | None, body: bytes | None, headers: dict[str, Any] | None
+) -> Response:
+    if fingerprint != p.fingerprint:
         raise ValidationFailed(
             "This Idempotency-Key was used for a different request; use a new key.",
             code="idempotency_key_reused",
             errors=[field_error("Idempotency-Key", "already used with another method, path or body")],
         )
-    if row.status_code is None or row.response_body is None:
+    if status is None or body is None:
         raise _in_progress()
-    headers = dict(row.response_headers or {})
-    headers["Idempotent-Replayed"] = "true"
-    return Claim(owner, key, replay=Response(row.response_body, status_code=row.status_code, headers=headers))
+    replayed = dict(headers or {})
+    replayed["Idempotent-Replayed"] = "true"
+    return Response(body, status_code=status, headers=replayed)
 
 
 def _in_progress() -> Conflict:

@@ -108,12 +108,18 @@ MESSAGE_COLUMNS = (
 """The columns :func:`values` sets."""
 
 
-def insert_cte(name: str, prefix: str) -> str:
+def insert_cte(name: str, prefix: str, *, after: str | None = None) -> str:
     """``name AS (INSERT INTO outbox … RETURNING id)`` with the bind parameters
-    ``:{prefix}{column}`` that :func:`cte_params` gives for a message's :func:`values`."""
+    ``:{prefix}{column}`` that :func:`cte_params` gives for a message's :func:`values`; with
+    ``after`` (another common table expression) once for each row that one returns."""
     columns = ", ".join(MESSAGE_COLUMNS)
-    row = ", ".join(f"CAST(:{prefix}{c} AS jsonb)" if c == "payload" else f":{prefix}{c}" for c in MESSAGE_COLUMNS)
-    return f"{name} AS (\n    INSERT INTO outbox ({columns})\n    VALUES ({row})\n    RETURNING id\n)"
+    # The payload comes encoded (:func:`cte_params`) and is sent as text, which every connection
+    # passes as it is (a jsonb parameter would be encoded again by a pool's own JSON codec).
+    row = ", ".join(
+        f"CAST(CAST(:{prefix}{c} AS text) AS jsonb)" if c == "payload" else f":{prefix}{c}" for c in MESSAGE_COLUMNS
+    )
+    source = f"SELECT {row} FROM {after}" if after else f"VALUES ({row})"
+    return f"{name} AS (\n    INSERT INTO outbox ({columns})\n    {source}\n    RETURNING id\n)"
 
 
 def cte_params(prefix: str, message: dict[str, Any]) -> dict[str, Any]:

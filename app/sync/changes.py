@@ -121,12 +121,14 @@ async def record_changes(session: AsyncSession, changes: Iterable[tuple[str, uui
         await session.execute(_INSERT, {c: [row[c] for row in rows] for c in CHANGE_COLUMNS})
 
 
-def insert_cte(name: str, prefix: str) -> str:
+def insert_cte(name: str, prefix: str, *, after: str | None = None) -> str:
     """``name AS (INSERT INTO change_log … RETURNING seq)`` with the bind parameters
-    ``:{prefix}{column}`` that :func:`cte_params` gives for a :func:`change_row`."""
+    ``:{prefix}{column}`` that :func:`cte_params` gives for a :func:`change_row`; with ``after``
+    (another common table expression) once for each row that one returns."""
     columns = ", ".join(CHANGE_COLUMNS)
     values = ", ".join(f":{prefix}{c}" for c in CHANGE_COLUMNS)
-    return f"{name} AS (\n    INSERT INTO change_log ({columns}) VALUES ({values})\n    RETURNING seq\n)"
+    source = f"SELECT {values} FROM {after}" if after else f"VALUES ({values})"
+    return f"{name} AS (\n    INSERT INTO change_log ({columns}) {source}\n    RETURNING seq\n)"
 
 
 def cte_params(prefix: str, row: dict[str, Any]) -> dict[str, Any]:

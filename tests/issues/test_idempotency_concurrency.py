@@ -69,6 +69,42 @@ async def test_retry_while_the_first_is_still_running_gets_409(client, app):
     assert r.status_code == 201
 
 
+async def test_the_same_key_sent_many_times_at_once_creates_one_issue_and_answers_each_alike(app):
+    """A phone on a flaky network resends before the first answer arrives: every copy gets the
+    first one's response, and one issue exists."""
+    transport = httpx.ASGITransport(app=app)
+    headers = {**auth("grid_worker"), "Idempotency-Key": "flaky-1"}
+    body = issue_body()
+
+    async def send() -> httpx.Response:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            return await c.post("/api/v1/issues", json=body, headers=headers)
+
+    answers = await asyncio.gather(*(send() for _ in range(8)))
+    assert [r.status_code for r in answers] == [201] * 8, [r.text for r in answers if r.status_code != 201]
+    assert len({r.content for r in answers}) == 1 and len({r.headers["ETag"] for r in answers}) == 1
+    assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in answers) == 7
+    assert await _count(app, "issues") == 1
+    assert await _count(app, "issue_events") == 1 and await _count(app, "outbox") >= 1
+
+
+async def test_the_same_id_sent_many_times_at_once_creates_one_issue_and_refuses_the_others(app):
+    """Offline phones mint ids; two uploads of one report racing each other without a key: one
+    issue, the others 409 ``issue_exists`` — never a 500."""
+    transport = httpx.ASGITransport(app=app)
+    body = {**issue_body(), "id": "0192f0a0-0000-7000-8000-00000000abcd"}
+
+    async def send() -> httpx.Response:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            return await c.post("/api/v1/issues", json=body, headers=auth("grid_worker"))
+
+    answers = await asyncio.gather(*(send() for _ in range(6)))
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [201] + [409] * 5, [r.text for r in answers]
+    assert {r.json()["code"] for r in answers if r.status_code == 409} == {"issue_exists"}
+    assert await _count(app, "issues") == 1
+
+
 async def test_purge_keeps_keys_for_thirty_days(client, app, monkeypatch):
     await client.post("/api/v1/issues", json=issue_body(), headers={**auth("grid_worker"), "Idempotency-Key": "old"})
     async with app.state.sessionmaker() as session, session.begin():
