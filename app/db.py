@@ -8,7 +8,7 @@ import uuid
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from typing import Annotated, Any, TypeAlias
+from typing import Annotated, Any, TypeAlias, cast
 
 import asyncpg
 import sqlalchemy as sa
@@ -219,6 +219,7 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
     factory: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with factory() as session:
         await session.begin()
+        request.state.db_session = session  # for a route that answers its errors itself (discard_work)
         try:
             yield session
         except BaseException as exc:
@@ -228,6 +229,14 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
     after_commit = getattr(request.app.state, "after_commit", None)
     if after_commit is not None:  # the read-your-writes position, with replicas (app.replicas)
         await after_commit(request)
+
+
+async def discard_work(request: Request, exc: BaseException) -> None:
+    """For a route that answers an error in a format of its own instead of raising it (Open311):
+    roll back what the request wrote, as an error raised through :func:`get_session` would."""
+    session: AsyncSession | None = getattr(request.state, "db_session", None)
+    if session is not None and session.in_transaction():
+        await abandon(session, exc)
 
 
 async def _commit(session: AsyncSession) -> None:
@@ -393,6 +402,7 @@ class DriverStatement:
     def __init__(self, stmt: sa.ClauseElement) -> None:
         from sqlalchemy.dialects.postgresql import asyncpg as pg_asyncpg
 
+        self.stmt = cast(sa.Executable, stmt)  # every statement given is one (a select, a text)
         compiled: Any = stmt.compile(dialect=pg_asyncpg.dialect())  # a SQLCompiler: positional parameters
         self.sql = str(compiled)
         self.names = list(compiled.positiontup or [])
@@ -432,14 +442,14 @@ class DriverStatement:
     async def write(self, on: AsyncSession | ReadPool, **params: Any) -> Any:
         """Run a writing statement and return its one row: on a :class:`ReadPool`, autocommitted
         as a transaction of its own and sent once (never repeated after a lost connection, which
-        becomes 503); on a session, inside its transaction."""
+        becomes 503); on a session, inside its transaction (begun by this statement if need be)."""
         if isinstance(on, ReadPool):
             args = self._args(params)
             dispatch = on.engine.sync_engine.dispatch.before_cursor_execute
             if dispatch:
                 dispatch(None, None, self.sql, args, None, False)
             return await on.fetchrow(self.sql, args, again=False)
-        return await self._fetchrow(await on.connection(), params)
+        return (await on.execute(self.stmt, {**self.defaults, **params})).mappings().one()
 
     async def _fetchrow(self, conn: AsyncConnection, params: dict[str, Any]) -> Any:
         driver = (await conn.get_raw_connection()).driver_connection

@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 import asyncpg
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,6 +29,7 @@ from app.errors import (
     validation_failed,
 )
 from app.kit.etag import version_after_lost_race
+from app.kit.idempotency import Replay
 from app.kit.ids import id_taken
 
 logger = logging.getLogger("minqing.errors")
@@ -94,6 +95,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
         return problem_response(exc, request)
+
+    @app.exception_handler(Replay)
+    async def _replay(request: Request, exc: Replay) -> Response:
+        return exc.response  # the stored answer of an Idempotency-Key; this request's work was rolled back
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

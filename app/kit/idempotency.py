@@ -3,13 +3,15 @@
 Policy (documented on every route that uses it):
 
 * Keys are scoped to the caller (:attr:`Principal.idempotency_owner`: the user, or the API key).
-* The key is claimed with ``INSERT … ON CONFLICT DO NOTHING`` in the same transaction as the
-  write and completed with the response before commit, so a key exists exactly when its write
-  committed.
+* The request does its work first; then the key is inserted already completed with the response,
+  in the same transaction as the work (``INSERT … ON CONFLICT DO NOTHING``), so a key exists
+  exactly when its write committed.
 * A retry with the same method, path and body gets the stored status, body, ``Location`` and
   ``ETag``. The same key with a different request → 422 ``idempotency_key_reused``.
-* While the first request is still running its uncommitted claim holds a row lock; a retry waits
-  at most :data:`CLAIM_LOCK_TIMEOUT_MS`, then gets 409 ``idempotency_in_progress``.
+* A retry whose own run fails (the points its first run spent are gone), or that finds the key
+  inserted by its first run when it comes to insert it, rolls its own work back and replays.
+* While the first request is still running its uncommitted key holds a row lock; a retry waits
+  at most :data:`CLAIM_LOCK_TIMEOUT_MS` for it, then gets 409 ``idempotency_in_progress``.
 * Keys are kept at least :data:`RETENTION` (30 days); :func:`purge` deletes older ones.
 """
 
@@ -28,10 +30,10 @@ import sqlalchemy as sa
 from fastapi import Header, Request, Response
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, DriverStatement, ReadPool
+from app.db import Base, DriverStatement, ReadPool, is_database_unavailable
 from app.errors import Conflict, ValidationFailed, field_error
 from app.kit import clock
 
@@ -65,15 +67,6 @@ class IdempotencyKey(Base):
     completed_at: Mapped[dt.datetime | None] = mapped_column()
 
     __table_args__ = (sa.Index("ix_idempotency_keys_created_at", "created_at"),)
-
-
-@dataclass
-class Claim:
-    """The outcome of :func:`claim`: either ours to complete, or a stored response to replay."""
-
-    owner: str
-    key: str
-    replay: Response | None = None
 
 
 async def fingerprint(request: Request) -> str:
@@ -117,34 +110,6 @@ async def pending(request: Request, owner: str, key: str | None) -> Pending | No
     return Pending(owner, key, await fingerprint(request))
 
 
-# The claim as common table expressions, so that a caller can send it together with its own reads
-# in one statement. ``idem_cfg`` sets the lock timeout before the insert runs (the insert reads
-# from it); :data:`CLAIM_COLUMN` restores the previous timeout only after the insert has run (its
-# argument depends on the insert's result), and says whether this request inserted the key.
-CLAIM_CTES = f"""idem_cfg AS MATERIALIZED (
-    SELECT current_setting('lock_timeout') AS prev,
-           set_config('lock_timeout', '{CLAIM_LOCK_TIMEOUT_MS}ms', true) AS lock_timeout
-), idem_claim AS (
-    INSERT INTO idempotency_keys (owner, key, fingerprint, created_at)
-    SELECT CAST(:idem_owner AS varchar), CAST(:idem_key AS varchar), CAST(:idem_fingerprint AS varchar),
-           CAST(:idem_at AS timestamptz)
-    FROM idem_cfg
-    ON CONFLICT (owner, key) DO NOTHING
-    RETURNING key
-)"""
-CLAIMED = """(
-    set_config('lock_timeout', (SELECT prev FROM idem_cfg WHERE (SELECT count(*) FROM idem_claim) >= 0), true)
-    IS NOT NULL AND EXISTS (SELECT FROM idem_claim)
-)"""
-CLAIM_COLUMN = f"{CLAIMED} AS idem_claimed"
-_CLAIM = sa.text(f"WITH {CLAIM_CTES} SELECT {CLAIM_COLUMN}")
-
-
-def claim_params(p: Pending) -> dict[str, Any]:
-    """Bind parameters of :data:`CLAIM_CTES`."""
-    return {"idem_owner": p.owner, "idem_key": p.key, "idem_fingerprint": p.fingerprint, "idem_at": clock.now()}
-
-
 @contextmanager
 def lock_timeout_as_conflict() -> Iterator[None]:
     """A claim that timed out waiting for another request's uncommitted claim → 409."""
@@ -156,13 +121,12 @@ def lock_timeout_as_conflict() -> Iterator[None]:
         raise
 
 
-# A request whose one write is a single statement, autocommitted on its own (the create of an
-# issue), needs no claim ahead of its work: its reads look the key up (:data:`LOOKUP_JOIN`,
-# :func:`stored`), and its write inserts the key already completed with the response
-# (:data:`CLAIM_COMPLETED_CTES`), the rest of the write conditional on that insert. Two such
-# requests with one key: the second's insert waits for the first's statement, inserts nothing and
-# replays the first's response. A key held by another request's open transaction is waited for
-# at most :data:`CLAIM_LOCK_TIMEOUT_MS`, as a claim is.
+# The key is inserted already completed with the response, by the statement that writes the
+# request's work (the create of an issue: :mod:`app.issues.intake`) or after it (:func:`once`);
+# a request with nothing to do under a key already used reads it first (:data:`LOOKUP_JOIN` with
+# its own reads, :func:`stored`). ``idem_cfg`` sets the lock timeout before the insert runs (the
+# insert reads from it); :data:`CLAIMED` restores the previous timeout only after the insert has
+# run (its argument depends on the insert's result), and says whether this request inserted it.
 LOOKUP_JOIN = "LEFT JOIN idempotency_keys idem ON idem.owner = :idem_owner AND idem.key = :idem_key"
 LOOKUP_COLUMNS = (
     "idem.fingerprint AS idem_fingerprint, idem.status_code AS idem_status, idem.response_body AS idem_body, "
@@ -181,6 +145,11 @@ CLAIM_COMPLETED_CTES = f"""idem_cfg AS MATERIALIZED (
     ON CONFLICT (owner, key) DO NOTHING
     RETURNING key
 )"""
+CLAIMED = """(
+    set_config('lock_timeout', (SELECT prev FROM idem_cfg WHERE (SELECT count(*) FROM idem_claim) >= 0), true)
+    IS NOT NULL AND EXISTS (SELECT FROM idem_claim)
+)"""
+_CLAIM_COMPLETED = DriverStatement(sa.text(f"WITH {CLAIM_COMPLETED_CTES} SELECT {CLAIMED} AS inserted"))
 
 
 def lookup_params(p: Pending) -> dict[str, Any]:
@@ -222,46 +191,57 @@ async def replay_after_lost_race(on: AsyncSession | ReadPool, p: Pending) -> Res
 _LOOKUP = DriverStatement(sa.text(f"SELECT {LOOKUP_COLUMNS} FROM (SELECT) AS one {LOOKUP_JOIN}"))
 
 
-async def claim(session: AsyncSession, request: Request, owner: str, key: str | None) -> Claim | None:
-    """Claim ``key`` for this request; ``None`` when no key was sent.
+class Replay(Exception):
+    """Raised to answer with a stored response once the request's own work has been rolled back
+    (its handler sends :attr:`response`)."""
 
-    Returns a :class:`Claim` whose ``replay`` is set when the key was already completed with the
-    same request. Raises 422 ``idempotency_key_reused`` or 409 ``idempotency_in_progress``.
-    """
-    p = await pending(request, owner, key)
-    if p is None:
-        return None
-    with lock_timeout_as_conflict():
-        inserted = (await session.execute(_CLAIM, claim_params(p))).scalar_one()
-    return await settle(session, p, bool(inserted))
+    def __init__(self, response: Response) -> None:
+        super().__init__("replayed")
+        self.response = response
 
 
 async def once(
     session: AsyncSession, request: Request, owner: str, key: str | None, respond: Callable[[], Awaitable[Response]]
 ) -> Response:
-    """Answer a request once per ``key`` (:data:`POLICY_DOC`): a retry of a completed one gets the
-    stored response back; otherwise ``respond`` does the work and its response is stored under the
-    key in the same transaction. Without a key, ``respond`` simply runs::
+    """Answer a request once per ``key`` (:data:`POLICY_DOC`): ``respond`` does the work, then the
+    key is inserted already completed with its response, in the same transaction. A key that is
+    there already — a retry of a request that completed, before or while this one ran — rolls
+    this request's work back (:class:`Replay`) and replays the stored response; so does a retry
+    whose own run was refused. Without a key, ``respond`` simply runs::
 
         return await idempotency.once(session, request, principal.idempotency_owner, key, lambda: _create(...))
     """
-    claimed = await claim(session, request, owner, key)
-    if claimed is not None and claimed.replay is not None:
-        return claimed.replay
-    return await complete(session, claimed, await respond())
+    p = await pending(request, owner, key)
+    if p is None:
+        return await respond()
+    try:
+        response = await respond()
+    except Exception as exc:
+        earlier = await _stored_after_failure(session, p, exc)
+        if earlier is not None:
+            raise Replay(earlier) from None
+        raise
+    with lock_timeout_as_conflict():
+        row = await _CLAIM_COMPLETED.write(session, **claim_completed_params(p, response))
+    if not row["inserted"]:
+        raise Replay(await replay_after_lost_race(session, p))
+    return response
 
 
-async def settle(session: AsyncSession, p: Pending, inserted: bool) -> Claim:
-    """The outcome of a claim: ours when this request ``inserted`` the key, else the stored
-    response to replay. Raises 422 ``idempotency_key_reused`` or 409 ``idempotency_in_progress``."""
-    owner, key = p.owner, p.key
-    if inserted:
-        return Claim(owner, key)
-    row = (
-        await session.execute(sa.select(IdempotencyKey).where(IdempotencyKey.owner == owner, IdempotencyKey.key == key))
-    ).scalar_one()
-    replay = _replay(p, row.fingerprint, row.status_code, row.response_body, row.response_headers)
-    return Claim(owner, key, replay=replay)
+async def _stored_after_failure(session: AsyncSession, p: Pending, exc: Exception) -> Response | None:
+    """What is stored under the key of a request whose work failed, read on a connection of its
+    own (the request's transaction may be aborted); None when nothing is, or it cannot be read."""
+    if is_database_unavailable(exc):
+        return None
+    engine = session.bind
+    on: Any = (ReadPool.of(engine) or engine) if isinstance(engine, AsyncEngine) else None
+    if on is None:  # a session on a connection (tests' own transactions): nothing else sees its rows
+        return None
+    try:
+        row = await _LOOKUP.fetchrow(on, **lookup_params(p))
+    except Exception:  # the refusal stands; the client may retry
+        return None
+    return stored(p, row)
 
 
 def _replay(
@@ -286,39 +266,6 @@ def _in_progress() -> Conflict:
         code="idempotency_in_progress",
         headers={"Retry-After": "1"},
     )
-
-
-# Completing a claim as a common table expression, for a caller that sends it with its write.
-COMPLETE_CTE = """idem_complete AS (
-    UPDATE idempotency_keys
-    SET status_code = :idem_status, response_body = :idem_body,
-        response_headers = CAST(:idem_headers AS jsonb), completed_at = :idem_completed_at
-    WHERE owner = :idem_owner AND key = :idem_key
-    RETURNING key
-)"""
-
-
-def complete_params(claimed: Claim, response: Response) -> dict[str, Any]:
-    """Bind parameters of :data:`COMPLETE_CTE`: what :func:`complete` stores."""
-    headers = {k: v for k, v in response.headers.items() if k.lower() in REPLAYED_HEADERS}
-    return {
-        "idem_owner": claimed.owner,
-        "idem_key": claimed.key,
-        "idem_status": response.status_code,
-        "idem_body": bytes(response.body),
-        "idem_headers": json.dumps(headers),
-        "idem_completed_at": clock.now(),
-    }
-
-
-async def complete(session: AsyncSession, claimed: Claim | None, response: Response) -> Response:
-    """Store ``response`` under the claimed key (no-op without a key); returns it unchanged."""
-    if claimed is None:
-        return response
-    await session.execute(
-        sa.text(f"WITH {COMPLETE_CTE} SELECT count(*) FROM idem_complete"), complete_params(claimed, response)
-    )
-    return response
 
 
 async def purge(session: AsyncSession, older_than: dt.timedelta = RETENTION) -> int:

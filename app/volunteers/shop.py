@@ -164,7 +164,7 @@ async def redeem(session: AsyncSession, principal: Principal, data: dict[str, An
         raise Conflict(
             "This item is out of stock.", code="out_of_stock", errors=[field_error("quantity", "more than in stock")]
         )
-    ledger.written(session, checked.posting)
+    # The posting is not added to the session: nothing in the request reads it again.
     # The posting read the account under its lock (nobody else moves it until we commit): the
     # balance now is that one less these points.
     balance = checked.payer.balance - points

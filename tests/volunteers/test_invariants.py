@@ -224,3 +224,48 @@ async def test_one_of_many_racing_claims_of_a_wish_wins(client):
     winner = next(r.json()["claimer_id"] for r in answers if r.status_code == 200)
     got = (await client.get(f"/api/v1/wishes/{w['id']}", headers=ADMIN)).json()
     assert got["claimer_id"] == winner
+
+
+async def test_one_redemption_sent_many_times_at_once_with_one_key_is_made_once(client, db_url):
+    """A shop counter's tablet resends before the answer arrives: one redemption, one posting,
+    and every copy is answered with the first one's response."""
+    v = await volunteer(client)
+    await grant(client, v["id"], 100)
+    item = await post(client, "/api/v1/shop/items", {"name": "洗衣液", "points": 10, "stock": 100})
+    body = {"volunteer_id": v["id"], "item_id": item["id"], "quantity": 1}
+    headers = {**ADMIN, "Idempotency-Key": "counter-1"}
+    answers = await asyncio.gather(
+        *(client.post("/api/v1/shop/redemptions", json=body, headers=headers) for _ in range(8))
+    )
+    assert [r.status_code for r in answers] == [201] * 8, [r.text for r in answers]
+    assert len({r.content for r in answers}) == 1
+    assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in answers) == 7
+    assert (await balance(client, v["id"]))["points"] == 90
+    items = (await client.get("/api/v1/shop/items", headers=ADMIN)).json()["items"]
+    assert [i["stock"] for i in items if i["id"] == item["id"]] == [99]
+    await check_ledger(db_url)
+
+
+async def test_a_retry_after_the_points_are_spent_replays_and_another_request_under_the_key_writes_nothing(
+    client, db_url
+):
+    """The retry's own run would be refused (its first run spent the points): it gets the first
+    answer. The same key sent with another body is refused, and what that run did (the point left
+    was enough for a towel) is undone."""
+    v = await volunteer(client)
+    await grant(client, v["id"], 11)
+    soap = await post(client, "/api/v1/shop/items", {"name": "肥皂", "points": 10, "stock": 5})
+    cheap = await post(client, "/api/v1/shop/items", {"name": "毛巾", "points": 1, "stock": 5})
+    headers = {**ADMIN, "Idempotency-Key": "counter-2"}
+    body = {"volunteer_id": v["id"], "item_id": soap["id"], "quantity": 1}
+    first = await client.post("/api/v1/shop/redemptions", json=body, headers=headers)
+    again = await client.post("/api/v1/shop/redemptions", json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201) and first.content == again.content
+    assert again.headers["Idempotent-Replayed"] == "true"
+    other = {"volunteer_id": v["id"], "item_id": cheap["id"], "quantity": 1}
+    refused = await client.post("/api/v1/shop/redemptions", json=other, headers=headers)
+    assert refused.status_code == 422 and refused.json()["code"] == "idempotency_key_reused"
+    items = {i["id"]: i["stock"] for i in (await client.get("/api/v1/shop/items", headers=ADMIN)).json()["items"]}
+    assert (items[soap["id"]], items[cheap["id"]]) == (4, 5)  # the refused run's towel went back
+    assert (await balance(client, v["id"]))["points"] == 1
+    await check_ledger(db_url)

@@ -18,7 +18,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import SettingsDep
-from app.db import SessionDep, is_database_unavailable
+from app.db import SessionDep, discard_work, is_database_unavailable
 from app.errors import AppError, ServiceUnavailable
 from app.grids.models import Area
 from app.integrations.open311 import format as fmt
@@ -43,6 +43,24 @@ def _error_response(err: fmt.Open311Error, request: Request, headers: dict[str, 
     return Response(body, status_code=err.status, media_type=media_type, headers=headers)
 
 
+def _answer(exc: Exception, request: Request) -> Response | None:
+    """An error in Open311's format; None for what the service's own handlers answer."""
+    if isinstance(exc, fmt.Open311Error):
+        return _error_response(exc, request, exc.headers)
+    if isinstance(exc, RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return _error_response(fmt.Open311Error(400, f"{where}: {first.get('msg', 'invalid')}"), request)
+    if isinstance(exc, AppError):
+        status = _STATUS_FROM_PROBLEM.get(exc.status, exc.status)
+        return _error_response(fmt.Open311Error(status, exc.detail), request, exc.headers)
+    if is_database_unavailable(exc):
+        logger.warning("database unavailable: %s", exc.__class__.__name__)
+        unavailable = fmt.Open311Error(503, "Service temporarily unavailable; retry shortly.")
+        return _error_response(unavailable, request, ServiceUnavailable().headers)
+    return None  # a replayed Idempotency-Key answer, or a 500
+
+
 class Open311Route(Route):
     """Renders every error of its endpoint in Open311's format."""
 
@@ -52,24 +70,14 @@ class Open311Route(Route):
         async def route(request: Request) -> Response:
             try:
                 return await handler(request)
-            except fmt.Open311Error as err:
-                return _error_response(err, request, err.headers)
-            except RequestValidationError as exc:
-                first = exc.errors()[0] if exc.errors() else {}
-                where = ".".join(str(p) for p in first.get("loc", ()))
-                return _error_response(fmt.Open311Error(400, f"{where}: {first.get('msg', 'invalid')}"), request)
-            except AppError as err:
-                status = _STATUS_FROM_PROBLEM.get(err.status, err.status)
-                return _error_response(fmt.Open311Error(status, err.detail), request, err.headers)
             except Exception as exc:
-                if not is_database_unavailable(exc):
+                # Answered here, the error does not pass through the session's dependency: what the
+                # request wrote is rolled back now, as for an error raised.
+                await discard_work(request, exc)
+                answer = _answer(exc, request)
+                if answer is None:
                     raise
-                logger.warning("database unavailable: %s", exc.__class__.__name__)
-                return _error_response(
-                    fmt.Open311Error(503, "Service temporarily unavailable; retry shortly."),
-                    request,
-                    ServiceUnavailable().headers,
-                )
+                return answer
 
         return route
 
