@@ -85,8 +85,7 @@ def _rendered(body: bytes, status: int = 200, headers: dict[str, str] | None = N
     "none in your jurisdiction does), else your home area. The issue starts `reported` at the tier of "
     "its area, with a number like `T01-20261123-000123` (area prefix, local date, daily sequence) and "
     "respond / resolve deadlines from the SLA policy. Phones may mint `id` offline (the same id sent twice "
-    "at once: one issue, the other copy 409 `issue_exists`). " + idempotency.POLICY_DOC + " Copies of one "
-    "create sent at the same moment with one key are all answered with the first one's response.",
+    "at once: one issue, the other copy 409 `issue_exists`). " + idempotency.POLICY_DOC,
     responses=problem_responses(403, 409, 422),
 )
 async def create_issue(

@@ -46,7 +46,8 @@ POLICY_DOC = (
     "Send `Idempotency-Key` (≤ 255 characters, e.g. a UUID) to make retries safe: a retry with the "
     "same key and body replays the first response (same status and body, header "
     "`Idempotent-Replayed: true`); the same key with another body → 422 `idempotency_key_reused`; "
-    "a retry while the first request is still running → 409 `idempotency_in_progress`. Keys are "
+    "a retry while the first request is still running gets the first response when that one "
+    "finishes, or 409 `idempotency_in_progress` if it takes more than a second longer. Keys are "
     "per caller and kept for 30 days."
 )
 
