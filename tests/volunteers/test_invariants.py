@@ -233,6 +233,9 @@ async def test_one_redemption_sent_many_times_at_once_with_one_key_is_made_once(
     await grant(client, v["id"], 100)
     item = await post(client, "/api/v1/shop/items", {"name": "洗衣液", "points": 10, "stock": 100})
     body = {"volunteer_id": v["id"], "item_id": item["id"], "quantity": 1}
+    assert (
+        await client.post("/api/v1/shop/redemptions", json=body, headers=ADMIN)
+    ).status_code == 201  # opens the shop
     headers = {**ADMIN, "Idempotency-Key": "counter-1"}
     answers = await asyncio.gather(
         *(client.post("/api/v1/shop/redemptions", json=body, headers=headers) for _ in range(8))
@@ -240,9 +243,9 @@ async def test_one_redemption_sent_many_times_at_once_with_one_key_is_made_once(
     assert [r.status_code for r in answers] == [201] * 8, [r.text for r in answers]
     assert len({r.content for r in answers}) == 1
     assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in answers) == 7
-    assert (await balance(client, v["id"]))["points"] == 90
+    assert (await balance(client, v["id"]))["points"] == 80
     items = (await client.get("/api/v1/shop/items", headers=ADMIN)).json()["items"]
-    assert [i["stock"] for i in items if i["id"] == item["id"]] == [99]
+    assert [i["stock"] for i in items if i["id"] == item["id"]] == [98]
     await check_ledger(db_url)
 
 
@@ -268,4 +271,33 @@ async def test_a_retry_after_the_points_are_spent_replays_and_another_request_un
     items = {i["id"]: i["stock"] for i in (await client.get("/api/v1/shop/items", headers=ADMIN)).json()["items"]}
     assert (items[soap["id"]], items[cheap["id"]]) == (4, 5)  # the refused run's towel went back
     assert (await balance(client, v["id"]))["points"] == 1
+    await check_ledger(db_url)
+
+
+async def test_fifty_clients_redeeming_from_an_open_shop_overspend_nothing(client, db_url):
+    """The shop's and the volunteer's accounts open, as on any day but the first: redemptions are
+    read and written in two statements, and checked again under the accounts' locks."""
+    v = await volunteer(client)
+    await grant(client, v["id"], 60)
+    item = await post(client, "/api/v1/shop/items", {"name": "洗衣液", "points": 10, "stock": 100})
+    body = {"volunteer_id": v["id"], "item_id": item["id"], "quantity": 1}
+    first = await client.post("/api/v1/shop/redemptions", json=body, headers=ADMIN)
+    assert first.status_code == 201, first.text
+    assert (first.json()["balance"], first.json()["stock"]) == (50, 99)
+
+    async def redeem(i: int):
+        return await client.post(
+            "/api/v1/shop/redemptions", json=body, headers={**ADMIN, "Idempotency-Key": f"open-shop-{i}"}
+        )
+
+    answers = await asyncio.gather(*(redeem(i) for i in range(50)))
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [201] * 5 + [409] * 45, codes
+    assert {r.json()["code"] for r in answers if r.status_code == 409} == {"insufficient_balance"}
+    # Each answer tells the balance and stock its own redemption left: all different, none below zero.
+    left = sorted((r.json()["balance"], r.json()["stock"]) for r in answers if r.status_code == 201)
+    assert left == [(0, 94), (10, 95), (20, 96), (30, 97), (40, 98)], left
+    assert (await balance(client, v["id"]))["points"] == 0
+    items = (await client.get("/api/v1/shop/items", headers=ADMIN)).json()["items"]
+    assert [i["stock"] for i in items if i["id"] == item["id"]] == [94]
     await check_ledger(db_url)
