@@ -172,23 +172,6 @@ def claim_completed_params(p: Pending, response: Response) -> dict[str, Any]:
     }
 
 
-def completed_row(p: Pending, response: Response) -> dict[str, Any]:
-    """The row of ``idempotency_keys`` for ``p`` completed with ``response``, for a statement that
-    inserts it with its own writes."""
-    headers = {k: v for k, v in response.headers.items() if k.lower() in REPLAYED_HEADERS}
-    now = clock.now()
-    return {
-        "owner": p.owner,
-        "key": p.key,
-        "fingerprint": p.fingerprint,
-        "status_code": response.status_code,
-        "response_body": bytes(response.body),
-        "response_headers": headers,
-        "created_at": now,
-        "completed_at": now,
-    }
-
-
 def stored(p: Pending, row: Any) -> Response | None:
     """What :data:`LOOKUP_COLUMNS` found under the key: ``None`` when it is unused, else the
     response to replay. Raises 422 ``idempotency_key_reused`` or 409 ``idempotency_in_progress``."""

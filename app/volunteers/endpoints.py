@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.deps import require_roles
 from app.config import SettingsDep
-from app.db import SessionDep, request_session
+from app.db import SessionDep
 from app.errors import problem_responses
 from app.kit import clock, idempotency
 from app.kit.etag import OptionalIfMatch, etag_of
@@ -558,13 +558,15 @@ async def donate(item_id: uuid.UUID, body: DonationIn, session: SessionDep, prin
     return ShopItemOut.model_validate(await shop.donate(session, principal, item, body.model_dump()))
 
 
-def _redeemed(redemption: dict[str, Any]) -> Response:
-    body = RedemptionOut(**redemption).model_dump_json().encode()
-    return Response(body, status_code=201, media_type="application/json")
+async def _redeem(session: AsyncSession, principal: Principal, *, body: RedeemIn) -> RedemptionOut:
+    return RedemptionOut(**await shop.redeem(session, principal, body.model_dump()))
 
 
-@router.post(
+_once_route(
     "/shop/redemptions",
+    Staff,
+    _redeem,
+    body=RedeemIn,
     status_code=201,
     response_model=RedemptionOut,
     operation_id="shop_redeem",
@@ -574,18 +576,6 @@ def _redeemed(redemption: dict[str, Any]) -> Response:
     "below zero, however many clients race." + POSTING_DOC,
     responses=problem_responses(409, 422),
 )
-async def redeem(request: Request, body: RedeemIn, principal: Staff, idempotency_key: KeyHeader = None) -> Response:
-    key = await idempotency.pending(request, principal.idempotency_owner, idempotency_key)
-    data = body.model_dump()
-    answered = await shop.redeem_at_once(request.app.state.read_pool, principal, data, key, _redeemed)
-    if answered is not None:
-        return answered
-
-    async def respond() -> Response:
-        return _redeemed(await shop.redeem(session, principal, data))
-
-    async with request_session(request) as session:  # the general case, under the ledger's locks
-        return await idempotency.once(session, request, principal.idempotency_owner, idempotency_key, respond)
 
 
 # --- time bank ------------------------------------------------------------------------------------

@@ -170,27 +170,6 @@ async def prepare_transfer(
     return Checked(posting, values, legs[0].account)
 
 
-def check_transfer(
-    principal: Principal,
-    payer: LedgerAccount,
-    payee: LedgerAccount,
-    amount: int,
-    *,
-    area_id: uuid.UUID,
-    kind: PostingKind,
-    source_key: str,
-    memo: str | None,
-) -> Checked:
-    """The posting of ``amount`` from ``payer`` to ``payee``, checked against the accounts as they
-    were read — without a lock: for a statement that writes it only if the payer's balance is
-    still that one when it has the account locked (the one-statement redemption)."""
-    legs = [Leg(payer, -amount), Leg(payee, amount)]
-    posting, values = _checked(
-        principal, legs, [payer, payee], False, area_id=area_id, kind=kind, source_key=source_key, memo=memo
-    )
-    return Checked(posting, values, payer)
-
-
 async def write(session: AsyncSession, checked: Checked) -> LedgerPosting:
     """Write a checked posting on its own (``write(session, await prepare_transfer(...))``): the
     posting and its entries in one statement, after the one that found and locked its accounts."""
