@@ -243,6 +243,17 @@ async def row_held(database_url: str, table: str, row_id: uuid.UUID) -> AsyncIte
 
 
 @pytest.fixture
+def one_window(monkeypatch: pytest.MonkeyPatch) -> dt.datetime:
+    """Holds the service's clock still, one second into the current minute, for a test that counts
+    hits against a fixed window: windows are aligned on the minute, and a test whose requests
+    straddled a boundary would see its count start again half-way. A test moves on to the next
+    window by setting ``clock.now`` itself."""
+    pinned = clock.now().replace(second=1, microsecond=0)
+    monkeypatch.setattr(clock, "now", lambda: pinned)
+    return pinned
+
+
+@pytest.fixture
 def as_user() -> object:
     """``as_user("grid_worker")`` → headers for that test-world user."""
     return auth

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
 from tests.commitments.helpers import CA, GW, SA, Clock, activity, make_list, published, step
 from tests.conftest import auth
 from tests.world import AREA
@@ -174,7 +178,8 @@ async def test_a_kept_notice_is_the_notice_a_fresh_render_gives_until_something_
     client, app, settings, monkeypatch
 ):
     """The rendered notice kept under its ETag is byte for byte what building it anew gives, and a
-    change (an activity, a rating) is in the very next read."""
+    change (an activity, a rating) is in the next read once its notification has reached the
+    worker (it is sent on commit; the worker keeps ETags only between notifications)."""
     from app.commitments import public, service
     from app.grids.models import Area
 
@@ -192,7 +197,14 @@ async def test_a_kept_notice_is_the_notice_a_fresh_render_gives_until_something_
         fresh = await public.notice(session, area, 2026, service.today(settings))
     assert kept.content == fresh.model_dump_json().encode()
 
+    tags = app.state.public_tags
+    heard = tags.generation
     await activity(client, [lst["items"][0]["id"]], "2026-04-10T09:00:00+08:00")
+    for _ in range(500):  # the notification, sent on commit, reaches the listening connection
+        if tags.generation != heard:
+            break
+        await asyncio.sleep(0.01)
+    assert tags.generation != heard, "the change's notification never arrived"
     after = await client.get(url)
     assert after.headers["ETag"] != first.headers["ETag"]
     assert after.json()["lists"][0]["items"][0]["progress"]["activities"] == 1
@@ -201,6 +213,7 @@ async def test_a_kept_notice_is_the_notice_a_fresh_render_gives_until_something_
     assert page.status_code == 200 and (await client.get(page_url)).text == page.text
 
 
+@pytest.mark.usefixtures("one_window")
 async def test_the_notice_and_its_page_are_rate_limited_per_address(db_url):
     """Both forms of the notice count against one per-address limit: the page is no way around it."""
     import httpx

@@ -5,11 +5,13 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import httpx
+import pytest
 
 from app.main import create_app
 from tests.conftest import make_settings
 
 
+@pytest.mark.usefixtures("one_window")
 async def test_feedback_links_and_open311_are_rate_limited(db_url):
     app = create_app(make_settings(db_url, rate_limit_public_writes=2, rate_limit_public_reads=3))
     async with app.router.lifespan_context(app):

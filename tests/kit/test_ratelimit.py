@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from fastapi import Depends, FastAPI
 
@@ -14,6 +15,9 @@ from app.http_errors import install_error_handlers
 from app.kit import clock
 from app.kit.ratelimit import rate_limit
 from tests.conftest import auth
+
+# Every test here counts hits in a window aligned on the minute: the clock holds still meanwhile.
+pytestmark = pytest.mark.usefixtures("one_window")
 
 
 def limited_app(app: FastAPI) -> FastAPI:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from tests.conftest import auth
 from tests.stats.conftest import Clock
 from tests.volunteers.helpers import balance, post, resident, volunteer
@@ -167,6 +169,7 @@ async def test_an_expired_claim_is_announced_once_to_webhooks(client, app, monke
         assert personal not in rows[0]["payload"], personal
 
 
+@pytest.mark.usefixtures("one_window")
 async def test_the_public_wall_is_rate_limited_per_address(db_url):
     import httpx
 
